@@ -1,0 +1,64 @@
+# Tanpuhui: one command runs the platform, one runs every test. Both set everything up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PORT ?= 8000
+
+.PHONY: run test setup setup-test browser translations lint format migrate clean
+
+## run: set up, migrate the embedded SQLite database, add demo data on first start, serve on :8000
+run: setup
+	$(BIN)/tanpuhui db upgrade
+	$(BIN)/tanpuhui seed-demo --if-empty
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
+
+## test: set up (test tools and chromium too), lint, then the whole suite on SQLite and PostgreSQL
+test: setup-test browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	TANPUHUI_TEST_POSTGRES_URL=$${TANPUHUI_TEST_POSTGRES_URL-$(TEST_POSTGRES_URL)} $(BIN)/pytest $(PYTEST_ARGS)
+
+## setup: a virtualenv with the platform installed and its translations compiled
+setup: $(VENV)/.installed translations
+
+setup-test: $(VENV)/.installed-test translations
+
+$(VENV)/.installed: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+## translations: compile the message catalogues (Simplified Chinese, English)
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d app/translations -f --statistics 2>&1 | tail -n 2
+
+## browser: Debian's chromium for the browser tests (skipped where apt-get is not ours to use)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: browser tests will be skipped"; \
+	  else echo "chromium is not installed: browser tests will be skipped"; fi; }
+
+## extract-messages: refresh the catalogues after changing UI text
+extract-messages: $(VENV)/.installed-test
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,132 @@
+"""JSON API for accounts: tokens, sign-up, the caller's account, organisation members, staff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, g
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+
+from app.accounts import schemas, services
+from app.accounts.auth import bearer_token, current_actor, requires
+from app.accounts.models import User
+from app.accounts.roles import STAFF_ROLES, Permission
+from app.accounts.sign_in import sign_in_limits
+from app.api.pagination import PageArgs, keyset_page, page_schema
+from app.db import db
+
+blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts and staff")
+PUBLIC: list[dict[str, list[str]]] = []  # routes open without credentials
+
+
+@blp.post("/auth/tokens")
+@blp.arguments(schemas.CredentialsIn)
+@blp.response(201, schemas.TokenOut)
+@blp.doc(security=PUBLIC)
+@sign_in_limits
+def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
+    """Exchange a mobile number and password for a bearer token."""
+    user = services.authenticate(db.session, **credentials)
+    if user is None:
+        g.sign_in_failed = True
+        abort(401, message=str(_l("Wrong mobile number or password.")), reason="bad_credentials")
+    token, expires_at = services.issue_api_token(
+        db.session, user, lifetime_seconds=current_app.config["API_TOKEN_LIFETIME_SECONDS"]
+    )
+    return {"token": token, "expires_at": expires_at}
+
+
+@blp.delete("/auth/tokens/current")
+@blp.response(204)
+def revoke_current_token() -> None:
+    """Revoke the bearer token this request was made with."""
+    token = bearer_token()
+    if token is None or not current_user.is_authenticated:
+        abort(401)
+    services.revoke_api_token(db.session, token)
+
+
+@blp.post("/residents")
+@blp.arguments(schemas.ResidentSignUpIn)
+@blp.response(201, schemas.MeOut)
+@blp.doc(security=PUBLIC)
+def sign_up_resident(data: dict[str, Any]) -> User:
+    """Sign up as a resident."""
+    return services.register_resident(db.session, **data)
+
+
+@blp.post("/organisations")
+@blp.arguments(schemas.OrganisationSignUpIn)
+@blp.response(201, schemas.MeOut)
+@blp.doc(security=PUBLIC)
+def sign_up_organisation(data: dict[str, Any]) -> User:
+    """Sign up an enterprise or social group."""
+    return services.register_organisation(db.session, **data)
+
+
+@blp.get("/me")
+@blp.response(200, schemas.MeOut)
+def me() -> User:
+    """The account making the request."""
+    if not current_user.is_authenticated:
+        abort(401)
+    return current_user
+
+
+@blp.get("/organisation/members")
+@requires(Permission.MANAGE_ORGANISATION)
+@blp.response(200, schemas.MemberOut(many=True))
+def list_members() -> list[User]:
+    """The residents who belong to the caller's organisation."""
+    org = services.organisation_of(db.session, current_user)
+    return services.members_of(db.session, org)
+
+
+@blp.post("/organisation/members")
+@requires(Permission.MANAGE_ORGANISATION)
+@blp.arguments(schemas.MemberIn)
+@blp.response(201, schemas.MemberOut)
+def add_member(data: dict[str, Any]) -> User:
+    """Add a signed-up resident to the caller's organisation by mobile number."""
+    org = services.organisation_of(db.session, current_user)
+    return services.add_member(db.session, org, resident_mobile=data["mobile"])
+
+
+@blp.delete("/organisation/members/<int:resident_id>")
+@requires(Permission.MANAGE_ORGANISATION)
+@blp.response(204)
+def remove_member(resident_id: int) -> None:
+    """Remove a resident from the caller's organisation."""
+    org = services.organisation_of(db.session, current_user)
+    services.remove_member(db.session, org, resident_id)
+
+
+@blp.get("/bureau/staff")
+@requires(Permission.MANAGE_STAFF)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(schemas.StaffOut, "StaffPage"))
+def list_staff(page: dict[str, Any]) -> dict[str, Any]:
+    """Bureau and verifier staff accounts, newest first."""
+    stmt = sa.select(User).where(User.role.in_(STAFF_ROLES))
+    return keyset_page(db.session, stmt, User.id, **page)
+
+
+@blp.post("/bureau/staff")
+@requires(Permission.MANAGE_STAFF)
+@blp.arguments(schemas.StaffIn)
+@blp.response(201, schemas.StaffOut)
+def create_staff(data: dict[str, Any]) -> User:
+    """Create a bureau reviewer, bureau admin or verifier account (audited)."""
+    return services.create_staff(db.session, current_actor(), **data)
+
+
+@blp.patch("/bureau/staff/<int:user_id>")
+@requires(Permission.MANAGE_STAFF)
+@blp.arguments(schemas.StaffActiveIn)
+@blp.response(200, schemas.StaffOut)
+def set_staff_active(data: dict[str, Any], user_id: int) -> User:
+    """Enable or disable a staff account (audited)."""
+    return services.set_active(db.session, current_actor(), user_id, active=data["is_active"])

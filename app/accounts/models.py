@@ -1,0 +1,119 @@
+"""Accounts: people and organisations who sign in, and the API tokens they hold."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.roles import Permission, Role, role_has
+from app.db import Base, BigId, UTCDateTime, created_at, intpk, str_enum
+
+
+class MerchantRole(enum.StrEnum):
+    MANAGER = "manager"
+    CASHIER = "cashier"
+
+
+class OrganisationKind(enum.StrEnum):
+    ENTERPRISE = "enterprise"
+    SOCIAL_GROUP = "social_group"
+
+
+class User(Base):
+    """An account that signs in: resident, organisation, merchant staff or bureau staff."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role = 'merchant_staff') = (merchant_id IS NOT NULL AND merchant_role IS NOT NULL)",
+            name="merchant_staff_has_merchant",
+        ),
+        {"comment": "Accounts that sign in; one role each."},
+    )
+
+    id: Mapped[intpk]
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"), index=True)
+    mobile: Mapped[str] = mapped_column(
+        sa.String(11), unique=True, comment="Mainland mobile number, 11 digits; the sign-in name"
+    )
+    display_name: Mapped[str] = mapped_column(sa.String(64))
+    password_hash: Mapped[str] = mapped_column(sa.String(255), comment="argon2id hash")
+    is_active: Mapped[bool] = mapped_column(default=True, comment="False: may not sign in")
+    merchant_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("merchants.id"), index=True
+    )
+    merchant_role: Mapped[MerchantRole | None] = mapped_column(
+        str_enum(MerchantRole, "merchant_role")
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("users.id"), comment="Staff who created the account; empty if self"
+    )
+    created_at: Mapped[created_at]
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    merchant = relationship("Merchant", lazy="raise")
+    organisation: Mapped[Organisation | None] = relationship(
+        back_populates="account", uselist=False, lazy="raise"
+    )
+
+    # Flask-Login's user protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def can(self, permission: Permission) -> bool:
+        return self.is_active and role_has(self.role, permission)
+
+
+class Organisation(Base):
+    """An enterprise or social group; its account signs in and its members are residents."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(128))
+    kind: Mapped[OrganisationKind] = mapped_column(str_enum(OrganisationKind, "organisation_kind"))
+    credit_code: Mapped[str | None] = mapped_column(
+        sa.String(18), unique=True, comment="Unified social credit code (统一社会信用代码)"
+    )
+    created_at: Mapped[created_at]
+
+    account: Mapped[User] = relationship(back_populates="organisation", lazy="raise")
+
+
+class OrganisationMember(Base):
+    """A resident who belongs to an organisation (a household, a company, a club)."""
+
+    __tablename__ = "organisation_members"
+
+    organisation_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("organisations.id"), primary_key=True
+    )
+    resident_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("users.id"), primary_key=True, index=True
+    )
+    joined_at: Mapped[created_at]
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API. Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[created_at]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,65 @@
+"""Roles and permissions: who may do what, decided in this one place."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    RESIDENT = "resident"
+    ORGANISATION = "organisation"
+    MERCHANT_STAFF = "merchant_staff"
+    BUREAU_REVIEWER = "bureau_reviewer"
+    BUREAU_ADMIN = "bureau_admin"
+    VERIFIER = "verifier"
+
+
+#: Roles a bureau admin may create accounts for (residents and organisations sign up themselves).
+STAFF_ROLES = (Role.BUREAU_REVIEWER, Role.BUREAU_ADMIN, Role.VERIFIER)
+#: Roles whose account holds a points wallet.
+WALLET_ROLES = (Role.RESIDENT, Role.ORGANISATION)
+
+
+class Permission(enum.StrEnum):
+    """Capabilities checked by views and API routes; roles are granted sets of them."""
+
+    USE_WALLET = "use_wallet"
+    MANAGE_ORGANISATION = "manage_organisation"
+    MERCHANT_COUNTER = "merchant_counter"
+    BUREAU_CONSOLE = "bureau_console"
+    REVIEW = "review"
+    MANAGE_STAFF = "manage_staff"
+    READ_AUDIT_LOG = "read_audit_log"
+    VERIFY_FILINGS = "verify_filings"
+
+
+#: Permissions whose refusal is itself recorded in the audit log (attempts on privileged ground).
+PRIVILEGED = frozenset(
+    {
+        Permission.BUREAU_CONSOLE,
+        Permission.REVIEW,
+        Permission.MANAGE_STAFF,
+        Permission.READ_AUDIT_LOG,
+        Permission.VERIFY_FILINGS,
+    }
+)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.RESIDENT: frozenset({Permission.USE_WALLET}),
+    Role.ORGANISATION: frozenset({Permission.USE_WALLET, Permission.MANAGE_ORGANISATION}),
+    Role.MERCHANT_STAFF: frozenset({Permission.MERCHANT_COUNTER}),
+    Role.BUREAU_REVIEWER: frozenset({Permission.BUREAU_CONSOLE, Permission.REVIEW}),
+    Role.BUREAU_ADMIN: frozenset(
+        {
+            Permission.BUREAU_CONSOLE,
+            Permission.REVIEW,
+            Permission.MANAGE_STAFF,
+            Permission.READ_AUDIT_LOG,
+        }
+    ),
+    Role.VERIFIER: frozenset({Permission.VERIFY_FILINGS}),
+}
+
+
+def role_has(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]

@@ -1,0 +1,87 @@
+"""What each audience sees of an account, and what the API accepts."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from app.accounts.models import OrganisationKind
+from app.accounts.roles import STAFF_ROLES, Role
+
+
+class CredentialsIn(ma.Schema):
+    mobile = ma.fields.String(required=True, metadata={"example": "13800138000"})
+    password = ma.fields.String(required=True, load_only=True)
+
+
+class TokenOut(ma.Schema):
+    token = ma.fields.String(metadata={"description": "Send as `Authorization: Bearer <token>`"})
+    expires_at = ma.fields.AwareDateTime()
+
+
+class ResidentSignUpIn(ma.Schema):
+    mobile = ma.fields.String(required=True)
+    password = ma.fields.String(required=True, load_only=True)
+    display_name = ma.fields.String(required=True)
+
+
+class OrganisationSignUpIn(ma.Schema):
+    mobile = ma.fields.String(required=True, metadata={"description": "The contact's mobile"})
+    password = ma.fields.String(required=True, load_only=True)
+    name = ma.fields.String(required=True)
+    kind = ma.fields.Enum(OrganisationKind, by_value=True, required=True)
+    credit_code = ma.fields.String(load_default=None)
+
+
+class MeOut(ma.Schema):
+    """The caller's own account: the mobile number is theirs to see in full."""
+
+    id = ma.fields.Integer()
+    role = ma.fields.Enum(Role, by_value=True)
+    mobile = ma.fields.String()
+    display_name = ma.fields.String()
+    merchant_id = ma.fields.Integer(allow_none=True)
+    merchant_role = ma.fields.Function(
+        lambda user: user.merchant_role.value if user.merchant_role else None
+    )
+    created_at = ma.fields.AwareDateTime()
+
+
+class StaffOut(ma.Schema):
+    """A staff account as the bureau admin sees it."""
+
+    id = ma.fields.Integer()
+    role = ma.fields.Enum(Role, by_value=True)
+    mobile = ma.fields.String()
+    display_name = ma.fields.String()
+    is_active = ma.fields.Boolean()
+    created_at = ma.fields.AwareDateTime()
+    last_sign_in_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class StaffIn(ma.Schema):
+    mobile = ma.fields.String(required=True)
+    password = ma.fields.String(required=True, load_only=True)
+    display_name = ma.fields.String(required=True)
+    role = ma.fields.Enum(
+        Role,
+        by_value=True,
+        required=True,
+        validate=ma.validate.OneOf(STAFF_ROLES),
+        metadata={"description": "bureau_reviewer, bureau_admin or verifier"},
+    )
+
+
+class StaffActiveIn(ma.Schema):
+    is_active = ma.fields.Boolean(required=True)
+
+
+class MemberOut(ma.Schema):
+    """A member as their organisation sees them: masked mobile, display name."""
+
+    id = ma.fields.Integer()
+    display_name = ma.fields.String()
+    mobile = ma.fields.Function(lambda user: f"{user.mobile[:3]}****{user.mobile[-4:]}")
+
+
+class MemberIn(ma.Schema):
+    mobile = ma.fields.String(required=True)

@@ -1,0 +1,333 @@
+"""Account rules: sign-up, sign-in, staff accounts, organisation members and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.accounts.models import (
+    ApiToken,
+    MerchantRole,
+    Organisation,
+    OrganisationKind,
+    OrganisationMember,
+    User,
+)
+from app.accounts.roles import STAFF_ROLES, Role
+from app.audit import services as audit
+from app.audit.services import Actor
+from app.errors import Conflict, DomainError, NotFound
+
+_hasher = PasswordHasher()
+# Checked when the account does not exist, so a wrong mobile takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+CREDIT_CODE_PATTERN = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+MIN_PASSWORD_LENGTH = 8
+_COMMON_PASSWORDS = frozenset(
+    {"12345678", "123456789", "1234567890", "password", "password1", "qwerty123", "abc12345",
+     "a1234567", "11111111", "88888888", "iloveyou1", "woaini520", "qwertyuiop"}
+)  # fmt: skip
+
+
+def normalise_mobile(raw: str) -> str:
+    """A mainland mobile number as 11 digits; spaces, dashes and a +86 prefix are accepted."""
+    digits = re.sub(r"[\s-]", "", raw or "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    if not MOBILE_PATTERN.match(digits):
+        raise DomainError(
+            "invalid_mobile",
+            _l("Enter an 11-digit mainland mobile number, such as 13800138000."),
+            field="mobile",
+        )
+    return digits
+
+
+def check_password_strength(password: str, mobile: str) -> None:
+    """8+ characters with letters and digits, not the mobile number, not a common password."""
+    weak = (
+        len(password) < MIN_PASSWORD_LENGTH
+        or not re.search(r"[A-Za-z]", password)
+        or not re.search(r"\d", password)
+        or mobile in password
+        or password.lower() in _COMMON_PASSWORDS
+    )
+    if weak:
+        raise DomainError(
+            "weak_password",
+            _l(
+                "Choose a password of at least 8 characters with letters and digits, "
+                "not your mobile number."
+            ),
+            field="password",
+        )
+
+
+def _check_display_name(display_name: str, field: str = "display_name") -> str:
+    name = (display_name or "").strip()
+    if not 1 <= len(name) <= 64:
+        raise DomainError("invalid_name", _l("Enter a name of 1 to 64 characters."), field=field)
+    return name
+
+
+def _new_user(
+    session: Session, *, role: Role, mobile: str, password: str, display_name: str, **fields: object
+) -> User:
+    mobile = normalise_mobile(mobile)
+    check_password_strength(password, mobile)
+    display_name = _check_display_name(display_name)
+    if session.scalar(sa.select(User.id).where(User.mobile == mobile)) is not None:
+        raise Conflict(
+            "duplicate_mobile",
+            _l("An account with this mobile number already exists."),
+            field="mobile",
+        )
+    user = User(
+        role=role,
+        mobile=mobile,
+        display_name=display_name,
+        password_hash=_hasher.hash(password),
+        **fields,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def register_resident(session: Session, *, mobile: str, password: str, display_name: str) -> User:
+    return _new_user(
+        session, role=Role.RESIDENT, mobile=mobile, password=password, display_name=display_name
+    )
+
+
+def register_organisation(
+    session: Session,
+    *,
+    mobile: str,
+    password: str,
+    name: str,
+    kind: OrganisationKind,
+    credit_code: str | None,
+) -> User:
+    """An enterprise or social group signs up with its contact's mobile number."""
+    name = _check_display_name(name, field="name")
+    code = (credit_code or "").strip().upper() or None
+    if code is not None:
+        if not CREDIT_CODE_PATTERN.match(code):
+            raise DomainError(
+                "invalid_credit_code",
+                _l("The unified social credit code has 18 characters."),
+                field="credit_code",
+            )
+        if session.scalar(sa.select(Organisation.id).where(Organisation.credit_code == code)):
+            raise Conflict(
+                "duplicate_credit_code",
+                _l("An organisation with this credit code is already registered."),
+                field="credit_code",
+            )
+    account = _new_user(
+        session, role=Role.ORGANISATION, mobile=mobile, password=password, display_name=name
+    )
+    session.add(Organisation(account_id=account.id, name=name, kind=kind, credit_code=code))
+    session.flush()
+    return account
+
+
+def authenticate(session: Session, *, mobile: str, password: str) -> User | None:
+    """The active account for these credentials, or None. Upgrades outdated hashes on the way."""
+    try:
+        mobile = normalise_mobile(mobile)
+    except DomainError:
+        _verify(_DUMMY_HASH, password)
+        return None
+    user = session.scalar(sa.select(User).where(User.mobile == mobile))
+    if user is None:
+        _verify(_DUMMY_HASH, password)
+        return None
+    if not _verify(user.password_hash, password) or not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_sign_in_at = clock.now()
+    session.flush()
+    return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_staff(
+    session: Session, actor: Actor, *, mobile: str, password: str, display_name: str, role: Role
+) -> User:
+    """A bureau admin creates a reviewer, another admin or a verifier account (audited)."""
+    if role not in STAFF_ROLES:
+        raise DomainError("invalid_role", _l("Choose a staff role."), field="role")
+    user = _new_user(
+        session,
+        role=role,
+        mobile=mobile,
+        password=password,
+        display_name=display_name,
+        created_by_id=actor.user_id,
+    )
+    audit.record(
+        session, actor, "staff.create", "user", user.id,
+        {"role": role.value, "display_name": user.display_name, "mobile": mask_mobile(user.mobile)},
+    )  # fmt: skip
+    return user
+
+
+def create_merchant_staff(
+    session: Session,
+    actor: Actor,
+    *,
+    merchant_id: int,
+    merchant_role: MerchantRole,
+    mobile: str,
+    password: str,
+    display_name: str,
+) -> User:
+    user = _new_user(
+        session,
+        role=Role.MERCHANT_STAFF,
+        mobile=mobile,
+        password=password,
+        display_name=display_name,
+        merchant_id=merchant_id,
+        merchant_role=merchant_role,
+        created_by_id=actor.user_id,
+    )
+    audit.record(
+        session, actor, "merchant_staff.create", "user", user.id,
+        {"merchant_id": merchant_id, "merchant_role": merchant_role.value},
+    )  # fmt: skip
+    return user
+
+
+def set_active(session: Session, actor: Actor, user_id: int, *, active: bool) -> User:
+    user = session.get(User, user_id)
+    if user is None or user.role not in STAFF_ROLES:
+        raise NotFound("user")
+    if user.id == actor.user_id and not active:
+        raise DomainError("cannot_disable_self", _l("You cannot disable your own account."))
+    user.is_active = active
+    audit.record(
+        session, actor, "staff.enable" if active else "staff.disable", "user", user.id,
+        {"is_active": active},
+    )  # fmt: skip
+    return user
+
+
+def organisation_of(session: Session, account: User) -> Organisation:
+    org = session.scalar(sa.select(Organisation).where(Organisation.account_id == account.id))
+    if org is None:
+        raise NotFound("organisation")
+    return org
+
+
+def add_member(session: Session, organisation: Organisation, *, resident_mobile: str) -> User:
+    mobile = normalise_mobile(resident_mobile)
+    resident = session.scalar(
+        sa.select(User).where(User.mobile == mobile, User.role == Role.RESIDENT)
+    )
+    if resident is None:
+        raise DomainError(
+            "resident_not_found",
+            _l("No resident has signed up with this mobile number."),
+            field="mobile",
+            status=404,
+        )
+    exists = session.get(OrganisationMember, (organisation.id, resident.id))
+    if exists is not None:
+        raise Conflict("already_member", _l("This resident is already a member."), field="mobile")
+    session.add(OrganisationMember(organisation_id=organisation.id, resident_id=resident.id))
+    session.flush()
+    return resident
+
+
+def remove_member(session: Session, organisation: Organisation, resident_id: int) -> None:
+    member = session.get(OrganisationMember, (organisation.id, resident_id))
+    if member is None:
+        raise NotFound("member")
+    session.delete(member)
+    session.flush()
+
+
+def members_of(session: Session, organisation: Organisation) -> list[User]:
+    return list(
+        session.scalars(
+            sa.select(User)
+            .join(OrganisationMember, OrganisationMember.resident_id == User.id)
+            .where(OrganisationMember.organisation_id == organisation.id)
+            .order_by(User.display_name)
+        )
+    )
+
+
+def organisations_of_resident(session: Session, resident: User) -> list[Organisation]:
+    return list(
+        session.scalars(
+            sa.select(Organisation)
+            .join(OrganisationMember, OrganisationMember.organisation_id == Organisation.id)
+            .where(OrganisationMember.resident_id == resident.id)
+            .order_by(Organisation.name)
+        )
+    )
+
+
+def mask_mobile(mobile: str) -> str:
+    """138****8000: enough for staff to recognise a person, not enough to call them."""
+    return f"{mobile[:3]}****{mobile[-4:]}"
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_api_token(session: Session, user: User, *, lifetime_seconds: int) -> tuple[str, datetime]:
+    """A new bearer token (returned once, stored as its SHA-256) and when it expires."""
+    token = "tph_" + secrets.token_urlsafe(32)
+    expires_at = clock.now() + timedelta(seconds=lifetime_seconds)
+    session.add(ApiToken(user_id=user.id, token_hash=_token_digest(token), expires_at=expires_at))
+    session.flush()
+    return token, expires_at
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.execute(
+        sa.select(User, ApiToken)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _token_digest(token))
+    ).first()
+    if row is None:
+        return None
+    user, api_token = row
+    if api_token.revoked_at is not None or api_token.expires_at <= clock.now():
+        return None
+    return user if user.is_active else None
+
+
+def revoke_api_token(session: Session, token: str) -> None:
+    api_token = session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(token))
+    )
+    if api_token is not None and api_token.revoked_at is None:
+        api_token.revoked_at = clock.now()
+        session.flush()

@@ -1,0 +1,141 @@
+"""Pages: sign-in, sign-up, sign-out, and an organisation's members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from app.accounts import forms, services
+from app.accounts.auth import requires
+from app.accounts.models import OrganisationKind
+from app.accounts.roles import Permission
+from app.accounts.sign_in import sign_in_limits
+from app.db import db
+from app.errors import DomainError
+
+bp = Blueprint("accounts", __name__)
+
+
+def render_form_error(template: str, form: FlaskForm, error: DomainError, **context: Any) -> Any:
+    """Show a rule's refusal next to the field it names, with the rule's status code."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error.message)]
+    else:
+        flash(str(error.message), "error")
+    return render_template(template, form=form, **context), error.status
+
+
+def _safe_next() -> str | None:
+    target = request.args.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else None
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@sign_in_limits
+def sign_in() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("public.home"))
+    form = forms.SignInForm()
+    if not form.validate_on_submit():
+        return render_template("accounts/sign_in.html", form=form), 400 if form.errors else 200
+    user = services.authenticate(db.session, mobile=form.mobile.data, password=form.password.data)
+    if user is None:
+        g.sign_in_failed = True
+        flash(_("Wrong mobile number or password."), "error")
+        return render_template("accounts/sign_in.html", form=form), 401
+    login_user(user)
+    return redirect(_safe_next() or url_for("public.home"))
+
+
+@bp.post("/sign-out")
+def sign_out() -> Response:
+    form = forms.EmptyForm()
+    if form.validate_on_submit():
+        logout_user()
+    return redirect(url_for("public.landing"))
+
+
+@bp.route("/sign-up", methods=["GET", "POST"])
+def sign_up() -> Any:
+    form = forms.ResidentSignUpForm()
+    if not form.validate_on_submit():
+        return render_template("accounts/sign_up.html", form=form), 400 if form.errors else 200
+    try:
+        user = services.register_resident(
+            db.session,
+            mobile=form.mobile.data,
+            password=form.password.data,
+            display_name=form.display_name.data,
+        )
+    except DomainError as error:
+        return render_form_error("accounts/sign_up.html", form, error)
+    login_user(user)
+    flash(_("Welcome! Your account is ready."), "success")
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/sign-up/organisation", methods=["GET", "POST"])
+def sign_up_organisation() -> Any:
+    form = forms.OrganisationSignUpForm()
+    template = "accounts/sign_up_organisation.html"
+    if not form.validate_on_submit():
+        return render_template(template, form=form), 400 if form.errors else 200
+    try:
+        user = services.register_organisation(
+            db.session,
+            mobile=form.mobile.data,
+            password=form.password.data,
+            name=form.name.data,
+            kind=OrganisationKind(form.kind.data),
+            credit_code=form.credit_code.data,
+        )
+    except DomainError as error:
+        return render_form_error(template, form, error)
+    login_user(user)
+    flash(_("Welcome! Your organisation's account is ready."), "success")
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/organisation", methods=["GET", "POST"])
+@requires(Permission.MANAGE_ORGANISATION)
+def organisation_home() -> Any:
+    org = services.organisation_of(db.session, current_user)
+    form = forms.MemberForm()
+
+    def page(status: int = 200) -> tuple[str, int]:
+        members = services.members_of(db.session, org)
+        html = render_template(
+            "organisation/home.html", org=org, members=members, form=form,
+            remove_form=forms.EmptyForm(),
+        )  # fmt: skip
+        return html, status
+
+    if request.method == "GET":
+        return page()
+    if not form.validate_on_submit():
+        return page(400)
+    try:
+        resident = services.add_member(db.session, org, resident_mobile=form.mobile.data)
+    except DomainError as error:
+        form.mobile.errors = [*form.mobile.errors, str(error.message)]
+        return page(error.status)
+    flash(_("%(name)s is now a member.", name=resident.display_name), "success")
+    return redirect(url_for("accounts.organisation_home"))
+
+
+@bp.post("/organisation/members/<int:resident_id>/remove")
+@requires(Permission.MANAGE_ORGANISATION)
+def remove_member(resident_id: int) -> Any:
+    form = forms.EmptyForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("accounts.organisation_home"))
+    org = services.organisation_of(db.session, current_user)
+    services.remove_member(db.session, org, resident_id)
+    flash(_("The member was removed."), "success")
+    return redirect(url_for("accounts.organisation_home"))

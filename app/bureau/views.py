@@ -1,0 +1,87 @@
+"""The bureau's console: its home, staff accounts and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from app.accounts import forms, services
+from app.accounts.auth import current_actor, requires
+from app.accounts.models import User
+from app.accounts.roles import STAFF_ROLES, Permission, Role
+from app.accounts.views import render_form_error
+from app.api.pagination import keyset_page
+from app.audit.models import AuditEntry
+from app.db import db
+from app.errors import DomainError
+
+bp = Blueprint("bureau", __name__, url_prefix="/bureau")
+
+
+@bp.get("/")
+@requires(Permission.BUREAU_CONSOLE)
+def home() -> str:
+    return render_template("bureau/home.html")
+
+
+@bp.get("/staff")
+@requires(Permission.MANAGE_STAFF)
+def staff() -> str:
+    page = keyset_page(
+        db.session,
+        sa.select(User).where(User.role.in_(STAFF_ROLES)),
+        User.id,
+        limit=50,
+        cursor=request.args.get("cursor"),
+    )
+    return render_template("bureau/staff.html", page=page, toggle_form=forms.EmptyForm())
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_STAFF)
+def new_staff() -> Any:
+    form = forms.StaffForm()
+    template = "bureau/staff_new.html"
+    if not form.validate_on_submit():
+        return render_template(template, form=form), 400 if form.errors else 200
+    try:
+        user = services.create_staff(
+            db.session,
+            current_actor(),
+            mobile=form.mobile.data,
+            password=form.password.data,
+            display_name=form.display_name.data,
+            role=Role(form.role.data),
+        )
+    except DomainError as error:
+        return render_form_error(template, form, error)
+    flash(_("Account created for %(name)s.", name=user.display_name), "success")
+    return redirect(url_for("bureau.staff"))
+
+
+@bp.post("/staff/<int:user_id>/active")
+@requires(Permission.MANAGE_STAFF)
+def toggle_staff(user_id: int) -> Response:
+    form = forms.EmptyForm()
+    if form.validate_on_submit():
+        active = request.form.get("active") == "1"
+        services.set_active(db.session, current_actor(), user_id, active=active)
+        flash(_("Saved."), "success")
+    return redirect(url_for("bureau.staff"))
+
+
+@bp.get("/audit")
+@requires(Permission.READ_AUDIT_LOG)
+def audit_log() -> str:
+    page = keyset_page(
+        db.session,
+        sa.select(AuditEntry),
+        AuditEntry.id,
+        limit=50,
+        cursor=request.args.get("cursor"),
+    )
+    return render_template("bureau/audit.html", page=page)

@@ -1,0 +1,150 @@
+"""Configuration from environment variables, with safe defaults for the embedded mode.
+
+Embedded mode (the default) runs on a SQLite file in the instance folder with a secret key generated
+once and kept there. Production (``TANPUHUI_ENV=production``) refuses to start without
+``DATABASE_URL`` and ``SECRET_KEY`` and marks cookies secure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(RuntimeError):
+    """The environment asks for something the platform cannot run with."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def _env_decimal(name: str, default: str) -> Decimal:
+    value = os.environ.get(name, default)
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:
+        raise ConfigError(f"{name} must be a decimal number, got {value!r}") from exc
+
+
+def _env_list(name: str) -> list[str] | None:
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _instance_secret_key(instance_path: Path) -> str:
+    """Generate the embedded mode's secret key once and keep it in the instance folder."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def from_environment(instance_path: Path) -> dict[str, Any]:
+    """Build the application's configuration from the process environment."""
+    environment = os.environ.get("TANPUHUI_ENV", "embedded")
+    if environment not in {"embedded", "production"}:
+        raise ConfigError("TANPUHUI_ENV must be 'embedded' or 'production'")
+    production = environment == "production"
+
+    database_url = os.environ.get("DATABASE_URL")
+    secret_key = os.environ.get("SECRET_KEY")
+    if production and not database_url:
+        raise ConfigError("DATABASE_URL is required when TANPUHUI_ENV=production")
+    if production and not secret_key:
+        raise ConfigError("SECRET_KEY is required when TANPUHUI_ENV=production")
+    if not database_url:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance_path / 'tanpuhui.sqlite3'}"
+    database_url = normalise_database_url(database_url)
+
+    timezone_name = os.environ.get("CITY_TIMEZONE", "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"CITY_TIMEZONE {timezone_name!r} is not a known time zone") from exc
+
+    return {
+        "TANPUHUI_ENV": environment,
+        "SECRET_KEY": secret_key or _instance_secret_key(instance_path),
+        "DATABASE_URL": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            key: value
+            for key, value in {
+                "pool_size": _env_int("DATABASE_POOL_SIZE", 5),
+                "max_overflow": _env_int("DATABASE_MAX_OVERFLOW", 5),
+            }.items()
+            if not database_url.startswith("sqlite")
+        },
+        # The city: one deployment's settings, never code.
+        "CITY_NAME": os.environ.get("CITY_NAME", "银川"),
+        "CITY_NAME_EN": os.environ.get("CITY_NAME_EN", "Yinchuan"),
+        "CITY_TIMEZONE": timezone_name,
+        "POINTS_PER_GRAM": _env_decimal("POINTS_PER_GRAM", "1"),
+        # Which plugins this deployment runs; None means every installed one.
+        "METHODOLOGIES": _env_list("METHODOLOGIES"),
+        "REWARD_TYPES": _env_list("REWARD_TYPES"),
+        # Sessions and cookies.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": _env_int("SESSION_LIFETIME_SECONDS", 7 * 24 * 3600),
+        "API_TOKEN_LIFETIME_SECONDS": _env_int("API_TOKEN_LIFETIME_SECONDS", 30 * 24 * 3600),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 1 if production else 0),
+        # Rate limits: shared through Redis when several app servers run.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SIGN_IN_LIMIT_PER_ACCOUNT": os.environ.get(
+            "SIGN_IN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"
+        ),
+        "SIGN_IN_LIMIT_PER_ADDRESS": os.environ.get(
+            "SIGN_IN_LIMIT_PER_ADDRESS", "20 per 15 minutes"
+        ),
+        # Languages: Simplified Chinese first, English second.
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": timezone_name,
+        "LANGUAGES": {"zh_Hans_CN": "简体中文", "en": "English"},
+        # The JSON API and its OpenAPI document.
+        "API_TITLE": "Tanpuhui API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "LOG_JSON": _env_bool("LOG_JSON", True),
+    }
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever scheme the operator wrote."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,192 @@
+"""Database layer: declarative base, column types, and one session per request, command or job.
+
+Services receive a session and only ``flush()``; the edge that opened the session (a request, a CLI
+command, a scheduled job) commits once or rolls back, so a debit and what it pays for never
+half-happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
+
+from app import clock
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    SQLite has no time zones and hands back naive values; this type stores UTC and always returns
+    aware datetimes, so comparisons never mix naive and aware instants.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use an aware UTC instant")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL wants BIGINT for ledgers that grow.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+intpk = Annotated[int, mapped_column(BigId, primary_key=True)]
+created_at = Annotated[
+    datetime,
+    mapped_column(UTCDateTime, default=clock.now, comment="When the row was created (UTC)"),
+]
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: sa.JSON}
+
+
+def str_enum(enum_cls: type, name: str) -> sa.Enum:
+    """A string column limited to an enum's values by a CHECK constraint (portable)."""
+    return sa.Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """Create an engine with the settings each backend needs."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, **options)
+        _configure_sqlite(engine)
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **options)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on, WAL, and write transactions that take the lock up front.
+
+    ``BEGIN IMMEDIATE`` makes each transaction a writer from its first statement, so two
+    transactions never both read a balance and then fail to upgrade their locks: the second simply
+    waits (busy_timeout) for the first to commit. This is the SQLite half of the ledger's locking
+    protocol; PostgreSQL uses row locks and conditional updates instead.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = (
+            None  # let SQLAlchemy emit BEGIN itself (savepoints work)
+        )
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """Flask extension holding the engine and handing out one session per application context."""
+
+    def __init__(self, app: Flask | None = None) -> None:
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        options: dict[str, Any] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+        engine = app.config.get("DATABASE_ENGINE") or make_engine(
+            app.config["DATABASE_URL"], **options
+        )
+        app.extensions["tanpuhui.db"] = _State(engine)
+        app.teardown_appcontext(self._close_session)
+
+    @property
+    def engine(self) -> Engine:
+        return current_app.extensions["tanpuhui.db"].engine
+
+    @property
+    def session(self) -> Session:
+        """The session of the current application context, opened on first use."""
+        session = g.get("_db_session")
+        if session is None:
+            session = current_app.extensions["tanpuhui.db"].new_session()
+            g._db_session = session
+        return session
+
+    def bind_to_connection(self, app: Flask, connection: sa.Connection) -> None:
+        """Run every session of ``app`` inside ``connection``'s open transaction.
+
+        Used by tests: commits become savepoints and the outer transaction is rolled back after the
+        test, so each test sees a clean database.
+        """
+        app.extensions["tanpuhui.db"].factory = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """A session that commits when the block succeeds and rolls back when it raises.
+
+        The edge for CLI commands and jobs; requests use :meth:`session` and the request hooks.
+        """
+        session = current_app.extensions["tanpuhui.db"].new_session()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @staticmethod
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("_db_session", None)
+        if session is not None:
+            session.rollback()  # anything not committed at the edge is discarded
+            session.close()
+
+
+class _State:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.factory = sessionmaker(bind=engine, expire_on_commit=False)
+
+    def new_session(self) -> Session:
+        return self.factory()
+
+
+db = Database()

@@ -1,0 +1,79 @@
+"""Demo data for the embedded mode: one account of each kind, with known local passwords."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.accounts import services
+from app.accounts.models import MerchantRole, OrganisationKind, User
+from app.accounts.roles import Role
+from app.audit.services import SYSTEM
+from app.merchants.models import Merchant, MerchantKind, MerchantStatus
+
+DEMO_PASSWORD = "tanpuhui2026"  # noqa: S105  (printed for local try-outs only)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: str
+    mobile: str
+    password: str
+    name: str
+
+
+def database_is_empty(session: Session) -> bool:
+    return session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def seed(session: Session) -> list[DemoAccount]:
+    accounts = [
+        DemoAccount(Role.BUREAU_ADMIN, "13900000001", DEMO_PASSWORD, "生态环境局管理员"),
+        DemoAccount(Role.BUREAU_REVIEWER, "13900000002", DEMO_PASSWORD, "生态环境局审核员"),
+        DemoAccount(Role.VERIFIER, "13900000003", DEMO_PASSWORD, "第三方核查员"),
+        DemoAccount(Role.RESIDENT, "13800000001", DEMO_PASSWORD, "张小绿"),
+        DemoAccount(Role.ORGANISATION, "13700000001", DEMO_PASSWORD, "银川绿色出行协会"),
+        DemoAccount(Role.MERCHANT_STAFF, "13600000001", DEMO_PASSWORD, "凤凰停车场店长"),
+    ]
+    admin = None
+    for account in accounts[:3]:
+        user = services.create_staff(
+            session,
+            SYSTEM,
+            mobile=account.mobile,
+            password=account.password,
+            display_name=account.name,
+            role=Role(account.role),
+        )
+        admin = admin or user
+    resident = services.register_resident(
+        session, mobile=accounts[3].mobile, password=DEMO_PASSWORD, display_name=accounts[3].name
+    )
+    org_account = services.register_organisation(
+        session,
+        mobile=accounts[4].mobile,
+        password=DEMO_PASSWORD,
+        name=accounts[4].name,
+        kind=OrganisationKind.SOCIAL_GROUP,
+        credit_code=None,
+    )
+    services.add_member(
+        session, services.organisation_of(session, org_account), resident_mobile=resident.mobile
+    )
+    merchant = Merchant(
+        name="凤凰停车场", kind=MerchantKind.PARKING, status=MerchantStatus.APPROVED
+    )
+    session.add(merchant)
+    session.flush()
+    services.create_merchant_staff(
+        session,
+        SYSTEM,
+        merchant_id=merchant.id,
+        merchant_role=MerchantRole.MANAGER,
+        mobile=accounts[5].mobile,
+        password=DEMO_PASSWORD,
+        display_name=accounts[5].name,
+    )
+    return accounts

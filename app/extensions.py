@@ -1,0 +1,48 @@
+"""Flask extensions, created here and bound to an application in :func:`app.create_app`."""
+
+import marshmallow as ma
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_smorest import Api
+from flask_wtf.csrf import CSRFProtect
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address)
+
+
+class ErrorSchema(ma.Schema):
+    """The one error body of every 4xx/5xx response."""
+
+    code = ma.fields.Integer(metadata={"description": "HTTP status code"})
+    status = ma.fields.String(metadata={"description": "HTTP status name"})
+    reason = ma.fields.String(
+        metadata={"description": "Machine-readable reason, e.g. weak_password"}
+    )
+    message = ma.fields.String(
+        metadata={"description": "Readable message in the caller's language"}
+    )
+    errors = ma.fields.Dict(metadata={"description": "Field name → messages, for invalid input"})
+
+
+class TanpuhuiApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+
+api = TanpuhuiApi(
+    spec_kwargs={
+        "info": {
+            "description": (
+                "Tanpuhui's JSON API. Authenticate with a bearer token from "
+                "`POST /api/v1/auth/tokens` "
+                "(`Authorization: Bearer <token>`), or with the web session cookie plus an "
+                "`X-CSRFToken` header for changes. Errors share one body: "
+                "`{code, status, reason, message, errors}`. Lists are paginated by cursor: pass "
+                "`limit` and the `next_cursor` of the previous page as `cursor`."
+            )
+        }
+    }
+)

@@ -1,0 +1,41 @@
+"""Languages: Simplified Chinese by default, English when the visitor chooses it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, has_request_context, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+LOCALE_COOKIE = "lang"
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    """The visitor's chosen language; outside a request (CLI, jobs) the city's default."""
+    chosen = request.cookies.get(LOCALE_COOKIE) if has_request_context() else None
+    if chosen in current_app.config["LANGUAGES"]:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def html_lang(locale: str) -> str:
+    return "zh-CN" if locale.startswith("zh") else locale
+
+
+@bp.get("/language/<code>")
+def switch_language(code: str) -> Response:
+    """Remember the chosen language in a cookie and go back where the visitor was."""
+    target = request.args.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("public.landing")
+    response = redirect(target)
+    if code in current_app.config["LANGUAGES"]:
+        response.set_cookie(
+            LOCALE_COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+        )
+    return response

@@ -1,0 +1,62 @@
+"""Public pages: the landing page, and each role's way home."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.accounts import services as accounts
+from app.accounts.auth import requires
+from app.accounts.roles import Permission, Role
+from app.db import db
+
+bp = Blueprint("public", __name__)
+
+HOME_BY_ROLE = {
+    Role.RESIDENT: "public.resident_home",
+    Role.ORGANISATION: "accounts.organisation_home",
+    Role.MERCHANT_STAFF: "public.merchant_home",
+    Role.BUREAU_REVIEWER: "bureau.home",
+    Role.BUREAU_ADMIN: "bureau.home",
+    Role.VERIFIER: "public.verifier_home",
+}
+
+
+@bp.get("/")
+def landing() -> str:
+    return render_template("public/landing.html")
+
+
+@bp.get("/home")
+@login_required
+def home() -> Response:
+    return redirect(url_for(HOME_BY_ROLE[current_user.role]))
+
+
+@bp.get("/me")
+@requires(Permission.USE_WALLET)
+def resident_home() -> Any:
+    organisations = (
+        accounts.organisations_of_resident(db.session, current_user)
+        if current_user.role == Role.RESIDENT
+        else []
+    )
+    return render_template("resident/home.html", organisations=organisations)
+
+
+@bp.get("/merchant")
+@requires(Permission.MERCHANT_COUNTER)
+def merchant_home() -> Any:
+    from app.merchants.models import Merchant
+
+    merchant = db.session.get(Merchant, current_user.merchant_id)
+    return render_template("merchant/home.html", merchant=merchant)
+
+
+@bp.get("/verifier")
+@requires(Permission.VERIFY_FILINGS)
+def verifier_home() -> Any:
+    return render_template("verifier/home.html")

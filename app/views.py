@@ -1,0 +1,76 @@
+"""Every blueprint, pages and API, registered in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from app.accounts.auth import protect_cookie_api_call
+from app.accounts.roles import Permission, Role
+from app.extensions import api, csrf
+from app.i18n import html_lang
+
+
+def register(app: Flask) -> None:
+    from app import i18n
+    from app.accounts import api as accounts_api
+    from app.accounts import views as accounts_views
+    from app.api import docs
+    from app.audit import api as audit_api
+    from app.bureau import views as bureau_views
+    from app.public import views as public_views
+
+    app.context_processor(_template_globals)
+    for blueprint in (public_views.bp, accounts_views.bp, bureau_views.bp, i18n.bp, docs.bp):
+        app.register_blueprint(blueprint)
+
+    app.config.setdefault("API_SPEC_OPTIONS", API_SPEC_OPTIONS)
+    api.init_app(app)
+    for blp in (accounts_api.blp, audit_api.blp):
+        csrf.exempt(blp)  # cookie-authenticated changes are checked by protect_cookie_api_call
+        api.register_blueprint(blp)
+    app.before_request(protect_cookie_api_call)
+
+
+def _template_globals() -> dict[str, Any]:
+    locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    chinese = locale.startswith("zh")
+    return {
+        "current_locale": locale,
+        "html_lang": html_lang(locale),
+        "city_name": current_app.config["CITY_NAME" if chinese else "CITY_NAME_EN"],
+        "Permission": Permission,
+        "role_names": ROLE_NAMES,
+    }
+
+
+ROLE_NAMES = {
+    Role.RESIDENT: _l("Resident"),
+    Role.ORGANISATION: _l("Organisation"),
+    Role.MERCHANT_STAFF: _l("Merchant staff"),
+    Role.BUREAU_REVIEWER: _l("Bureau reviewer"),
+    Role.BUREAU_ADMIN: _l("Bureau admin"),
+    Role.VERIFIER: _l("Third-party verifier"),
+}
+
+API_SPEC_OPTIONS = {
+    "components": {
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A token from POST /api/v1/auth/tokens",
+            },
+            "cookieAuth": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": "session",
+                "description": "The web session; changes also need the X-CSRFToken header",
+            },
+        }
+    },
+    "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+}

@@ -1,0 +1,45 @@
+"""The main journey in a real browser: a resident signs in on a phone and sees their home page."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.demo import DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_demo_resident_signs_in_and_sees_home(live_server, browser_page):
+    page = browser_page
+    page.goto(live_server + "/")
+    assert page.locator("h1").first.inner_text() == "低碳生活，有回报"
+    assert no_horizontal_scroll(page)
+    page.get_by_role("link", name="登录").first.click()
+    page.get_by_label("手机号").fill("13800000001")
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/me")
+    assert "张小绿" in page.locator("h1").inner_text()
+    assert no_horizontal_scroll(page)
+    assert page.console_errors == []  # nothing blocked by the content security policy
+
+
+@pytest.mark.parametrize("path", ["/", "/sign-in", "/sign-up", "/sign-up/organisation"])
+def test_public_pages_fit_a_360px_phone(live_server, browser_page, path):
+    page = browser_page
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(live_server + path)
+    assert no_horizontal_scroll(page)
+
+
+def test_wrong_password_is_told_on_the_page(live_server, browser_page):
+    page = browser_page
+    page.goto(live_server + "/sign-in")
+    page.get_by_label("手机号").fill("13800000001")
+    page.get_by_label("密码").fill("not-the-password-1")
+    page.get_by_role("button", name="登录").click()
+    assert page.get_by_role("alert").first.inner_text() == "手机号或密码不正确。"

@@ -1,0 +1,148 @@
+"""Pages as a person uses them: sign-up, sign-in, CSRF, languages, readable errors."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.accounts.models import Organisation, User
+from app.accounts.roles import Role
+from tests.factories import PASSWORD, csrf_token_from, make_user, next_mobile
+
+
+def test_landing_page_is_chinese_by_default_and_english_on_request(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in page
+    assert "银川" in page
+    client.get("/language/en?next=/")
+    english = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in english
+    assert "Yinchuan" in english
+    assert "Low-carbon living, rewarded" in english
+
+
+def test_language_switch_only_redirects_inside_the_site(client):
+    response = client.get("/language/en?next=//evil.example/")
+    assert response.headers["Location"].endswith("/")
+    assert "evil" not in response.headers["Location"]
+
+
+def test_resident_signs_up_on_the_page_and_lands_home(client, session):
+    token = csrf_token_from(client, "/sign-up")
+    mobile = next_mobile()
+    response = client.post(
+        "/sign-up",
+        data={
+            "csrf_token": token,
+            "display_name": "小绿",
+            "mobile": mobile,
+            "password": "bus-rider-88",
+        },
+    )
+    assert response.status_code == 302
+    home = client.get("/home", follow_redirects=True)
+    assert home.status_code == 200
+    assert "小绿" in home.get_data(as_text=True)
+
+
+def test_organisation_signs_up_on_the_page(client, session):
+    token = csrf_token_from(client, "/sign-up/organisation")
+    mobile = next_mobile()
+    response = client.post(
+        "/sign-up/organisation",
+        data={
+            "csrf_token": token,
+            "name": "塞上骑行社",
+            "kind": "social_group",
+            "credit_code": "",
+            "mobile": mobile,
+            "password": "ride-2026-ok",
+        },
+    )
+    assert response.status_code == 302
+    account = session.scalar(sa.select(User).where(User.mobile == mobile))
+    assert account.role == Role.ORGANISATION
+    assert (
+        session.scalar(sa.select(Organisation.name).where(Organisation.account_id == account.id))
+        == "塞上骑行社"
+    )
+
+
+def test_sign_up_errors_are_shown_next_to_the_field_and_nothing_is_written(client, session):
+    existing = make_user(session)
+    token = csrf_token_from(client, "/sign-up")
+    cases = [
+        ({"mobile": existing.mobile, "password": "fine-pass-2026"}, 409, "已存在"),
+        ({"mobile": "1234", "password": "fine-pass-2026"}, 422, "11"),
+        ({"mobile": next_mobile(), "password": "weak"}, 422, "8"),
+    ]
+    before = session.scalar(sa.select(sa.func.count()).select_from(User))
+    for fields, status, fragment in cases:
+        response = client.post(
+            "/sign-up", data={"csrf_token": token, "display_name": "x", **fields}
+        )
+        assert response.status_code == status
+        html = response.get_data(as_text=True)
+        assert 'class="field-error"' in html
+        assert fragment in html
+    assert session.scalar(sa.select(sa.func.count()).select_from(User)) == before
+
+
+def test_sign_in_and_out(client, session):
+    user = make_user(session)
+    token = csrf_token_from(client, "/sign-in")
+    response = client.post(
+        "/sign-in", data={"csrf_token": token, "mobile": user.mobile, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert client.get("/me").status_code == 200
+    token = csrf_token_from(client, "/me")
+    client.post("/sign-out", data={"csrf_token": token})
+    assert client.get("/me").status_code == 302
+
+
+def test_wrong_password_and_unknown_account_are_told_plainly(client, session):
+    user = make_user(session)
+    token = csrf_token_from(client, "/sign-in")
+    for mobile, password in ((user.mobile, "wrong-pass-9"), (next_mobile(), PASSWORD)):
+        response = client.post(
+            "/sign-in", data={"csrf_token": token, "mobile": mobile, "password": password}
+        )
+        assert response.status_code == 401
+        assert "手机号或密码不正确" in response.get_data(as_text=True)
+    assert client.get("/me").status_code == 302
+
+
+def test_missing_or_wrong_csrf_token_is_refused_with_a_readable_page(client, session):
+    mobile = next_mobile()
+    for data in ({}, {"csrf_token": "forged"}):
+        response = client.post(
+            "/sign-up",
+            data={"display_name": "x", "mobile": mobile, "password": "fine-pass-2026", **data},
+        )
+        assert response.status_code == 400
+        assert "刷新" in response.get_data(as_text=True)
+    assert session.scalar(sa.select(User).where(User.mobile == mobile)) is None
+
+
+def test_organisation_page_adds_members_and_reports_unknown_ones(client, session):
+    from tests.factories import log_in
+
+    org = make_user(session, Role.ORGANISATION)
+    resident = make_user(session, display_name="李骑行")
+    log_in(client, org)
+    token = csrf_token_from(client, "/organisation")
+    added = client.post(
+        "/organisation",
+        data={"csrf_token": token, "mobile": resident.mobile},
+        follow_redirects=True,
+    )
+    assert "李骑行" in added.get_data(as_text=True)
+    unknown = client.post("/organisation", data={"csrf_token": token, "mobile": next_mobile()})
+    assert unknown.status_code == 404
+    assert 'class="field-error"' in unknown.get_data(as_text=True)
+
+
+def test_unknown_page_is_a_readable_404(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "不存在" in response.get_data(as_text=True)

@@ -1,0 +1,140 @@
+"""The role matrix: every route, called as every role, answers with the status that role must get.
+
+A route missing from ``EXPECTED`` fails the test, so each new route is placed in the matrix.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from app.accounts.roles import Role
+from app.audit.models import AuditEntry
+from tests.factories import log_in, make_user
+
+ANON = "anonymous"
+ROLES = (ANON, *Role)
+ALL = {role: 200 for role in ROLES}
+SIGNED_IN = {ANON: 302} | {role: 200 for role in Role}
+
+
+def only(*allowed: Role, ok: int = 200, anon: int = 302, other: int = 403) -> dict[str, int]:
+    return {ANON: anon} | {role: ok if role in allowed else other for role in Role}
+
+
+def api_only(*allowed: Role, ok: int = 200) -> dict[str, int]:
+    return only(*allowed, ok=ok, anon=401)
+
+
+BUREAU = (Role.BUREAU_REVIEWER, Role.BUREAU_ADMIN)
+GUESTS_ONLY = {ANON: 200} | {role: 302 for role in Role}
+
+#: (method, path) → expected status per role. Paths use ids the fixture below creates.
+EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/"): ALL,
+    ("GET", "/healthz"): ALL,
+    ("GET", "/home"): {ANON: 302} | {role: 302 for role in Role},
+    ("GET", "/sign-in"): GUESTS_ONLY,
+    ("GET", "/sign-up"): ALL,
+    ("GET", "/sign-up/organisation"): ALL,
+    ("POST", "/sign-in"): {ANON: 400} | {role: 302 for role in Role},
+    ("POST", "/sign-up"): {role: 400 for role in ROLES},
+    ("POST", "/sign-up/organisation"): {role: 400 for role in ROLES},
+    ("POST", "/organisation"): only(Role.ORGANISATION, ok=400),
+    ("POST", "/bureau/staff/new"): only(Role.BUREAU_ADMIN, ok=400),
+    ("GET", "/language/en"): {role: 302 for role in ROLES},
+    ("GET", "/me"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/organisation"): only(Role.ORGANISATION),
+    ("POST", "/organisation/members/{resident}/remove"): only(Role.ORGANISATION, ok=404),
+    ("GET", "/merchant"): only(Role.MERCHANT_STAFF),
+    ("GET", "/verifier"): only(Role.VERIFIER),
+    ("GET", "/bureau/"): only(*BUREAU),
+    ("GET", "/bureau/staff"): only(Role.BUREAU_ADMIN),
+    ("GET", "/bureau/staff/new"): only(Role.BUREAU_ADMIN),
+    ("POST", "/bureau/staff/{staff}/active"): only(Role.BUREAU_ADMIN, ok=302),
+    ("GET", "/bureau/audit"): only(Role.BUREAU_ADMIN),
+    ("GET", "/api/v1/openapi.json"): ALL,
+    ("GET", "/api/v1/docs"): ALL,
+    ("GET", "/api/v1/docs/assets/swagger-ui.css"): ALL,
+    ("POST", "/api/v1/auth/tokens"): {role: 422 for role in ROLES},
+    ("DELETE", "/api/v1/auth/tokens/current"): {role: 401 for role in ROLES},
+    ("POST", "/api/v1/residents"): {role: 422 for role in ROLES},
+    ("POST", "/api/v1/organisations"): {role: 422 for role in ROLES},
+    ("GET", "/api/v1/me"): {ANON: 401} | {role: 200 for role in Role},
+    ("GET", "/api/v1/organisation/members"): api_only(Role.ORGANISATION),
+    ("POST", "/api/v1/organisation/members"): api_only(Role.ORGANISATION, ok=422),
+    ("DELETE", "/api/v1/organisation/members/{resident}"): api_only(Role.ORGANISATION, ok=404),
+    ("GET", "/api/v1/bureau/staff"): api_only(Role.BUREAU_ADMIN),
+    ("POST", "/api/v1/bureau/staff"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("PATCH", "/api/v1/bureau/staff/{staff}"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("GET", "/api/v1/bureau/audit-log"): api_only(Role.BUREAU_ADMIN),
+    ("POST", "/sign-out"): {role: 302 for role in ROLES},  # last: it ends the session
+}
+
+
+def _rule_to_path(rule: str) -> str:
+    path = re.sub(r"<int:resident_id>", "{resident}", rule)
+    path = re.sub(r"<int:user_id>", "{staff}", path)
+    path = re.sub(r"<code>", "en", path)
+    return re.sub(r"<path:filename>", "swagger-ui.css", path)
+
+
+def test_every_route_is_in_the_matrix(app):
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            routes.add((method, _rule_to_path(rule.rule)))
+    assert routes == set(EXPECTED), {
+        "missing from matrix": routes - set(EXPECTED),
+        "no such route": set(EXPECTED) - routes,
+    }
+
+
+@pytest.mark.parametrize("role", ROLES, ids=str)
+def test_role_matrix(app, client, session, role):
+    app.config["WTF_CSRF_ENABLED"] = False  # the matrix is about roles; CSRF has its own tests
+    staff = make_user(session, Role.VERIFIER)
+    ids = {"resident": 999_999, "staff": staff.id}
+    if role != ANON:
+        log_in(client, make_user(session, Role(role)))
+    failures = []
+    for (method, path), expected in EXPECTED.items():
+        url = path.format(**ids)
+        body = {} if method in {"POST", "PATCH"} else None
+        with client.open(
+            url, method=method, json=body if url.startswith("/api/") else None
+        ) as response:
+            status = response.status_code
+        if status != expected[role]:
+            failures.append(f"{method} {url}: expected {expected[role]}, got {status}")
+    assert not failures, "\n".join(failures)
+
+
+def test_resident_opening_bureau_ground_is_refused_and_recorded(client, session):
+    resident = make_user(session)
+    log_in(client, resident)
+    page = client.get("/bureau/staff")
+    assert page.status_code == 403
+    assert "权限" in page.get_data(as_text=True) or "permission" in page.get_data(as_text=True)
+    api = client.get("/api/v1/bureau/audit-log")
+    assert api.status_code == 403
+    assert api.get_json()["reason"] == "forbidden"
+    refusals = session.scalars(
+        sa.select(AuditEntry).where(
+            AuditEntry.action == "access.denied", AuditEntry.actor_id == resident.id
+        )
+    ).all()
+    assert {entry.summary["path"] for entry in refusals} == {
+        "/bureau/staff",
+        "/api/v1/bureau/audit-log",
+    }
+
+
+def test_anonymous_is_sent_to_sign_in_from_pages(client):
+    response = client.get("/bureau/staff")
+    assert response.status_code == 302
+    assert "/sign-in?next=/bureau/staff" in response.headers["Location"]
