@@ -3,5 +3,16 @@
 from app.accounts.models import ApiToken, Organisation, OrganisationMember, User
 from app.audit.models import AuditEntry
 from app.merchants.models import Merchant
+from app.methodology.models import MethodologyVersion
+from app.reductions.models import Reduction
 
-__all__ = ["ApiToken", "AuditEntry", "Merchant", "Organisation", "OrganisationMember", "User"]
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Merchant",
+    "MethodologyVersion",
+    "Organisation",
+    "OrganisationMember",
+    "Reduction",
+    "User",
+]

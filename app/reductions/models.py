@@ -1,0 +1,60 @@
+"""Reductions (减排量): grams CO2e avoided by one activity, recomputable from what is stored."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, BigId, UTCDateTime, created_at, intpk, str_enum
+
+
+class ReductionStatus(enum.StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class Reduction(Base):
+    """The quantified result of one activity under one methodology version.
+
+    ``quantities`` and ``self_reported`` with the version's parameters reproduce
+    ``baseline_g``, ``project_g`` and ``reduction_g`` exactly (see ``tanpuhui recompute``).
+    """
+
+    __tablename__ = "reductions"
+    __table_args__ = (
+        sa.CheckConstraint("reduction_g >= 0", name="reduction_not_negative"),
+        sa.CheckConstraint("baseline_g >= 0 AND project_g >= 0", name="emissions_not_negative"),
+        sa.Index("ix_reductions_participant_occurred", "participant_id", "occurred_at"),
+        sa.Index("ix_reductions_status_version", "status", "methodology_version_id"),
+        {"comment": "Grams CO2e avoided per activity, with the version that computed them"},
+    )
+
+    id: Mapped[intpk]
+    participant_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("users.id"), comment="The resident or organisation credited"
+    )
+    methodology_version_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("methodology_versions.id")
+    )
+    activity_kind: Mapped[str] = mapped_column(sa.String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="When the action happened")
+    self_reported: Mapped[bool] = mapped_column(default=False)
+    quantities: Mapped[dict[str, Any]] = mapped_column(
+        comment="The activity's quantities as the methodology's input schema dumps them"
+    )
+    baseline_g: Mapped[int] = mapped_column(sa.BigInteger, comment="Baseline emissions, grams CO2e")
+    project_g: Mapped[int] = mapped_column(sa.BigInteger, comment="Project emissions, grams CO2e")
+    reduction_g: Mapped[int] = mapped_column(
+        sa.BigInteger, comment="Reduction credited, grams CO2e (after the per-activity cap)"
+    )
+    capped: Mapped[bool] = mapped_column(default=False, comment="The per-activity cap applied")
+    status: Mapped[ReductionStatus] = mapped_column(
+        str_enum(ReductionStatus, "reduction_status"), default=ReductionStatus.PENDING
+    )
+    created_at: Mapped[created_at]
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
