@@ -1,0 +1,186 @@
+"""Discovery through entry points: built-ins, a third-party methodology and broken plugins."""
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from marshmallow import Schema
+
+from methodologies import (
+    Methodology,
+    MethodologyLoadError,
+    Parameter,
+    Text,
+    load_methodologies,
+    validate_methodology,
+)
+from methodologies.transit import BusRide
+from tests.methodologies.support import BUILTIN_ENTRY_POINTS, OCCURRED_AT
+
+Install = Callable[[str], None]
+InstallDistribution = Callable[[str, Mapping[str, str]], None]
+
+
+def test_builtins_are_registered_under_their_codes() -> None:
+    loaded = load_methodologies()
+    for code, target in BUILTIN_ENTRY_POINTS.items():
+        module, name = target.split(":")
+        assert loaded[code].__module__ == module
+        assert loaded[code].__name__ == name
+
+
+def test_enabled_restricts_and_orders_what_is_loaded() -> None:
+    assert list(load_methodologies(["walking", "bus", "walking"])) == ["walking", "bus"]
+
+
+def test_an_enabled_code_nobody_registers_fails_loudly() -> None:
+    with pytest.raises(MethodologyLoadError, match="no installed package registers it") as excinfo:
+        load_methodologies(["bus", "tree_planting"])
+    assert excinfo.value.entry_point == "tree_planting"
+
+
+def test_a_third_party_methodology_is_discovered_and_usable(install_thirdparty: Install) -> None:
+    install_thirdparty("good")
+    paperless = load_methodologies()["paperless"]
+    assert paperless.__module__ == "tanpuhui_paperless"
+    params = paperless.load_parameters(paperless.default_parameters())
+    activity = paperless.build_activity({"bills": 4}, OCCURRED_AT, self_reported=True)
+    result = paperless.quantify(activity, params, explain=True)
+    assert result.reduction_g == 9  # 4 × 4.5 g × 0.5
+    assert result.trace is not None
+    assert result.trace.en == "4 bills × 4.5 g/bill × 0.5 (self-reported) = 9.0 g → 9 g"
+
+
+def test_a_broken_third_party_methodology_fails_loudly(install_thirdparty: Install) -> None:
+    install_thirdparty("broken")
+    with pytest.raises(MethodologyLoadError) as excinfo:
+        load_methodologies(["wonky"])
+    assert excinfo.value.entry_point == "wonky"
+    assert str(excinfo.value) == (
+        "methodology 'wonky' (tanpuhui.methodologies): "
+        "version '1.0' is not semver-like MAJOR.MINOR.PATCH"
+    )
+    with pytest.raises(MethodologyLoadError, match=r"'ghost'.*cannot import.*NoSuchClass"):
+        load_methodologies(["ghost"])
+    with pytest.raises(MethodologyLoadError):
+        load_methodologies()
+
+
+def test_a_broken_plugin_that_is_not_enabled_is_never_imported(install_thirdparty: Install) -> None:
+    install_thirdparty("broken")
+    assert list(load_methodologies(["bus"])) == ["bus"]
+
+
+def test_two_packages_claiming_one_code_fail_loudly(
+    install_distribution: InstallDistribution,
+) -> None:
+    install_distribution("acme_transit", {"bus": "acme_transit:Bus"})
+    with pytest.raises(MethodologyLoadError, match=r"'bus'.*registered more than once"):
+        load_methodologies(["bus"])
+
+
+def test_the_same_target_registered_twice_is_harmless(
+    install_distribution: InstallDistribution,
+) -> None:
+    install_distribution("stale_copy", {"bus": BUILTIN_ENTRY_POINTS["bus"]})
+    assert load_methodologies(["bus"])["bus"] is BusRide
+
+
+class Incomplete(Methodology):
+    """Implements the behaviour but declares none of the attributes."""
+
+    @classmethod
+    def measure(cls, activity: Any, params: Any, explain: bool) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def plausibility(cls, activity: Any, params: Any) -> Any:
+        raise NotImplementedError
+
+
+class Abstract(Methodology):
+    code = "abstract"
+
+
+class NotASchema:
+    pass
+
+
+def bus_variant(**attributes: Any) -> type[Methodology]:
+    """BusRide with some attributes replaced, as a careless plugin author might write it."""
+    return type("Variant", (BusRide,), attributes)
+
+
+without_weight = tuple(p for p in BusRide.parameters if p.name != "self_report_weight")
+extra = Parameter("extra", Decimal(1), "g", "test", Text(zh="额外", en="extra"))
+
+BROKEN: dict[str, tuple[object, str]] = {
+    "not a class": (BusRide.default_parameters, "is not a subclass of methodologies.Methodology"),
+    "not a methodology": (NotASchema, "is not a subclass of methodologies.Methodology"),
+    "abstract": (Abstract, "Abstract does not implement measure, plausibility"),
+    "attributes missing": (Incomplete, "class attribute 'code' is missing"),
+    "code differs": (
+        bus_variant(code="tram"),
+        "code 'tram' differs from the entry point name 'bus'",
+    ),
+    "code not an identifier": (bus_variant(code="Bus Ride"), "code 'Bus Ride' is not a lowercase"),
+    "version not semver": (bus_variant(version="v1"), "version 'v1' is not semver-like"),
+    "version with a leading zero": (bus_variant(version="1.01.0"), "is not semver-like"),
+    "kind not an identifier": (bus_variant(activity_kind=""), "activity_kind '' is not"),
+    "name only in English": (bus_variant(name="Bus ride"), "name must be a Text"),
+    "formula blank in Chinese": (
+        bus_variant(formula=Text(zh=" ", en="km × factor")),
+        "formula must be a Text",
+    ),
+    "input schema an instance": (
+        bus_variant(input_schema=Schema()),
+        "input_schema must be a marshmallow Schema class",
+    ),
+    "parameters a list": (bus_variant(parameters=list(BusRide.parameters)), "must be a tuple"),
+    "parameter declared twice": (
+        bus_variant(parameters=(*BusRide.parameters, BusRide.parameters[0])),
+        "parameter 'baseline_g_per_pkm' is declared twice",
+    ),
+    "parameter without a source": (
+        bus_variant(
+            parameters=(*BusRide.parameters, Parameter("x", Decimal(1), "g", "", extra.description))
+        ),
+        "parameter 'x' needs a unit and a source",
+    ),
+    "self-report weight missing": (
+        bus_variant(parameters=without_weight),
+        "parameter 'self_report_weight' of kind 'decimal' is required",
+    ),
+    "default outside its bounds": (
+        bus_variant(
+            parameters=(
+                *BusRide.parameters,
+                Parameter("extra", Decimal(-1), "g", "t", extra.description),
+            )
+        ),
+        "default parameters do not validate",
+    ),
+    "example that does not load": (
+        bus_variant(example={"distance_km": "far"}),
+        "example {'distance_km': 'far'} fails: ValidationError",
+    ),
+}
+
+
+@pytest.mark.parametrize(("candidate", "problem"), BROKEN.values(), ids=BROKEN.keys())
+def test_a_contract_violation_names_the_entry_point_and_the_problem(
+    candidate: object, problem: str
+) -> None:
+    with pytest.raises(MethodologyLoadError) as excinfo:
+        validate_methodology("bus", candidate)
+    assert excinfo.value.entry_point == "bus"
+    assert str(excinfo.value).startswith("methodology 'bus' (tanpuhui.methodologies): ")
+    assert problem in str(excinfo.value)
+
+
+def test_every_problem_of_a_class_is_reported_at_once() -> None:
+    with pytest.raises(MethodologyLoadError) as excinfo:
+        validate_methodology("bus", bus_variant(version="1", name="Bus"))
+    assert "version '1'" in excinfo.value.problem
+    assert "name must be a Text" in excinfo.value.problem
