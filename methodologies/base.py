@@ -4,7 +4,8 @@ A methodology is a class (never instantiated) identified by ``code`` and ``versi
 
 1. validates a version's stored parameters once: ``params = M.load_parameters(json_values)``;
 2. loads a reported action: ``activity = M.build_activity(raw, occurred_at, self_reported=...)``
-   (a marshmallow ``ValidationError`` names the bad field);
+   (a marshmallow ``ValidationError`` names the bad field) and stores
+   ``M.dump_quantities(activity.quantities)``, which loads back equal;
 3. asks ``M.check(activity, params)`` for plausibility findings ("reject" or "flag");
 4. computes ``M.quantify(activity, params, explain=True)`` and stores grams and trace;
 5. enforces ``M.daily_cap_g(params)`` across a participant's activities of the day.
@@ -175,6 +176,11 @@ class Methodology(ABC):
     def load_quantities(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Validate raw quantities; raises ``ValidationError`` naming the field."""
         return _input_schema(cls).load(raw)
+
+    @classmethod
+    def dump_quantities(cls, quantities: Mapping[str, Any]) -> dict[str, Any]:
+        """JSON-safe quantities (decimals as strings, ISO dates) that load back equal."""
+        return _input_schema(cls).dump(quantities)
 
     @classmethod
     def build_activity(

@@ -169,7 +169,7 @@ def _parameter_problems(parameters: object) -> list[str]:
 
 
 def _behaviour_problems(cls: type[Methodology]) -> list[str]:
-    """Defaults load and survive JSON; the example loads, checks and quantifies sensibly."""
+    """Defaults and the example survive JSON; the example checks and quantifies sensibly."""
     try:
         params = cls.load_parameters(cls.default_parameters())
     except Exception as exc:  # report, do not crash: the error names the plugin
@@ -179,6 +179,9 @@ def _behaviour_problems(cls: type[Methodology]) -> list[str]:
         if cls.load_parameters(stored) != params:
             return ["parameters change when stored as JSON and loaded again"]
         activity = cls.build_activity(cls.example, datetime.now(UTC))
+        stored_quantities = json.loads(json.dumps(cls.dump_quantities(activity.quantities)))
+        if cls.load_quantities(stored_quantities) != activity.quantities:
+            return ["quantities change when stored as JSON and loaded again"]
         findings = cls.check(activity, params)
         result = cls.quantify(activity, params, explain=True)
     except Exception as exc:  # a plugin's own bug surfaces here with its name

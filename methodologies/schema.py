@@ -39,8 +39,12 @@ def quantity_field(
     required: bool = True,
     **kwargs: Any,
 ) -> fields.Decimal:
-    """A non-negative reported quantity, bounded and with at most ``INPUT_PLACES`` places."""
+    """A non-negative reported quantity, bounded and with at most ``INPUT_PLACES`` places.
+
+    It dumps as a string, so a stored activity keeps "10.0" as reported (and JSON loses nothing).
+    """
     return fields.Decimal(
+        as_string=True,
         required=required,
         validate=[validate.Range(min=Decimal(0), max=maximum), MaxPlaces(INPUT_PLACES)],
         **kwargs,

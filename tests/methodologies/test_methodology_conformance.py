@@ -59,6 +59,16 @@ def test_unknown_parameters_and_quantities_are_refused(
     assert "bonus" in excinfo.value.messages
 
 
+def test_quantities_survive_json_as_reported(
+    methodology_code: str, methodologies: Registry
+) -> None:
+    methodology = methodologies[methodology_code]
+    quantities = methodology.load_quantities(methodology.example)
+    stored = json.loads(json.dumps(methodology.dump_quantities(quantities)))
+    assert methodology.load_quantities(stored) == quantities
+    assert methodology.dump_quantities(methodology.load_quantities(stored)) == stored
+
+
 def test_the_example_checks_and_quantifies(methodology_code: str, methodologies: Registry) -> None:
     methodology = methodologies[methodology_code]
     params = methodology.load_parameters(methodology.default_parameters())

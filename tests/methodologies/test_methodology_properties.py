@@ -146,4 +146,6 @@ def test_recomputes_identically_from_parameters_stored_as_json(
     stored = json.dumps(case.methodology.dump_parameters(params))
     reloaded = case.methodology.load_parameters(json.loads(stored))
     assert reloaded == params
-    assert run(case, reloaded, json.loads(json.dumps(raw)), self_reported) == first
+    quantities = case.methodology.load_quantities(raw)
+    stored_quantities = json.loads(json.dumps(case.methodology.dump_quantities(quantities)))
+    assert run(case, reloaded, stored_quantities, self_reported) == first

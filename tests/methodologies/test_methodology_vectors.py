@@ -91,6 +91,19 @@ def test_bus_vector_from_json_numbers_and_in_chinese() -> None:
     assert result.trace.zh == "10.0 公里 × 26.9 克/公里 = 269.0 克 → 269 克"
 
 
+def test_stored_quantities_keep_the_reported_digits() -> None:
+    quantities = BusRide.load_quantities(json.loads('{"distance_km": 10.0}'))
+    assert BusRide.dump_quantities(quantities) == {"distance_km": "10.0"}
+    power = ElectricitySaving.load_quantities(
+        {**MAY, "baseline_kwh": 300, "consumed_kwh": "200.50"}
+    )
+    assert ElectricitySaving.dump_quantities(power) == {
+        **MAY,
+        "baseline_kwh": "300",
+        "consumed_kwh": "200.50",
+    }
+
+
 def test_electricity_keeps_baseline_and_project_apart() -> None:
     result = quantify(ElectricitySaving, {**MAY, "baseline_kwh": "300", "consumed_kwh": "200"})
     assert (result.baseline_g, result.project_g) == (175_710, 117_140)
