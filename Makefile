@@ -39,11 +39,12 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d app/translations -f --statistics 2>&1 | tail -n 2
 
-## browser: Debian's chromium for the browser tests (skipped where apt-get is not ours to use)
+## browser: Debian's chromium and CJK fonts for the browser tests (skipped where apt-get is not ours)
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh | grep -q .; } || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null) \
 	      || echo "chromium could not be installed: browser tests will be skipped"; \
 	  else echo "chromium is not installed: browser tests will be skipped"; fi; }
 

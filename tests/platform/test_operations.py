@@ -127,3 +127,31 @@ def test_sqlite_runs_with_foreign_keys_and_wal(database):
     with database.engine.connect() as connection:
         assert connection.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_logs_are_json_lines_with_the_request_id(app):
+    import json
+
+    from app.observability import JsonFormatter
+
+    records: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(JsonFormatter().format(record))
+
+    handler = Capture()
+    logger = logging.getLogger("tanpuhui.request")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        app.test_client().get("/healthz", headers={"X-Request-ID": "trace-12345678"})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    line = json.loads(records[-1])
+    assert line["request_id"] == "trace-12345678"
+    assert line["path"] == "/healthz"
+    assert line["status"] == 200
+    assert isinstance(line["duration_ms"], float)
