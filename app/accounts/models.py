@@ -54,7 +54,7 @@ class User(Base):
     created_at: Mapped[created_at]
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    merchant = relationship("Merchant", lazy="raise")
+    merchant = relationship("Merchant", foreign_keys=[merchant_id], lazy="raise")
     organisation: Mapped[Organisation | None] = relationship(
         back_populates="account", uselist=False, lazy="raise"
     )
