@@ -139,6 +139,16 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "OPENAPI_JSON_PATH": "openapi.json",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "LOG_JSON": _env_bool("LOG_JSON", True),
+        # Requests: a partner batch of 5,000 activities is about 1.5 MB; evidence at most 5 MB.
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 8 * 1024 * 1024),
+        # Activities in: partner batches, identifiers, held activities, self-report evidence.
+        "PARTNER_BATCH_LIMIT": _env_int("PARTNER_BATCH_LIMIT", 5_000),
+        "PARTNER_TIMESTAMP_TOLERANCE_SECONDS": 300,  # Standard Webhooks' tolerance, fixed
+        "IDENTIFIER_HASH_KEY": os.environ.get("IDENTIFIER_HASH_KEY"),  # default: from SECRET_KEY
+        "HELD_ACTIVITY_DAYS": _env_int("HELD_ACTIVITY_DAYS", 7),
+        "MAX_TRIPS_PER_DAY": _env_int("MAX_TRIPS_PER_DAY", 12),
+        "EVIDENCE_DIR": os.environ.get("EVIDENCE_DIR", str(instance_path / "evidence")),
+        "EVIDENCE_MAX_BYTES": _env_int("EVIDENCE_MAX_BYTES", 5 * 1024 * 1024),
     }
 
 

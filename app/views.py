@@ -18,6 +18,8 @@ def register(app: Flask) -> None:
     from app import i18n
     from app.accounts import api as accounts_api
     from app.accounts import views as accounts_views
+    from app.activities import api as activities_api
+    from app.activities import views as activities_views
     from app.api import docs
     from app.audit import api as audit_api
     from app.bureau import views as bureau_views
@@ -26,11 +28,15 @@ def register(app: Flask) -> None:
     app.context_processor(_template_globals)
     for blueprint in (public_views.bp, accounts_views.bp, bureau_views.bp, i18n.bp, docs.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(activities_views.bp)
 
     app.config.setdefault("API_SPEC_OPTIONS", API_SPEC_OPTIONS)
     api.init_app(app)
     for blp in (accounts_api.blp, audit_api.blp):
         csrf.exempt(blp)  # cookie-authenticated changes are checked by protect_cookie_api_call
+        api.register_blueprint(blp)
+    for blp in (activities_api.partner_blp, activities_api.me_blp, activities_api.bureau_blp):
+        csrf.exempt(blp)  # partners sign their requests; residents' changes as above
         api.register_blueprint(blp)
     app.before_request(protect_cookie_api_call)
 
@@ -63,6 +69,19 @@ API_SPEC_OPTIONS = {
                 "type": "http",
                 "scheme": "bearer",
                 "description": "A token from POST /api/v1/auth/tokens",
+            },
+            "partnerKey": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Partner-Key",
+                "description": "A data partner's key id; the request is also signed (below)",
+            },
+            "webhookSignature": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "webhook-signature",
+                "description": "Standard Webhooks: v1,base64(HMAC-SHA256(whsec secret, "
+                "webhook-id.webhook-timestamp.body)), with webhook-id and webhook-timestamp",
             },
             "cookieAuth": {
                 "type": "apiKey",

@@ -31,6 +31,7 @@ class Permission(enum.StrEnum):
     MANAGE_STAFF = "manage_staff"
     READ_AUDIT_LOG = "read_audit_log"
     VERIFY_FILINGS = "verify_filings"
+    MANAGE_PARTNERS = "manage_partners"  # register data partners, rotate and revoke their keys
 
 
 #: Permissions whose refusal is itself recorded in the audit log (attempts on privileged ground).
@@ -41,6 +42,7 @@ PRIVILEGED = frozenset(
         Permission.MANAGE_STAFF,
         Permission.READ_AUDIT_LOG,
         Permission.VERIFY_FILINGS,
+        Permission.MANAGE_PARTNERS,
     }
 )
 
@@ -55,6 +57,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVIEW,
             Permission.MANAGE_STAFF,
             Permission.READ_AUDIT_LOG,
+            Permission.MANAGE_PARTNERS,
         }
     ),
     Role.VERIFIER: frozenset({Permission.VERIFY_FILINGS}),

@@ -70,6 +70,35 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/bureau/staff"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("PATCH", "/api/v1/bureau/staff/{staff}"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("GET", "/api/v1/bureau/audit-log"): api_only(Role.BUREAU_ADMIN),
+    ("GET", "/activities"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/activities/report"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/activities/report"): only(Role.RESIDENT, Role.ORGANISATION, ok=400),
+    ("GET", "/activities/evidence/{evidence}"): {ANON: 302} | {role: 404 for role in Role},
+    ("GET", "/me/links"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/me/links"): only(Role.RESIDENT, Role.ORGANISATION, ok=400),
+    ("POST", "/me/links/{link}/remove"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
+    ("GET", "/bureau/review"): only(*BUREAU),
+    ("POST", "/bureau/review"): only(*BUREAU, ok=400),
+    ("GET", "/bureau/partners"): only(Role.BUREAU_ADMIN),
+    ("POST", "/bureau/partners"): only(Role.BUREAU_ADMIN, ok=400),
+    ("POST", "/bureau/partners/{partner}/keys"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/bureau/partners/{partner}/keys/{key}/revoke"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/bureau/partners/{partner}/kinds"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/api/v1/partner/activities"): {role: 401 for role in ROLES},
+    ("POST", "/api/v1/partner/activities/status"): {role: 401 for role in ROLES},
+    ("GET", "/api/v1/me/activities"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/api/v1/me/links"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/api/v1/me/links"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=422),
+    ("DELETE", "/api/v1/me/links/{link}"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=404),
+    ("GET", "/api/v1/bureau/partners"): api_only(Role.BUREAU_ADMIN),
+    ("POST", "/api/v1/bureau/partners"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("PATCH", "/api/v1/bureau/partners/{partner}"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("POST", "/api/v1/bureau/partners/{partner}/keys"): api_only(Role.BUREAU_ADMIN, ok=404),
+    ("DELETE", "/api/v1/bureau/partners/{partner}/keys/{key}"): api_only(
+        Role.BUREAU_ADMIN, ok=404
+    ),
+    ("GET", "/api/v1/bureau/review"): api_only(*BUREAU),
+    ("POST", "/api/v1/bureau/review/decisions"): api_only(*BUREAU, ok=422),
     ("POST", "/sign-out"): {role: 302 for role in ROLES},  # last: it ends the session
 }
 
@@ -78,6 +107,10 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:resident_id>", "{resident}", rule)
     path = re.sub(r"<int:user_id>", "{staff}", path)
     path = re.sub(r"<code>", "en", path)
+    path = re.sub(r"<int:evidence_id>", "{evidence}", path)
+    path = re.sub(r"<int:link_id>", "{link}", path)
+    path = re.sub(r"<int:partner_id>", "{partner}", path)
+    path = re.sub(r"<key_id>", "{key}", path)
     return re.sub(r"<path:filename>", "swagger-ui.css", path)
 
 
@@ -99,6 +132,7 @@ def test_role_matrix(app, client, session, role):
     app.config["WTF_CSRF_ENABLED"] = False  # the matrix is about roles; CSRF has its own tests
     staff = make_user(session, Role.VERIFIER)
     ids = {"resident": 999_999, "staff": staff.id}
+    ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []

@@ -1,0 +1,87 @@
+"""Self-report evidence: receipts as JPEG, PNG or PDF, kept on disk under their SHA-256.
+
+The type is decided by the file's first bytes, never by its name or the browser's word. Files live
+outside the database (``EVIDENCE_DIR``), written once under their hash, so the same receipt sent
+twice is one file and its reuse is visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from app.activities.models import EvidenceFile
+from app.errors import DomainError
+
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"%PDF-", "application/pdf"),
+)
+
+
+def sniff(data: bytes) -> str | None:
+    for magic, content_type in _SIGNATURES:
+        if data.startswith(magic):
+            return content_type
+    return None
+
+
+def path_for(directory: str, sha256: str) -> Path:
+    return Path(directory) / sha256[:2] / sha256
+
+
+def store(
+    session: Session, owner_id: int, data: bytes, *, directory: str, max_bytes: int
+) -> EvidenceFile:
+    """Check and keep an uploaded file; refuses other types and files over ``max_bytes``."""
+    if not data:
+        raise DomainError("empty_evidence", _l("The file is empty."), field="evidence")
+    if len(data) > max_bytes:
+        raise DomainError(
+            "evidence_too_large",
+            _l("The file is larger than %(mb)s MB.", mb=max_bytes // (1024 * 1024)),
+            field="evidence",
+            status=413,
+        )
+    content_type = sniff(data)
+    if content_type is None:
+        raise DomainError(
+            "evidence_type",
+            _l("Upload a photo (JPEG or PNG) or a PDF."),
+            field="evidence",
+            status=415,
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    target = path_for(directory, digest)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside it, then rename: a reader never sees half a file.
+        fd, temporary = tempfile.mkstemp(dir=target.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, target)
+    evidence = EvidenceFile(
+        owner_id=owner_id, sha256=digest, content_type=content_type, size_bytes=len(data)
+    )
+    session.add(evidence)
+    session.flush()
+    return evidence
+
+
+def used_before(session: Session, evidence: EvidenceFile) -> bool:
+    """Whether the same file was uploaded before (by anyone) for another report."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(EvidenceFile)
+            .where(EvidenceFile.sha256 == evidence.sha256, EvidenceFile.id != evidence.id)
+        )
+        > 0
+    )

@@ -1,0 +1,406 @@
+"""A partner's batch in: validate each item, ingest each (partner, external id) once, decide, write.
+
+Per batch, whatever its size: one query for the external ids already ingested, one for the linked
+identifiers, the pipeline's two queries, then bulk writes (COPY on PostgreSQL) of reductions and
+activities and the ledger's batch issuance, all in the request's transaction. One bad item is
+rejected with its index and reasons; the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from app.activities import bulk, pipeline, reasons
+from app.activities.keys import hash_identifier
+from app.activities.kinds import IDENTIFIER_FOR_KIND
+from app.activities.models import Activity, ActivitySource, ActivityStatus, LinkedIdentifier
+from app.activities.signatures import Sender
+from app.errors import DomainError
+from methodologies.base import Methodology
+
+#: How far ahead of the server's clock an activity may say it happened (clock skew).
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+class ActivityItemIn(ma.Schema):
+    """One activity as a partner sends it."""
+
+    external_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+    kind = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    identifier = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={"description": "Card, account or meter number; matched by its keyed hash"},
+    )
+    occurred_at = ma.fields.AwareDateTime(
+        required=True, metadata={"description": "When it started, ISO 8601 with offset"}
+    )
+    quantities = ma.fields.Dict(
+        keys=ma.fields.String(),
+        required=True,
+        metadata={"description": "As the kind's methodology input schema defines them"},
+    )
+    evidence_url = ma.fields.Url(
+        schemes={"https"}, load_default=None, validate=ma.validate.Length(max=500)
+    )
+
+
+_ITEM = ActivityItemIn()
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSettings:
+    """Everything a batch needs from configuration, as plain values."""
+
+    pipeline: pipeline.Settings
+    batch_limit: int
+    identifier_key: bytes
+    held_days: int
+
+
+def _rejected(index: int, item: Any, problems: list[dict[str, Any]]) -> dict[str, Any]:
+    external_id = item.get("external_id") if isinstance(item, Mapping) else None
+    return {
+        "index": index,
+        "external_id": external_id if isinstance(external_id, str) else None,
+        "result": "rejected",
+        "reasons": problems,
+    }
+
+
+def _field_problems(messages: Any, prefix: str = "") -> list[dict[str, Any]]:
+    """marshmallow's nested messages as a flat list of {code, field, message}."""
+    problems: list[dict[str, Any]] = []
+    if isinstance(messages, Mapping):
+        for name, value in messages.items():
+            path = f"{prefix}.{name}" if prefix else str(name)
+            problems.extend(_field_problems(value, path))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        problems.extend(
+            {"code": "invalid", "field": prefix or None, "message": m} for m in messages
+        )
+    elif isinstance(messages, list):
+        for message in messages:
+            problems.extend(_field_problems(message, prefix))
+    else:
+        problems.append({"code": "invalid", "field": prefix or None, "message": str(messages)})
+    return problems
+
+
+def _problem(code: str, field: str | None, message: Any) -> dict[str, Any]:
+    return {"code": code, "field": field, "message": str(message)}
+
+
+@dataclass(slots=True)
+class _Item:
+    index: int
+    external_id: str
+    kind: str
+    plugin: type[Methodology]
+    occurred_at: datetime
+    loaded: dict[str, Any]
+    dumped: dict[str, Any]
+    identifier_hash: str
+    evidence_url: str | None
+
+
+def ingest_batch(
+    session: Session, sender: Sender, payload: Any, settings: IngestSettings
+) -> dict[str, Any]:
+    """Ingest one signed batch; the answer lists every item's result by index."""
+    items = payload.get("activities") if isinstance(payload, Mapping) else None
+    if not isinstance(items, list):
+        raise DomainError(
+            "invalid_body",
+            _l('Send a JSON object with an "activities" list.'),
+            field="activities",
+            status=400,
+        )
+    if len(items) > settings.batch_limit:
+        raise batch_too_large(settings.batch_limit)
+    now = settings.pipeline.now
+    plugins_by_kind = {cls.activity_kind: cls for cls in settings.pipeline.plugins.values()}
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    valid = _validate(items, sender, plugins_by_kind, settings, now, results)
+    existing = _existing(session, sender.partner_id, [item.external_id for item in valid])
+    fresh: list[_Item] = []
+    seen: dict[str, int] = {}
+    for item in valid:
+        found = existing.get(item.external_id)
+        if found is not None:
+            results[item.index] = _duplicate(item.index, item.external_id, *found)
+        elif item.external_id in seen:
+            results[item.index] = {
+                "index": item.index,
+                "external_id": item.external_id,
+                "result": "duplicate",
+                "duplicate_of_index": seen[item.external_id],
+            }
+        else:
+            seen[item.external_id] = item.index
+            fresh.append(item)
+    _store(session, sender, fresh, settings, results)
+    return _summary(sender.message_id, results)
+
+
+def batch_too_large(limit: int) -> DomainError:
+    return DomainError(
+        "batch_too_large",
+        _l("A batch holds at most %(limit)s activities; split it.", limit=f"{limit:,}"),
+        status=413,
+    )
+
+
+def _validate(
+    items: Sequence[Any],
+    sender: Sender,
+    plugins_by_kind: Mapping[str, type[Methodology]],
+    settings: IngestSettings,
+    now: datetime,
+    results: list[dict[str, Any] | None],
+) -> list[_Item]:
+    valid: list[_Item] = []
+    load = _ITEM.load
+    key = settings.identifier_key
+    latest = now + FUTURE_SKEW
+    for index, raw in enumerate(items):
+        if not isinstance(raw, Mapping):
+            results[index] = _rejected(
+                index, raw, [_problem("invalid", None, _l("Each activity must be a JSON object."))]
+            )
+            continue
+        try:
+            data = load(raw)
+        except ma.ValidationError as error:
+            results[index] = _rejected(index, raw, _field_problems(error.messages))
+            continue
+        kind = data["kind"]
+        plugin = plugins_by_kind.get(kind)
+        if kind not in sender.allowed_kinds:
+            results[index] = _rejected(
+                index,
+                raw,
+                [
+                    _problem(
+                        "kind_not_allowed",
+                        "kind",
+                        _l("This partner may not send %(kind)s.", kind=kind),
+                    )
+                ],
+            )
+            continue
+        if plugin is None or kind not in IDENTIFIER_FOR_KIND:
+            results[index] = _rejected(
+                index,
+                raw,
+                [
+                    _problem(
+                        "unknown_kind",
+                        "kind",
+                        _l("No methodology here credits %(kind)s.", kind=kind),
+                    )
+                ],
+            )
+            continue
+        occurred_at = data["occurred_at"]
+        if occurred_at > latest:
+            results[index] = _rejected(
+                index,
+                raw,
+                [_problem("in_future", "occurred_at", _l("This time is in the future."))],
+            )
+            continue
+        try:
+            loaded = plugin.load_quantities(data["quantities"])
+        except ma.ValidationError as error:
+            results[index] = _rejected(index, raw, _field_problems(error.messages, "quantities"))
+            continue
+        valid.append(
+            _Item(
+                index=index,
+                external_id=data["external_id"],
+                kind=kind,
+                plugin=plugin,
+                occurred_at=occurred_at,
+                loaded=loaded,
+                dumped=plugin.dump_quantities(loaded),
+                identifier_hash=hash_identifier(
+                    key, IDENTIFIER_FOR_KIND[kind].value, data["identifier"]
+                ),
+                evidence_url=data["evidence_url"],
+            )
+        )
+    return valid
+
+
+def _existing(
+    session: Session, partner_id: int, external_ids: Sequence[str]
+) -> dict[str, tuple[int, ActivityStatus, list[dict[str, Any]]]]:
+    if not external_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Activity.external_id, Activity.id, Activity.status, Activity.reasons).where(
+            Activity.partner_id == partner_id,
+            bulk.any_of(Activity.external_id, external_ids, session),
+        )
+    )
+    return {external_id: (id_, status, found) for external_id, id_, status, found in rows}
+
+
+def _duplicate(
+    index: int,
+    external_id: str,
+    activity_id: int,
+    status: ActivityStatus,
+    found: list[dict[str, Any]],
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "index": index,
+        "external_id": external_id,
+        "result": "duplicate",
+        "status": status.value,
+        "activity_id": activity_id,
+    }
+    if found:
+        result["reasons"] = reasons.rendered(found)
+    return result
+
+
+def linked_participants(session: Session, hashes: Sequence[str]) -> dict[str, int]:
+    """Participant id per identifier hash, for the hashes someone linked."""
+    if not hashes:
+        return {}
+    rows = session.execute(
+        sa.select(LinkedIdentifier.identifier_hash, LinkedIdentifier.participant_id).where(
+            bulk.any_of(LinkedIdentifier.identifier_hash, sorted(set(hashes)), session)
+        )
+    )
+    return {digest: participant for digest, participant in rows}
+
+
+ACTIVITY_COLUMNS = (
+    "id",
+    "source",
+    "partner_id",
+    "external_id",
+    "kind",
+    "participant_id",
+    "identifier_hash",
+    "held_until",
+    "occurred_at",
+    "ends_at",
+    "quantities",
+    "status",
+    "reasons",
+    "evidence_url",
+    "reduction_id",
+    "credit_fingerprint",
+    "created_at",
+    "decided_at",
+)
+
+
+def _store(
+    session: Session,
+    sender: Sender,
+    fresh: list[_Item],
+    settings: IngestSettings,
+    results: list[dict[str, Any] | None],
+) -> None:
+    if not fresh:
+        return
+    now = settings.pipeline.now
+    owners = linked_participants(session, [item.identifier_hash for item in fresh])
+    candidates: list[pipeline.Candidate | None] = []
+    for item in fresh:
+        participant_id = owners.get(item.identifier_hash)
+        if participant_id is None:
+            candidates.append(None)
+            continue
+        candidates.append(
+            pipeline.Candidate(
+                kind=item.kind,
+                occurred_at=item.occurred_at,
+                quantities=item.loaded,
+                participant_id=participant_id,
+                dumped=item.dumped,
+            )
+        )
+    matched = [c for c in candidates if c is not None]
+    pipeline.decide(session, matched, settings.pipeline)
+    pipeline.write_reductions(session, matched, now)
+    ids = bulk.allocate_ids(session, Activity.__table__, len(fresh))
+    held_until = now + timedelta(days=settings.held_days)
+    partner_source = ActivitySource.PARTNER.value
+    rows = []
+    for item, candidate, activity_id in zip(fresh, candidates, ids, strict=True):
+        if candidate is None:
+            status = ActivityStatus.HELD
+            row = (
+                activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
+                None, item.identifier_hash, held_until, item.occurred_at,
+                pipeline.trip_end(item.kind, item.occurred_at, item.loaded), item.dumped,
+                status.value, [], item.evidence_url, None, None, now, None,
+            )  # fmt: skip
+            found: list[dict[str, Any]] = []
+        else:
+            status = candidate.status  # type: ignore[assignment]
+            found = candidate.reasons
+            decided = now if status != ActivityStatus.FLAGGED else None
+            row = (
+                activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
+                candidate.participant_id, None, None, item.occurred_at, candidate.ends_at,
+                item.dumped, status.value, found, item.evidence_url, candidate.reduction_id,
+                candidate.fingerprint, now, decided,
+            )  # fmt: skip
+        rows.append(row)
+        result: dict[str, Any] = {
+            "index": item.index,
+            "external_id": item.external_id,
+            "result": "accepted",
+            "status": status.value,
+            "activity_id": activity_id,
+        }
+        if found:
+            result["reasons"] = reasons.rendered(found)
+        results[item.index] = result
+    bulk.insert_rows(session, Activity.__table__, ACTIVITY_COLUMNS, rows)
+    pipeline.credit(session, matched, settings.pipeline)
+
+
+def _summary(message_id: str, results: list[dict[str, Any] | None]) -> dict[str, Any]:
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for result in results:
+        assert result is not None
+        counts[result["result"]] += 1
+    return {"message_id": message_id, "received": len(results), **counts, "results": results}
+
+
+def statuses(session: Session, partner_id: int, external_ids: Sequence[str]) -> dict[str, Any]:
+    """Where each of a partner's activities stands, for reconciliation; unknown ids say so."""
+    found = _existing(session, partner_id, list(dict.fromkeys(external_ids)))
+    items = []
+    for external_id in external_ids:
+        row = found.get(external_id)
+        if row is None:
+            items.append({"external_id": external_id, "found": False})
+            continue
+        activity_id, status, stored = row
+        item: dict[str, Any] = {
+            "external_id": external_id,
+            "found": True,
+            "status": status.value,
+            "activity_id": activity_id,
+        }
+        if stored:
+            item["reasons"] = reasons.rendered(stored)
+        items.append(item)
+    return {"items": items}

@@ -1,0 +1,189 @@
+"""Account linking: a resident links a card, account or meter; held activities follow it.
+
+Only the keyed hash of the identifier is stored. Activities that arrived for it before anyone
+linked it wait as ``held`` until their window closes; linking inside the window sends them through
+the pipeline at once, and :func:`purge_held` turns the rest into tombstones that keep nothing
+about the person, only the (partner, external id) that must not be ingested again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from app.activities import keys, pipeline, reasons
+from app.activities.kinds import IDENTIFIER_FOR_KIND
+from app.activities.models import Activity, ActivityStatus, IdentifierKind, LinkedIdentifier
+from app.errors import Conflict, DomainError, NotFound
+
+MAX_LINKS = 20
+
+
+def list_links(session: Session, participant_id: int) -> list[LinkedIdentifier]:
+    return list(
+        session.scalars(
+            sa.select(LinkedIdentifier)
+            .where(LinkedIdentifier.participant_id == participant_id)
+            .order_by(LinkedIdentifier.id)
+        )
+    )
+
+
+def link(
+    session: Session,
+    participant_id: int,
+    *,
+    kind: IdentifierKind,
+    identifier: str,
+    label: str | None,
+    identifier_key: bytes,
+    settings: pipeline.Settings,
+) -> tuple[LinkedIdentifier, list[Activity]]:
+    """Link an identifier and credit what was held for it; returns the link and those activities."""
+    normalised = keys.normalise_identifier(identifier or "")
+    if not 4 <= len(normalised) <= 64:
+        raise DomainError(
+            "invalid_identifier",
+            _l("Enter the number as printed: 4 to 64 letters and digits."),
+            field="identifier",
+        )
+    label = (label or "").strip() or None
+    if label is not None and len(label) > 64:
+        raise DomainError("invalid_label", _l("At most 64 characters."), field="label")
+    digest = keys.hash_identifier(identifier_key, kind.value, normalised)
+    owner = session.scalar(
+        sa.select(LinkedIdentifier.participant_id).where(LinkedIdentifier.identifier_hash == digest)
+    )
+    if owner is not None:
+        message = (
+            _l("You have already linked this one.")
+            if owner == participant_id
+            else _l("This number is linked to another account. Contact support if it is yours.")
+        )
+        raise Conflict("already_linked", message, field="identifier")
+    count = session.scalar(
+        sa.select(sa.func.count()).where(LinkedIdentifier.participant_id == participant_id)
+    )
+    if count >= MAX_LINKS:
+        raise DomainError(
+            "too_many_links",
+            _l("At most %(n)s links per account.", n=MAX_LINKS),
+            field="identifier",
+        )
+    linked = LinkedIdentifier(
+        participant_id=participant_id, identifier_kind=kind, identifier_hash=digest, label=label
+    )
+    session.add(linked)
+    session.flush()
+    return linked, release_held(session, digest, participant_id, settings)
+
+
+def unlink(session: Session, participant_id: int, link_id: int) -> None:
+    """Forget a link; activities already matched stay with the participant."""
+    linked = session.get(LinkedIdentifier, link_id)
+    if linked is None or linked.participant_id != participant_id:
+        raise NotFound("link")
+    session.delete(linked)
+    session.flush()
+
+
+def release_held(
+    session: Session, identifier_hash: str, participant_id: int, settings: pipeline.Settings
+) -> list[Activity]:
+    """Send the activities held for ``identifier_hash`` (still inside their window) through."""
+    held = list(
+        session.scalars(
+            sa.select(Activity)
+            .where(
+                Activity.identifier_hash == identifier_hash,
+                Activity.status == ActivityStatus.HELD,
+                Activity.held_until >= settings.now,
+            )
+            .order_by(Activity.occurred_at)
+            .with_for_update()
+        )
+    )
+    if not held:
+        return []
+    plugins = {cls.activity_kind: cls for cls in settings.plugins.values()}
+    candidates = []
+    for activity in held:
+        activity.participant_id = participant_id
+        plugin = plugins.get(activity.kind)
+        try:
+            loaded = plugin.load_quantities(activity.quantities) if plugin else None
+        except ma.ValidationError:
+            loaded = None
+        candidates.append(
+            pipeline.Candidate(
+                kind=activity.kind,
+                occurred_at=activity.occurred_at,
+                quantities=loaded or {},
+                participant_id=participant_id,
+                activity_id=activity.id,
+                dumped=activity.quantities,
+            )
+        )
+    pipeline.decide(session, candidates, settings)
+    apply_outcomes(session, held, candidates, settings)
+    return held
+
+
+def apply_outcomes(
+    session: Session,
+    activities: list[Activity],
+    candidates: list[pipeline.Candidate],
+    settings: pipeline.Settings,
+    *,
+    review: dict[str, Any] | None = None,
+) -> None:
+    """Write decided candidates back to their existing rows, then credit the verified ones."""
+    now = settings.now
+    pipeline.write_reductions(session, candidates, now)
+    for activity, candidate in zip(activities, candidates, strict=True):
+        assert candidate.status is not None
+        activity.status = candidate.status
+        activity.reasons = candidate.reasons
+        activity.ends_at = candidate.ends_at
+        activity.identifier_hash = None
+        activity.held_until = None
+        activity.reduction_id = candidate.reduction_id or activity.reduction_id
+        activity.credit_fingerprint = candidate.fingerprint
+        if candidate.status != ActivityStatus.FLAGGED:
+            activity.decided_at = now
+        if review is not None:
+            activity.reviewed_by_id = review["reviewer_id"]
+            activity.review_note = review["note"]
+    session.flush()
+    pipeline.credit(session, candidates, settings)
+
+
+def purge_held(session: Session, now: datetime) -> int:
+    """Held activities whose window has closed become tombstones; returns how many.
+
+    For the scheduler (and ``tanpuhui purge-held``). The tombstone keeps the partner's external id
+    (so a resend is still a duplicate) and drops the identifier hash and the quantities.
+    """
+    result = session.execute(
+        sa.update(Activity)
+        .where(Activity.status == ActivityStatus.HELD, Activity.held_until < now)
+        .values(
+            status=ActivityStatus.EXPIRED,
+            identifier_hash=None,
+            held_until=None,
+            quantities={},
+            reasons=[reasons.platform("held_expired", reasons.REJECT)],
+            decided_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def identifier_kind_for(kind: str) -> IdentifierKind | None:
+    return IDENTIFIER_FOR_KIND.get(kind)

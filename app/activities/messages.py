@@ -1,0 +1,48 @@
+"""A webhook-id is answered once: a reused id gets the first answer back, unchanged.
+
+The id is claimed before the batch is processed (``INSERT … ON CONFLICT DO NOTHING``). Two
+requests racing with one id therefore queue on the unique index: the second waits until the first
+commits and then reads its answer. A request that fails (4xx) rolls its claim back with everything
+else, so a corrected retry with the same id is processed afresh.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.activities.models import PartnerMessage
+
+
+def claim(session: Session, partner_id: int, message_id: str) -> int | None:
+    """Claim ``message_id`` for this request: its row id, or None if it was answered before."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(PartnerMessage)
+        .values(partner_id=partner_id, message_id=message_id, created_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["partner_id", "message_id"])
+        .returning(PartnerMessage.id)
+    )
+    return session.scalar(stmt)
+
+
+def first_answer(session: Session, partner_id: int, message_id: str) -> tuple[int, Any]:
+    row = session.execute(
+        sa.select(PartnerMessage.status_code, PartnerMessage.response).where(
+            PartnerMessage.partner_id == partner_id, PartnerMessage.message_id == message_id
+        )
+    ).one()
+    return row[0], row[1]
+
+
+def record_answer(session: Session, claim_id: int, status_code: int, body: Any) -> None:
+    session.execute(
+        sa.update(PartnerMessage)
+        .where(PartnerMessage.id == claim_id)
+        .values(status_code=status_code, response=body)
+    )

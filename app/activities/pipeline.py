@@ -1,0 +1,383 @@
+"""The verification pipeline: methodology checks and quantify, anti-fraud, then a decision.
+
+Every way in (a partner batch, a held activity released by a link, a self-report, a reviewer's
+approval) goes through :func:`decide`, which works on a whole batch at once: one query for the
+methodology versions, one for the participants' credited activities around the batch's days. It
+decides; :func:`write_reductions` and :func:`credit` then write in bulk in the caller's
+transaction.
+
+Anti-fraud rules, in order, against what is already credited and what came earlier in the batch:
+the same real trip (a fingerprint of participant, kind, 10-minute bucket and key quantities) is
+credited once; a trip overlapping a credited trip of the same participant is rejected; a trip
+beyond ``max_trips_per_day`` a day goes to review; a methodology's daily cap is never exceeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.activities import bulk, reasons
+from app.activities.kinds import TRIP_KINDS
+from app.activities.models import Activity, ActivityStatus
+from app.ledger.policy import LedgerPolicy
+from app.methodology.models import FROZEN_STATUSES, MethodologyVersion
+from app.reductions.models import Reduction, ReductionStatus
+from methodologies.base import Activity as MethodologyActivity
+from methodologies.base import Methodology, Quantification, QuantificationError, Severity
+from methodologies.parameters import Parameters
+
+_BUCKET_SECONDS = 600
+_NO_DURATION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The city's rules for one run, as plain values from the edge."""
+
+    tz: ZoneInfo
+    max_trips_per_day: int
+    plugins: Mapping[str, type[Methodology]]
+    now: datetime
+    ledger_policy: LedgerPolicy
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One activity on its way through the pipeline; ``decide`` fills the outcome fields."""
+
+    kind: str
+    occurred_at: datetime
+    quantities: Mapping[str, Any]  # typed, as the methodology's input schema loads them
+    participant_id: int
+    self_reported: bool = False
+    evidence_sha256: str | None = None
+    activity_id: int | None = None  # an existing row (released, reviewed); None for new ones
+    ends_at: datetime | None = None
+    status: ActivityStatus | None = None
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    version_id: int | None = None
+    plugin: type[Methodology] | None = None
+    result: Quantification | None = None
+    dumped: dict[str, Any] | None = None  # quantities as the input schema dumps them
+    fingerprint: str | None = None
+    reduction_id: int | None = None
+
+
+# --- versions in effect -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def _parameters(version_id: int, cls: type[Methodology], stored: str) -> Parameters:
+    """Approved parameters never change, so each version's are loaded once per process."""
+    return cls.load_parameters(json.loads(stored))
+
+
+class VersionBook:
+    """The approved versions of every methodology, to find the one in effect at an instant."""
+
+    def __init__(self, session: Session, plugins: Mapping[str, type[Methodology]]) -> None:
+        by_kind = {cls.activity_kind: cls for cls in plugins.values()}
+        rows = session.execute(
+            sa.select(
+                MethodologyVersion.id,
+                MethodologyVersion.code,
+                MethodologyVersion.plugin_version,
+                MethodologyVersion.activity_kind,
+                MethodologyVersion.parameters,
+                MethodologyVersion.effective_from,
+                MethodologyVersion.effective_until,
+            ).where(MethodologyVersion.status.in_(FROZEN_STATUSES))
+        )
+        self._intervals: dict[str, list[tuple[datetime, datetime | None, int, Any]]] = defaultdict(
+            list
+        )
+        for vid, code, plugin_version, kind, params, start, until in rows:
+            cls = by_kind.get(kind)
+            if cls is None or cls.code != code or cls.version != plugin_version:
+                continue  # its plugin is not installed here: it credits nothing on this server
+            if until is not None and until <= start:
+                continue
+            self._intervals[kind].append(
+                (start, until, vid, (cls, json.dumps(params, sort_keys=True)))
+            )
+
+    def in_effect(
+        self, kind: str, at: datetime
+    ) -> tuple[int, type[Methodology], Parameters] | None:
+        for start, until, vid, (cls, stored) in self._intervals.get(kind, ()):
+            if start <= at and (until is None or at < until):
+                return vid, cls, _parameters(vid, cls, stored)
+        return None
+
+
+# --- fingerprints and intervals -----------------------------------------------------------------
+
+
+def trip_end(kind: str, occurred_at: datetime, quantities: Mapping[str, Any]) -> datetime | None:
+    """When a trip ended: its start plus the reported duration (a minute when none is given)."""
+    if kind not in TRIP_KINDS:
+        return None
+    minutes = quantities.get("duration_minutes")
+    if not minutes:
+        return occurred_at + _NO_DURATION
+    return occurred_at + timedelta(minutes=float(minutes))
+
+
+def fingerprint(
+    participant_id: int, kind: str, occurred_at: datetime, quantities: Mapping[str, Any]
+) -> str:
+    """What makes two reports the same real action, whoever reported it.
+
+    A trip: stations when given, else the distance to the whole km; anything else: all of its
+    quantities. Both with the 10-minute bucket the action started in.
+    """
+    bucket = int(occurred_at.timestamp()) // _BUCKET_SECONDS
+    if kind in TRIP_KINDS and "from_station" in quantities:
+        key: Any = sorted((quantities["from_station"], quantities["to_station"]))
+    elif kind in TRIP_KINDS and "distance_km" in quantities:
+        key = str(Decimal(quantities["distance_km"]).quantize(Decimal(1)))
+    else:
+        key = sorted((name, str(value)) for name, value in quantities.items())
+    raw = json.dumps([participant_id, kind, bucket, key], default=str, ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# --- deciding -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _History:
+    """Per participant: trips per local day, credited trip intervals, credited fingerprints."""
+
+    trips: dict[tuple[int, date], int] = field(default_factory=lambda: defaultdict(int))
+    intervals: dict[int, list[tuple[datetime, datetime]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    fingerprints: set[str] = field(default_factory=set)
+
+
+def _load_history(
+    session: Session, candidates: Sequence[Candidate], settings: Settings
+) -> _History:
+    """Credited and flagged activities of the batch's participants around its days."""
+    history = _History()
+    participants = sorted({c.participant_id for c in candidates})
+    if not participants:
+        return history
+    start = min(c.occurred_at for c in candidates) - timedelta(days=1)
+    end = max(c.occurred_at for c in candidates) + timedelta(days=1)
+    excluded = [c.activity_id for c in candidates if c.activity_id is not None]
+    stmt = sa.select(
+        Activity.participant_id,
+        Activity.kind,
+        Activity.occurred_at,
+        Activity.ends_at,
+        Activity.status,
+        Activity.credit_fingerprint,
+    ).where(
+        bulk.any_of(Activity.participant_id, participants, session),
+        Activity.occurred_at >= start,
+        Activity.occurred_at < end,
+        Activity.status.in_((ActivityStatus.VERIFIED, ActivityStatus.FLAGGED)),
+    )
+    if excluded:
+        stmt = stmt.where(Activity.id.not_in(excluded))
+    tz = settings.tz
+    for participant, kind, occurred_at, ends_at, status, print_ in session.execute(stmt):
+        if kind in TRIP_KINDS:
+            history.trips[participant, occurred_at.astimezone(tz).date()] += 1
+        if status == ActivityStatus.VERIFIED:
+            if print_ is not None:
+                history.fingerprints.add(print_)
+            if ends_at is not None:
+                history.intervals[participant].append((occurred_at, ends_at))
+    return history
+
+
+def _measure(candidate: Candidate, book: VersionBook) -> None:
+    """Methodology checks and quantify; sets a rejection or the result and any flags."""
+    found = book.in_effect(candidate.kind, candidate.occurred_at)
+    if found is None:
+        candidate.status = ActivityStatus.REJECTED
+        candidate.reasons.append(reasons.platform("no_methodology", reasons.REJECT))
+        return
+    version_id, cls, params = found
+    activity = MethodologyActivity(
+        candidate.kind, candidate.quantities, candidate.occurred_at, candidate.self_reported
+    )
+    findings = cls.check(activity, params)
+    for finding in findings:
+        candidate.reasons.append(reasons.from_finding(finding))
+    if any(finding.severity == Severity.REJECT for finding in findings):
+        candidate.status = ActivityStatus.REJECTED
+        return
+    try:
+        candidate.result = cls.quantify(activity, params)
+    except QuantificationError as error:
+        candidate.reasons.append(reasons.from_finding(error.finding))
+        candidate.status = ActivityStatus.REJECTED
+        return
+    candidate.version_id, candidate.plugin = version_id, cls
+
+
+def decide(
+    session: Session,
+    candidates: Sequence[Candidate],
+    settings: Settings,
+    *,
+    reviewed: bool = False,
+) -> None:
+    """Set each candidate's status (verified, flagged or rejected), reasons and fingerprint.
+
+    ``reviewed`` is a reviewer's approval: flags no longer hold the activity back, but duplicates,
+    overlaps and daily caps still do.
+    """
+    book = VersionBook(session, settings.plugins)
+    for candidate in candidates:
+        candidate.status = None
+        candidate.reasons = []
+        if candidate.ends_at is None:
+            candidate.ends_at = trip_end(
+                candidate.kind, candidate.occurred_at, candidate.quantities
+            )
+        _measure(candidate, book)
+    measured = [c for c in candidates if c.status is None]
+    history = _load_history(session, measured, settings)
+    tz = settings.tz
+    for candidate in sorted(measured, key=lambda c: c.occurred_at):
+        _screen(candidate, history, tz, settings.max_trips_per_day, reviewed)
+
+
+def _screen(
+    candidate: Candidate, history: _History, tz: ZoneInfo, max_trips: int, reviewed: bool
+) -> None:
+    participant = candidate.participant_id
+    kind = candidate.kind
+    print_ = fingerprint(participant, kind, candidate.occurred_at, candidate.quantities)
+    if print_ in history.fingerprints:
+        candidate.status = ActivityStatus.REJECTED
+        candidate.reasons.append(reasons.platform("duplicate_trip", reasons.REJECT))
+        return
+    ends_at = candidate.ends_at
+    if ends_at is not None:
+        start = candidate.occurred_at
+        for other_start, other_end in history.intervals.get(participant, ()):
+            if start < other_end and other_start < ends_at:
+                candidate.status = ActivityStatus.REJECTED
+                candidate.reasons.append(
+                    reasons.platform(
+                        "overlapping_trip",
+                        reasons.REJECT,
+                        time=other_start.astimezone(tz).strftime("%H:%M"),
+                    )
+                )
+                return
+    if kind in TRIP_KINDS:
+        day = (participant, candidate.occurred_at.astimezone(tz).date())
+        history.trips[day] += 1
+        if history.trips[day] > max_trips and not reviewed:
+            candidate.reasons.append(
+                reasons.platform("too_many_trips", reasons.FLAG, limit=max_trips)
+            )
+    if candidate.self_reported and not reviewed:
+        candidate.reasons.append(reasons.platform("self_reported", reasons.FLAG))
+    flagged = not reviewed and any(r["severity"] == reasons.FLAG for r in candidate.reasons)
+    if flagged:
+        candidate.status = ActivityStatus.FLAGGED
+        return
+    candidate.status = ActivityStatus.VERIFIED
+    candidate.fingerprint = print_
+    history.fingerprints.add(print_)
+    if ends_at is not None:
+        history.intervals[participant].append((candidate.occurred_at, ends_at))
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+_REDUCTION_COLUMNS = (
+    "id",
+    "participant_id",
+    "methodology_version_id",
+    "activity_kind",
+    "occurred_at",
+    "self_reported",
+    "quantities",
+    "baseline_g",
+    "project_g",
+    "reduction_g",
+    "capped",
+    "trace",
+    "findings",
+    "status",
+    "created_at",
+    "verified_at",
+)
+
+
+def write_reductions(session: Session, candidates: Iterable[Candidate], now: datetime) -> None:
+    """A reduction for every verified or flagged candidate (pending while flagged), in bulk."""
+    chosen = [
+        c
+        for c in candidates
+        if c.status in (ActivityStatus.VERIFIED, ActivityStatus.FLAGGED) and c.reduction_id is None
+    ]
+    ids = bulk.allocate_ids(session, Reduction.__table__, len(chosen))
+    rows = []
+    verified = ActivityStatus.VERIFIED
+    for candidate, reduction_id in zip(chosen, ids, strict=True):
+        result = candidate.result
+        plugin = candidate.plugin
+        assert result is not None and plugin is not None
+        candidate.reduction_id = reduction_id
+        is_verified = candidate.status == verified
+        findings = [
+            {
+                "code": r["code"],
+                "severity": r["severity"],
+                "message": {"zh": r["zh"], "en": r["en"]},
+            }
+            for r in candidate.reasons
+            if "zh" in r
+        ]
+        rows.append(
+            (
+                reduction_id,
+                candidate.participant_id,
+                candidate.version_id,
+                candidate.kind,
+                candidate.occurred_at,
+                candidate.self_reported,
+                candidate.dumped or plugin.dump_quantities(candidate.quantities),
+                result.baseline_g,
+                result.project_g,
+                result.reduction_g,
+                result.capped,
+                None,
+                findings,
+                ReductionStatus.VERIFIED.value if is_verified else ReductionStatus.PENDING.value,
+                now,
+                now if is_verified else None,
+            )
+        )
+    bulk.insert_rows(session, Reduction.__table__, _REDUCTION_COLUMNS, rows)
+
+
+def credit(session: Session, candidates: Iterable[Candidate], settings: Settings) -> None:
+    """Issue points for the verified candidates' reductions, in the caller's transaction."""
+    from app.ledger.services import issue_points
+
+    ids = [c.reduction_id for c in candidates if c.status == ActivityStatus.VERIFIED]
+    if ids:
+        issue_points(session, ids, policy=settings.ledger_policy, now=settings.now)  # type: ignore[arg-type]

@@ -1,0 +1,106 @@
+"""Reading activities for people: a participant's own list, with grams and points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.activities.models import Activity, ActivitySource, ActivityStatus, EvidenceFile
+from app.api.pagination import decode_cursor, encode_cursor
+from app.errors import DomainError, NotFound
+from app.ledger.models import Issuance
+from app.reductions.models import Reduction
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    """An activity with what it earned: grams of the reduction and points issued."""
+
+    id: int
+    kind: str
+    source: ActivitySource
+    occurred_at: datetime
+    status: ActivityStatus
+    quantities: dict[str, Any]
+    reasons: list[dict[str, Any]]
+    review_note: str | None
+    reduction_g: int | None
+    points: int | None
+    capped_points: int | None
+    participant_id: int | None
+    partner_id: int | None
+    external_id: str | None
+    evidence_url: str | None
+    evidence_id: int | None
+    created_at: datetime
+
+
+def _statement() -> sa.Select[Any]:
+    return (
+        sa.select(Activity, Reduction.reduction_g, Issuance.issued_points, Issuance.capped_points)
+        .outerjoin(Reduction, Reduction.id == Activity.reduction_id)
+        .outerjoin(Issuance, Issuance.reduction_id == Activity.reduction_id)
+    )
+
+
+def _row(
+    activity: Activity, grams: int | None, points: int | None, capped: int | None
+) -> ActivityRow:
+    return ActivityRow(
+        id=activity.id, kind=activity.kind, source=activity.source,
+        occurred_at=activity.occurred_at, status=activity.status,
+        quantities=activity.quantities, reasons=activity.reasons,
+        review_note=activity.review_note, reduction_g=grams, points=points,
+        capped_points=capped, participant_id=activity.participant_id,
+        partner_id=activity.partner_id, external_id=activity.external_id,
+        evidence_url=activity.evidence_url, evidence_id=activity.evidence_id,
+        created_at=activity.created_at,
+    )  # fmt: skip
+
+
+def rows_page(
+    session: Session, stmt: sa.Select[Any], *, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """One keyset page (newest first) of ``stmt``, an extension of :func:`_statement`."""
+    if cursor:
+        (last_id,) = decode_cursor(cursor) or [None]
+        if not isinstance(last_id, int):
+            raise DomainError("invalid_cursor", "The page cursor is not valid.", field="cursor")
+        stmt = stmt.where(Activity.id < last_id)
+    rows = [
+        _row(*row) for row in session.execute(stmt.order_by(Activity.id.desc()).limit(limit + 1))
+    ]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": rows, "next_cursor": encode_cursor([rows[-1].id]) if more and rows else None}
+
+
+def participant_page(
+    session: Session, participant_id: int, *, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """The participant's own activities; nobody else's ever appear."""
+    stmt = _statement().where(Activity.participant_id == participant_id)
+    return rows_page(session, stmt, limit=limit, cursor=cursor)
+
+
+def review_page(
+    session: Session, queue: sa.Select[Any], *, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """The review queue's filtered statement, with grams and points."""
+    ids = queue.with_only_columns(Activity.id).scalar_subquery()
+    stmt = _statement().where(Activity.id.in_(ids))
+    return rows_page(session, stmt, limit=limit, cursor=cursor)
+
+
+def evidence_for(
+    session: Session, evidence_id: int, *, viewer_id: int, reviewer: bool
+) -> EvidenceFile:
+    """An evidence file, for its owner or a reviewer only (others get 404: it does not exist)."""
+    evidence = session.get(EvidenceFile, evidence_id)
+    if evidence is None or (evidence.owner_id != viewer_id and not reviewer):
+        raise NotFound("evidence")
+    return evidence

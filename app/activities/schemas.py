@@ -1,0 +1,197 @@
+"""What partners, residents and the bureau send and see of activities, partners and links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from app.activities import reasons
+from app.activities.ingest import ActivityItemIn
+from app.activities.kinds import kind_name
+from app.activities.models import ActivityStatus, IdentifierKind
+
+
+class ActivityBatchIn(ma.Schema):
+    """A partner's batch (documentation: the endpoint reads the signed raw body itself)."""
+
+    activities = ma.fields.List(
+        ma.fields.Nested(ActivityItemIn),
+        required=True,
+        metadata={"description": "At most 5,000 items; each gets its own result by index"},
+    )
+
+
+class ActivityReasonOut(ma.Schema):
+    code = ma.fields.String()
+    severity = ma.fields.String(metadata={"description": "reject, flag or (validation) absent"})
+    field = ma.fields.String(allow_none=True)
+    message = ma.fields.String()
+
+
+class ActivityItemResultOut(ma.Schema):
+    index = ma.fields.Integer(metadata={"description": "Position of the item in the batch"})
+    external_id = ma.fields.String(allow_none=True)
+    result = ma.fields.String(metadata={"description": "accepted, duplicate or rejected"})
+    status = ma.fields.String(
+        metadata={"description": "held, verified, flagged, rejected or expired (not for rejected)"}
+    )
+    activity_id = ma.fields.Integer()
+    duplicate_of_index = ma.fields.Integer(
+        metadata={"description": "The earlier item of the same batch with this external id"}
+    )
+    reasons = ma.fields.List(ma.fields.Nested(ActivityReasonOut))
+
+
+class ActivityBatchOut(ma.Schema):
+    message_id = ma.fields.String(metadata={"description": "The webhook-id answered"})
+    received = ma.fields.Integer()
+    accepted = ma.fields.Integer()
+    duplicate = ma.fields.Integer()
+    rejected = ma.fields.Integer()
+    results = ma.fields.List(ma.fields.Nested(ActivityItemResultOut))
+
+
+class ActivityStatusIn(ma.Schema):
+    external_ids = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=128)),
+        required=True,
+        validate=ma.validate.Length(min=1, max=5_000),
+    )
+
+
+class ActivityStatusItemOut(ma.Schema):
+    external_id = ma.fields.String()
+    found = ma.fields.Boolean()
+    status = ma.fields.String()
+    activity_id = ma.fields.Integer()
+    reasons = ma.fields.List(ma.fields.Nested(ActivityReasonOut))
+
+
+class ActivityStatusOut(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ActivityStatusItemOut))
+
+
+# --- residents ------------------------------------------------------------------------------
+
+
+class IdentifierLinkIn(ma.Schema):
+    kind = ma.fields.Enum(IdentifierKind, by_value=True, required=True)
+    identifier = ma.fields.String(
+        required=True,
+        load_only=True,
+        metadata={"description": "Card, account or meter number; only its keyed hash is kept"},
+    )
+    label = ma.fields.String(load_default=None)
+
+
+class IdentifierLinkOut(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.Enum(IdentifierKind, by_value=True, attribute="identifier_kind")
+    label = ma.fields.String(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+
+
+class IdentifierLinkCreatedOut(IdentifierLinkOut):
+    credited_held = ma.fields.Integer(
+        metadata={"description": "Held activities for this identifier now sent through"}
+    )
+
+
+def _reasons(row: Any) -> list[dict[str, str]]:
+    return reasons.rendered(row.reasons or [])
+
+
+class ResidentActivityOut(ma.Schema):
+    """An activity as its participant sees it: no partner internals, no identifier hashes."""
+
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    kind_name = ma.fields.Function(lambda row: kind_name(row.kind))
+    source = ma.fields.Function(lambda row: row.source.value)
+    occurred_at = ma.fields.AwareDateTime()
+    status = ma.fields.Enum(ActivityStatus, by_value=True)
+    quantities = ma.fields.Dict()
+    reduction_g = ma.fields.Integer(allow_none=True, metadata={"description": "Grams CO2e"})
+    points = ma.fields.Integer(allow_none=True, metadata={"description": "Points issued"})
+    reasons = ma.fields.Function(_reasons)
+    review_note = ma.fields.String(allow_none=True)
+
+
+class ActivityReviewItemOut(ResidentActivityOut):
+    """An activity in the review queue, as a bureau reviewer sees it."""
+
+    participant_id = ma.fields.Integer()
+    partner_id = ma.fields.Integer(allow_none=True)
+    external_id = ma.fields.String(allow_none=True)
+    evidence_url = ma.fields.String(allow_none=True)
+    evidence_id = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+
+
+class ActivityReviewArgs(ma.Schema):
+    kind = ma.fields.String(load_default=None)
+    reason = ma.fields.String(load_default=None, metadata={"description": "A check's code"})
+    source = ma.fields.String(
+        load_default=None, validate=ma.validate.OneOf(("partner", "self_report"))
+    )
+    partner_id = ma.fields.Integer(load_default=None)
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 200))
+    cursor = ma.fields.String(load_default=None)
+
+
+class ReviewDecisionIn(ma.Schema):
+    activity_ids = ma.fields.List(
+        ma.fields.Integer(), required=True, validate=ma.validate.Length(min=1, max=500)
+    )
+    decision = ma.fields.String(required=True, validate=ma.validate.OneOf(("approve", "reject")))
+    note = ma.fields.String(
+        load_default="", metadata={"description": "Required to reject: the resident reads it"}
+    )
+
+
+class ReviewDecisionOut(ma.Schema):
+    approved = ma.fields.List(ma.fields.Integer())
+    rejected = ma.fields.List(ma.fields.Integer())
+    not_credited = ma.fields.List(
+        ma.fields.Integer(),
+        metadata={"description": "Approved but refused by a rule (already credited, say)"},
+    )
+
+
+# --- bureau: partners -----------------------------------------------------------------------
+
+
+class DataPartnerIn(ma.Schema):
+    name = ma.fields.String(required=True)
+    allowed_kinds = ma.fields.List(ma.fields.String(), required=True)
+
+
+class DataPartnerKindsIn(ma.Schema):
+    allowed_kinds = ma.fields.List(ma.fields.String(), required=True)
+
+
+class PartnerKeyOut(ma.Schema):
+    key_id = ma.fields.String()
+    created_at = ma.fields.AwareDateTime()
+    revoked_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class DataPartnerOut(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    allowed_kinds = ma.fields.List(ma.fields.String())
+    created_at = ma.fields.AwareDateTime()
+    keys = ma.fields.List(ma.fields.Nested(PartnerKeyOut))
+
+
+class PartnerIssuedKeyOut(ma.Schema):
+    partner_id = ma.fields.Integer()
+    key_id = ma.fields.String()
+    secret = ma.fields.String(
+        metadata={"description": "The whsec_ signing secret: shown this once, never again"}
+    )
+
+
+class DataPartnerCreatedOut(DataPartnerOut):
+    key = ma.fields.Nested(PartnerIssuedKeyOut)

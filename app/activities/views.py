@@ -1,0 +1,338 @@
+"""Pages: residents' activities, links and self-reports; the bureau's review queue and partners."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from app.accounts.auth import current_actor, requires
+from app.accounts.forms import EmptyForm
+from app.accounts.roles import Permission
+from app.accounts.views import render_form_error
+from app.activities import evidence, forms, links, partners, queries, reasons, review, self_reports
+from app.activities import settings as edge
+from app.activities.kinds import IDENTIFIER_NAMES, KIND_NAMES, STATUS_NAMES, kind_name
+from app.activities.models import IdentifierKind
+from app.db import db
+from app.errors import DomainError
+from methodologies.recycling import MATERIALS
+
+bp = Blueprint("activities", __name__)
+
+
+@bp.app_template_filter("reason_text")
+def _reason_text(reason: dict[str, Any]) -> str:
+    return reasons.message(reason)
+
+
+@bp.app_template_filter("kind_name")
+def _kind_name(kind: str) -> str:
+    return kind_name(kind)
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CITY_TIMEZONE"])
+
+
+# --- residents ----------------------------------------------------------------------------------
+
+
+@bp.get("/activities")
+@requires(Permission.USE_WALLET)
+def my_activities() -> str:
+    page = queries.participant_page(
+        db.session, current_user.id, limit=30, cursor=request.args.get("cursor")
+    )
+    return render_template(
+        "activities/list.html", page=page, zone=_zone(), status_names=STATUS_NAMES
+    )
+
+
+def _report_form() -> forms.SelfReportForm:
+    form = forms.SelfReportForm()
+    chinese = str(get_locale() or "zh").startswith("zh")
+    form.material.choices = [
+        SelectChoice(code, names.zh if chinese else names.en)
+        for code, (names, _f) in MATERIALS.items()
+    ]
+    return form
+
+
+@bp.route("/activities/report", methods=["GET", "POST"])
+@requires(Permission.USE_WALLET)
+def self_report() -> Any:
+    form = _report_form()
+    template = "activities/report.html"
+    context = {"fields": forms.SELF_REPORT_FIELDS}
+    if not form.validate_on_submit():
+        return render_template(template, form=form, **context), 400 if form.errors else 200
+    upload = form.evidence.data
+    data = upload.read(current_app.config["EVIDENCE_MAX_BYTES"] + 1) if upload else None
+    occurred_at = form.occurred_at.data.replace(tzinfo=_zone())
+    try:
+        self_reports.report(
+            db.session,
+            current_user.id,
+            kind=form.kind.data,
+            occurred_at=occurred_at,
+            quantities=form.quantities(),
+            evidence=data,
+            evidence_dir=current_app.config["EVIDENCE_DIR"],
+            evidence_max_bytes=current_app.config["EVIDENCE_MAX_BYTES"],
+            settings=edge.pipeline_settings(),
+        )
+    except self_reports.InvalidQuantities as error:
+        for name, messages in error.messages.items():
+            field = getattr(form, name, None)
+            if field is not None:
+                field.errors = [*field.errors, *messages]
+            else:
+                flash("; ".join(messages), "error")
+        return render_template(template, form=form, **context), error.status
+    except DomainError as error:
+        return render_form_error(template, form, error, **context)
+    flash(_("Thank you! A reviewer will check your report."), "success")
+    return redirect(url_for("activities.my_activities"))
+
+
+@bp.get("/activities/evidence/<int:evidence_id>")
+@login_required
+def evidence_file(evidence_id: int) -> Response:
+    """The file, to its uploader and to reviewers only."""
+    found = queries.evidence_for(
+        db.session,
+        evidence_id,
+        viewer_id=current_user.id,
+        reviewer=current_user.can(Permission.REVIEW),
+    )
+    response = send_file(
+        evidence.path_for(current_app.config["EVIDENCE_DIR"], found.sha256),
+        mimetype=found.content_type,
+        max_age=0,
+    )
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/me/links", methods=["GET", "POST"])
+@requires(Permission.USE_WALLET)
+def my_links() -> Any:
+    form = forms.LinkForm()
+    template = "activities/links.html"
+
+    def page(status: int = 200) -> tuple[str, int]:
+        html = render_template(
+            template, form=form, links=links.list_links(db.session, current_user.id),
+            names=IDENTIFIER_NAMES, remove_form=EmptyForm(),
+        )  # fmt: skip
+        return html, status
+
+    if request.method == "GET":
+        return page()
+    if not form.validate_on_submit():
+        return page(400)
+    try:
+        _linked, released = links.link(
+            db.session,
+            current_user.id,
+            kind=IdentifierKind(form.kind.data),
+            identifier=form.identifier.data,
+            label=form.label.data,
+            identifier_key=edge.identifier_key(),
+            settings=edge.pipeline_settings(),
+        )
+    except DomainError as error:
+        field = getattr(form, error.field or "", None)
+        if field is not None:
+            field.errors = [*field.errors, str(error.message)]
+        else:
+            flash(str(error.message), "error")
+        return page(error.status)
+    if released:
+        flash(
+            _("Linked. %(n)s earlier activities were found and checked.", n=len(released)),
+            "success",
+        )
+    else:
+        flash(_("Linked."), "success")
+    return redirect(url_for("activities.my_links"))
+
+
+@bp.post("/me/links/<int:link_id>/remove")
+@requires(Permission.USE_WALLET)
+def remove_link(link_id: int) -> Response:
+    if EmptyForm().validate_on_submit():
+        links.unlink(db.session, current_user.id, link_id)
+        flash(_("Unlinked."), "success")
+    return redirect(url_for("activities.my_links"))
+
+
+# --- bureau: review queue -----------------------------------------------------------------------
+
+
+def _review_filters() -> dict[str, Any]:
+    args = request.args
+    source = args.get("source") or None
+    partner = args.get("partner_id", "")
+    return {
+        "kind": args.get("kind") or None,
+        "reason": args.get("reason") or None,
+        "source": source if source in ("partner", "self_report") else None,
+        "partner_id": int(partner) if partner.isdigit() else None,
+    }
+
+
+@bp.route("/bureau/review", methods=["GET", "POST"])
+@requires(Permission.REVIEW)
+def review_queue() -> Any:
+    form = forms.DecisionForm()
+    filters = _review_filters()
+    status = 200
+    if request.method == "POST":
+        ids = [int(value) for value in request.form.getlist("activity_id") if value.isdigit()]
+        if not form.validate_on_submit() or not ids:
+            flash(_("Choose at least one activity and a decision."), "error")
+            status = 400
+        else:
+            try:
+                outcome = review.decide(
+                    db.session, current_actor(), ids,
+                    approve=form.decision.data == "approve", note=form.note.data or "",
+                    settings=edge.pipeline_settings(),
+                )  # fmt: skip
+            except DomainError as error:
+                form.note.errors = [*form.note.errors, str(error.message)]
+                status = error.status
+            else:
+                flash(
+                    _(
+                        "Approved %(a)s, rejected %(r)s, not credited %(n)s.",
+                        a=len(outcome.approved),
+                        r=len(outcome.rejected),
+                        n=len(outcome.not_credited),
+                    ),
+                    "success",
+                )
+                return redirect(url_for("activities.review_queue", **request.args))
+    page = queries.review_page(
+        db.session, review.queue_statement(**filters), limit=50, cursor=request.args.get("cursor")
+    )
+    partner_names = {p.id: p.name for p, _k in partners.list_partners(db.session)}
+    html = render_template(
+        "bureau/review.html", page=page, form=form, filters=filters, kinds=KIND_NAMES,
+        partner_names=partner_names, zone=_zone(),
+    )  # fmt: skip
+    return html, status
+
+
+# --- bureau: partners ---------------------------------------------------------------------------
+
+
+def _kind_choices() -> list[SelectChoice]:
+    return [SelectChoice(kind, kind_name(kind)) for kind in edge.partner_kinds()]
+
+
+def _partners_page(
+    form: forms.PartnerForm, issued: partners.IssuedKey | None = None, status: int = 200
+) -> tuple[str, int]:
+    kinds_form = forms.KindsForm()
+    kinds_form.allowed_kinds.choices = _kind_choices()
+    html = render_template(
+        "bureau/partners.html", form=form, partners=partners.list_partners(db.session),
+        issued=issued, action_form=EmptyForm(), kinds_form=kinds_form,
+        batch_url=url_for("partner_api.post_activities", _external=True),
+    )  # fmt: skip
+    return html, status
+
+
+@bp.route("/bureau/partners", methods=["GET", "POST"])
+@requires(Permission.MANAGE_PARTNERS)
+def partners_page() -> Any:
+    form = forms.PartnerForm()
+    form.allowed_kinds.choices = _kind_choices()
+    if request.method == "GET":
+        return _partners_page(form)
+    if not form.validate_on_submit():
+        return _partners_page(form, status=400)
+    try:
+        _partner, issued = partners.register_partner(
+            db.session,
+            current_actor(),
+            name=form.name.data,
+            allowed_kinds=form.allowed_kinds.data or [],
+            known_kinds=edge.partner_kinds(),
+            secret_key=current_app.config["SECRET_KEY"],
+        )
+    except DomainError as error:
+        field = getattr(form, error.field or "", None)
+        if field is not None:
+            field.errors = [*field.errors, str(error.message)]
+        return _partners_page(form, status=error.status)
+    # The secret is rendered into this one answer, never flashed (flashes live in the cookie).
+    return _partners_page(forms.PartnerForm(formdata=None), issued=issued, status=201)
+
+
+@bp.post("/bureau/partners/<int:partner_id>/keys")
+@requires(Permission.MANAGE_PARTNERS)
+def rotate_partner_key(partner_id: int) -> Any:
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("activities.partners_page"))
+    issued = partners.issue_key(
+        db.session, current_actor(), partner_id, secret_key=current_app.config["SECRET_KEY"]
+    )
+    form = forms.PartnerForm(formdata=None)
+    form.allowed_kinds.choices = _kind_choices()
+    return _partners_page(form, issued=issued, status=201)
+
+
+@bp.post("/bureau/partners/<int:partner_id>/keys/<key_id>/revoke")
+@requires(Permission.MANAGE_PARTNERS)
+def revoke_partner_key(partner_id: int, key_id: str) -> Response:
+    if EmptyForm().validate_on_submit():
+        partners.revoke_key(db.session, current_actor(), partner_id, key_id)
+        flash(_("Key %(key)s revoked.", key=key_id), "success")
+    return redirect(url_for("activities.partners_page"))
+
+
+@bp.post("/bureau/partners/<int:partner_id>/kinds")
+@requires(Permission.MANAGE_PARTNERS)
+def partner_kinds(partner_id: int) -> Any:
+    form = forms.KindsForm()
+    form.allowed_kinds.choices = _kind_choices()
+    if form.validate_on_submit():
+        try:
+            partners.set_allowed_kinds(
+                db.session, current_actor(), partner_id,
+                allowed_kinds=form.allowed_kinds.data or [], known_kinds=edge.partner_kinds(),
+            )  # fmt: skip
+        except DomainError as error:
+            flash(str(error.message), "error")
+            return redirect(url_for("activities.partners_page")), 302
+        flash(_("Saved."), "success")
+    return redirect(url_for("activities.partners_page"))
+
+
+def local_time(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+bp.add_app_template_filter(local_time, "local_time")
