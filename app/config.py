@@ -105,6 +105,9 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "CITY_NAME_EN": os.environ.get("CITY_NAME_EN", "Yinchuan"),
         "CITY_TIMEZONE": timezone_name,
         "POINTS_PER_GRAM": _env_decimal("POINTS_PER_GRAM", "1"),
+        # Redemption: what the city pays merchants per point accepted; QR tokens' lifetime.
+        "YUAN_PER_POINT_SUBSIDY": _env_decimal("YUAN_PER_POINT_SUBSIDY", "0.01"),
+        "REDEMPTION_TOKEN_SECONDS": _env_int("REDEMPTION_TOKEN_SECONDS", 60),
         # Which plugins this deployment runs; None means every installed one.
         "METHODOLOGIES": _env_list("METHODOLOGIES"),
         "REWARD_TYPES": _env_list("REWARD_TYPES"),

@@ -10,8 +10,9 @@ from app.activities.models import (
     PartnerMessage,
 )
 from app.audit.models import AuditEntry
-from app.merchants.models import Merchant
+from app.merchants.models import Merchant, Offer, Store
 from app.methodology.models import MethodologyVersion
+from app.redemption.models import Redemption, RedemptionToken
 from app.reductions.models import Reduction
 
 __all__ = [
@@ -25,8 +26,12 @@ __all__ = [
     "AuditEntry",
     "Merchant",
     "MethodologyVersion",
+    "Offer",
     "Organisation",
     "OrganisationMember",
+    "Redemption",
+    "RedemptionToken",
     "Reduction",
+    "Store",
     "User",
 ]

@@ -23,10 +23,17 @@ def register(app: Flask) -> None:
     from app.api import docs
     from app.audit import api as audit_api
     from app.bureau import views as bureau_views
+    from app.merchants import api as merchants_api
+    from app.merchants import bureau_views as merchant_bureau_views
+    from app.merchants import views as merchant_views
     from app.public import views as public_views
+    from app.redemption import api as redemption_api
+    from app.redemption import views as redemption_views
 
     app.context_processor(_template_globals)
     for blueprint in (public_views.bp, accounts_views.bp, bureau_views.bp, i18n.bp, docs.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (merchant_views.bp, merchant_bureau_views.bp, redemption_views.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(activities_views.bp)
 
@@ -37,6 +44,9 @@ def register(app: Flask) -> None:
         api.register_blueprint(blp)
     for blp in (activities_api.partner_blp, activities_api.me_blp, activities_api.bureau_blp):
         csrf.exempt(blp)  # partners sign their requests; residents' changes as above
+        api.register_blueprint(blp)
+    for blp in (merchants_api.blp, redemption_api.blp):
+        csrf.exempt(blp)
         api.register_blueprint(blp)
     app.before_request(protect_cookie_api_call)
 

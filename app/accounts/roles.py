@@ -26,11 +26,14 @@ class Permission(enum.StrEnum):
     USE_WALLET = "use_wallet"
     MANAGE_ORGANISATION = "manage_organisation"
     MERCHANT_COUNTER = "merchant_counter"
+    #: Offers, stores, staff and reversals; the view also checks the user's merchant_role.
+    MERCHANT_MANAGE = "merchant_manage"
     BUREAU_CONSOLE = "bureau_console"
     REVIEW = "review"
     MANAGE_STAFF = "manage_staff"
     READ_AUDIT_LOG = "read_audit_log"
     VERIFY_FILINGS = "verify_filings"
+    APPROVE_MERCHANTS = "approve_merchants"
     MANAGE_PARTNERS = "manage_partners"  # register data partners, rotate and revoke their keys
 
 
@@ -42,6 +45,7 @@ PRIVILEGED = frozenset(
         Permission.MANAGE_STAFF,
         Permission.READ_AUDIT_LOG,
         Permission.VERIFY_FILINGS,
+        Permission.APPROVE_MERCHANTS,
         Permission.MANAGE_PARTNERS,
     }
 )
@@ -49,7 +53,7 @@ PRIVILEGED = frozenset(
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.RESIDENT: frozenset({Permission.USE_WALLET}),
     Role.ORGANISATION: frozenset({Permission.USE_WALLET, Permission.MANAGE_ORGANISATION}),
-    Role.MERCHANT_STAFF: frozenset({Permission.MERCHANT_COUNTER}),
+    Role.MERCHANT_STAFF: frozenset({Permission.MERCHANT_COUNTER, Permission.MERCHANT_MANAGE}),
     Role.BUREAU_REVIEWER: frozenset({Permission.BUREAU_CONSOLE, Permission.REVIEW}),
     Role.BUREAU_ADMIN: frozenset(
         {
@@ -57,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVIEW,
             Permission.MANAGE_STAFF,
             Permission.READ_AUDIT_LOG,
+            Permission.APPROVE_MERCHANTS,
             Permission.MANAGE_PARTNERS,
         }
     ),

@@ -99,6 +99,60 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ),
     ("GET", "/api/v1/bureau/review"): api_only(*BUREAU),
     ("POST", "/api/v1/bureau/review/decisions"): api_only(*BUREAU, ok=422),
+    # Merchants, offers and redemption.
+    ("GET", "/merchants/apply"): ALL,
+    ("POST", "/merchants/apply"): {role: 400 for role in ROLES},
+    ("GET", "/merchant/scan"): only(Role.MERCHANT_STAFF),
+    ("POST", "/merchant/scan"): only(Role.MERCHANT_STAFF, ok=400),
+    ("POST", "/merchant/scan/confirm"): only(Role.MERCHANT_STAFF, ok=400),
+    ("GET", "/merchant/redemptions"): only(Role.MERCHANT_STAFF),
+    ("POST", "/merchant/redemptions/{redemption}/reverse"): only(Role.MERCHANT_STAFF, ok=303),
+    ("GET", "/merchant/offers"): only(Role.MERCHANT_STAFF),
+    ("GET", "/merchant/offers/new"): only(Role.MERCHANT_STAFF),
+    ("POST", "/merchant/offers/new"): only(Role.MERCHANT_STAFF),
+    ("POST", "/merchant/offers/{offer}/withdraw"): only(Role.MERCHANT_STAFF, ok=404),
+    ("GET", "/merchant/stores"): only(Role.MERCHANT_STAFF),
+    ("POST", "/merchant/stores"): only(Role.MERCHANT_STAFF, ok=400),
+    ("GET", "/merchant/staff"): only(Role.MERCHANT_STAFF),
+    ("POST", "/merchant/staff"): only(Role.MERCHANT_STAFF, ok=400),
+    ("POST", "/merchant/staff/{staff}/active"): only(Role.MERCHANT_STAFF, ok=404),
+    ("GET", "/merchant/settlement"): only(Role.MERCHANT_STAFF),
+    ("GET", "/merchant/settlement.csv"): only(Role.MERCHANT_STAFF),
+    ("GET", "/bureau/merchants"): only(Role.BUREAU_ADMIN),
+    ("GET", "/bureau/merchants/{merchant}"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/bureau/merchants/{merchant}/decision"): only(Role.BUREAU_ADMIN, ok=302),
+    ("GET", "/bureau/offers"): only(Role.BUREAU_ADMIN),
+    ("POST", "/bureau/offers/{offer}/decision"): only(Role.BUREAU_ADMIN, ok=302),
+    ("GET", "/bureau/settlement"): only(*BUREAU),
+    ("GET", "/bureau/settlement.csv"): only(*BUREAU),
+    ("GET", "/bureau/merchants/{merchant}/settlement"): only(*BUREAU, ok=404),
+    ("GET", "/bureau/merchants/{merchant}/settlement.csv"): only(*BUREAU, ok=404),
+    ("GET", "/offers"): ALL,
+    ("GET", "/offers/{offer}"): {role: 404 for role in ROLES},
+    ("GET", "/offers/{offer}/qr"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
+    ("POST", "/api/v1/merchants/applications"): {role: 422 for role in ROLES},
+    ("GET", "/api/v1/bureau/merchants"): api_only(Role.BUREAU_ADMIN),
+    ("POST", "/api/v1/bureau/merchants/{merchant}/decision"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("GET", "/api/v1/bureau/offers/pending"): api_only(Role.BUREAU_ADMIN),
+    ("POST", "/api/v1/bureau/offers/{offer}/decision"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("GET", "/api/v1/merchant/offers"): api_only(Role.MERCHANT_STAFF),
+    ("POST", "/api/v1/merchant/offers"): api_only(Role.MERCHANT_STAFF, ok=422),
+    ("GET", "/api/v1/offers"): ALL,
+    ("GET", "/api/v1/offers/{offer}"): {role: 404 for role in ROLES},
+    ("POST", "/api/v1/wallet/offers/{offer}/tokens"): api_only(
+        Role.RESIDENT, Role.ORGANISATION, ok=404
+    ),
+    ("GET", "/api/v1/wallet/offers/{offer}/redemption-status"): api_only(
+        Role.RESIDENT, Role.ORGANISATION, ok=422
+    ),
+    ("POST", "/api/v1/merchant/redemptions/preview"): api_only(Role.MERCHANT_STAFF, ok=422),
+    ("POST", "/api/v1/merchant/redemptions"): api_only(Role.MERCHANT_STAFF, ok=422),
+    ("GET", "/api/v1/merchant/redemptions"): api_only(Role.MERCHANT_STAFF),
+    ("POST", "/api/v1/merchant/redemptions/{redemption}/reversal"): api_only(
+        Role.MERCHANT_STAFF, ok=422
+    ),
+    ("GET", "/api/v1/merchant/settlement"): api_only(Role.MERCHANT_STAFF),
+    ("GET", "/api/v1/bureau/settlement"): api_only(*BUREAU),
     ("POST", "/sign-out"): {role: 302 for role in ROLES},  # last: it ends the session
 }
 
@@ -106,6 +160,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
 def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:resident_id>", "{resident}", rule)
     path = re.sub(r"<int:user_id>", "{staff}", path)
+    path = re.sub(r"<int:(offer|merchant|redemption)_id>", r"{\1}", path)
     path = re.sub(r"<code>", "en", path)
     path = re.sub(r"<int:evidence_id>", "{evidence}", path)
     path = re.sub(r"<int:link_id>", "{link}", path)
@@ -132,6 +187,7 @@ def test_role_matrix(app, client, session, role):
     app.config["WTF_CSRF_ENABLED"] = False  # the matrix is about roles; CSRF has its own tests
     staff = make_user(session, Role.VERIFIER)
     ids = {"resident": 999_999, "staff": staff.id}
+    ids |= {"offer": 999_999, "merchant": 999_999, "redemption": 999_999}
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))

@@ -1,0 +1,106 @@
+"""JSON API for merchants: applications, the bureau's decisions, offers to create and browse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from app import clock
+from app.accounts.auth import current_actor, requires
+from app.accounts.roles import Permission
+from app.api.pagination import PageArgs, keyset_page, page_schema
+from app.db import db
+from app.merchants import offers, schemas, services
+from app.merchants.context import current_manager, current_staff, reward_types
+from app.merchants.models import Merchant, Offer
+
+blp = Blueprint("merchants_api", __name__, url_prefix="/api/v1", description="Merchants and offers")
+PUBLIC: list[dict[str, list[str]]] = []
+
+
+@blp.post("/merchants/applications")
+@blp.arguments(schemas.ApplicationIn)
+@blp.response(201, schemas.MerchantOut)
+@blp.doc(security=PUBLIC)
+def apply(data: dict[str, Any]) -> Merchant:
+    """Apply to join the alliance; the contact becomes manager and signs in."""
+    stores = [services.StoreIn(**store) for store in data.pop("stores")]
+    return services.apply(db.session, current_actor(), stores=stores, **data)
+
+
+@blp.get("/bureau/merchants")
+@requires(Permission.APPROVE_MERCHANTS)
+@blp.arguments(schemas.MerchantStatusArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(schemas.MerchantOut, "MerchantPage"))
+def list_merchants(filters: dict[str, Any], page: dict[str, Any]) -> dict[str, Any]:
+    """Merchants and applications, newest first, optionally of one status."""
+    return keyset_page(db.session, services.merchants_query(filters["status"]), Merchant.id, **page)
+
+
+@blp.post("/bureau/merchants/<int:merchant_id>/decision")
+@requires(Permission.APPROVE_MERCHANTS)
+@blp.arguments(schemas.DecisionIn)
+@blp.response(200, schemas.MerchantOut)
+def decide(data: dict[str, Any], merchant_id: int) -> Merchant:
+    """Approve or reject an application, suspend or reinstate a merchant (audited)."""
+    return services.decide(db.session, current_actor(), merchant_id, **data)
+
+
+@blp.get("/bureau/offers/pending")
+@requires(Permission.APPROVE_MERCHANTS)
+@blp.response(200, schemas.MerchantOfferOut(many=True))
+def pending_offers() -> list[Offer]:
+    """Public-service offers waiting for the bureau, oldest first."""
+    return offers.pending_offers(db.session)
+
+
+@blp.post("/bureau/offers/<int:offer_id>/decision")
+@requires(Permission.APPROVE_MERCHANTS)
+@blp.arguments(schemas.OfferDecisionIn)
+@blp.response(200, schemas.MerchantOfferOut)
+def decide_offer(data: dict[str, Any], offer_id: int) -> Offer:
+    """Approve or reject a public-service offer (audited)."""
+    return offers.decide_offer(db.session, current_actor(), offer_id, **data)
+
+
+@blp.get("/merchant/offers")
+@requires(Permission.MERCHANT_COUNTER)
+@blp.response(200, schemas.MerchantOfferOut(many=True))
+def merchant_offers() -> list[Offer]:
+    """The caller's merchant's offers, newest first."""
+    return offers.offers_of_merchant(db.session, current_staff().merchant_id)
+
+
+@blp.post("/merchant/offers")
+@requires(Permission.MERCHANT_MANAGE)
+@blp.arguments(schemas.OfferIn)
+@blp.response(201, schemas.MerchantOfferOut)
+def create_offer(data: dict[str, Any]) -> Offer:
+    """Create an offer (managers only); parking, transit and donations wait for the bureau."""
+    return offers.create_offer(
+        db.session,
+        current_actor(),
+        current_manager(),
+        offers.OfferIn(**data),
+        reward_types=reward_types(),
+    )
+
+
+@blp.get("/offers")
+@blp.arguments(schemas.BrowseArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(schemas.PublicOfferOut, "OfferPage"))
+@blp.doc(security=PUBLIC)
+def browse(filters: dict[str, Any], page: dict[str, Any]) -> dict[str, Any]:
+    """Offers on now, newest first; filter by reward type or merchant."""
+    return keyset_page(db.session, offers.browsable(clock.now(), **filters), Offer.id, **page)
+
+
+@blp.get("/offers/<int:offer_id>")
+@blp.response(200, schemas.PublicOfferOut)
+@blp.doc(security=PUBLIC)
+def offer(offer_id: int) -> Offer:
+    """One offer on now."""
+    return offers.visible_offer(db.session, offer_id, clock.now())

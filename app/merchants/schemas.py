@@ -1,0 +1,111 @@
+"""What each audience sees of merchants and offers, and what the API accepts."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_babel import get_locale
+
+from app.merchants import offers
+from app.merchants.context import reward_types
+from app.merchants.models import MerchantKind, MerchantStatus, Offer, OfferStatus
+from app.merchants.services import DECISIONS
+
+
+class StoreSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    name = ma.fields.String(required=True)
+    address = ma.fields.String(required=True)
+
+
+class ApplicationIn(ma.Schema):
+    name = ma.fields.String(required=True, metadata={"description": "The business's name"})
+    kind = ma.fields.Enum(MerchantKind, by_value=True, required=True)
+    credit_code = ma.fields.String(load_default=None)
+    contact_name = ma.fields.String(required=True)
+    contact_mobile = ma.fields.String(
+        required=True, metadata={"description": "Becomes the manager's sign-in name"}
+    )
+    password = ma.fields.String(required=True, load_only=True)
+    stores = ma.fields.List(ma.fields.Nested(StoreSchema), required=True)
+
+
+class MerchantOut(ma.Schema):
+    """A merchant as its own staff and the bureau see it (never the voucher key)."""
+
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    kind = ma.fields.Enum(MerchantKind, by_value=True)
+    status = ma.fields.Enum(MerchantStatus, by_value=True)
+    contact_name = ma.fields.String()
+    contact_mobile = ma.fields.String()
+    credit_code = ma.fields.String(allow_none=True)
+    decision_note = ma.fields.String()
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+
+
+class MerchantStatusArgs(ma.Schema):
+    status = ma.fields.Enum(MerchantStatus, by_value=True, load_default=None)
+
+
+class DecisionIn(ma.Schema):
+    decision = ma.fields.String(required=True, validate=ma.validate.OneOf(DECISIONS))
+    note = ma.fields.String(load_default="")
+
+
+class OfferDecisionIn(ma.Schema):
+    approve = ma.fields.Boolean(required=True)
+    note = ma.fields.String(load_default="")
+
+
+class OfferIn(ma.Schema):
+    reward_type = ma.fields.String(required=True, metadata={"example": "parking_discount"})
+    config = ma.fields.Dict(
+        required=True, metadata={"description": "The reward type's settings, e.g. free_minutes"}
+    )
+    title = ma.fields.String(required=True)
+    terms = ma.fields.String(load_default="")
+    points_price = ma.fields.Integer(required=True, strict=True)
+    stock = ma.fields.Integer(load_default=None, strict=True, allow_none=True)
+    daily_limit = ma.fields.Integer(load_default=None, strict=True, allow_none=True)
+    monthly_limit = ma.fields.Integer(load_default=None, strict=True, allow_none=True)
+    valid_from = ma.fields.AwareDateTime(required=True)
+    valid_until = ma.fields.AwareDateTime(required=True)
+    store_ids = ma.fields.List(ma.fields.Integer(), required=True)
+
+
+class PublicOfferOut(ma.Schema):
+    """An offer as residents and the public see it."""
+
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    summary = ma.fields.Method("_summary", metadata={"description": "What the resident gets"})
+    terms = ma.fields.String()
+    reward_type = ma.fields.String()
+    points_price = ma.fields.Integer(metadata={"description": "Points per redemption"})
+    stock = ma.fields.Integer(allow_none=True, metadata={"description": "Empty: unlimited"})
+    daily_limit = ma.fields.Integer(allow_none=True)
+    monthly_limit = ma.fields.Integer(allow_none=True)
+    valid_from = ma.fields.AwareDateTime()
+    valid_until = ma.fields.AwareDateTime()
+    merchant_id = ma.fields.Integer()
+    merchant_name = ma.fields.Function(lambda offer: offer.merchant.name)
+    stores = ma.fields.List(ma.fields.Nested(StoreSchema))
+
+    def _summary(self, offer: Offer) -> str:
+        return offers.summary(offer, reward_types(), str(get_locale() or "zh"))
+
+
+class MerchantOfferOut(PublicOfferOut):
+    """An offer as its merchant and the bureau see it: configuration and review state too."""
+
+    config = ma.fields.Dict()
+    status = ma.fields.Enum(OfferStatus, by_value=True)
+    public_service = ma.fields.Boolean()
+    decision_note = ma.fields.String()
+    created_at = ma.fields.AwareDateTime()
+
+
+class BrowseArgs(ma.Schema):
+    reward_type = ma.fields.String(load_default=None)
+    merchant_id = ma.fields.Integer(load_default=None)

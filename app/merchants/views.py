@@ -1,0 +1,430 @@
+"""Merchant pages: applying to join, the counter (scan, confirm, reverse), offers, stores, staff,
+and the monthly statement."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user
+from wtforms.fields.choices import SelectChoice
+
+from app import clock
+from app.accounts.auth import current_actor, requires
+from app.accounts.forms import EmptyForm
+from app.accounts.models import MerchantRole
+from app.accounts.roles import Permission
+from app.accounts.views import render_form_error
+from app.db import db
+from app.errors import DomainError
+from app.merchants import forms, offers, services
+from app.merchants.context import (
+    city_zone,
+    current_manager,
+    current_staff,
+    keeping_refusals,
+    reward_types,
+    token_key,
+)
+from app.merchants.models import MerchantKind, MerchantStatus, OfferStatus
+from app.redemption import services as redemption
+from app.redemption import settlement
+
+bp = Blueprint("merchant", __name__)
+
+
+OFFER_STATUS_NAMES = {
+    OfferStatus.PENDING: _l("Waiting for the bureau"),
+    OfferStatus.ACTIVE: _l("On offer"),
+    OfferStatus.REJECTED: _l("Rejected"),
+    OfferStatus.WITHDRAWN: _l("Withdrawn"),
+}
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh")
+
+
+@bp.app_template_filter("city_time")
+def city_time(instant: datetime) -> str:
+    """An instant as the city's clock shows it, to the minute."""
+    return instant.astimezone(city_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.app_template_filter("city_date")
+def city_date(instant: datetime, end: bool = False) -> str:
+    """The city's calendar date of an instant; ``end`` for an exclusive end (the day before)."""
+    if end:
+        instant -= timedelta(microseconds=1)
+    return instant.astimezone(city_zone()).date().isoformat()
+
+
+MERCHANT_STATUS_NAMES = {
+    MerchantStatus.PENDING: _l("Waiting for review"),
+    MerchantStatus.APPROVED: _l("Approved"),
+    MerchantStatus.REJECTED: _l("Rejected"),
+    MerchantStatus.SUSPENDED: _l("Suspended"),
+}
+DECISION_NAMES = {
+    services.Decision.APPROVE: _l("Approve"),
+    services.Decision.REJECT: _l("Reject"),
+    services.Decision.SUSPEND: _l("Suspend"),
+    services.Decision.REINSTATE: _l("Reinstate"),
+}
+
+
+@bp.app_context_processor
+def _merchant_globals() -> dict[str, Any]:
+    return {
+        "offer_status_names": {status.value: name for status, name in OFFER_STATUS_NAMES.items()},
+        "merchant_status_names": {
+            status.value: name for status, name in MERCHANT_STATUS_NAMES.items()
+        },
+        "decision_names": DECISION_NAMES,
+    }
+
+
+@bp.route("/merchants/apply", methods=["GET", "POST"])
+def apply() -> Any:
+    form = forms.ApplicationForm()
+    template = "merchant/apply.html"
+    if not form.validate_on_submit():
+        return render_template(template, form=form), 400 if form.errors else 200
+    try:
+        merchant = services.apply(
+            db.session,
+            current_actor(),
+            name=form.name.data,
+            kind=MerchantKind(form.kind.data),
+            credit_code=form.credit_code.data,
+            contact_name=form.contact_name.data,
+            contact_mobile=form.contact_mobile.data,
+            password=form.password.data,
+            stores=[services.StoreIn(form.store_name.data, form.store_address.data)],
+        )
+    except DomainError as error:
+        return render_form_error(template, form, error)
+    if not current_user.is_authenticated:
+        manager = services.staff_of(db.session, merchant.id)[0]
+        login_user(manager)
+    flash(_("Thank you! The bureau will review your application."), "success")
+    return redirect(url_for("public.home"))
+
+
+# --- the counter ------------------------------------------------------------------------------
+
+
+def _scan_page(form: forms.ScanForm, status: int = 200) -> tuple[str, int]:
+    return render_template("merchant/scan.html", form=form), status
+
+
+@bp.get("/merchant/scan")
+@requires(Permission.MERCHANT_COUNTER)
+def scan() -> Any:
+    return _scan_page(forms.ScanForm())
+
+
+@bp.post("/merchant/scan")
+@requires(Permission.MERCHANT_COUNTER)
+def scan_preview() -> Any:
+    """Show what the scanned or typed code would redeem, with a button to confirm."""
+    form = forms.ScanForm()
+    if not form.validate_on_submit():
+        return _scan_page(form, 400)
+    try:
+        preview = redemption.preview(
+            db.session, current_staff(), form.token.data, now=clock.now(), key=token_key()
+        )
+    except DomainError as error:
+        form.token.errors = [*form.token.errors, str(error.message)]
+        return _scan_page(form, error.status)
+    summary = reward_types()[preview.reward_type].summary(preview.config).in_locale(_locale())
+    confirm_form = forms.ConfirmForm(token=form.token.data)
+    return render_template(
+        "merchant/scan_preview.html", preview=preview, summary=summary, form=confirm_form
+    )
+
+
+@bp.post("/merchant/scan/confirm")
+@requires(Permission.MERCHANT_COUNTER)
+def scan_confirm() -> Any:
+    form = forms.ConfirmForm()
+    if not form.validate_on_submit():
+        return _scan_page(forms.ScanForm(formdata=None), 400)
+    try:
+        with keeping_refusals():
+            confirmed = redemption.confirm(
+                db.session,
+                current_staff(),
+                form.token.data,
+                now=clock.now(),
+                key=token_key(),
+                zone=city_zone(),
+                reward_types=reward_types(),
+            )
+    except DomainError as error:
+        scan_form = forms.ScanForm(formdata=None)
+        scan_form.token.errors = [str(error.message)]
+        return _scan_page(scan_form, error.status)
+    return render_template("merchant/scan_result.html", confirmed=confirmed, locale=_locale())
+
+
+@bp.get("/merchant/redemptions")
+@requires(Permission.MERCHANT_COUNTER)
+def redemptions() -> str:
+    staff = current_staff()
+    rows = redemption.recent_redemptions(db.session, staff.merchant_id)
+    return render_template(
+        "merchant/redemptions.html",
+        rows=rows,
+        staff=staff,
+        form=forms.ReverseForm(),
+        reversible_after=clock.now() - redemption.REVERSAL_WINDOW,
+    )
+
+
+@bp.post("/merchant/redemptions/<int:redemption_id>/reverse")
+@requires(Permission.MERCHANT_MANAGE)
+def reverse(redemption_id: int) -> Any:
+    form = forms.ReverseForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason for the reversal."), "error")
+        return redirect(url_for("merchant.redemptions")), 303
+    redemption.reverse(
+        db.session,
+        current_actor(),
+        current_staff(),
+        redemption_id,
+        reason=form.reason.data,
+        now=clock.now(),
+    )
+    flash(_("The redemption was reversed: points and stock are back."), "success")
+    return redirect(url_for("merchant.redemptions"))
+
+
+# --- offers, stores, staff --------------------------------------------------------------------
+
+
+@bp.get("/merchant/offers")
+@requires(Permission.MERCHANT_COUNTER)
+def offer_list() -> str:
+    staff = current_staff()
+    return render_template(
+        "merchant/offers.html",
+        offers=offers.offers_of_merchant(db.session, staff.merchant_id),
+        staff=staff,
+        types=reward_types(),
+        locale=_locale(),
+        withdraw_form=EmptyForm(),
+    )
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=city_zone())
+
+
+@bp.route("/merchant/offers/new", methods=["GET", "POST"])
+@requires(Permission.MERCHANT_MANAGE)
+def new_offer() -> Any:
+    """Two steps on one page: choose a reward type, then fill in the offer and its settings."""
+    staff = current_manager()
+    types = reward_types()
+    chosen = request.values.get("reward_type", "")
+    if chosen not in types:
+        return render_template("merchant/offer_type.html", types=types, locale=_locale())
+    form = forms.OfferForm(reward_type=chosen)
+    stores = services.stores_of(db.session, staff.merchant_id)
+    form.store_ids.choices = [SelectChoice(store.id, store.name) for store in stores]
+    config_fields = forms.config_fields(types[chosen], _locale(), request.form)
+    context = {
+        "reward_type": types[chosen],
+        "config_fields": config_fields,
+        "config_errors": {},
+        "locale": _locale(),
+    }
+    template = "merchant/offer_new.html"
+    if request.method == "GET":
+        today = clock.now().astimezone(city_zone()).date()
+        form.valid_from.data, form.valid_until.data = today, today + timedelta(days=90)
+        form.store_ids.data = [store.id for store in stores]
+        return render_template(template, form=form, **context)
+    if not form.validate_on_submit():
+        return render_template(template, form=form, **context), 400
+    data = offers.OfferIn(
+        reward_type=chosen,
+        config=forms.config_from_form(config_fields),
+        title=form.title.data,
+        terms=form.terms.data or "",
+        points_price=form.points_price.data,
+        stock=form.stock.data,
+        daily_limit=form.daily_limit.data,
+        monthly_limit=form.monthly_limit.data,
+        valid_from=_local_midnight(form.valid_from.data),
+        valid_until=_local_midnight(form.valid_until.data + timedelta(days=1)),
+        store_ids=form.store_ids.data or [],
+    )
+    try:
+        offer = offers.create_offer(db.session, current_actor(), staff, data, reward_types=types)
+    except DomainError as error:
+        context["config_errors"] = error.details.get("config_errors", {})
+        return render_form_error(template, form, error, **context)
+    if offer.public_service:
+        flash(
+            _("Offer saved. The bureau approves public-service offers before they go live."),
+            "success",
+        )
+    else:
+        flash(_("Offer published."), "success")
+    return redirect(url_for("merchant.offer_list"))
+
+
+@bp.post("/merchant/offers/<int:offer_id>/withdraw")
+@requires(Permission.MERCHANT_MANAGE)
+def withdraw_offer(offer_id: int) -> Response:
+    if EmptyForm().validate_on_submit():
+        offers.withdraw_offer(db.session, current_actor(), current_manager(), offer_id)
+        flash(_("The offer was withdrawn."), "success")
+    return redirect(url_for("merchant.offer_list"))
+
+
+@bp.route("/merchant/stores", methods=["GET", "POST"])
+@requires(Permission.MERCHANT_COUNTER)
+def stores() -> Any:
+    staff = current_staff()
+    form = forms.StoreForm()
+
+    def page(status: int = 200) -> tuple[str, int]:
+        listed = services.stores_of(db.session, staff.merchant_id)
+        return render_template(
+            "merchant/stores.html", stores=listed, form=form, staff=staff
+        ), status
+
+    if request.method == "GET":
+        return page()
+    if not form.validate_on_submit():
+        return page(400)
+    try:
+        services.add_store(
+            db.session, current_actor(), staff, name=form.name.data, address=form.address.data
+        )
+    except DomainError as error:
+        form.name.errors = [*form.name.errors, str(error.message)]
+        return page(error.status)
+    flash(_("Store added."), "success")
+    return redirect(url_for("merchant.stores"))
+
+
+@bp.route("/merchant/staff", methods=["GET", "POST"])
+@requires(Permission.MERCHANT_MANAGE)
+def staff_list() -> Any:
+    staff = current_manager()
+    form = forms.StaffForm()
+    template = "merchant/staff.html"
+
+    def context() -> dict[str, Any]:
+        return {
+            "members": services.staff_of(db.session, staff.merchant_id),
+            "staff": staff,
+            "toggle_form": EmptyForm(),
+        }
+
+    if request.method == "GET":
+        return render_template(template, form=form, **context())
+    if not form.validate_on_submit():
+        return render_template(template, form=form, **context()), 400
+    try:
+        user = services.add_staff(
+            db.session,
+            current_actor(),
+            staff,
+            mobile=form.mobile.data,
+            password=form.password.data,
+            display_name=form.display_name.data,
+            merchant_role=MerchantRole(form.merchant_role.data),
+        )
+    except DomainError as error:
+        return render_form_error(template, form, error, **context())
+    flash(_("Account created for %(name)s.", name=user.display_name), "success")
+    return redirect(url_for("merchant.staff_list"))
+
+
+@bp.post("/merchant/staff/<int:user_id>/active")
+@requires(Permission.MERCHANT_MANAGE)
+def toggle_staff(user_id: int) -> Response:
+    if EmptyForm().validate_on_submit():
+        services.set_staff_active(
+            db.session,
+            current_actor(),
+            current_manager(),
+            user_id,
+            active=request.form.get("active") == "1",
+        )
+        flash(_("Saved."), "success")
+    return redirect(url_for("merchant.staff_list"))
+
+
+# --- settlement -------------------------------------------------------------------------------
+
+
+def _statement_for(merchant_id: int) -> settlement.Statement:
+    month = settlement.parse_month(
+        request.args.get("month"), today=clock.now().astimezone(city_zone()).date()
+    )
+    return settlement.statement(
+        db.session,
+        merchant_id,
+        month,
+        zone=city_zone(),
+        yuan_per_point=current_app.config["YUAN_PER_POINT_SUBSIDY"],
+    )
+
+
+def statement_page(
+    merchant_id: int, csv_endpoint: str, csv_args: dict[str, Any] | None = None
+) -> str:
+    """One merchant's statement as a page (also the bureau's view of it)."""
+    stmt = _statement_for(merchant_id)
+    return render_template(
+        "merchant/settlement.html",
+        stmt=stmt,
+        zone=city_zone(),
+        rate=current_app.config["YUAN_PER_POINT_SUBSIDY"],
+        csv_url=url_for(csv_endpoint, month=stmt.month.strftime("%Y-%m"), **(csv_args or {})),
+        previous_month=(stmt.month - timedelta(days=1)).strftime("%Y-%m"),
+    )
+
+
+def statement_csv(merchant_id: int) -> Response:
+    stmt = _statement_for(merchant_id)
+    body = settlement.statement_csv(stmt, city_zone(), current_app.config["YUAN_PER_POINT_SUBSIDY"])
+    filename = f"settlement-{stmt.merchant_id}-{stmt.month:%Y-%m}.csv"
+    return Response(
+        "\ufeff" + body,  # the BOM lets spreadsheet programs read the Chinese text as UTF-8
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
+@bp.get("/merchant/settlement")
+@requires(Permission.MERCHANT_COUNTER)
+def merchant_settlement() -> str:
+    return statement_page(current_staff().merchant_id, "merchant.merchant_settlement_csv")
+
+
+@bp.get("/merchant/settlement.csv")
+@requires(Permission.MERCHANT_COUNTER)
+def merchant_settlement_csv() -> Response:
+    return statement_csv(current_staff().merchant_id)

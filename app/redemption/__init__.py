@@ -1,0 +1,1 @@
+"""Redemption: QR tokens residents show, confirmations at the counter, reversals, settlement."""

@@ -1,0 +1,117 @@
+"""What the resident and the merchant see of tokens and redemptions."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+class QrTokenOut(ma.Schema):
+    """A QR token for the resident's screen."""
+
+    token_id = ma.fields.Integer()
+    token = ma.fields.String(metadata={"description": "The signed string the QR code carries"})
+    code = ma.fields.String(metadata={"description": "8 digits for manual entry"})
+    expires_at = ma.fields.AwareDateTime()
+    expires_in = ma.fields.Integer(metadata={"description": "Seconds left by server time"})
+    svg = ma.fields.String(metadata={"description": "The QR code as an <svg> element"})
+
+
+class StatusArgs(ma.Schema):
+    since = ma.fields.Integer(
+        required=True, metadata={"description": "The first token id the page was given"}
+    )
+
+
+class FulfilmentOut(ma.Schema):
+    code = ma.fields.String()
+    instructions = ma.fields.String()
+    valid_until = ma.fields.String(allow_none=True)
+
+
+class HolderRedemptionOut(ma.Schema):
+    """A redemption as the resident sees it."""
+
+    id = ma.fields.Integer()
+    points = ma.fields.Integer(metadata={"description": "Points debited"})
+    status = ma.fields.String()
+    confirmed_at = ma.fields.AwareDateTime()
+    fulfilment = ma.fields.Nested(FulfilmentOut)
+
+
+class StatusOut(ma.Schema):
+    state = ma.fields.String(metadata={"description": "waiting, redeemed or refused"})
+    token_id = ma.fields.Integer(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    message = ma.fields.String(allow_none=True)
+    replays = ma.fields.Integer(metadata={"description": "Refused attempts to reuse the code"})
+    redemption = ma.fields.Nested(HolderRedemptionOut, allow_none=True)
+    balance = ma.fields.Integer(metadata={"description": "The wallet's balance in points"})
+
+
+class TokenIn(ma.Schema):
+    token = ma.fields.String(
+        required=True,
+        metadata={"description": "What the QR code carries, or the 8-digit code under it"},
+    )
+
+
+class PreviewOut(ma.Schema):
+    """What the cashier confirms: the offer, its price and whose phone it is (masked)."""
+
+    token_id = ma.fields.Integer()
+    offer_id = ma.fields.Integer()
+    offer_title = ma.fields.String()
+    points = ma.fields.Integer(metadata={"description": "Points that will be debited"})
+    holder_name = ma.fields.String(metadata={"description": "The resident's masked name"})
+    expires_at = ma.fields.AwareDateTime()
+
+
+class MerchantRedemptionOut(ma.Schema):
+    """A redemption as the merchant's staff see it."""
+
+    id = ma.fields.Integer()
+    offer_id = ma.fields.Integer()
+    points = ma.fields.Integer(metadata={"description": "Points debited"})
+    reward_type = ma.fields.String()
+    fulfilment = ma.fields.Dict()
+    status = ma.fields.String()
+    confirmed_at = ma.fields.AwareDateTime()
+    confirmed_by_id = ma.fields.Integer()
+    reversed_at = ma.fields.AwareDateTime(allow_none=True)
+    reversal_reason = ma.fields.String()
+
+
+class ConfirmedOut(ma.Schema):
+    redemption = ma.fields.Nested(MerchantRedemptionOut)
+    offer_title = ma.fields.String()
+    holder_name = ma.fields.String()
+
+
+class ReversalIn(ma.Schema):
+    reason = ma.fields.String(required=True)
+
+
+class MonthArgs(ma.Schema):
+    month = ma.fields.String(load_default=None, metadata={"example": "2026-11"})
+
+
+class StatementLineOut(ma.Schema):
+    redemption_id = ma.fields.Integer()
+    confirmed_at = ma.fields.AwareDateTime()
+    offer_title = ma.fields.String()
+    points = ma.fields.Integer(metadata={"description": "Points redeemed"})
+    status = ma.fields.String()
+
+
+class StatementTotalsOut(ma.Schema):
+    merchant_id = ma.fields.Integer()
+    merchant_name = ma.fields.String()
+    month = ma.fields.Function(lambda stmt: stmt.month.strftime("%Y-%m"))
+    redemptions = ma.fields.Integer()
+    reversed = ma.fields.Integer()
+    points = ma.fields.Integer(metadata={"description": "Points of the standing redemptions"})
+    amount_yuan = ma.fields.Decimal(as_string=True, metadata={"description": "Amount owed, yuan"})
+
+
+class StatementOut(StatementTotalsOut):
+    lines = ma.fields.List(ma.fields.Nested(StatementLineOut))

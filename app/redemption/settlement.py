@@ -1,0 +1,190 @@
+"""Monthly settlement: what the platform owes each merchant for the points it accepted.
+
+A month is the city's calendar month. Only redemptions that stand (not reversed) count; the
+amount is points × the configured subsidy in yuan per point, rounded half-up to the fen.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from app.errors import DomainError, NotFound
+from app.merchants.models import Merchant, Offer
+from app.redemption.models import Redemption, RedemptionStatus
+
+_FEN = Decimal("0.01")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_month(text: str | None, *, today: date) -> date:
+    """``2026-11`` → the first of that month; empty → the current month."""
+    if not text:
+        return today.replace(day=1)
+    match = _MONTH.match(text.strip())
+    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
+        raise DomainError("invalid_month", _l("Give a month as YYYY-MM."), field="month")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def month_bounds(month: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The month's start and (exclusive) end as aware instants in the city's zone."""
+    start = datetime(month.year, month.month, 1, tzinfo=zone)
+    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return start, datetime(following.year, following.month, 1, tzinfo=zone)
+
+
+def amount_owed(points: int, yuan_per_point: Decimal) -> Decimal:
+    return (Decimal(points) * yuan_per_point).quantize(_FEN, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    redemption_id: int
+    confirmed_at: datetime
+    offer_title: str
+    points: int
+    status: RedemptionStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    merchant_id: int
+    merchant_name: str
+    month: date
+    redemptions: int
+    points: int
+    amount_yuan: Decimal
+    reversed: int
+    lines: list[Line] = field(default_factory=list)
+
+
+def statement(
+    session: Session, merchant_id: int, month: date, *, zone: ZoneInfo, yuan_per_point: Decimal
+) -> Statement:
+    """One merchant's month, line by line (reversed redemptions listed but not paid)."""
+    merchant = session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise NotFound("merchant")
+    start, end = month_bounds(month, zone)
+    rows = session.execute(
+        sa.select(
+            Redemption.id,
+            Redemption.confirmed_at,
+            Offer.title,
+            Redemption.points,
+            Redemption.status,
+        )
+        .join(Offer, Offer.id == Redemption.offer_id)
+        .where(
+            Redemption.merchant_id == merchant_id,
+            Redemption.confirmed_at >= start,
+            Redemption.confirmed_at < end,
+        )
+        .order_by(Redemption.confirmed_at, Redemption.id)
+    ).all()
+    lines = [Line(*row) for row in rows]
+    standing = [line for line in lines if line.status == RedemptionStatus.COMPLETED]
+    points = sum(line.points for line in standing)
+    return Statement(
+        merchant_id=merchant.id,
+        merchant_name=merchant.name,
+        month=month,
+        redemptions=len(standing),
+        points=points,
+        amount_yuan=amount_owed(points, yuan_per_point),
+        reversed=len(lines) - len(standing),
+        lines=lines,
+    )
+
+
+def statements(
+    session: Session, month: date, *, zone: ZoneInfo, yuan_per_point: Decimal
+) -> list[Statement]:
+    """Every merchant with redemptions in the month, totals only, for the bureau."""
+    start, end = month_bounds(month, zone)
+    completed = Redemption.status == RedemptionStatus.COMPLETED
+    rows = session.execute(
+        sa.select(
+            Merchant.id,
+            Merchant.name,
+            sa.func.sum(sa.case((completed, 1), else_=0)),
+            sa.func.sum(sa.case((completed, Redemption.points), else_=0)),
+            sa.func.sum(sa.case((completed, 0), else_=1)),
+        )
+        .join(Redemption, Redemption.merchant_id == Merchant.id)
+        .where(Redemption.confirmed_at >= start, Redemption.confirmed_at < end)
+        .group_by(Merchant.id, Merchant.name)
+        .order_by(Merchant.name, Merchant.id)
+    ).all()
+    return [
+        Statement(
+            merchant_id=merchant_id,
+            merchant_name=name,
+            month=month,
+            redemptions=int(count),
+            points=int(points),
+            amount_yuan=amount_owed(int(points), yuan_per_point),
+            reversed=int(reversed_count),
+        )
+        for merchant_id, name, count, points, reversed_count in rows
+    ]
+
+
+def statement_csv(stmt: Statement, zone: ZoneInfo, yuan_per_point: Decimal) -> str:
+    """One merchant's statement as CSV: a line per redemption, then the totals."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["redemption_id", "confirmed_at_local", "offer", "points", "status", "yuan"])
+    for line in stmt.lines:
+        paid = line.status == RedemptionStatus.COMPLETED
+        writer.writerow(
+            [
+                line.redemption_id,
+                line.confirmed_at.astimezone(zone).isoformat(timespec="seconds"),
+                _safe_cell(line.offer_title),
+                line.points,
+                line.status.value,
+                amount_owed(line.points, yuan_per_point) if paid else Decimal("0.00"),
+            ]
+        )
+    writer.writerow(["total", stmt.month.strftime("%Y-%m"), _safe_cell(stmt.merchant_name),
+                     stmt.points, f"{stmt.redemptions} redeemed, {stmt.reversed} reversed",
+                     stmt.amount_yuan])  # fmt: skip
+    return out.getvalue()
+
+
+def statements_csv(rows: list[Statement]) -> str:
+    """All merchants' totals for the month as CSV, for the bureau's payment run."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["merchant_id", "merchant", "month", "redemptions", "reversed", "points", "yuan"]
+    )
+    for row in rows:
+        writer.writerow(
+            [
+                row.merchant_id,
+                _safe_cell(row.merchant_name),
+                row.month.strftime("%Y-%m"),
+                row.redemptions,
+                row.reversed,
+                row.points,
+                row.amount_yuan,
+            ]
+        )
+    return out.getvalue()
+
+
+def _safe_cell(text: str) -> str:
+    """Merchant-typed text must not run as a formula when the CSV is opened in a spreadsheet."""
+    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text

@@ -1,0 +1,90 @@
+"""Residents' pages: browse offers, open one, and show its QR code at the counter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from app import clock
+from app.accounts.auth import requires
+from app.accounts.roles import Permission
+from app.api.pagination import keyset_page
+from app.db import db
+from app.errors import DomainError
+from app.ledger import postings
+from app.merchants import offers
+from app.merchants.context import reward_types
+from app.merchants.models import Offer
+from app.redemption.api import issue_for_current_holder, token_body
+
+bp = Blueprint("offers", __name__)
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh")
+
+
+@bp.get("/offers")
+def browse() -> str:
+    now = clock.now()
+    types = reward_types()
+    reward_type = request.args.get("reward_type") or None
+    reward_type = reward_type if reward_type in types else None
+    merchant_id = request.args.get("merchant_id", type=int)
+    page = keyset_page(
+        db.session,
+        offers.browsable(now, reward_type=reward_type, merchant_id=merchant_id),
+        Offer.id,
+        limit=20,
+        cursor=request.args.get("cursor"),
+    )
+    return render_template(
+        "offers/list.html",
+        page=page,
+        types=types,
+        merchants=offers.merchants_with_offers(db.session, now),
+        reward_type=reward_type,
+        merchant_id=merchant_id,
+        locale=_locale(),
+    )
+
+
+def _balance() -> int | None:
+    if current_user.is_authenticated and current_user.can(Permission.USE_WALLET):
+        return postings.balance(db.session, current_user.id)
+    return None
+
+
+@bp.get("/offers/<int:offer_id>")
+def detail(offer_id: int) -> str:
+    offer = offers.visible_offer(db.session, offer_id, clock.now())
+    return render_template(
+        "offers/detail.html",
+        offer=offer,
+        summary=offers.summary(offer, reward_types(), _locale()),
+        balance=_balance(),
+    )
+
+
+@bp.get("/offers/<int:offer_id>/qr")
+@requires(Permission.USE_WALLET)
+def qr(offer_id: int) -> Any:
+    """The QR code to show at the counter; the page's script refreshes it, watching the outcome."""
+    offer = offers.visible_offer(db.session, offer_id, clock.now())
+    summary = offers.summary(offer, reward_types(), _locale())
+    try:
+        token = token_body(issue_for_current_holder(offer_id))
+    except DomainError as error:
+        return render_template(
+            "offers/detail.html",
+            offer=offer,
+            summary=summary,
+            balance=_balance(),
+            error=str(error.message),
+        ), error.status
+    return render_template(
+        "offers/qr.html", offer=offer, summary=summary, token=token, balance=_balance()
+    )
