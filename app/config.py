@@ -105,6 +105,14 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "CITY_NAME_EN": os.environ.get("CITY_NAME_EN", "Yinchuan"),
         "CITY_TIMEZONE": timezone_name,
         "POINTS_PER_GRAM": _env_decimal("POINTS_PER_GRAM", "1"),
+        # Points issued per participant per local day / calendar month (0: no cap), overall and
+        # per methodology as JSON {"bus": {"daily": 2000, "monthly": 30000}}; checked at start-up.
+        "POINTS_DAILY_CAP": _env_int("POINTS_DAILY_CAP", 100_000),
+        "POINTS_MONTHLY_CAP": _env_int("POINTS_MONTHLY_CAP", 300_000),
+        "POINTS_CAPS_BY_METHODOLOGY": os.environ.get("POINTS_CAPS_BY_METHODOLOGY", ""),
+        # Points expire at the end of the local day N days after issuance; 0: at the end of the
+        # calendar year after the one they were issued in.
+        "POINTS_EXPIRY_DAYS": _env_int("POINTS_EXPIRY_DAYS", 0),
         # Redemption: what the city pays merchants per point accepted; QR tokens' lifetime.
         "YUAN_PER_POINT_SUBSIDY": _env_decimal("YUAN_PER_POINT_SUBSIDY", "0.01"),
         "REDEMPTION_TOKEN_SECONDS": _env_int("REDEMPTION_TOKEN_SECONDS", 60),

@@ -1,0 +1,1 @@
+"""The points ledger: wallets, double-entry transactions, issuance, expiry (see services.py)."""

@@ -1,0 +1,200 @@
+"""The points ledger: accounts, transactions of entries that sum to zero, and issuances.
+
+Double entry in integer points. A wallet (one per resident or organisation) keeps its balance on
+its row, changed in the same database transaction as its entries and never below zero. System
+accounts (issuance, each merchant's redemption clearing, expiry, manual adjustment) keep no stored
+balance: their totals are the sums of their entries, so a busy merchant's redemptions never queue
+behind one hot row. Entries and transactions are never changed or deleted (the migration adds
+triggers that refuse it); a correction is a reversing transaction.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, BigId, UTCDateTime, created_at, intpk, str_enum
+
+
+class AccountType(enum.StrEnum):
+    WALLET = "wallet"  # a resident's or organisation's points
+    ISSUANCE = "issuance"  # the source of every issued point: goes negative as points are issued
+    MERCHANT = "merchant"  # one per merchant: the points its redemptions took in
+    EXPIRY = "expiry"  # where expired points go
+    ADJUSTMENT = "adjustment"  # the other side of the bureau's manual adjustments
+
+
+#: The single accounts the migration creates; merchants' accounts are opened per merchant.
+SYSTEM_ACCOUNT_TYPES = (AccountType.ISSUANCE, AccountType.EXPIRY, AccountType.ADJUSTMENT)
+
+
+class TransactionKind(enum.StrEnum):
+    ISSUE = "issue"
+    REDEEM = "redeem"
+    REVERSE = "reverse"
+    EXPIRE = "expire"
+    ADJUST = "adjust"
+
+
+class Cap(enum.StrEnum):
+    """The cap that held back part of an issuance (the tightest, when several did)."""
+
+    DAILY = "daily"
+    MONTHLY = "monthly"
+    METHODOLOGY_DAILY = "methodology_daily"
+    METHODOLOGY_MONTHLY = "methodology_monthly"
+
+
+class Account(Base):
+    """A ledger account: a wallet, or one of the system accounts points come from and go to."""
+
+    __tablename__ = "ledger_accounts"
+    __table_args__ = (
+        sa.CheckConstraint("type <> 'wallet' OR balance >= 0", name="wallet_not_negative"),
+        sa.CheckConstraint(
+            "(type = 'wallet') = (balance IS NOT NULL)", name="only_wallets_store_a_balance"
+        ),
+        sa.CheckConstraint("(type = 'wallet') = (holder_id IS NOT NULL)", name="wallet_has_holder"),
+        sa.CheckConstraint(
+            "(type = 'merchant') = (merchant_id IS NOT NULL)", name="merchant_account_has_merchant"
+        ),
+        sa.Index(
+            "uq_ledger_accounts_system_type",
+            "type",
+            unique=True,
+            postgresql_where=sa.text("holder_id IS NULL AND merchant_id IS NULL"),
+            sqlite_where=sa.text("holder_id IS NULL AND merchant_id IS NULL"),
+        ),
+        {"comment": "Ledger accounts: wallets and the system accounts"},
+    )
+
+    id: Mapped[intpk]
+    type: Mapped[AccountType] = mapped_column(str_enum(AccountType, "account_type"))
+    holder_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("users.id"), unique=True, comment="The wallet's resident/organisation"
+    )
+    merchant_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("merchants.id"), unique=True, comment="The clearing account's merchant"
+    )
+    balance: Mapped[int | None] = mapped_column(
+        sa.BigInteger,
+        comment="Points, wallets only: always the sum of the wallet's entries, never negative",
+    )
+    created_at: Mapped[created_at]
+
+
+class Transaction(Base):
+    """One posting: entries that sum to zero, a kind, what caused it, and an idempotency key.
+
+    The same key with the same content (``fingerprint``) returns the first transaction; the same
+    key with different content is refused.
+    """
+
+    __tablename__ = "ledger_transactions"
+    __table_args__ = (
+        sa.CheckConstraint("(kind = 'reverse') = (reverses_id IS NOT NULL)", name="reversal_link"),
+        sa.Index(
+            "uq_ledger_transactions_reverses_id",
+            "reverses_id",
+            unique=True,
+            postgresql_where=sa.text("reverses_id IS NOT NULL"),
+            sqlite_where=sa.text("reverses_id IS NOT NULL"),
+        ),
+        sa.Index("ix_ledger_transactions_reference", "reference_type", "reference_id"),
+        {"comment": "Ledger transactions; their entries sum to zero; never changed"},
+    )
+
+    id: Mapped[intpk]
+    kind: Mapped[TransactionKind] = mapped_column(str_enum(TransactionKind, "transaction_kind"))
+    idempotency_key: Mapped[str] = mapped_column(
+        sa.String(100), unique=True, comment="Caller's key: a retry returns the first transaction"
+    )
+    fingerprint: Mapped[str] = mapped_column(
+        sa.String(64), comment="SHA-256 of kind, accounts, amounts and reference"
+    )
+    reference_type: Mapped[str | None] = mapped_column(
+        sa.String(32), comment="What caused it: reduction, redemption, adjustment, expiry"
+    )
+    reference_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    reverses_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("ledger_transactions.id"), comment="The transaction this one reverses"
+    )
+    memo: Mapped[str] = mapped_column(
+        sa.String(255),
+        default="",
+        comment="For people: the offer redeemed, an adjustment's reason, an expiry's last day",
+    )
+    created_at: Mapped[created_at]
+
+
+class Entry(Base):
+    """One account's share of a transaction. Each account appears at most once per transaction."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        sa.Index("ix_ledger_entries_account_transaction", "account_id", "transaction_id"),
+        sa.Index(
+            "ix_ledger_entries_account_expiry",
+            "account_id",
+            "expires_at",
+            postgresql_where=sa.text("expires_at IS NOT NULL"),
+            sqlite_where=sa.text("expires_at IS NOT NULL"),
+        ),
+        {"comment": "Ledger entries: signed points per account and transaction; never changed"},
+    )
+
+    transaction_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("ledger_transactions.id"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("ledger_accounts.id"), primary_key=True
+    )
+    amount: Mapped[int] = mapped_column(
+        sa.BigInteger, comment="Points: positive credits the account, negative debits it"
+    )
+    expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime,
+        comment="Wallet credits only: when these points expire (UTC); a reversal of a credit "
+        "repeats it with the opposite amount",
+    )
+
+
+class Issuance(Base):
+    """How one verified reduction became points: requested, issued, and the part a cap held back.
+
+    A reduction is issued at most once (the primary key). A reduction capped to nothing still has
+    its issue transaction (of zero points), so the resident sees it in the wallet's history.
+    """
+
+    __tablename__ = "ledger_issuances"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "issued_points >= 0 AND capped_points >= 0 "
+            "AND requested_points = issued_points + capped_points",
+            name="points_add_up",
+        ),
+        sa.CheckConstraint("(capped_points = 0) = (cap IS NULL)", name="cap_named_when_capped"),
+        sa.Index("ix_ledger_issuances_participant_date", "participant_id", "activity_date"),
+        {"comment": "Points issued per verified reduction, with what the caps held back"},
+    )
+
+    reduction_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("reductions.id"), primary_key=True, autoincrement=False
+    )
+    transaction_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("ledger_transactions.id"))
+    participant_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    methodology_code: Mapped[str] = mapped_column(sa.String(64), comment="e.g. bus")
+    activity_date: Mapped[date] = mapped_column(
+        sa.Date, comment="The activity's date in the city's time zone; caps count by it"
+    )
+    requested_points: Mapped[int] = mapped_column(
+        sa.BigInteger, comment="Points the reduction earns at the city's rate, before caps"
+    )
+    issued_points: Mapped[int] = mapped_column(sa.BigInteger, comment="Points credited")
+    capped_points: Mapped[int] = mapped_column(
+        sa.BigInteger, comment="Points not issued because a cap was reached"
+    )
+    cap: Mapped[Cap | None] = mapped_column(str_enum(Cap, "issuance_cap"))
