@@ -122,5 +122,8 @@ def seed_demo(if_empty: bool) -> None:
 
 
 def register(app: Flask) -> None:
+    from app.methodology.cli import register as register_methodology_commands
+
     for command in (db_group, create_admin, seed_demo):
         app.cli.add_command(command)
+    register_methodology_commands(app)

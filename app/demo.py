@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.accounts import services
 from app.accounts.models import MerchantRole, OrganisationKind, User
 from app.accounts.roles import Role
-from app.audit.services import SYSTEM
+from app.audit.services import SYSTEM, Actor
 from app.merchants.models import Merchant, MerchantKind, MerchantStatus
 
 DEMO_PASSWORD = "tanpuhui2026"  # noqa: S105  (printed for local try-outs only)
@@ -48,6 +51,8 @@ def seed(session: Session) -> list[DemoAccount]:
             role=Role(account.role),
         )
         admin = admin or user
+    reviewer = session.scalar(sa.select(User).where(User.mobile == accounts[1].mobile))
+    _approve_methodologies(session, reviewer=reviewer, admin=admin)
     resident = services.register_resident(
         session, mobile=accounts[3].mobile, password=DEMO_PASSWORD, display_name=accounts[3].name
     )
@@ -77,3 +82,18 @@ def seed(session: Session) -> list[DemoAccount]:
         display_name=accounts[5].name,
     )
     return accounts
+
+def _approve_methodologies(session: Session, *, reviewer: User, admin: User) -> None:
+    """Every installed methodology's defaults, submitted by the reviewer and approved by the admin,
+    in effect from 1 January 2026 city time, so the demo city credits activities at once."""
+    from app.methodology.services import register_and_approve
+
+    zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
+    register_and_approve(
+        session,
+        current_app.extensions["tanpuhui.methodologies"],
+        submitter=Actor(user_id=reviewer.id, role=reviewer.role),
+        approver=Actor(user_id=admin.id, role=admin.role),
+        effective_from=datetime(2026, 1, 1, tzinfo=zone),
+        comment="演示数据：采用公布的默认参数。",
+    )

@@ -26,6 +26,8 @@ def register(app: Flask) -> None:
     from app.merchants import api as merchants_api
     from app.merchants import bureau_views as merchant_bureau_views
     from app.merchants import views as merchant_views
+    from app.methodology import api as methodology_api
+    from app.methodology import views as methodology_views
     from app.public import views as public_views
     from app.redemption import api as redemption_api
     from app.redemption import views as redemption_views
@@ -35,11 +37,13 @@ def register(app: Flask) -> None:
         app.register_blueprint(blueprint)
     for blueprint in (merchant_views.bp, merchant_bureau_views.bp, redemption_views.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(methodology_views.bureau_bp)
+    app.register_blueprint(methodology_views.public_bp)
     app.register_blueprint(activities_views.bp)
 
     app.config.setdefault("API_SPEC_OPTIONS", API_SPEC_OPTIONS)
     api.init_app(app)
-    for blp in (accounts_api.blp, audit_api.blp):
+    for blp in (accounts_api.blp, audit_api.blp, methodology_api.blp):
         csrf.exempt(blp)  # cookie-authenticated changes are checked by protect_cookie_api_call
         api.register_blueprint(blp)
     for blp in (activities_api.partner_blp, activities_api.me_blp, activities_api.bureau_blp):

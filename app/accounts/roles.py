@@ -33,6 +33,8 @@ class Permission(enum.StrEnum):
     MANAGE_STAFF = "manage_staff"
     READ_AUDIT_LOG = "read_audit_log"
     VERIFY_FILINGS = "verify_filings"
+    EDIT_METHODOLOGY = "edit_methodology"  # register, edit and submit methodology versions
+    APPROVE_METHODOLOGY = "approve_methodology"  # approve, reject and retire them
     APPROVE_MERCHANTS = "approve_merchants"
     MANAGE_PARTNERS = "manage_partners"  # register data partners, rotate and revoke their keys
 
@@ -45,6 +47,8 @@ PRIVILEGED = frozenset(
         Permission.MANAGE_STAFF,
         Permission.READ_AUDIT_LOG,
         Permission.VERIFY_FILINGS,
+        Permission.EDIT_METHODOLOGY,
+        Permission.APPROVE_METHODOLOGY,
         Permission.APPROVE_MERCHANTS,
         Permission.MANAGE_PARTNERS,
     }
@@ -54,13 +58,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.RESIDENT: frozenset({Permission.USE_WALLET}),
     Role.ORGANISATION: frozenset({Permission.USE_WALLET, Permission.MANAGE_ORGANISATION}),
     Role.MERCHANT_STAFF: frozenset({Permission.MERCHANT_COUNTER, Permission.MERCHANT_MANAGE}),
-    Role.BUREAU_REVIEWER: frozenset({Permission.BUREAU_CONSOLE, Permission.REVIEW}),
+    Role.BUREAU_REVIEWER: frozenset(
+        {Permission.BUREAU_CONSOLE, Permission.REVIEW, Permission.EDIT_METHODOLOGY}
+    ),
     Role.BUREAU_ADMIN: frozenset(
         {
             Permission.BUREAU_CONSOLE,
             Permission.REVIEW,
             Permission.MANAGE_STAFF,
             Permission.READ_AUDIT_LOG,
+            Permission.EDIT_METHODOLOGY,
+            Permission.APPROVE_METHODOLOGY,
             Permission.APPROVE_MERCHANTS,
             Permission.MANAGE_PARTNERS,
         }

@@ -1,4 +1,11 @@
-"""Methodology versions as the bureau manages them: draft → submitted → approved (→ retired)."""
+"""Methodology versions as the bureau manages them: draft → submitted → approved (→ retired).
+
+A version pairs one installed plugin (``code`` at software version ``plugin_version``) with one
+parameter set the bureau reviewed. Its label ``version`` is the plugin version for the first
+parameter set registered from that plugin version, and ``<plugin version>-p<N>`` for the N-th
+(``1.0.0``, ``1.0.0-p2``, ``1.0.0-p3`` …): the label names both the code that computes and the
+factors it used, and can never collide with a later plugin release (plugin versions have no "-").
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Base, BigId, UTCDateTime, created_at, intpk, str_enum
 
@@ -20,31 +28,82 @@ class VersionStatus(enum.StrEnum):
     RETIRED = "retired"
 
 
+#: Statuses whose rows never change again, except the dates and marks that close them.
+FROZEN_STATUSES = frozenset({VersionStatus.APPROVED, VersionStatus.RETIRED})
+#: Statuses of a version that is being prepared (one per methodology at a time).
+OPEN_STATUSES = frozenset({VersionStatus.DRAFT, VersionStatus.SUBMITTED})
+
+
+def version_label(plugin_version: str, revision: int) -> str:
+    """The label of the ``revision``-th parameter set registered from ``plugin_version``."""
+    return plugin_version if revision == 1 else f"{plugin_version}-p{revision}"
+
+
 class MethodologyVersion(Base):
     """One version of one methodology, with the parameters the bureau approved for it.
 
     Once approved, ``parameters`` never change: a new factor means a new version. Reductions keep
-    a reference to the version that computed them, so they can be recomputed exactly.
+    a reference to the version that computed them, so they can be recomputed exactly. The
+    approved and retired versions of one code cover disjoint intervals
+    [``effective_from``, ``effective_until``), so at most one is in effect at any instant.
     """
 
     __tablename__ = "methodology_versions"
     __table_args__ = (
         sa.UniqueConstraint("code", "version"),
+        sa.UniqueConstraint("code", "plugin_version", "revision"),
+        sa.CheckConstraint("revision >= 1", name="revision_positive"),
+        sa.CheckConstraint(
+            "status = 'draft' OR (submitted_by_id IS NOT NULL AND submitted_at IS NOT NULL)",
+            name="submitted_has_submitter",
+        ),
         sa.CheckConstraint(
             "status NOT IN ('approved', 'retired') OR "
-            "(effective_from IS NOT NULL AND approved_by_id IS NOT NULL)",
+            "(effective_from IS NOT NULL AND decided_by_id IS NOT NULL)",
             name="approved_has_date_and_approver",
         ),
         sa.CheckConstraint(
-            "approved_by_id IS NULL OR submitted_by_id IS NULL OR approved_by_id <> submitted_by_id",
+            "decided_by_id IS NULL OR submitted_by_id IS NULL OR decided_by_id <> submitted_by_id",
             name="four_eyes",
+        ),
+        sa.CheckConstraint(
+            "effective_until IS NULL OR (effective_from IS NOT NULL "
+            "AND effective_until >= effective_from)",
+            name="interval_ordered",
+        ),
+        sa.CheckConstraint(
+            "status <> 'retired' OR retired_at IS NOT NULL", name="retired_has_date"
+        ),
+        sa.Index("ix_methodology_versions_code_status", "code", "status"),
+        # Database guards of two service rules, so even a racing writer cannot break them.
+        sa.Index(
+            "uq_methodology_versions_one_open_ended",
+            "code",
+            unique=True,
+            sqlite_where=sa.text("status = 'approved' AND effective_until IS NULL"),
+            postgresql_where=sa.text("status = 'approved' AND effective_until IS NULL"),
+        ),
+        sa.Index(
+            "uq_methodology_versions_one_in_preparation",
+            "code",
+            unique=True,
+            sqlite_where=sa.text("status IN ('draft', 'submitted')"),
+            postgresql_where=sa.text("status IN ('draft', 'submitted')"),
         ),
         {"comment": "Bureau-managed versions of the methodology plugins"},
     )
 
     id: Mapped[intpk]
     code: Mapped[str] = mapped_column(sa.String(64), comment="Plugin code, e.g. bus")
-    version: Mapped[str] = mapped_column(sa.String(32), comment="Semantic version, e.g. 1.0.0")
+    version: Mapped[str] = mapped_column(
+        sa.String(48), comment="Label: plugin version, plus -pN for the N-th parameter set"
+    )
+    plugin_version: Mapped[str] = mapped_column(
+        sa.String(32), comment="Software version of the plugin that computes, e.g. 1.0.0"
+    )
+    revision: Mapped[int] = mapped_column(
+        comment="Number of this parameter set among those registered from plugin_version"
+    )
     activity_kind: Mapped[str] = mapped_column(sa.String(64), index=True)
     status: Mapped[VersionStatus] = mapped_column(
         str_enum(VersionStatus, "version_status"), default=VersionStatus.DRAFT
@@ -53,17 +112,77 @@ class MethodologyVersion(Base):
         comment="Parameter values as JSON (decimals as strings); frozen once approved"
     )
     parameter_notes: Mapped[dict[str, Any]] = mapped_column(
-        default=dict, comment="Per-parameter note on the source of an edited value"
+        default=dict,
+        comment="Per-parameter note on the source of a value that differs from the default",
     )
     effective_from: Mapped[datetime | None] = mapped_column(
         UTCDateTime, comment="From this instant the version credits activities"
     )
     effective_until: Mapped[datetime | None] = mapped_column(
-        UTCDateTime, comment="Set when superseded or retired; empty while open-ended"
+        UTCDateTime, comment="Set when superseded or retired (exclusive); empty while open-ended"
     )
     created_at: Mapped[created_at]
+    created_by_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("users.id"), comment="Who registered it; empty for the system"
+    )
     submitted_by_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    approved_by_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("users.id"), comment="The admin who approved or rejected it"
+    )
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_comment: Mapped[str | None] = mapped_column(sa.Text)
+    retired_by_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def label(self) -> str:
+        """``code@version``, as reductions and filings cite it."""
+        return f"{self.code}@{self.version}"
+
+
+class ApprovedVersionIsImmutable(RuntimeError):
+    """Code tried to change an approved or retired version beyond closing it."""
+
+
+#: What may still change on an approved version: retiring it and ending its interval.
+_CLOSING_ATTRIBUTES = frozenset({"status", "effective_until", "retired_at", "retired_by_id"})
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_frozen_versions(session: Session, _context: Any, _instances: Any) -> None:
+    """The ORM's half of immutability: the services refuse first, this catches any other path."""
+    for obj in session.deleted:
+        if isinstance(obj, MethodologyVersion) and _status_before(obj) in FROZEN_STATUSES:
+            raise ApprovedVersionIsImmutable(f"{obj.label} is {obj.status} and cannot be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, MethodologyVersion) and _status_before(obj) in FROZEN_STATUSES:
+            _check_closing_only(obj)
+
+
+def _status_before(version: MethodologyVersion) -> VersionStatus | None:
+    history = sa.inspect(version).attrs.status.history
+    return history.deleted[0] if history.deleted else version.status
+
+
+def _check_closing_only(version: MethodologyVersion) -> None:
+    state = sa.inspect(version)
+    changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
+    if changed - _CLOSING_ATTRIBUTES:
+        raise ApprovedVersionIsImmutable(
+            f"{version.label} is approved; {', '.join(sorted(changed - _CLOSING_ATTRIBUTES))} "
+            "cannot change (a new factor means a new version)"
+        )
+    before = _status_before(version)
+    if "status" in changed and not (
+        before == VersionStatus.APPROVED and version.status == VersionStatus.RETIRED
+    ):
+        raise ApprovedVersionIsImmutable(
+            f"{version.label} cannot go from {before} to {version.status}"
+        )
+    if "effective_until" in changed:
+        previous = state.attrs.effective_until.history.deleted
+        old = previous[0] if previous else None
+        new = version.effective_until
+        if new is None or (old is not None and new > old):
+            raise ApprovedVersionIsImmutable(f"{version.label}'s interval can only be shortened")

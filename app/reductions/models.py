@@ -21,8 +21,10 @@ class ReductionStatus(enum.StrEnum):
 class Reduction(Base):
     """The quantified result of one activity under one methodology version.
 
-    ``quantities`` and ``self_reported`` with the version's parameters reproduce
-    ``baseline_g``, ``project_g`` and ``reduction_g`` exactly (see ``tanpuhui recompute``).
+    ``quantities``, ``occurred_at`` and ``self_reported`` with the version's parameters reproduce
+    ``baseline_g``, ``project_g``, ``reduction_g`` and ``capped`` exactly (``tanpuhui recompute``).
+    Only a quantified activity becomes a reduction; one whose quantities cannot be measured at all
+    (an unknown station pair, say) is refused before it gets here.
     """
 
     __tablename__ = "reductions"
@@ -53,6 +55,14 @@ class Reduction(Base):
         sa.BigInteger, comment="Reduction credited, grams CO2e (after the per-activity cap)"
     )
     capped: Mapped[bool] = mapped_column(default=False, comment="The per-activity cap applied")
+    trace: Mapped[dict[str, Any] | None] = mapped_column(
+        comment="The calculation as residents read it: {zh, en}; empty if not explained"
+    )
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(
+        sa.JSON,
+        default=list,
+        comment="Plausibility findings: [{code, severity, message: {zh, en}}]; flags need review",
+    )
     status: Mapped[ReductionStatus] = mapped_column(
         str_enum(ReductionStatus, "reduction_status"), default=ReductionStatus.PENDING
     )

@@ -153,6 +153,27 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ),
     ("GET", "/api/v1/merchant/settlement"): api_only(Role.MERCHANT_STAFF),
     ("GET", "/api/v1/bureau/settlement"): api_only(*BUREAU),
+    ("GET", "/methodologies"): ALL,
+    ("GET", "/methodologies/bus"): ALL,
+    ("GET", "/bureau/methodologies"): only(*BUREAU),
+    ("POST", "/bureau/methodologies/new"): only(*BUREAU, ok=302),
+    ("GET", "/bureau/methodologies/{version}"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/methodologies/{version}"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/methodologies/{version}/submit"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/methodologies/{version}/approve"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/bureau/methodologies/{version}/reject"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/bureau/methodologies/{version}/retire"): only(Role.BUREAU_ADMIN, ok=404),
+    ("GET", "/api/v1/methodologies"): ALL,
+    ("GET", "/api/v1/methodologies/bus"): ALL,
+    ("GET", "/api/v1/bureau/methodologies"): api_only(*BUREAU),
+    ("POST", "/api/v1/bureau/methodologies"): api_only(*BUREAU, ok=422),
+    ("POST", "/api/v1/bureau/methodologies/apply"): api_only(*BUREAU, ok=422),
+    ("GET", "/api/v1/bureau/methodologies/{version}"): api_only(*BUREAU, ok=404),
+    ("PATCH", "/api/v1/bureau/methodologies/{version}"): api_only(*BUREAU, ok=404),
+    ("POST", "/api/v1/bureau/methodologies/{version}/submit"): api_only(*BUREAU, ok=404),
+    ("POST", "/api/v1/bureau/methodologies/{version}/approve"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("POST", "/api/v1/bureau/methodologies/{version}/reject"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("POST", "/api/v1/bureau/methodologies/{version}/retire"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("POST", "/sign-out"): {role: 302 for role in ROLES},  # last: it ends the session
 }
 
@@ -162,6 +183,8 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:user_id>", "{staff}", path)
     path = re.sub(r"<int:(offer|merchant|redemption)_id>", r"{\1}", path)
     path = re.sub(r"<code>", "en", path)
+    path = re.sub(r"<int:version_id>", "{version}", path)
+    path = re.sub(r"<methodology_code>", "bus", path)
     path = re.sub(r"<int:evidence_id>", "{evidence}", path)
     path = re.sub(r"<int:link_id>", "{link}", path)
     path = re.sub(r"<int:partner_id>", "{partner}", path)
@@ -186,7 +209,7 @@ def test_every_route_is_in_the_matrix(app):
 def test_role_matrix(app, client, session, role):
     app.config["WTF_CSRF_ENABLED"] = False  # the matrix is about roles; CSRF has its own tests
     staff = make_user(session, Role.VERIFIER)
-    ids = {"resident": 999_999, "staff": staff.id}
+    ids = {"resident": 999_999, "staff": staff.id, "version": 999_999}
     ids |= {"offer": 999_999, "merchant": 999_999, "redemption": 999_999}
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
     if role != ANON:

@@ -1,0 +1,186 @@
+"""What the public and the bureau see of methodologies, and what the bureau's API accepts.
+
+The public sees approved versions with values and sources, never who did what; the bureau sees
+every version with its workflow marks.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from app.api.pagination import PageArgs, page_schema
+from app.methodology.models import VersionStatus
+
+
+class MethodologyTextOut(ma.Schema):
+    zh = ma.fields.String()
+    en = ma.fields.String()
+
+
+class MethodologyParameterSpecOut(ma.Schema):
+    """A declared parameter, from the plugin's parameter schema (renders a form)."""
+
+    name = ma.fields.String()
+    kind = ma.fields.String(metadata={"description": "decimal, integer or table"})
+    unit = ma.fields.String()
+    source = ma.fields.String(metadata={"description": "Where the published default comes from"})
+    description = ma.fields.Nested(MethodologyTextOut)
+    default = ma.fields.Raw(metadata={"description": "Decimals as strings"})
+    minimum = ma.fields.Raw()
+    maximum = ma.fields.Raw(allow_none=True)
+
+
+class MethodologyParameterOut(ma.Schema):
+    """One parameter of an approved version, as the public catalogue shows it."""
+
+    name = ma.fields.String(attribute="spec.name")
+    description = ma.fields.Nested(MethodologyTextOut, attribute="spec.description")
+    value = ma.fields.Raw(metadata={"description": "Decimals as strings; tables as objects"})
+    unit = ma.fields.String(attribute="spec.unit")
+    source = ma.fields.String(
+        metadata={"description": "The bureau's note on a changed value, else the published source"}
+    )
+    default = ma.fields.Raw(attribute="spec.default")
+
+
+class MethodologyPublicVersionOut(ma.Schema):
+    version = ma.fields.String(attribute="version.version", metadata={"example": "1.0.0"})
+    plugin_version = ma.fields.String(attribute="version.plugin_version")
+    status = ma.fields.Enum(VersionStatus, by_value=True, attribute="version.status")
+    effective_from = ma.fields.AwareDateTime(attribute="version.effective_from")
+    effective_until = ma.fields.AwareDateTime(attribute="version.effective_until", allow_none=True)
+    approved_at = ma.fields.AwareDateTime(attribute="version.decided_at")
+    parameters = ma.fields.List(ma.fields.Nested(MethodologyParameterOut))
+
+
+class MethodologyOut(ma.Schema):
+    """A methodology in the public catalogue: the formula in words and its approved versions."""
+
+    code = ma.fields.String()
+    name = ma.fields.Nested(MethodologyTextOut)
+    formula = ma.fields.Nested(MethodologyTextOut)
+    activity_kind = ma.fields.String()
+    in_effect = ma.fields.Nested(MethodologyPublicVersionOut, allow_none=True)
+    upcoming = ma.fields.List(ma.fields.Nested(MethodologyPublicVersionOut))
+    past = ma.fields.List(ma.fields.Nested(MethodologyPublicVersionOut))
+
+
+class MethodologyCatalogueOut(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(MethodologyOut))
+
+
+class MethodologyVersionOut(ma.Schema):
+    """A version as the bureau sees it, with every workflow mark."""
+
+    id = ma.fields.Integer()
+    code = ma.fields.String()
+    version = ma.fields.String(
+        metadata={"description": "Plugin version, plus -pN for the N-th set"}
+    )
+    label = ma.fields.String(metadata={"example": "bus@1.0.0"})
+    plugin_version = ma.fields.String()
+    revision = ma.fields.Integer()
+    activity_kind = ma.fields.String()
+    status = ma.fields.Enum(VersionStatus, by_value=True)
+    parameters = ma.fields.Dict()
+    parameter_notes = ma.fields.Dict()
+    effective_from = ma.fields.AwareDateTime(allow_none=True)
+    effective_until = ma.fields.AwareDateTime(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+    created_by_id = ma.fields.Integer(allow_none=True)
+    submitted_by_id = ma.fields.Integer(allow_none=True)
+    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+    decided_by_id = ma.fields.Integer(allow_none=True)
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    decision_comment = ma.fields.String(allow_none=True)
+    retired_by_id = ma.fields.Integer(allow_none=True)
+    retired_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+VersionPage = page_schema(MethodologyVersionOut, "MethodologyVersionPage")
+
+
+class MethodologyVersionDetailOut(ma.Schema):
+    version = ma.fields.Nested(MethodologyVersionOut)
+    parameter_schema = ma.fields.List(
+        ma.fields.Nested(MethodologyParameterSpecOut),
+        metadata={"description": "The plugin's parameters: what the values must be"},
+    )
+
+
+class MethodologyVersionListArgs(PageArgs):
+    code = ma.fields.String(load_default=None)
+    status = ma.fields.Enum(VersionStatus, by_value=True, load_default=None)
+
+
+class MethodologyRegisterIn(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "bus"})
+    copy_from = ma.fields.Integer(
+        load_default=None,
+        metadata={"description": "Start from this version's parameters instead of the defaults"},
+    )
+
+
+class MethodologyEditIn(ma.Schema):
+    parameters = ma.fields.Dict(
+        load_default=dict,
+        metadata={"description": "Values to change; the whole set must satisfy the schema"},
+    )
+    notes = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(allow_none=True),
+        load_default=dict,
+        metadata={"description": "Parameter name → source of its value; empty removes"},
+    )
+
+
+class MethodologyCommentIn(ma.Schema):
+    comment = ma.fields.String(required=True)
+
+
+class MethodologyApproveIn(MethodologyCommentIn):
+    effective_from = ma.fields.AwareDateTime(
+        required=True, metadata={"description": "From this instant the version credits"}
+    )
+
+
+class MethodologyApplyIn(ma.Schema):
+    kind = ma.fields.String(required=True, metadata={"example": "bus_ride"})
+    quantities = ma.fields.Dict(
+        required=True, metadata={"example": {"distance_km": "8.2", "duration_minutes": "25"}}
+    )
+    occurred_at = ma.fields.AwareDateTime(required=True)
+    self_reported = ma.fields.Boolean(load_default=False)
+
+
+class MethodologyFindingOut(ma.Schema):
+    code = ma.fields.String()
+    severity = ma.fields.Function(lambda finding: finding.severity.value)
+    message = ma.fields.Nested(MethodologyTextOut)
+
+
+class MethodologyQuantificationOut(ma.Schema):
+    baseline_g = ma.fields.Integer(metadata={"description": "Baseline emissions, grams CO2e"})
+    project_g = ma.fields.Integer(metadata={"description": "Project emissions, grams CO2e"})
+    reduction_g = ma.fields.Integer(metadata={"description": "Reduction credited, grams CO2e"})
+    capped = ma.fields.Boolean()
+    trace = ma.fields.Nested(MethodologyTextOut, allow_none=True)
+
+
+class MethodologyAppliedOut(ma.Schema):
+    """What applying the version in effect gives; nothing is stored."""
+
+    version_id = ma.fields.Integer()
+    label = ma.fields.String(metadata={"example": "bus@1.0.0"})
+    activity_kind = ma.fields.String()
+    occurred_at = ma.fields.AwareDateTime()
+    self_reported = ma.fields.Boolean()
+    parameters = ma.fields.Dict()
+    quantities = ma.fields.Dict()
+    findings = ma.fields.List(ma.fields.Nested(MethodologyFindingOut))
+    rejected = ma.fields.Boolean()
+    flagged = ma.fields.Boolean()
+    quantification = ma.fields.Nested(MethodologyQuantificationOut, allow_none=True)
+    daily_cap_g = ma.fields.Integer(
+        metadata={"description": "Most grams a participant earns a day"}
+    )
