@@ -122,8 +122,10 @@ def seed_demo(if_empty: bool) -> None:
 
 
 def register(app: Flask) -> None:
+    from app.ledger.cli import register as register_ledger_commands
     from app.methodology.cli import register as register_methodology_commands
 
     for command in (db_group, create_admin, seed_demo):
         app.cli.add_command(command)
     register_methodology_commands(app)
+    register_ledger_commands(app)

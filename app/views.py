@@ -23,6 +23,8 @@ def register(app: Flask) -> None:
     from app.api import docs
     from app.audit import api as audit_api
     from app.bureau import views as bureau_views
+    from app.ledger import api as ledger_api
+    from app.ledger import views as ledger_views
     from app.merchants import api as merchants_api
     from app.merchants import bureau_views as merchant_bureau_views
     from app.merchants import views as merchant_views
@@ -40,6 +42,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(methodology_views.bureau_bp)
     app.register_blueprint(methodology_views.public_bp)
     app.register_blueprint(activities_views.bp)
+    for blueprint in (ledger_views.bp, ledger_views.bureau_bp):
+        app.register_blueprint(blueprint)
 
     app.config.setdefault("API_SPEC_OPTIONS", API_SPEC_OPTIONS)
     api.init_app(app)
@@ -52,6 +56,8 @@ def register(app: Flask) -> None:
     for blp in (merchants_api.blp, redemption_api.blp):
         csrf.exempt(blp)
         api.register_blueprint(blp)
+    csrf.exempt(ledger_api.blp)
+    api.register_blueprint(ledger_api.blp)
     app.before_request(protect_cookie_api_call)
 
 

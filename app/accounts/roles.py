@@ -37,11 +37,15 @@ class Permission(enum.StrEnum):
     APPROVE_METHODOLOGY = "approve_methodology"  # approve, reject and retire them
     APPROVE_MERCHANTS = "approve_merchants"
     MANAGE_PARTNERS = "manage_partners"  # register data partners, rotate and revoke their keys
+    READ_LEDGER = "read_ledger"  # look up wallets, see the ledger's totals
+    MANAGE_LEDGER = "manage_ledger"  # post manual adjustments (audited)
 
 
 #: Permissions whose refusal is itself recorded in the audit log (attempts on privileged ground).
 PRIVILEGED = frozenset(
     {
+        Permission.READ_LEDGER,
+        Permission.MANAGE_LEDGER,
         Permission.BUREAU_CONSOLE,
         Permission.REVIEW,
         Permission.MANAGE_STAFF,
@@ -59,12 +63,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ORGANISATION: frozenset({Permission.USE_WALLET, Permission.MANAGE_ORGANISATION}),
     Role.MERCHANT_STAFF: frozenset({Permission.MERCHANT_COUNTER, Permission.MERCHANT_MANAGE}),
     Role.BUREAU_REVIEWER: frozenset(
-        {Permission.BUREAU_CONSOLE, Permission.REVIEW, Permission.EDIT_METHODOLOGY}
+        {
+            Permission.BUREAU_CONSOLE,
+            Permission.REVIEW,
+            Permission.READ_LEDGER,
+            Permission.EDIT_METHODOLOGY,
+        }
     ),
     Role.BUREAU_ADMIN: frozenset(
         {
             Permission.BUREAU_CONSOLE,
             Permission.REVIEW,
+            Permission.READ_LEDGER,
+            Permission.MANAGE_LEDGER,
             Permission.MANAGE_STAFF,
             Permission.READ_AUDIT_LOG,
             Permission.EDIT_METHODOLOGY,

@@ -197,19 +197,24 @@ def history(
     methodologies: Methodologies | None = None,
 ) -> HistoryPage:
     """The wallet's transactions, newest first, ``limit`` at a time."""
+    before = _cursor_value(cursor) if cursor else None
     wallet, stmt = _entry_rows(session, holder_id)
     if wallet is None:
         return HistoryPage([], None)
-    if cursor:
-        values = decode_cursor(cursor)
-        if len(values) != 1 or not isinstance(values[0], int):
-            raise DomainError("invalid_cursor", _l("The page cursor is not valid."), field="cursor")
-        stmt = stmt.where(entries.c.transaction_id < values[0])
+    if before is not None:
+        stmt = stmt.where(entries.c.transaction_id < before)
     rows = session.execute(stmt.order_by(entries.c.transaction_id.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     items = _describe(session, rows, methodologies or {})
     return HistoryPage(items, encode_cursor([rows[-1].transaction_id]) if more else None)
+
+
+def _cursor_value(cursor: str) -> int:
+    values = decode_cursor(cursor)
+    if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
+        raise DomainError("invalid_cursor", _l("The page cursor is not valid."), field="cursor")
+    return values[0]
 
 
 def history_item(

@@ -12,6 +12,7 @@ from app.accounts import services as accounts
 from app.accounts.auth import requires
 from app.accounts.roles import Permission, Role
 from app.db import db
+from app.ledger import services as ledger
 
 bp = Blueprint("public", __name__)
 
@@ -44,7 +45,8 @@ def resident_home() -> Any:
         if current_user.role == Role.RESIDENT
         else []
     )
-    return render_template("resident/home.html", organisations=organisations)
+    balance = ledger.balance(db.session, current_user.id)
+    return render_template("resident/home.html", organisations=organisations, balance=balance)
 
 
 @bp.get("/merchant")

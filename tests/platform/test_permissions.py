@@ -174,6 +174,21 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/bureau/methodologies/{version}/approve"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("POST", "/api/v1/bureau/methodologies/{version}/reject"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("POST", "/api/v1/bureau/methodologies/{version}/retire"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("GET", "/wallet"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/bureau/wallets"): only(*BUREAU),
+    ("POST", "/bureau/wallets/{staff}/adjustments"): only(Role.BUREAU_ADMIN, ok=404),
+    ("GET", "/bureau/ledger"): only(*BUREAU),
+    ("GET", "/api/v1/wallet"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/api/v1/wallet/history"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/api/v1/wallet/history/{transaction}"): api_only(
+        Role.RESIDENT, Role.ORGANISATION, ok=404
+    ),
+    ("GET", "/api/v1/bureau/ledger/wallets"): api_only(*BUREAU, ok=422),
+    ("GET", "/api/v1/bureau/ledger/wallets/{staff}/history"): api_only(*BUREAU, ok=404),
+    ("POST", "/api/v1/bureau/ledger/wallets/{staff}/adjustments"): api_only(
+        Role.BUREAU_ADMIN, ok=422
+    ),
+    ("GET", "/api/v1/bureau/ledger/totals"): api_only(*BUREAU),
     ("POST", "/sign-out"): {role: 302 for role in ROLES},  # last: it ends the session
 }
 
@@ -181,6 +196,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
 def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:resident_id>", "{resident}", rule)
     path = re.sub(r"<int:user_id>", "{staff}", path)
+    path = re.sub(r"<int:transaction_id>", "{transaction}", path)
     path = re.sub(r"<int:(offer|merchant|redemption)_id>", r"{\1}", path)
     path = re.sub(r"<code>", "en", path)
     path = re.sub(r"<int:version_id>", "{version}", path)
@@ -211,6 +227,7 @@ def test_role_matrix(app, client, session, role):
     staff = make_user(session, Role.VERIFIER)
     ids = {"resident": 999_999, "staff": staff.id, "version": 999_999}
     ids |= {"offer": 999_999, "merchant": 999_999, "redemption": 999_999}
+    ids |= {"transaction": 999_999}
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))

@@ -1,0 +1,179 @@
+"""Pages: the wallet of a resident or organisation, and the bureau's ledger tools."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app import clock
+from app.accounts.auth import current_actor, requires
+from app.accounts.models import User
+from app.accounts.roles import Permission
+from app.db import db
+from app.errors import DomainError
+from app.ledger import services as ledger
+from app.ledger.forms import AdjustmentForm, WalletLookupForm
+from app.ledger.policy import policy_from_config, valid_until
+from app.ledger.postings import require_wallet_holder
+
+bp = Blueprint("wallet", __name__)
+bureau_bp = Blueprint("ledger_bureau", __name__, url_prefix="/bureau")
+
+HISTORY_PAGE = 20
+NO_SUCH_HOLDER = _l("No resident or organisation has this mobile number.")
+
+
+@bp.record_once
+def _check_policy(state: Any) -> None:
+    """A mistyped cap or expiry setting stops start-up instead of the first issuance."""
+    policy_from_config(state.app.config)
+
+
+@bp.app_template_filter("points_valid_until")
+def points_valid_until(expires_at: datetime) -> str:
+    """The last local day points expiring at ``expires_at`` can be spent, as yyyy-mm-dd."""
+    return valid_until(expires_at, ZoneInfo(current_app.config["CITY_TIMEZONE"])).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One day of the month chart, in SVG user units (the chart is 310 × 120)."""
+
+    x: float
+    width: float
+    issued_y: float
+    issued_height: float
+    capped_y: float
+    capped_height: float
+    day: date
+    issued: int
+    capped: int
+
+
+CHART_WIDTH, CHART_HEIGHT, CHART_TOP = 310, 120, 8
+
+
+def month_chart(days: list[ledger.DayPoints]) -> list[Bar]:
+    """Bars for points issued per day, with the capped part stacked on top, scaled to fit."""
+    peak = max((day.issued + day.capped for day in days), default=0) or 1
+    slot = CHART_WIDTH / max(len(days), 1)
+    usable = CHART_HEIGHT - CHART_TOP
+    bars = []
+    for n, day in enumerate(days):
+        issued_height = usable * day.issued / peak
+        capped_height = usable * day.capped / peak
+        issued_y = CHART_HEIGHT - issued_height
+        bars.append(
+            Bar(
+                x=round(n * slot + slot * 0.15, 2),
+                width=round(slot * 0.7, 2),
+                issued_y=round(issued_y, 2),
+                issued_height=round(issued_height, 2),
+                capped_y=round(issued_y - capped_height, 2),
+                capped_height=round(capped_height, 2),
+                day=day.day,
+                issued=day.issued,
+                capped=day.capped,
+            )
+        )
+    return bars
+
+
+def _methodologies() -> Any:
+    return current_app.extensions["tanpuhui.methodologies"]
+
+
+def _wallet_context(holder_id: int) -> dict[str, Any]:
+    summary = ledger.wallet_summary(
+        db.session, holder_id, now=clock.now(), policy=ledger.current_policy()
+    )
+    page = ledger.history(
+        db.session,
+        holder_id,
+        limit=HISTORY_PAGE,
+        cursor=request.args.get("cursor"),
+        methodologies=_methodologies(),
+    )
+    return {"summary": summary, "page": page, "bars": month_chart(summary.month)}
+
+
+@bp.get("/wallet")
+@requires(Permission.USE_WALLET)
+def wallet() -> str:
+    return render_template("wallet/index.html", **_wallet_context(current_user.id))
+
+
+@bureau_bp.get("/wallets")
+@requires(Permission.READ_LEDGER)
+def wallets() -> Any:
+    form = WalletLookupForm(request.args)
+    if not request.args.get("mobile"):
+        return render_template("bureau/ledger_wallets.html", form=form, holder=None)
+    try:
+        holder = ledger.find_holder(db.session, form.mobile.data or "")
+    except DomainError:
+        form.mobile.errors = [str(NO_SUCH_HOLDER)]
+        return render_template("bureau/ledger_wallets.html", form=form, holder=None), 404
+    return _holder_page(holder, form, AdjustmentForm())
+
+
+def _holder_page(
+    holder: User, form: WalletLookupForm, adjust_form: AdjustmentForm, status: int = 200
+) -> tuple[str, int]:
+    html = render_template(
+        "bureau/ledger_wallets.html",
+        form=form,
+        holder=holder,
+        adjust_form=adjust_form,
+        **_wallet_context(holder.id),
+    )
+    return html, status
+
+
+@bureau_bp.post("/wallets/<int:user_id>/adjustments")
+@requires(Permission.MANAGE_LEDGER)
+def adjust(user_id: int) -> Any:
+    holder = require_wallet_holder(db.session, user_id)
+    form = AdjustmentForm()
+    lookup = WalletLookupForm(data={"mobile": holder.mobile})
+    if not form.validate_on_submit():
+        return _holder_page(holder, lookup, form, 400)
+    try:
+        posted = ledger.adjust(
+            db.session,
+            current_actor(),
+            holder_id=holder.id,
+            points=form.points.data,
+            reason=form.reason.data,
+            idempotency_key=form.idempotency_key.data,
+            policy=ledger.current_policy(),
+        )
+    except DomainError as error:
+        field = getattr(form, error.field, None) if error.field else None
+        if field is not None:
+            field.errors = [*field.errors, str(error.message)]
+        else:
+            flash(str(error.message), "error")
+        return _holder_page(holder, lookup, form, error.status)
+    flash(
+        _(
+            "Adjustment of %(points)s points posted; the balance is now %(balance)s.",
+            points=f"{form.points.data:+,}",
+            balance=f"{posted.balance:,}",
+        ),
+        "success",
+    )
+    return redirect(url_for("ledger_bureau.wallets", mobile=holder.mobile))
+
+
+@bureau_bp.get("/ledger")
+@requires(Permission.READ_LEDGER)
+def totals() -> str:
+    return render_template("bureau/ledger_totals.html", totals=ledger.totals(db.session))
