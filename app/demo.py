@@ -81,7 +81,53 @@ def seed(session: Session) -> list[DemoAccount]:
         password=DEMO_PASSWORD,
         display_name=accounts[5].name,
     )
+    _parking_offer(session, merchant, resident=resident, admin=admin)
     return accounts
+
+
+def _parking_offer(session: Session, merchant: Merchant, *, resident: User, admin: User) -> None:
+    """The demo car park's store and a bureau-approved offer, and points for the demo resident to
+    spend there, so scanning a QR code works end to end on first start."""
+    from datetime import datetime
+
+    from app import clock
+    from app.audit.services import Actor
+    from app.ledger import services as ledger
+    from app.merchants.models import Offer, OfferStatus, Store
+
+    store = Store(
+        merchant_id=merchant.id, name="凤凰停车场（北京路）", address="银川市金凤区北京中路 168 号"
+    )
+    zone = ledger.current_policy().zone
+    offer = Offer(
+        merchant_id=merchant.id,
+        reward_type="parking_discount",
+        config={"free_minutes": 60, "valid_days": 30},
+        title="绿色出行奖励：停车 60 分钟免费",
+        terms="每人每天限 1 次，每月限 4 次。",
+        points_price=500,
+        stock=1000,
+        daily_limit=1,
+        monthly_limit=4,
+        valid_from=datetime(2026, 1, 1, tzinfo=zone),
+        valid_until=datetime(2031, 1, 1, tzinfo=zone),
+        public_service=True,
+        status=OfferStatus.ACTIVE,
+        decided_at=clock.now(),
+        decided_by_id=admin.id,
+        stores=[store],
+    )
+    session.add_all([store, offer])
+    session.flush()
+    ledger.adjust(
+        session,
+        Actor(user_id=admin.id, role=admin.role),
+        holder_id=resident.id,
+        points=2000,
+        reason="演示积分",
+        idempotency_key="demo:welcome-points",
+        policy=ledger.current_policy(),
+    )
 
 def _approve_methodologies(session: Session, *, reviewer: User, admin: User) -> None:
     """Every installed methodology's defaults, submitted by the reviewer and approved by the admin,

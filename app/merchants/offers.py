@@ -21,6 +21,7 @@ from app.merchants.services import Staff, require_manager
 from rewards.base import RewardType
 
 MAX_POINTS_PRICE = 10_000_000
+_WITH_MERCHANT_AND_STORES = (selectinload(Offer.merchant), selectinload(Offer.stores))
 MAX_STOCK = 10_000_000
 
 
@@ -152,7 +153,7 @@ def decide_offer(
     session: Session, actor: Actor, offer_id: int, *, approve: bool, note: str = ""
 ) -> Offer:
     """The bureau approves or rejects a public-service offer (audited); a rejection says why."""
-    offer = session.get(Offer, offer_id, with_for_update=True)
+    offer = session.get(Offer, offer_id, with_for_update=True, options=_WITH_MERCHANT_AND_STORES)
     if offer is None:
         raise NotFound("offer")
     if offer.status != OfferStatus.PENDING:
@@ -177,7 +178,7 @@ def decide_offer(
 def withdraw_offer(session: Session, actor: Actor, staff: Staff, offer_id: int) -> Offer:
     """A manager takes an offer down; tokens already shown for it are refused (audited)."""
     require_manager(staff)
-    offer = session.get(Offer, offer_id, with_for_update=True)
+    offer = session.get(Offer, offer_id, with_for_update=True, options=_WITH_MERCHANT_AND_STORES)
     if offer is None or offer.merchant_id != staff.merchant_id:
         raise NotFound("offer")
     if offer.status not in {OfferStatus.ACTIVE, OfferStatus.PENDING}:

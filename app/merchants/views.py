@@ -146,7 +146,12 @@ def scan_preview() -> Any:
         return _scan_page(form, 400)
     try:
         preview = redemption.preview(
-            db.session, current_staff(), form.token.data, now=clock.now(), key=token_key()
+            db.session,
+            current_staff(),
+            form.token.data,
+            now=clock.now(),
+            key=token_key(),
+            zone=city_zone(),
         )
     except DomainError as error:
         form.token.errors = [*form.token.errors, str(error.message)]
@@ -321,7 +326,10 @@ def stores() -> Any:
             db.session, current_actor(), staff, name=form.name.data, address=form.address.data
         )
     except DomainError as error:
-        form.name.errors = [*form.name.errors, str(error.message)]
+        if error.field:
+            form.name.errors = [*form.name.errors, str(error.message)]
+        else:
+            flash(str(error.message), "error")
         return page(error.status)
     flash(_("Store added."), "success")
     return redirect(url_for("merchant.stores"))

@@ -13,7 +13,7 @@ from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.db import db
-from app.ledger import postings
+from app.ledger import services as ledger
 from app.merchants.context import (
     city_zone,
     current_manager,
@@ -67,7 +67,7 @@ def status_body(status: services.TokenStatus, holder_id: int) -> dict[str, Any]:
         "message": services.message_for_holder(status),
         "replays": status.replays,
         "redemption": redemption,
-        "balance": postings.balance(db.session, holder_id),
+        "balance": ledger.balance(db.session, holder_id),
     }
 
 
@@ -113,7 +113,12 @@ def redemption_status(args: dict[str, Any], offer_id: int) -> dict[str, Any]:
 def preview(data: dict[str, Any]) -> services.Preview:
     """What confirming this token would redeem; nothing is written and the token stays live."""
     return services.preview(
-        db.session, current_staff(), data["token"], now=clock.now(), key=token_key()
+        db.session,
+        current_staff(),
+        data["token"],
+        now=clock.now(),
+        key=token_key(),
+        zone=city_zone(),
     )
 
 

@@ -26,7 +26,7 @@ from app.accounts.models import User
 from app.audit import services as audit
 from app.audit.services import Actor
 from app.errors import Conflict, DomainError, NotFound
-from app.ledger import postings
+from app.ledger import services as ledger
 from app.merchants.models import Merchant, MerchantStatus, Offer
 from app.merchants.offers import redeemable_problem, visible_offer
 from app.merchants.services import Staff, require_manager
@@ -115,10 +115,8 @@ def issue_token(
     """
     offer = visible_offer(session, offer_id, now)
     redeemable_problem(offer, offer.merchant.status, now)
-    balance = postings.balance(session, holder_id)
-    if balance < offer.points_price:
-        raise postings.insufficient_points(balance, offer.points_price)
-    _check_limits(session, holder_id, offer, now, zone, including_this_one=False)
+    _check_balance(session, holder_id, offer.points_price)
+    _check_limits(session, holder_id, offer, now, zone)
     expires_at = now + timedelta(seconds=lifetime_seconds)
     for _attempt in range(_CODE_ATTEMPTS):
         code = tokens.new_code()
@@ -148,14 +146,27 @@ def issue_token(
     raise RuntimeError("no free redemption code after several draws")
 
 
+def _check_balance(session: Session, holder_id: int, points: int) -> None:
+    """Refuse early what the ledger's debit would refuse (it checks again, under its lock)."""
+    balance = ledger.balance(session, holder_id)
+    if balance < points:
+        raise Conflict(
+            "insufficient_points",
+            _l(
+                "Not enough points: the balance is %(balance)s points and this needs %(points)s.",
+                balance=balance,
+                points=points,
+            ),
+            details={"balance": balance, "points": points},
+        )
+
+
 def _check_limits(
     session: Session,
     holder_id: int,
     offer: Offer,
     now: datetime,
     zone: ZoneInfo,
-    *,
-    including_this_one: bool,
 ) -> None:
     """Per-resident limits of the offer, days and months counted in the city's time zone.
 
@@ -178,13 +189,12 @@ def _check_limits(
             Redemption.confirmed_at >= month_start,
         )
     ).one()
-    extra = 0 if including_this_one else 1
-    if offer.daily_limit is not None and counts[0] + extra > offer.daily_limit:
+    if offer.daily_limit is not None and counts[0] >= offer.daily_limit:
         raise DomainError(
             "daily_limit_reached",
             _l("The limit for this offer is %(limit)s a day per person.", limit=offer.daily_limit),
         )
-    if offer.monthly_limit is not None and counts[1] + extra > offer.monthly_limit:
+    if offer.monthly_limit is not None and counts[1] >= offer.monthly_limit:
         raise DomainError(
             "monthly_limit_reached",
             _l(
@@ -269,16 +279,21 @@ class Preview:
     expires_at: datetime
 
 
-def preview(session: Session, staff: Staff, raw: str, *, now: datetime, key: bytes) -> Preview:
+def preview(
+    session: Session, staff: Staff, raw: str, *, now: datetime, key: bytes, zone: ZoneInfo
+) -> Preview:
     """Identify a scanned or typed token and say what confirming it would redeem; writes nothing.
 
     A refusal here does not burn the token: the camera may read a code several times, and a
-    resident at the wrong counter can still go to the right one.
+    resident at the wrong counter can still go to the right one. Points and limits are checked
+    too, so the cashier hears of them before confirming (confirming checks them again).
     """
     loaded = _load(session, key, raw, now)
     if loaded.token.burned_at is not None:
         raise token_used()
     _check_rules(loaded, staff, now)
+    _check_balance(session, loaded.token.resident_id, loaded.offer.points_price)
+    _check_limits(session, loaded.token.resident_id, loaded.offer, now, zone)
     return Preview(
         token_id=loaded.token.id,
         offer_id=loaded.offer.id,
@@ -358,7 +373,7 @@ def _redeem(
     last, so its lock is held only for the rest of the transaction.
     """
     token, offer = loaded.token, loaded.offer
-    debit = postings.redeem(
+    debit = ledger.redeem(
         session,
         holder_id=token.resident_id,
         merchant_id=offer.merchant_id,
@@ -367,7 +382,7 @@ def _redeem(
         reference_id=token.id,
         memo=offer.title,
     )
-    _check_limits(session, token.resident_id, offer, now, zone, including_this_one=False)
+    _check_limits(session, token.resident_id, offer, now, zone)
     fulfilment = reward_types[offer.reward_type].fulfil(
         offer.config,
         FulfilmentContext(
@@ -448,7 +463,7 @@ def reverse(
         raise DomainError(
             "reason_required", _l("Give a reason of at most 255 characters."), field="reason"
         )
-    reversal = postings.reverse(
+    reversal = ledger.reverse(
         session,
         redemption.ledger_transaction_id,
         idempotency_key=f"redemption-reversal:{redemption.id}",

@@ -14,7 +14,7 @@ from app.accounts.roles import Permission
 from app.api.pagination import keyset_page
 from app.db import db
 from app.errors import DomainError
-from app.ledger import postings
+from app.ledger import services as ledger
 from app.merchants import offers
 from app.merchants.context import reward_types
 from app.merchants.models import Offer
@@ -54,7 +54,7 @@ def browse() -> str:
 
 def _balance() -> int | None:
     if current_user.is_authenticated and current_user.can(Permission.USE_WALLET):
-        return postings.balance(db.session, current_user.id)
+        return ledger.balance(db.session, current_user.id)
     return None
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.accounts import services as accounts
 from app.accounts.models import MerchantRole, User
 from app.audit.services import SYSTEM
-from app.ledger import postings
+from app.ledger import services as ledger
 from app.ledger.policy import LedgerPolicy
 from app.merchants.models import Merchant, MerchantKind, MerchantStatus, Offer, OfferStatus, Store
 from app.redemption import services, tokens
@@ -76,7 +76,7 @@ def make_offer(session: Session, merchant: Merchant, store: Store, **fields: Any
 
 
 def give_points(session: Session, holder: User, points: int) -> None:
-    postings.adjust(
+    ledger.adjust(
         session,
         SYSTEM,
         holder_id=holder.id,
@@ -89,7 +89,7 @@ def give_points(session: Session, holder: User, points: int) -> None:
 
 def balance(session: Session, holder: User) -> int:
     session.expire_all()
-    return postings.balance(session, holder.id)
+    return ledger.balance(session, holder.id)
 
 
 def key(app: Flask) -> bytes:
