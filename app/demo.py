@@ -129,6 +129,7 @@ def _parking_offer(session: Session, merchant: Merchant, *, resident: User, admi
         policy=ledger.current_policy(),
     )
 
+
 def _approve_methodologies(session: Session, *, reviewer: User, admin: User) -> None:
     """Every installed methodology's defaults, submitted by the reviewer and approved by the admin,
     in effect from 1 January 2026 city time, so the demo city credits activities at once."""
