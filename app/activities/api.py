@@ -44,13 +44,12 @@ bureau_blp = Blueprint(
 )
 
 
-def _json(body: Any, status: int = 200, **headers: str) -> Response:
-    return Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        status=status,
-        mimetype="application/json",
-        headers=headers,
-    )
+def _dumps(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json(text: str, status: int = 200, **headers: str) -> Response:
+    return Response(text, status=status, mimetype="application/json", headers=headers)
 
 
 def _verified_sender(body: bytes) -> signatures.Sender:
@@ -108,8 +107,9 @@ def post_activities() -> Response:
             "concurrent_batch",
             _l("Another request is ingesting some of these activities right now; send again."),
         ) from error
-    messages.record_answer(db.session, claim, 200, answer)
-    return _json(answer)
+    text = _dumps(answer)
+    messages.record_answer(db.session, claim, 200, text)
+    return _json(text)
 
 
 @partner_blp.post("/activities/status")
@@ -138,7 +138,7 @@ def activity_status() -> Response:
             "invalid_body", _l("Send a JSON object with an external_ids list."), status=422,
             details={"errors": error.messages},
         ) from None  # fmt: skip
-    return _json(ingest.statuses(db.session, sender.partner_id, data["external_ids"]))
+    return _json(_dumps(ingest.statuses(db.session, sender.partner_id, data["external_ids"])))
 
 
 # --- residents ----------------------------------------------------------------------------------

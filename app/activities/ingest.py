@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import marshmallow as ma
@@ -30,6 +31,26 @@ from methodologies.base import Methodology
 FUTURE_SKEW = timedelta(minutes=5)
 
 
+class AwareIsoDateTime(ma.fields.DateTime):
+    """ISO 8601 with a UTC offset, parsed by the standard library (several times faster)."""
+
+    default_error_messages = {  # noqa: RUF012  (marshmallow's own convention)
+        "invalid": "Not a valid ISO 8601 date and time.",
+        "naive": "Give the UTC offset, e.g. 2026-11-24T08:15:00+08:00.",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise self.make_error("invalid") from None
+        if parsed.utcoffset() is None:
+            raise self.make_error("naive")
+        return parsed
+
+
 class ActivityItemIn(ma.Schema):
     """One activity as a partner sends it."""
 
@@ -40,11 +61,10 @@ class ActivityItemIn(ma.Schema):
         validate=ma.validate.Length(min=1, max=64),
         metadata={"description": "Card, account or meter number; matched by its keyed hash"},
     )
-    occurred_at = ma.fields.AwareDateTime(
+    occurred_at = AwareIsoDateTime(
         required=True, metadata={"description": "When it started, ISO 8601 with offset"}
     )
     quantities = ma.fields.Dict(
-        keys=ma.fields.String(),
         required=True,
         metadata={"description": "As the kind's methodology input schema defines them"},
     )
@@ -106,7 +126,7 @@ class _Item:
     kind: str
     plugin: type[Methodology]
     occurred_at: datetime
-    loaded: dict[str, Any]
+    loaded: Mapping[str, Any]
     dumped: dict[str, Any]
     identifier_hash: str
     evidence_url: str | None
@@ -219,7 +239,7 @@ def _validate(
             )
             continue
         try:
-            loaded = plugin.load_quantities(data["quantities"])
+            loaded, dumped = _quantities(plugin, data["quantities"])
         except ma.ValidationError as error:
             results[index] = _rejected(index, raw, _field_problems(error.messages, "quantities"))
             continue
@@ -231,7 +251,7 @@ def _validate(
                 plugin=plugin,
                 occurred_at=occurred_at,
                 loaded=loaded,
-                dumped=plugin.dump_quantities(loaded),
+                dumped=dumped,
                 identifier_hash=hash_identifier(
                     key, IDENTIFIER_FOR_KIND[kind].value, data["identifier"]
                 ),
@@ -239,6 +259,28 @@ def _validate(
             )
         )
     return valid
+
+
+@lru_cache(maxsize=50_000)
+def _load_and_dump(
+    plugin: type[Methodology], raw: tuple[tuple[str, Any], ...]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    loaded = plugin.load_quantities(dict(raw))
+    return loaded, plugin.dump_quantities(loaded)
+
+
+def _quantities(
+    plugin: type[Methodology], raw: Mapping[str, Any]
+) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """Quantities through the methodology's input schema: typed, and dumped for storage.
+
+    Loading is a pure function of the raw values, and operators repeat them (fare-table distances,
+    station pairs), so flat ones are remembered per process; neither result is ever changed.
+    """
+    if all(isinstance(value, str | int | float) for value in raw.values()):
+        return _load_and_dump(plugin, tuple(sorted(raw.items())))
+    loaded = plugin.load_quantities(raw)
+    return loaded, plugin.dump_quantities(loaded)
 
 
 def _existing(

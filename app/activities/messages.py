@@ -8,8 +8,6 @@ else, so a corrected retry with the same id is processed afresh.
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -31,18 +29,18 @@ def claim(session: Session, partner_id: int, message_id: str) -> int | None:
     return session.scalar(stmt)
 
 
-def first_answer(session: Session, partner_id: int, message_id: str) -> tuple[int, Any]:
+def first_answer(session: Session, partner_id: int, message_id: str) -> tuple[int, str]:
     row = session.execute(
-        sa.select(PartnerMessage.status_code, PartnerMessage.response).where(
+        sa.select(PartnerMessage.status_code, PartnerMessage.response_body).where(
             PartnerMessage.partner_id == partner_id, PartnerMessage.message_id == message_id
         )
     ).one()
     return row[0], row[1]
 
 
-def record_answer(session: Session, claim_id: int, status_code: int, body: Any) -> None:
+def record_answer(session: Session, claim_id: int, status_code: int, body: str) -> None:
     session.execute(
         sa.update(PartnerMessage)
         .where(PartnerMessage.id == claim_id)
-        .values(status_code=status_code, response=body)
+        .values(status_code=status_code, response_body=body)
     )

@@ -71,7 +71,8 @@ class Candidate:
     plugin: type[Methodology] | None = None
     result: Quantification | None = None
     dumped: dict[str, Any] | None = None  # quantities as the input schema dumps them
-    fingerprint: str | None = None
+    print_key: str | None = None  # what makes it the same real action (see fingerprint)
+    fingerprint: str | None = None  # set when credited: holds the credit slot
     reduction_id: int | None = None
 
 
@@ -168,41 +169,59 @@ class _History:
     fingerprints: set[str] = field(default_factory=set)
 
 
+def _times(column: Any, session: Session) -> Any:
+    """A timestamp column read without per-row conversion where the driver returns aware values."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.type_coerce(column, sa.DateTime(timezone=True))
+    return column
+
+
 def _load_history(
     session: Session, candidates: Sequence[Candidate], settings: Settings
 ) -> _History:
-    """Credited and flagged activities of the batch's participants around its days."""
+    """What the batch's participants already have around its days: credited trips (intervals),
+    trips per local day (credited or under review), and any credited twin of a candidate."""
     history = _History()
-    participants = sorted({c.participant_id for c in candidates})
-    if not participants:
+    if not candidates:
         return history
-    start = min(c.occurred_at for c in candidates) - timedelta(days=1)
-    end = max(c.occurred_at for c in candidates) + timedelta(days=1)
-    excluded = [c.activity_id for c in candidates if c.activity_id is not None]
+    prints = sorted({c.print_key for c in candidates if c.print_key})
+    if prints:
+        history.fingerprints.update(
+            session.scalars(
+                sa.select(Activity.credit_fingerprint).where(
+                    bulk.any_of(Activity.credit_fingerprint, prints, session)
+                )
+            )
+        )
+    trips = [c for c in candidates if c.kind in TRIP_KINDS]
+    if not trips:
+        return history
+    participants = sorted({c.participant_id for c in trips})
+    start = min(c.occurred_at for c in trips) - timedelta(days=1)
+    end = max(c.occurred_at for c in trips) + timedelta(days=1)
+    excluded = [c.activity_id for c in trips if c.activity_id is not None]
     stmt = sa.select(
         Activity.participant_id,
-        Activity.kind,
-        Activity.occurred_at,
-        Activity.ends_at,
+        _times(Activity.occurred_at, session),
+        _times(Activity.ends_at, session),
         Activity.status,
-        Activity.credit_fingerprint,
     ).where(
         bulk.any_of(Activity.participant_id, participants, session),
         Activity.occurred_at >= start,
         Activity.occurred_at < end,
+        Activity.kind.in_(sorted(TRIP_KINDS)),
         Activity.status.in_((ActivityStatus.VERIFIED, ActivityStatus.FLAGGED)),
     )
     if excluded:
         stmt = stmt.where(Activity.id.not_in(excluded))
     tz = settings.tz
-    for participant, kind, occurred_at, ends_at, status, print_ in session.execute(stmt):
-        if kind in TRIP_KINDS:
-            history.trips[participant, occurred_at.astimezone(tz).date()] += 1
-        if status == ActivityStatus.VERIFIED:
-            if print_ is not None:
-                history.fingerprints.add(print_)
-            if ends_at is not None:
-                history.intervals[participant].append((occurred_at, ends_at))
+    counts = history.trips
+    intervals = history.intervals
+    verified = ActivityStatus.VERIFIED
+    for participant, occurred_at, ends_at, status in session.execute(stmt):
+        counts[participant, occurred_at.astimezone(tz).date()] += 1
+        if status == verified and ends_at is not None:
+            intervals[participant].append((occurred_at, ends_at))
     return history
 
 
@@ -254,6 +273,10 @@ def decide(
             )
         _measure(candidate, book)
     measured = [c for c in candidates if c.status is None]
+    for candidate in measured:
+        candidate.print_key = fingerprint(
+            candidate.participant_id, candidate.kind, candidate.occurred_at, candidate.quantities
+        )
     history = _load_history(session, measured, settings)
     tz = settings.tz
     for candidate in sorted(measured, key=lambda c: c.occurred_at):
@@ -265,7 +288,8 @@ def _screen(
 ) -> None:
     participant = candidate.participant_id
     kind = candidate.kind
-    print_ = fingerprint(participant, kind, candidate.occurred_at, candidate.quantities)
+    print_ = candidate.print_key
+    assert print_ is not None
     if print_ in history.fingerprints:
         candidate.status = ActivityStatus.REJECTED
         candidate.reasons.append(reasons.platform("duplicate_trip", reasons.REJECT))

@@ -188,7 +188,12 @@ def upgrade() -> None:
         sa.Column(
             "status_code", sa.Integer(), nullable=True, comment="HTTP status of the first answer"
         ),
-        sa.Column("response", sa.JSON(), nullable=True, comment="JSON body of the first answer"),
+        sa.Column(
+            "response_body",
+            sa.Text(),
+            nullable=True,
+            comment="The first answer's JSON body, byte for byte",
+        ),
         sa.Column(
             "created_at",
             app.db.UTCDateTime(timezone=True),
@@ -368,22 +373,38 @@ def upgrade() -> None:
         comment="Reported low-carbon actions and their verification outcome",
     )
     with op.batch_alter_table("activities", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_activities_held_until"), ["held_until"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_activities_identifier_hash"), ["identifier_hash"], unique=False
-        )
         batch_op.create_index(
             "ix_activities_participant_occurred", ["participant_id", "occurred_at"], unique=False
         )
-        batch_op.create_index("ix_activities_status_id", ["status", "id"], unique=False)
+        batch_op.create_index(
+            "ix_activities_flagged",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("status = 'flagged'"),
+            sqlite_where=sa.text("status = 'flagged'"),
+        )
+        batch_op.create_index(
+            "ix_activities_held_identifier",
+            ["identifier_hash"],
+            unique=False,
+            postgresql_where=sa.text("identifier_hash IS NOT NULL"),
+            sqlite_where=sa.text("identifier_hash IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_activities_held_until",
+            ["held_until"],
+            unique=False,
+            postgresql_where=sa.text("held_until IS NOT NULL"),
+            sqlite_where=sa.text("held_until IS NOT NULL"),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("activities", schema=None) as batch_op:
-        batch_op.drop_index("ix_activities_status_id")
+        batch_op.drop_index("ix_activities_held_until")
+        batch_op.drop_index("ix_activities_held_identifier")
+        batch_op.drop_index("ix_activities_flagged")
         batch_op.drop_index("ix_activities_participant_occurred")
-        batch_op.drop_index(batch_op.f("ix_activities_identifier_hash"))
-        batch_op.drop_index(batch_op.f("ix_activities_held_until"))
 
     op.drop_table("activities")
     op.drop_table("partner_messages")

@@ -1,0 +1,434 @@
+"""Ingestion end to end: signed HTTP batches → verified reductions → issued points, next to a bare
+psycopg COPY of the same rows into the same tables and indexes.
+
+Not a test: run it by hand on a quiet machine, e.g.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/ingest.py \\
+        --postgres postgresql://postgres@127.0.0.1:5432 --taps 1000000 --residents 100000
+
+It makes two fresh databases (``tanpuhui_bench_http`` and ``tanpuhui_bench_bare``), migrates both
+and seeds the same 100,000 residents with linked transit cards (users, hashed links and wallets by
+COPY: the argon2 sign-up path would take hours), approves every methodology and registers a bus
+and metro partner. Then:
+
+1. the bare baseline: for batches of the same size, one transaction each that allocates ids and
+   COPYs the activities, reductions, ledger transactions, entries and issuances and updates the
+   wallets once per batch, on one psycopg connection;
+2. the platform: gunicorn (sync workers) serving the app; client threads play the partner with the
+   simulator's signed client, each batch verified, matched, checked, quantified, anti-fraud
+   screened and credited through the ledger in one request transaction.
+
+It prints both rates, their ratio and the peak resident memory (VmHWM) of each gunicorn worker,
+and checks that every tap was credited. Goals: ≥ 10,000 activities/s, ≥ 0.4 × the bare COPY,
+workers under 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+import sqlalchemy as sa
+from alembic import command
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY = "benchmark-secret-key"
+os.environ.update(SECRET_KEY=SECRET_KEY, LOG_LEVEL="WARNING")
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from app.activities import keys, partners, simulator  # noqa: E402
+from app.activities import settings as edge  # noqa: E402
+from app.activities.ingest import ACTIVITY_COLUMNS  # noqa: E402
+from app.activities.models import Activity  # noqa: E402
+from app.activities.pipeline import _REDUCTION_COLUMNS, fingerprint, trip_end  # noqa: E402
+from app.audit.services import SYSTEM, Actor  # noqa: E402
+from app.cli import alembic_config  # noqa: E402
+from app.db import db  # noqa: E402
+from app.ledger import batch as ledger_batch  # noqa: E402
+from app.methodology.services import register_and_approve  # noqa: E402
+from app.reductions.models import Reduction  # noqa: E402
+
+ZONE = ZoneInfo("Asia/Shanghai")
+MOBILE_BASE = 16_000_000_000
+WARM_RESIDENTS = 1_000
+
+
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
+# --- databases --------------------------------------------------------------------------------
+
+
+def fresh_database(server: str, name: str) -> str:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://{server.split('://', 1)[1]}/{name}"
+    command.upgrade(alembic_config(url), "head")
+    return url
+
+
+def seed(url: str, residents: int) -> dict[str, Any]:
+    """Methodologies, a partner, residents with linked cards and wallets; returns what is needed."""
+    app = create_app({"DATABASE_URL": url})
+    with app.app_context():
+        with db.unit_of_work() as session:
+            from app.accounts import services
+            from app.accounts.roles import Role
+
+            staff = [
+                services.create_staff(
+                    session,
+                    SYSTEM,
+                    mobile=f"1390000000{n}",
+                    password="bench2026pass",
+                    display_name=f"bench {n}",
+                    role=Role.BUREAU_ADMIN,
+                )  # fmt: skip
+                for n in (1, 2)
+            ]
+            versions = register_and_approve(
+                session,
+                app.extensions["tanpuhui.methodologies"],
+                submitter=Actor(staff[0].id, staff[0].role),
+                approver=Actor(staff[1].id, staff[1].role),
+                effective_from=datetime(2026, 1, 1, tzinfo=UTC),
+                comment="benchmark defaults",
+            )
+            _partner, issued = partners.register_partner(
+                session, SYSTEM, name="bench transit", allowed_kinds=["bus_ride", "metro_ride"],
+                known_kinds=edge.partner_kinds(), secret_key=SECRET_KEY,
+            )  # fmt: skip
+        identifier_key = edge.identifier_key()
+        version_ids = {v.activity_kind: v.id for v in versions}
+    raw_url = url.replace("postgresql+psycopg://", "postgresql://")
+    now = datetime.now(UTC)
+    with psycopg.connect(raw_url) as conn, conn.cursor() as cursor:
+        first_id = cursor.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM users").fetchone()[0]
+        with cursor.copy(
+            "COPY users (id, role, mobile, display_name, password_hash, is_active, created_at) "
+            "FROM STDIN"
+        ) as copy:
+            for n in range(residents):
+                copy.write_row(
+                    (first_id + n, "resident", str(MOBILE_BASE + n), f"居民{n}", "x", True, now)
+                )
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT MAX(id) FROM users))"
+        )
+        with cursor.copy(
+            "COPY linked_identifiers (participant_id, identifier_kind, identifier_hash, created_at) "
+            "FROM STDIN"
+        ) as copy:
+            for n in range(residents):
+                digest = keys.hash_identifier(
+                    identifier_key, "transit_card", simulator.identifiers(n).card
+                )
+                copy.write_row((first_id + n, "transit_card", digest, now))
+        with cursor.copy(
+            "COPY ledger_accounts (type, holder_id, balance, created_at) FROM STDIN"
+        ) as copy:
+            for n in range(residents):
+                copy.write_row(("wallet", first_id + n, 0, now))
+        conn.commit()
+        conn.autocommit = True
+        cursor.execute("VACUUM ANALYZE")
+    app.extensions["tanpuhui.db"].engine.dispose()
+    return {
+        "first_user_id": first_id,
+        "key": simulator.PartnerCredentials(
+            "bench transit", ("bus_ride", "metro_ride"), issued.key_id, issued.secret
+        ),
+        "partner_id": issued.partner_id,
+        "version_ids": version_ids,
+    }
+
+
+# --- the taps ---------------------------------------------------------------------------------
+
+
+def taps(residents: range, per_resident: int, day: date, seed_value: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed_value)
+    out: list[dict[str, Any]] = []
+    for n in residents:
+        out.extend(simulator.transit_rides(rng, simulator.identifiers(n), day, ZONE, per_resident))
+    rng.shuffle(out)  # partners send in arrival order, not grouped by resident
+    return out
+
+
+def batches(items: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+# --- 1. the bare COPY baseline ----------------------------------------------------------------
+
+
+def bare_copy(url: str, seeded: dict[str, Any], chunks: list[list[dict[str, Any]]]) -> float:
+    """Rows shaped as the platform writes them, by COPY, one transaction per batch."""
+    raw_url = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(raw_url) as conn:
+        cursor = conn.cursor()
+        issuance_account = cursor.execute(
+            "SELECT id FROM ledger_accounts WHERE type = 'issuance' AND holder_id IS NULL"
+        ).fetchone()[0]
+        wallets = dict(
+            cursor.execute("SELECT holder_id, id FROM ledger_accounts WHERE type = 'wallet'")
+        )
+        conn.commit()
+        first = seeded["first_user_id"]
+        factors = {"bus_ride": 26.9, "metro_ride": 46.7}
+        expires = datetime(2028, 1, 1, tzinfo=UTC)
+        started = time.perf_counter()
+        for number, chunk in enumerate(chunks, 1):
+            now = datetime.now(UTC)
+            n = len(chunk)
+            ids = {}
+            for table in ("reductions", "activities", "ledger_transactions"):
+                ids[table] = [
+                    row[0]
+                    for row in cursor.execute(
+                        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+                        "FROM generate_series(1, %s)",
+                        (table, n),
+                    )
+                ]
+            reductions, activities, transactions, entries, issuances = [], [], [], [], []
+            deltas: dict[int, int] = {}
+            for item, rid, aid, tid in zip(
+                chunk, ids["reductions"], ids["activities"], ids["ledger_transactions"], strict=True
+            ):
+                participant = first + int(item["identifier"][2:])
+                occurred = datetime.fromisoformat(item["occurred_at"])
+                quantities = item["quantities"]
+                grams = round(float(quantities["distance_km"]) * factors[item["kind"]])
+                q = json.dumps(quantities, ensure_ascii=False)
+                reductions.append(
+                    (rid, participant, seeded["version_ids"][item["kind"]], item["kind"], occurred,
+                     False, q, grams, 0, grams, False, None, "[]", "verified", now, now)
+                )  # fmt: skip
+                activities.append(
+                    (aid, "partner", seeded["partner_id"], item["external_id"], item["kind"],
+                     participant, None, None, occurred,
+                     trip_end(item["kind"], occurred, quantities), q, "verified", "[]", None,
+                     rid, fingerprint(participant, item["kind"], occurred, quantities), now, now)
+                )  # fmt: skip
+                transactions.append(
+                    (tid, "issue", f"issue:{rid}", "0" * 64, "reduction", rid, "", now)
+                )
+                entries.append((tid, wallets[participant], grams, expires))
+                entries.append((tid, issuance_account, -grams, None))
+                issuances.append(
+                    (rid, tid, participant, item["kind"][:3], occurred.astimezone(ZONE).date(),
+                     grams, grams, 0, None)
+                )  # fmt: skip
+                deltas[wallets[participant]] = deltas.get(wallets[participant], 0) + grams
+            for table, columns, rows in (
+                ("reductions", _REDUCTION_COLUMNS, reductions),
+                ("activities", ACTIVITY_COLUMNS, activities),
+                ("ledger_transactions", ledger_batch.TRANSACTION_COLUMNS, transactions),
+                ("ledger_entries", ledger_batch.ENTRY_COLUMNS, entries),
+                ("ledger_issuances", ledger_batch.ISSUANCE_COLUMNS, issuances),
+            ):
+                t0 = time.perf_counter()
+                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                if os.environ.get("BENCH_TRACE"):
+                    log(f"    {table}: {time.perf_counter() - t0:.3f} s")
+            changes = sorted(deltas.items())
+            cursor.execute(
+                "UPDATE ledger_accounts AS a SET balance = a.balance + v.delta "
+                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, delta) WHERE a.id = v.id",
+                ([c[0] for c in changes], [c[1] for c in changes]),
+            )
+            conn.commit()
+            if number % 20 == 0 or number == len(chunks):
+                done = sum(len(c) for c in chunks[:number])
+                rate = done / (time.perf_counter() - started)
+                log(f"  bare COPY: {done:,} rows sets, {rate:,.0f}/s")
+        return time.perf_counter() - started
+
+
+# --- 2. the platform over HTTP ----------------------------------------------------------------
+
+
+def start_gunicorn(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET_KEY,
+        "LOG_LEVEL": "WARNING",
+        "GUNICORN_TIMEOUT": "600",
+        "DATABASE_POOL_SIZE": "2",
+    }
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "wsgi:app"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    import http.client
+
+    while time.time() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.3)
+    process.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def worker_peaks(master: int) -> dict[int, float]:
+    """VmHWM (peak resident memory) of each worker of the gunicorn master, in MB."""
+    peaks = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if int(fields.get("PPid", "0").strip()) == master and "VmHWM" in fields:
+            peaks[int(entry.name)] = int(fields["VmHWM"].split()[0]) / 1024
+    return peaks
+
+
+def post_all(
+    port: int, credentials: Any, chunks: list[list[dict[str, Any]]], clients: int, label: str
+) -> tuple[float, dict[str, int]]:
+    bodies: queue.Queue[tuple[int, bytes]] = queue.Queue()
+    for number, chunk in enumerate(chunks):
+        bodies.put((number, json.dumps({"activities": chunk}, ensure_ascii=False).encode()))
+    totals = {"accepted": 0, "duplicate": 0, "rejected": 0, "batches": 0}
+    lock = threading.Lock()
+    failures: list[str] = []
+    sent = len(chunks)
+    started = time.perf_counter()
+
+    def run() -> None:
+        client = simulator.PartnerClient(f"http://127.0.0.1:{port}", credentials, timeout=600)
+        while True:
+            try:
+                _number, body = bodies.get_nowait()
+            except queue.Empty:
+                break
+            status, answer = client.post("/api/v1/partner/activities", body)
+            with lock:
+                if status != 200:
+                    failures.append(f"HTTP {status}: {str(answer)[:300]}")
+                    continue
+                for name in ("accepted", "duplicate", "rejected"):
+                    totals[name] += answer[name]
+                totals["batches"] += 1
+                if totals["batches"] % 20 == 0 or totals["batches"] == sent:
+                    rate = totals["accepted"] / (time.perf_counter() - started)
+                    log(f"  {label}: {totals['batches']}/{sent} batches, "
+                        f"{totals['accepted']:,} accepted, {rate:,.0f}/s")  # fmt: skip
+        client.close()
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise SystemExit(f"{len(failures)} batches failed, first: {failures[0]}")
+    return time.perf_counter() - started, totals
+
+
+def check_credited(url: str, external_ids: int) -> tuple[int, int]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        verified = conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(Activity)
+            .where(Activity.status == "verified", Activity.external_id.not_like("warm-%"))
+        )
+        issued = conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM ledger_issuances i JOIN activities a "
+                "ON a.reduction_id = i.reduction_id WHERE a.external_id NOT LIKE 'warm-%' "
+                "AND i.issued_points > 0"
+            )
+        )
+    engine.dispose()
+    return verified, issued
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--taps", type=int, default=1_000_000)
+    parser.add_argument("--residents", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument("--clients", type=int, default=3, help="concurrent partner connections")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--skip-bare", action="store_true")
+    args = parser.parse_args()
+    per_resident = max(1, args.taps // args.residents)
+    day = (datetime.now(ZONE) - timedelta(days=2)).date()
+    log(f"{args.taps:,} bus and metro taps for {args.residents:,} residents on {day}, "
+        f"batches of {args.batch:,}, {args.workers} workers, {args.clients} clients")  # fmt: skip
+
+    items = taps(range(args.residents), per_resident, day, 2026)[: args.taps]
+    # Warm-up: residents beyond the measured ones, so their taps never meet the measured ones.
+    warm = taps(range(args.residents, args.residents + WARM_RESIDENTS), 5, day, 7)
+    for item in warm:
+        item["external_id"] = "warm-" + item["external_id"]
+    chunks = batches(items, args.batch)
+    log(f"generated {len(items):,} taps in {len(chunks)} batches")
+
+    bare_rate = None
+    if not args.skip_bare:
+        log("bare baseline: seeding its database …")
+        bare_url = fresh_database(args.postgres, "tanpuhui_bench_bare")
+        bare_seed = seed(bare_url, args.residents + WARM_RESIDENTS)
+        elapsed = bare_copy(bare_url, bare_seed, chunks)
+        bare_rate = len(items) / elapsed
+        log(f"bare COPY: {len(items):,} activities in {elapsed:.1f} s = {bare_rate:,.0f}/s")
+
+    log("platform: seeding its database …")
+    url = fresh_database(args.postgres, "tanpuhui_bench_http")
+    seeded = seed(url, args.residents + WARM_RESIDENTS)
+    server = start_gunicorn(url, args.port, args.workers)
+    try:
+        post_all(args.port, seeded["key"], batches(warm, 100), args.clients, "warm-up")
+        elapsed, totals = post_all(args.port, seeded["key"], chunks, args.clients, "platform")
+        peaks = worker_peaks(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    rate = totals["accepted"] / elapsed
+    verified, issued = check_credited(url, len(items))
+    log("")
+    log(f"platform over HTTP: {totals['accepted']:,} activities in {elapsed:.1f} s = {rate:,.0f}/s "
+        f"(goal ≥ 10,000/s); {verified:,} verified, {issued:,} credited with points")  # fmt: skip
+    if bare_rate:
+        log(f"bare COPY baseline: {bare_rate:,.0f}/s; ratio {rate / bare_rate:.2f}× (goal ≥ 0.4×)")
+    for pid, peak in sorted(peaks.items()):
+        log(f"worker {pid}: peak memory {peak:,.0f} MB (goal < 300 MB)")
+    if verified != len(items) or issued != len(items):
+        raise SystemExit("not every tap was credited")
+
+
+if __name__ == "__main__":
+    main()
