@@ -294,9 +294,11 @@ def _credits(
             reductions.c.quantities,
             reductions.c.self_reported,
             reductions.c.reduction_g,
+            reductions.c.trace,
             versions.c.id.label("version_id"),
             versions.c.code,
             versions.c.version,
+            versions.c.plugin_version,
             versions.c.parameters,
         )
         .join(reductions, reductions.c.id == issuances.c.reduction_id)
@@ -323,10 +325,11 @@ def _credits(
 
 
 class _Tracer:
-    """Recomputes a reduction with its stored version's parameters to show the calculation.
+    """The calculation a resident reads: stored with the reduction, or else recomputed from the
+    stored version's parameters by the plugin of that version (batch ingestion skips the trace).
 
-    A trace is shown only when the recomputation gives the stored grams, so a resident never
-    reads a calculation that does not match what was credited.
+    A recomputed trace is shown only when it gives the stored grams, so a resident never reads a
+    calculation that does not match what was credited.
     """
 
     def __init__(self, methodologies: Methodologies) -> None:
@@ -338,8 +341,10 @@ class _Tracer:
         return methodology.name if methodology else None
 
     def trace(self, row: Any) -> Text | None:
+        if row.trace:
+            return Text(zh=row.trace["zh"], en=row.trace["en"])
         methodology = self.methodologies.get(row.code)
-        if methodology is None:
+        if methodology is None or methodology.version != row.plugin_version:
             return None
         try:
             if row.version_id not in self.parameters:

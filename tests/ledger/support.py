@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.ledger.models import Account, Entry, Transaction
 from app.ledger.policy import Caps, LedgerPolicy
 from app.merchants.models import Merchant, MerchantKind, MerchantStatus
-from app.methodology.models import MethodologyVersion, VersionStatus
+from app.methodology.models import MethodologyVersion, VersionStatus, version_label
 from app.reductions.models import Reduction, ReductionStatus
 from methodologies.transit import BusRide
 
@@ -33,17 +33,17 @@ def policy(**caps: object) -> LedgerPolicy:
 
 
 def make_version(session: Session, code: str = "bus") -> MethodologyVersion:
-    """A methodology version with the plugin's default parameters (a draft is enough here)."""
-    number = next(_versions)
+    """A version of the bus plugin's defaults under ``code`` (a draft is enough here)."""
+    revision = next(_versions)
     version = MethodologyVersion(
         code=code,
-        version=f"1.0.{number}",
+        version=version_label(BusRide.version, revision),
+        plugin_version=BusRide.version,
+        revision=revision,
         activity_kind="bus_ride" if code == "bus" else code,
         status=VersionStatus.DRAFT,
         parameters=BusRide.default_parameters(),
     )
-    if hasattr(MethodologyVersion, "plugin_version"):  # the methodology workflow's new columns
-        version.plugin_version, version.revision = f"1.0.{number}", 1
     session.add(version)
     session.flush()
     return version

@@ -241,3 +241,14 @@ def test_expire_points_from_the_command_line(app, session, version):
     assert ledger.balance(session, resident.id) == 0
     bad = runner.invoke(args=["expire-points", "--now", "soon"])
     assert bad.exit_code != 0
+
+
+def test_a_stored_trace_is_shown_as_it_was_recorded(client, session, version):
+    resident = make_user(session)
+    reduction = make_reduction(session, resident.id, 999, version=version)
+    reduction.trace = {"zh": "记录的计算 → 999 克", "en": "recorded calculation → 999 g"}
+    session.flush()
+    ledger.issue_points(session, [reduction.id], policy=policy())
+    log_in(client, resident)
+    [item] = client.get("/api/v1/wallet/history").get_json()["items"]
+    assert item["credit"]["trace"] == reduction.trace
