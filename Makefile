@@ -9,10 +9,13 @@ PORT ?= 8000
 .PHONY: run test setup setup-test browser translations lint format migrate clean
 
 ## run: set up, migrate the embedded SQLite database, add demo data on first start, serve on :8000
+## beside the scheduler (stopped when the web server stops)
 run: setup
 	$(BIN)/tanpuhui db upgrade
 	$(BIN)/tanpuhui seed-demo --if-empty
-	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
+	$(BIN)/tanpuhui scheduler & scheduler=$$!; \
+	  trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT; \
+	  $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 ## test: set up (test tools and chromium too), lint, then the whole suite on SQLite and PostgreSQL
 test: setup-test browser

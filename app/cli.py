@@ -123,10 +123,14 @@ def seed_demo(if_empty: bool) -> None:
 
 def register(app: Flask) -> None:
     from app.activities.cli import purge_held_command, simulate_command
+    from app.filings.cli import export_filing, verify_filing
+    from app.jobs.cli import jobs_group, scheduler_command
     from app.ledger.cli import register as register_ledger_commands
     from app.methodology.cli import register as register_methodology_commands
 
     for command in (db_group, create_admin, seed_demo, simulate_command, purge_held_command):
         app.cli.add_command(command)
     register_methodology_commands(app)
+    for command in (jobs_group, scheduler_command, verify_filing, export_filing):
+        app.cli.add_command(command)
     register_ledger_commands(app)

@@ -10,6 +10,15 @@ from app.activities.models import (
     PartnerMessage,
 )
 from app.audit.models import AuditEntry
+from app.dashboard.models import DailyActivityStatistic, DailyTotal
+from app.filings.models import (
+    FilingBatch,
+    FilingLine,
+    OffsetAllocation,
+    OffsetClaim,
+    ParticipantPseudonym,
+)
+from app.jobs.models import ExpiryNotice, JobLease, JobRun
 from app.ledger.models import Account, Entry, Issuance, Transaction
 from app.merchants.models import Merchant, Offer, Store
 from app.methodology.models import MethodologyVersion
@@ -21,16 +30,26 @@ __all__ = [
     "Activity",
     "ApiToken",
     "AuditEntry",
+    "DailyActivityStatistic",
+    "DailyTotal",
     "DataPartner",
     "Entry",
     "EvidenceFile",
+    "ExpiryNotice",
+    "FilingBatch",
+    "FilingLine",
     "Issuance",
+    "JobLease",
+    "JobRun",
     "LinkedIdentifier",
     "Merchant",
     "MethodologyVersion",
     "Offer",
+    "OffsetAllocation",
+    "OffsetClaim",
     "Organisation",
     "OrganisationMember",
+    "ParticipantPseudonym",
     "PartnerKey",
     "PartnerMessage",
     "Redemption",

@@ -23,6 +23,10 @@ def register(app: Flask) -> None:
     from app.api import docs
     from app.audit import api as audit_api
     from app.bureau import views as bureau_views
+    from app.dashboard import api as dashboard_api
+    from app.dashboard import views as dashboard_views
+    from app.filings import views as filings_views
+    from app.jobs import views as jobs_views
     from app.ledger import api as ledger_api
     from app.ledger import views as ledger_views
     from app.merchants import api as merchants_api
@@ -42,6 +46,14 @@ def register(app: Flask) -> None:
     app.register_blueprint(methodology_views.bureau_bp)
     app.register_blueprint(methodology_views.public_bp)
     app.register_blueprint(activities_views.bp)
+    for blueprint in (
+        filings_views.bureau_bp,
+        filings_views.verifier_bp,
+        filings_views.public_bp,
+        jobs_views.bp,
+        dashboard_views.bp,
+    ):
+        app.register_blueprint(blueprint)
     for blueprint in (ledger_views.bp, ledger_views.bureau_bp):
         app.register_blueprint(blueprint)
 
@@ -58,6 +70,8 @@ def register(app: Flask) -> None:
         api.register_blueprint(blp)
     csrf.exempt(ledger_api.blp)
     api.register_blueprint(ledger_api.blp)
+    csrf.exempt(dashboard_api.blp)  # read-only open data
+    api.register_blueprint(dashboard_api.blp)
     app.before_request(protect_cookie_api_call)
 
 

@@ -37,6 +37,8 @@ class Permission(enum.StrEnum):
     APPROVE_METHODOLOGY = "approve_methodology"  # approve, reject and retire them
     APPROVE_MERCHANTS = "approve_merchants"
     MANAGE_PARTNERS = "manage_partners"  # register data partners, rotate and revoke their keys
+    MANAGE_FILINGS = "manage_filings"  # approve (four eyes), submit, accept and reject batches
+    CLAIM_OFFSETS = "claim_offsets"  # retire filed tonnes for a carbon-neutral event
     READ_LEDGER = "read_ledger"  # look up wallets, see the ledger's totals
     MANAGE_LEDGER = "manage_ledger"  # post manual adjustments (audited)
 
@@ -55,12 +57,15 @@ PRIVILEGED = frozenset(
         Permission.APPROVE_METHODOLOGY,
         Permission.APPROVE_MERCHANTS,
         Permission.MANAGE_PARTNERS,
+        Permission.MANAGE_FILINGS,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.RESIDENT: frozenset({Permission.USE_WALLET}),
-    Role.ORGANISATION: frozenset({Permission.USE_WALLET, Permission.MANAGE_ORGANISATION}),
+    Role.ORGANISATION: frozenset(
+        {Permission.USE_WALLET, Permission.MANAGE_ORGANISATION, Permission.CLAIM_OFFSETS}
+    ),
     Role.MERCHANT_STAFF: frozenset({Permission.MERCHANT_COUNTER, Permission.MERCHANT_MANAGE}),
     Role.BUREAU_REVIEWER: frozenset(
         {
@@ -68,6 +73,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVIEW,
             Permission.READ_LEDGER,
             Permission.EDIT_METHODOLOGY,
+            Permission.MANAGE_FILINGS,
         }
     ),
     Role.BUREAU_ADMIN: frozenset(
@@ -82,6 +88,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.APPROVE_METHODOLOGY,
             Permission.APPROVE_MERCHANTS,
             Permission.MANAGE_PARTNERS,
+            Permission.MANAGE_FILINGS,
         }
     ),
     Role.VERIFIER: frozenset({Permission.VERIFY_FILINGS}),

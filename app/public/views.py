@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -61,4 +61,6 @@ def merchant_home() -> Any:
 @bp.get("/verifier")
 @requires(Permission.VERIFY_FILINGS)
 def verifier_home() -> Any:
-    return render_template("verifier/home.html")
+    from app.filings.views import batches_page
+
+    return render_template("verifier/home.html", page=batches_page(request.args.get("cursor")))

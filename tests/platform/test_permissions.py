@@ -189,6 +189,23 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         Role.BUREAU_ADMIN, ok=422
     ),
     ("GET", "/api/v1/bureau/ledger/totals"): api_only(*BUREAU),
+    # Filing batches, verification, carbon-neutral events, jobs and the public dashboard.
+    ("GET", "/bureau/filings/"): only(*BUREAU),
+    ("GET", "/bureau/filings/{batch}"): only(*BUREAU, ok=404),
+    ("GET", "/bureau/filings/{batch}/package.zip"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/filings/{batch}/approve"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/filings/{batch}/submit"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/filings/{batch}/accept"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/filings/{batch}/reject"): only(*BUREAU, ok=404),
+    ("GET", "/verifier/batches/{batch}"): only(Role.VERIFIER, ok=404),
+    ("GET", "/verifier/batches/{batch}/package.zip"): only(Role.VERIFIER, ok=404),
+    ("GET", "/organisation/offsets"): only(Role.ORGANISATION),
+    ("POST", "/organisation/offsets"): only(Role.ORGANISATION, ok=400),
+    ("GET", "/certificates/{certificate}"): {role: 404 for role in ROLES},
+    ("GET", "/bureau/jobs/"): only(*BUREAU),
+    ("GET", "/dashboard"): ALL,
+    ("GET", "/dashboard.csv"): ALL,
+    ("GET", "/api/v1/statistics"): ALL,
     ("POST", "/sign-out"): {role: 302 for role in ROLES},  # last: it ends the session
 }
 
@@ -205,6 +222,8 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:link_id>", "{link}", path)
     path = re.sub(r"<int:partner_id>", "{partner}", path)
     path = re.sub(r"<key_id>", "{key}", path)
+    path = re.sub(r"<int:batch_id>", "{batch}", path)
+    path = re.sub(r"<serial>", "{certificate}", path)
     return re.sub(r"<path:filename>", "swagger-ui.css", path)
 
 
@@ -229,6 +248,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"offer": 999_999, "merchant": 999_999, "redemption": 999_999}
     ids |= {"transaction": 999_999}
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
+    ids |= {"batch": 999_999, "certificate": "CN-2026-999999"}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []

@@ -1,0 +1,1 @@
+"""Voluntary-offset filing: batches of verified reductions, their packages, and offset claims."""

@@ -1,0 +1,49 @@
+"""``tanpuhui verify-filing PACKAGE.zip`` and ``tanpuhui export-filing SERIAL``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask.cli import with_appcontext
+
+from app.db import db
+
+
+@click.command("verify-filing")
+@click.argument("package_path", metavar="PACKAGE.zip", type=click.Path(dir_okay=False))
+@click.option("--root", "expected_root", help="The root hash the bureau published, to compare")
+def verify_filing(package_path: str, expected_root: str | None) -> None:
+    """Recompute every line of a filing package, then its totals and hashes; print OK or each
+    discrepancy (exit status 1)."""
+    from app.filings.verify import verify_package
+
+    report = verify_package(Path(package_path), expected_root=expected_root)
+    if report.ok:
+        click.echo(f"OK: {report.lines} lines recomputed; totals, file hashes and root hash agree")
+        return
+    for discrepancy in report.discrepancies:
+        click.echo(discrepancy)
+    click.echo(f"{len(report.discrepancies)} discrepancies", err=True)
+    sys.exit(1)
+
+
+@click.command("export-filing")
+@click.argument("serial")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Default: SERIAL.zip")
+@with_appcontext
+def export_filing(serial: str, output: str | None) -> None:
+    """Write a batch's package (zip) to a file."""
+    from app.filings import services
+    from app.filings.models import FilingBatch
+
+    target = Path(output or f"{serial}.zip")
+    with db.unit_of_work() as session:
+        batch = session.scalar(sa.select(FilingBatch).where(FilingBatch.serial == serial))
+        if batch is None:
+            raise click.ClickException(f"no filing batch {serial}")
+        with target.open("wb") as handle:
+            services.write_package(session, batch, handle)
+    click.echo(f"{target}: root hash {batch.root_hash}")

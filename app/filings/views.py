@@ -1,0 +1,231 @@
+"""Pages: the bureau's filing console, the verifier's inspection, event claims and certificates."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.accounts import services as accounts
+from app.accounts.auth import current_actor, requires
+from app.accounts.forms import EmptyForm
+from app.accounts.models import Organisation
+from app.accounts.roles import Permission
+from app.accounts.views import render_form_error
+from app.api.pagination import keyset_page
+from app.db import db
+from app.errors import DomainError
+from app.filings import forms, package, services
+from app.filings.models import FilingBatch
+
+bureau_bp = Blueprint("filings_bureau", __name__, url_prefix="/bureau/filings")
+verifier_bp = Blueprint("filings_verifier", __name__, url_prefix="/verifier/batches")
+public_bp = Blueprint("filings_public", __name__)
+
+LINES_PER_PAGE = 50
+
+
+@bureau_bp.app_template_filter("tonnes")
+def tonnes_filter(grams: int) -> str:
+    return str(package.tonnes(grams))
+
+
+def batches_page(cursor: str | None) -> dict[str, Any]:
+    return keyset_page(db.session, sa.select(FilingBatch), FilingBatch.id, limit=50, cursor=cursor)
+
+
+def _lines(batch: FilingBatch) -> tuple[list[services.LineView], int | None]:
+    after = request.args.get("after", type=int)
+    return services.batch_lines(db.session, batch.id, after=after, limit=LINES_PER_PAGE)
+
+
+def _download(batch: FilingBatch) -> Response:
+    """Stream the zip from a temporary file, so a million lines never sit in memory."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115  (the response closes it)
+    try:
+        services.write_package(db.session, batch, spool)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return send_file(
+        spool,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"{batch.serial}.zip",
+        max_age=0,
+    )
+
+
+# -- bureau ---------------------------------------------------------------------------------------
+
+
+@bureau_bp.get("/")
+@requires(Permission.MANAGE_FILINGS)
+def index() -> str:
+    page = batches_page(request.args.get("cursor"))
+    return render_template("bureau/filings.html", page=page)
+
+
+def _detail(batch_id: int, status: int = 200, **forms_: Any) -> tuple[str, int]:
+    batch = services.get_batch(db.session, batch_id)
+    lines, next_after = _lines(batch)
+    context = {
+        "approve_form": EmptyForm(),
+        "accept_form": EmptyForm(),
+        "submit_form": forms.SubmitForm(),
+        "reject_form": forms.RejectForm(),
+    } | forms_
+    html = render_template(
+        "bureau/filing_detail.html",
+        batch=batch,
+        manifest=json.loads(batch.manifest),
+        lines=lines,
+        next_after=next_after,
+        **context,
+    )
+    return html, status
+
+
+@bureau_bp.get("/<int:batch_id>")
+@requires(Permission.MANAGE_FILINGS)
+def detail(batch_id: int) -> tuple[str, int]:
+    return _detail(batch_id)
+
+
+@bureau_bp.get("/<int:batch_id>/package.zip")
+@requires(Permission.MANAGE_FILINGS)
+def bureau_package(batch_id: int) -> Response:
+    return _download(services.get_batch(db.session, batch_id))
+
+
+@bureau_bp.post("/<int:batch_id>/approve")
+@requires(Permission.MANAGE_FILINGS)
+def approve(batch_id: int) -> Any:
+    if not EmptyForm().validate_on_submit():
+        return _detail(batch_id, 400)
+    batch = services.approve(db.session, current_actor(), batch_id)
+    flash(
+        _("Approved. The batch is now approved for filing.")
+        if batch.second_approved_by_id
+        else _("Approved. A second colleague must approve too."),
+        "success",
+    )
+    return redirect(url_for("filings_bureau.detail", batch_id=batch_id))
+
+
+@bureau_bp.post("/<int:batch_id>/submit")
+@requires(Permission.MANAGE_FILINGS)
+def submit(batch_id: int) -> Any:
+    form = forms.SubmitForm()
+    if not form.validate_on_submit():
+        return _detail(batch_id, 400, submit_form=form)
+    try:
+        services.submit(
+            db.session, current_actor(), batch_id, registry_reference=form.registry_reference.data
+        )
+    except DomainError as error:
+        if error.field is None:
+            raise
+        form.registry_reference.errors = [str(error.message)]
+        return _detail(batch_id, error.status, submit_form=form)
+    flash(_("Recorded as submitted to the registry."), "success")
+    return redirect(url_for("filings_bureau.detail", batch_id=batch_id))
+
+
+@bureau_bp.post("/<int:batch_id>/accept")
+@requires(Permission.MANAGE_FILINGS)
+def accept(batch_id: int) -> Any:
+    if not EmptyForm().validate_on_submit():
+        return _detail(batch_id, 400)
+    services.accept(db.session, current_actor(), batch_id)
+    flash(_("Recorded as accepted by the registry."), "success")
+    return redirect(url_for("filings_bureau.detail", batch_id=batch_id))
+
+
+@bureau_bp.post("/<int:batch_id>/reject")
+@requires(Permission.MANAGE_FILINGS)
+def reject(batch_id: int) -> Any:
+    form = forms.RejectForm()
+    if not form.validate_on_submit():
+        return _detail(batch_id, 400, reject_form=form)
+    services.reject(db.session, current_actor(), batch_id, reason=form.reason.data)
+    flash(_("Rejected. Its reductions can go into a later batch."), "success")
+    return redirect(url_for("filings_bureau.detail", batch_id=batch_id))
+
+
+# -- verifier -------------------------------------------------------------------------------------
+
+
+@verifier_bp.get("/<int:batch_id>")
+@requires(Permission.VERIFY_FILINGS)
+def inspect(batch_id: int) -> str:
+    batch = services.get_batch(db.session, batch_id)
+    lines, next_after = _lines(batch)
+    return render_template(
+        "verifier/batch.html",
+        batch=batch,
+        manifest=json.loads(batch.manifest),
+        lines=lines,
+        next_after=next_after,
+    )
+
+
+@verifier_bp.get("/<int:batch_id>/package.zip")
+@requires(Permission.VERIFY_FILINGS)
+def verifier_package(batch_id: int) -> Response:
+    return _download(services.get_batch(db.session, batch_id))
+
+
+# -- organisations and the public ------------------------------------------------------------------
+
+
+@public_bp.route("/organisation/offsets", methods=["GET", "POST"])
+@requires(Permission.CLAIM_OFFSETS)
+def offsets() -> Any:
+    org = accounts.organisation_of(db.session, current_user)
+    form = forms.ClaimForm()
+    template = "filings/offsets.html"
+
+    def context() -> dict[str, Any]:
+        return {
+            "org": org,
+            "claims": services.claims_of(db.session, org.id),
+            "available_g": sum(services.remaining_by_batch(db.session).values()),
+        }
+
+    if request.method == "GET":
+        return render_template(template, form=form, **context())
+    if not form.validate_on_submit():
+        return render_template(template, form=form, **context()), 400
+    try:
+        claim = services.claim_offset(
+            db.session,
+            current_actor(),
+            organisation_id=org.id,
+            event_name=form.event_name.data,
+            event_date=form.event_date.data,
+            grams=services.parse_tonnes(form.tonnes.data),
+        )
+    except DomainError as error:
+        return render_form_error(template, form, error, **context())
+    flash(_("Offset recorded. Certificate %(serial)s is public.", serial=claim.serial), "success")
+    return redirect(url_for("filings_public.certificate", serial=claim.serial))
+
+
+@public_bp.get("/certificates/<serial>")
+def certificate(serial: str) -> str:
+    claim = services.claim_by_serial(db.session, serial)
+    org = db.session.get(Organisation, claim.organisation_id)
+    return render_template(
+        "filings/certificate.html",
+        claim=claim,
+        org=org,
+        allocations=services.allocations_of(db.session, claim.id),
+    )

@@ -1,0 +1,1 @@
+"""Scheduled jobs: one registry, one runner that leases and records every run, one scheduler."""

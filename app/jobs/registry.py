@@ -1,0 +1,112 @@
+"""Every scheduled job, declared once: its name (also its command, `tanpuhui jobs NAME`), when
+it runs (cron fields in the city's time zone), how long its lease lasts, and the service it calls.
+
+Each job takes its session, a :class:`~app.jobs.runner.JobContext` and the cursor its previous
+step returned (None at first), and returns a :class:`~app.jobs.runner.Step`. Jobs are idempotent:
+run twice, the second finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.jobs.runner import JobContext, Step
+
+#: Wallets per committed chunk of the expiry and reminder jobs.
+WALLETS_PER_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    description: str
+    cron: Mapping[str, Any]
+    run: Callable[[Session, JobContext, Any], Step]
+    lease_seconds: int = 3600
+
+
+def _bundle_filings(session: Session, context: JobContext, _after: Any) -> Step:
+    from app.filings import services as filings
+
+    settings = filings.BundleSettings(
+        tz=context.tz,
+        city=context.config["CITY_NAME"],
+        pseudonym_key=filings.pseudonym_key(context.config["SECRET_KEY"]),
+    )
+    return Step(filings.bundle_due(session, settings, now=context.now))
+
+
+def _expire_points(session: Session, context: JobContext, after: Any) -> Step:
+    from app.ledger import services as ledger
+
+    run = ledger.expire_points(
+        session,
+        now=context.now,
+        policy=ledger.policy_from_config(context.config),
+        after_wallet_id=after or 0,
+        limit=WALLETS_PER_CHUNK,
+    )
+    return Step({"wallets": run.wallets, "points": run.points}, run.next_after)
+
+
+def _remind_expiring(session: Session, context: JobContext, after: Any) -> Step:
+    from app.jobs.notices import remind_expiring
+
+    made, next_after = remind_expiring(
+        session, now=context.now, after_wallet_id=after or 0, limit=WALLETS_PER_CHUNK
+    )
+    return Step({"reminders": made}, next_after)
+
+
+def _purge_held_activities(session: Session, context: JobContext, _after: Any) -> Step:
+    from app.activities.links import purge_held
+
+    return Step({"activities": purge_held(session, context.now)})
+
+
+def _daily_statistics(session: Session, context: JobContext, _after: Any) -> Step:
+    from app.dashboard import services as dashboard
+
+    return Step(dashboard.compute_recent(session, now=context.now, tz=context.tz))
+
+
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job(
+            name="bundle-filings",
+            description="Bundle verified reductions of each complete month into filing batches",
+            cron={"day": 1, "hour": 2, "minute": 0},
+            run=_bundle_filings,
+            lease_seconds=6 * 3600,
+        ),
+        Job(
+            name="expire-points",
+            description="Expire points whose validity has ended (the year-end run included)",
+            cron={"hour": 0, "minute": 10},
+            run=_expire_points,
+        ),
+        Job(
+            name="remind-expiring",
+            description="Tell residents in their wallet about points expiring within 30 days",
+            cron={"hour": 9, "minute": 0},
+            run=_remind_expiring,
+        ),
+        Job(
+            name="purge-held-activities",
+            description="Purge held activities whose window to link an identifier has closed",
+            cron={"hour": 3, "minute": 30},
+            run=_purge_held_activities,
+        ),
+        Job(
+            name="daily-statistics",
+            description="Recompute yesterday's and today's city statistics",
+            cron={"minute": 5},
+            run=_daily_statistics,
+        ),
+    )
+}

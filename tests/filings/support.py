@@ -1,0 +1,84 @@
+"""Test data for filings: approved methodology versions and verified reductions, computed by the
+real methodology plugins so packages recompute."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.accounts.models import User
+from app.accounts.roles import Role
+from app.audit.services import Actor
+from app.filings import services
+from app.methodology import services as methodology
+from app.methodology.models import MethodologyVersion
+from app.reductions.models import Reduction, ReductionStatus
+from methodologies.registry import load_methodologies
+from tests.factories import make_user
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SETTINGS = services.BundleSettings(tz=SHANGHAI, city="银川", pseudonym_key=b"test filing key")
+
+
+def make_version(session: Session, code: str = "bus") -> MethodologyVersion:
+    """An approved version of ``code`` with its default parameters, made by the bureau's rules."""
+    plugin = load_methodologies([code])[code]
+    submitter, approver = (make_user(session, Role.BUREAU_ADMIN) for _ in range(2))
+    (version,) = methodology.register_and_approve(
+        session,
+        {code: plugin},
+        submitter=Actor(submitter.id, submitter.role),
+        approver=Actor(approver.id, approver.role),
+        effective_from=datetime(2020, 1, 1, tzinfo=UTC),
+        comment="test",
+    )
+    return version
+
+
+def make_reduction(
+    session: Session,
+    version: MethodologyVersion,
+    participant: User,
+    occurred_at: datetime,
+    *,
+    km: str = "8.2",
+    self_reported: bool = False,
+    status: ReductionStatus = ReductionStatus.VERIFIED,
+) -> Reduction:
+    plugin = load_methodologies([version.code])[version.code]
+    raw = {"distance_km": km, "duration_minutes": "25"}
+    activity = plugin.build_activity(raw, occurred_at, self_reported=self_reported)
+    result = plugin.quantify(activity, plugin.load_parameters(version.parameters))
+    reduction = Reduction(
+        participant_id=participant.id,
+        methodology_version_id=version.id,
+        activity_kind=plugin.activity_kind,
+        occurred_at=occurred_at,
+        self_reported=self_reported,
+        quantities=raw,
+        baseline_g=result.baseline_g,
+        project_g=result.project_g,
+        reduction_g=result.reduction_g,
+        capped=result.capped,
+        status=status,
+        verified_at=occurred_at if status == ReductionStatus.VERIFIED else None,
+    )
+    session.add(reduction)
+    session.flush()
+    return reduction
+
+
+def shanghai(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+
+
+def count(session: Session, model: type, *where: object) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0
+
+
+def tonnes_text(grams: int) -> str:
+    return str(Decimal(grams) / Decimal(1_000_000))

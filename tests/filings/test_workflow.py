@@ -1,0 +1,173 @@
+"""The filing workflow: two different bureau colleagues approve, a submitted batch never changes,
+and carbon-neutral events retire tonnes from accepted batches, never more than remain."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from app.accounts import services as accounts
+from app.accounts.roles import Role
+from app.audit.models import AuditEntry
+from app.audit.services import Actor
+from app.errors import DomainError
+from app.filings import services
+from app.filings.models import BatchStatus, FilingLine, OffsetAllocation
+from app.filings.services import FiledBatchIsImmutable
+from tests.factories import make_user
+from tests.filings.support import SETTINGS, make_reduction, make_version, shanghai
+
+
+def _actor(user) -> Actor:
+    return Actor(user.id, user.role)
+
+
+@pytest.fixture
+def staff(session):
+    return [_actor(make_user(session, Role.BUREAU_REVIEWER)) for _ in range(3)]
+
+
+@pytest.fixture
+def draft(session):
+    version = make_version(session)
+    resident = make_user(session)
+    for day in (1, 2, 3):
+        make_reduction(session, version, resident, shanghai(2026, 6, day, 10), km="20")
+    return services.bundle_month(session, SETTINGS, version.id, date(2026, 6, 1))
+
+
+def _accepted(session, batch, staff):
+    services.approve(session, staff[0], batch.id)
+    services.approve(session, staff[1], batch.id)
+    services.submit(session, staff[2], batch.id, registry_reference="CCER-YC-2026-0042")
+    return services.accept(session, staff[0], batch.id)
+
+
+def test_two_different_colleagues_approve(session, draft, staff):
+    services.approve(session, staff[0], draft.id)
+    assert draft.status is BatchStatus.DRAFT
+    with pytest.raises(DomainError) as refused:
+        services.approve(session, staff[0], draft.id)
+    assert refused.value.reason == "already_approved" and refused.value.status == 403
+    services.approve(session, staff[1], draft.id)
+    assert draft.status is BatchStatus.APPROVED
+    actions = session.scalars(
+        sa.select(AuditEntry.action).where(AuditEntry.object_id == str(draft.id))
+    ).all()
+    assert actions.count("filing.approve") == 2
+
+
+def test_whoever_bundled_a_batch_may_not_approve_it(session, staff):
+    version = make_version(session)
+    make_reduction(session, version, make_user(session), shanghai(2026, 5, 5))
+    batch = services.bundle_month(session, SETTINGS, version.id, date(2026, 5, 1), actor=staff[0])
+    with pytest.raises(DomainError) as refused:
+        services.approve(session, staff[0], batch.id)
+    assert refused.value.reason == "own_batch"
+
+
+def test_a_batch_is_submitted_only_after_both_approvals(session, draft, staff):
+    services.approve(session, staff[0], draft.id)
+    with pytest.raises(DomainError) as refused:
+        services.submit(session, staff[1], draft.id, registry_reference="R-1")
+    assert refused.value.reason == "batch_status"
+
+
+def test_a_submitted_batch_never_changes(session, draft, staff):
+    services.approve(session, staff[0], draft.id)
+    services.approve(session, staff[1], draft.id)
+    services.submit(session, staff[2], draft.id, registry_reference="R-7")
+    with pytest.raises(DomainError):
+        services.submit(session, staff[2], draft.id, registry_reference="R-8")
+    with pytest.raises(DomainError):
+        services.approve(session, staff[2], draft.id)
+    draft.total_g += 1
+    with pytest.raises(FiledBatchIsImmutable):
+        session.flush()
+    session.rollback()
+
+
+def test_even_a_draft_keeps_its_contents(session, draft):
+    draft.manifest = draft.manifest.replace("银川", "别处")
+    with pytest.raises(FiledBatchIsImmutable):
+        session.flush()
+    session.rollback()
+
+
+def test_lines_are_never_edited_or_deleted(session, draft):
+    line = session.scalars(sa.select(FilingLine).where(FilingLine.batch_id == draft.id)).first()
+    line.reduction_g = 0
+    with pytest.raises(FiledBatchIsImmutable):
+        session.flush()
+    session.rollback()
+
+
+def test_an_accepted_batch_is_final(session, draft, staff):
+    _accepted(session, draft, staff)
+    with pytest.raises(DomainError):
+        services.reject(session, staff[1], draft.id, reason="too late")
+    draft.status = BatchStatus.REJECTED
+    with pytest.raises(FiledBatchIsImmutable):
+        session.flush()
+    session.rollback()
+
+
+def test_the_registry_may_reject_a_submitted_batch(session, draft, staff):
+    services.approve(session, staff[0], draft.id)
+    services.approve(session, staff[1], draft.id)
+    services.submit(session, staff[2], draft.id, registry_reference="R-9")
+    services.reject(session, staff[0], draft.id, reason="registry: evidence incomplete")
+    assert draft.status is BatchStatus.REJECTED
+    assert not session.scalar(
+        sa.select(sa.func.count()).where(
+            FilingLine.batch_id == draft.id, FilingLine.active.is_(True)
+        )
+    )
+
+
+def test_an_event_retires_tonnes_once_and_never_more_than_remain(session, draft, staff):
+    _accepted(session, draft, staff)
+    org = accounts.organisation_of(session, make_user(session, Role.ORGANISATION))
+    claimant = Actor(org.account_id, Role.ORGANISATION)
+    claim = services.claim_offset(
+        session, claimant, organisation_id=org.id, event_name="银川马拉松",
+        event_date=date(2026, 9, 20), grams=draft.total_g - 10,
+    )  # fmt: skip
+    assert claim.serial == "CN-2026-000001"
+    assert services.remaining_by_batch(session) == {draft.id: 10}
+    with pytest.raises(DomainError) as refused:
+        services.claim_offset(
+            session, claimant, organisation_id=org.id, event_name="second event",
+            event_date=date(2026, 9, 21), grams=11,
+        )  # fmt: skip
+    assert refused.value.reason == "exceeds_remaining" and refused.value.status == 409
+    services.claim_offset(
+        session, claimant, organisation_id=org.id, event_name="third event",
+        event_date=date(2026, 9, 22), grams=10,
+    )  # fmt: skip
+    assert services.remaining_by_batch(session) == {}
+    retired = session.scalar(sa.select(sa.func.sum(OffsetAllocation.retired_g)))
+    assert retired == draft.total_g
+
+
+def test_only_accepted_batches_can_be_claimed(session, draft):
+    org = accounts.organisation_of(session, make_user(session, Role.ORGANISATION))
+    with pytest.raises(DomainError) as refused:
+        services.claim_offset(
+            session, Actor(org.account_id, Role.ORGANISATION), organisation_id=org.id,
+            event_name="expo", event_date=date(2026, 9, 1), grams=1,
+        )  # fmt: skip
+    assert refused.value.reason == "exceeds_remaining"
+
+
+@pytest.mark.parametrize(("text", "grams"), [("1", 1_000_000), ("0.000001", 1), ("2.5", 2_500_000)])
+def test_tonnes_are_parsed_to_whole_grams(text, grams):
+    assert services.parse_tonnes(text) == grams
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "0.0000001", "abc", "", "NaN", "Infinity"])
+def test_bad_tonnes_are_refused(text):
+    with pytest.raises(DomainError):
+        services.parse_tonnes(text)
