@@ -62,7 +62,9 @@ def insert_rows(
                 for row in rows:
                     values = list(row)
                     for position in json_positions:
-                        values[position] = dumps(values[position], ensure_ascii=False)
+                        value = values[position]
+                        if value is not None:  # SQL NULL stays NULL, as the ORM writes it
+                            values[position] = dumps(value, ensure_ascii=False)
                     write(values)
             else:
                 for row in rows:

@@ -21,7 +21,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,12 +30,13 @@ from sqlalchemy.orm import Session
 from app.activities import bulk, reasons
 from app.activities.kinds import TRIP_KINDS
 from app.activities.models import Activity, ActivityStatus
+from app.errors import DomainError
 from app.ledger.policy import LedgerPolicy
-from app.methodology.models import FROZEN_STATUSES, MethodologyVersion
+from app.methodology.apply import Applied, VersionResolver
 from app.reductions.models import Reduction, ReductionStatus
+from app.reductions.services import reduction_row
 from methodologies.base import Activity as MethodologyActivity
 from methodologies.base import Methodology, Quantification, QuantificationError, Severity
-from methodologies.parameters import Parameters
 
 _BUCKET_SECONDS = 600
 _NO_DURATION = timedelta(minutes=1)
@@ -68,59 +68,12 @@ class Candidate:
     status: ActivityStatus | None = None
     reasons: list[dict[str, Any]] = field(default_factory=list)
     version_id: int | None = None
-    plugin: type[Methodology] | None = None
     result: Quantification | None = None
+    applied: Applied | None = None
     dumped: dict[str, Any] | None = None  # quantities as the input schema dumps them
     print_key: str | None = None  # what makes it the same real action (see fingerprint)
     fingerprint: str | None = None  # set when credited: holds the credit slot
     reduction_id: int | None = None
-
-
-# --- versions in effect -------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=256)
-def _parameters(version_id: int, cls: type[Methodology], stored: str) -> Parameters:
-    """Approved parameters never change, so each version's are loaded once per process."""
-    return cls.load_parameters(json.loads(stored))
-
-
-class VersionBook:
-    """The approved versions of every methodology, to find the one in effect at an instant."""
-
-    def __init__(self, session: Session, plugins: Mapping[str, type[Methodology]]) -> None:
-        by_kind = {cls.activity_kind: cls for cls in plugins.values()}
-        rows = session.execute(
-            sa.select(
-                MethodologyVersion.id,
-                MethodologyVersion.code,
-                MethodologyVersion.plugin_version,
-                MethodologyVersion.activity_kind,
-                MethodologyVersion.parameters,
-                MethodologyVersion.effective_from,
-                MethodologyVersion.effective_until,
-            ).where(MethodologyVersion.status.in_(FROZEN_STATUSES))
-        )
-        self._intervals: dict[str, list[tuple[datetime, datetime | None, int, Any]]] = defaultdict(
-            list
-        )
-        for vid, code, plugin_version, kind, params, start, until in rows:
-            cls = by_kind.get(kind)
-            if cls is None or cls.code != code or cls.version != plugin_version:
-                continue  # its plugin is not installed here: it credits nothing on this server
-            if until is not None and until <= start:
-                continue
-            self._intervals[kind].append(
-                (start, until, vid, (cls, json.dumps(params, sort_keys=True)))
-            )
-
-    def in_effect(
-        self, kind: str, at: datetime
-    ) -> tuple[int, type[Methodology], Parameters] | None:
-        for start, until, vid, (cls, stored) in self._intervals.get(kind, ()):
-            if start <= at and (until is None or at < until):
-                return vid, cls, _parameters(vid, cls, stored)
-        return None
 
 
 # --- fingerprints and intervals -----------------------------------------------------------------
@@ -225,14 +178,15 @@ def _load_history(
     return history
 
 
-def _measure(candidate: Candidate, book: VersionBook) -> None:
-    """Methodology checks and quantify; sets a rejection or the result and any flags."""
-    found = book.in_effect(candidate.kind, candidate.occurred_at)
-    if found is None:
+def _measure(candidate: Candidate, resolver: VersionResolver) -> None:
+    """The methodology in effect: its checks and quantify; sets a rejection or the result."""
+    try:
+        prepared = resolver.version_for(candidate.kind, candidate.occurred_at)
+    except DomainError:  # no version in effect then, or its plugin is not installed here
         candidate.status = ActivityStatus.REJECTED
         candidate.reasons.append(reasons.platform("no_methodology", reasons.REJECT))
         return
-    version_id, cls, params = found
+    cls, params = prepared.plugin, prepared.params
     activity = MethodologyActivity(
         candidate.kind, candidate.quantities, candidate.occurred_at, candidate.self_reported
     )
@@ -243,12 +197,27 @@ def _measure(candidate: Candidate, book: VersionBook) -> None:
         candidate.status = ActivityStatus.REJECTED
         return
     try:
-        candidate.result = cls.quantify(activity, params)
+        result = cls.quantify(activity, params)
     except QuantificationError as error:
         candidate.reasons.append(reasons.from_finding(error.finding))
         candidate.status = ActivityStatus.REJECTED
         return
-    candidate.version_id, candidate.plugin = version_id, cls
+    if candidate.dumped is None:
+        candidate.dumped = cls.dump_quantities(candidate.quantities)
+    candidate.result = result
+    candidate.applied = Applied(
+        version_id=prepared.id,
+        code=prepared.code,
+        version=prepared.version,
+        activity_kind=candidate.kind,
+        occurred_at=candidate.occurred_at,
+        self_reported=candidate.self_reported,
+        parameters=prepared.parameters,
+        quantities=candidate.dumped,
+        findings=tuple(findings),
+        quantification=result,
+        daily_cap_g=prepared.daily_cap_g,
+    )
 
 
 def decide(
@@ -263,7 +232,7 @@ def decide(
     ``reviewed`` is a reviewer's approval: flags no longer hold the activity back, but duplicates,
     overlaps and daily caps still do.
     """
-    book = VersionBook(session, settings.plugins)
+    resolver = VersionResolver(session, settings.plugins)
     for candidate in candidates:
         candidate.status = None
         candidate.reasons = []
@@ -271,7 +240,7 @@ def decide(
             candidate.ends_at = trip_end(
                 candidate.kind, candidate.occurred_at, candidate.quantities
             )
-        _measure(candidate, book)
+        _measure(candidate, resolver)
     measured = [c for c in candidates if c.status is None]
     for candidate in measured:
         candidate.print_key = fingerprint(
@@ -351,7 +320,10 @@ _REDUCTION_COLUMNS = (
 
 
 def write_reductions(session: Session, candidates: Iterable[Candidate], now: datetime) -> None:
-    """A reduction for every verified or flagged candidate (pending while flagged), in bulk."""
+    """A reduction for every verified or flagged candidate (pending while flagged), in bulk.
+
+    Rows are the methodology engineer's ``reduction_row``, written by COPY on PostgreSQL.
+    """
     chosen = [
         c
         for c in candidates
@@ -359,42 +331,18 @@ def write_reductions(session: Session, candidates: Iterable[Candidate], now: dat
     ]
     ids = bulk.allocate_ids(session, Reduction.__table__, len(chosen))
     rows = []
-    verified = ActivityStatus.VERIFIED
     for candidate, reduction_id in zip(chosen, ids, strict=True):
-        result = candidate.result
-        plugin = candidate.plugin
-        assert result is not None and plugin is not None
-        candidate.reduction_id = reduction_id
-        is_verified = candidate.status == verified
-        findings = [
-            {
-                "code": r["code"],
-                "severity": r["severity"],
-                "message": {"zh": r["zh"], "en": r["en"]},
-            }
-            for r in candidate.reasons
-            if "zh" in r
-        ]
-        rows.append(
-            (
-                reduction_id,
-                candidate.participant_id,
-                candidate.version_id,
-                candidate.kind,
-                candidate.occurred_at,
-                candidate.self_reported,
-                candidate.dumped or plugin.dump_quantities(candidate.quantities),
-                result.baseline_g,
-                result.project_g,
-                result.reduction_g,
-                result.capped,
-                None,
-                findings,
-                ReductionStatus.VERIFIED.value if is_verified else ReductionStatus.PENDING.value,
-                now,
-                now if is_verified else None,
-            )
+        assert candidate.applied is not None
+        status = (
+            ReductionStatus.VERIFIED
+            if candidate.status == ActivityStatus.VERIFIED
+            else ReductionStatus.PENDING
         )
+        row = reduction_row(candidate.participant_id, candidate.applied, status, now=now)
+        row["id"] = reduction_id
+        row["status"] = status.value
+        rows.append(tuple(row[name] for name in _REDUCTION_COLUMNS))
+        candidate.reduction_id = reduction_id
     bulk.insert_rows(session, Reduction.__table__, _REDUCTION_COLUMNS, rows)
 
 
