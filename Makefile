@@ -14,6 +14,8 @@ run: setup
 	$(BIN)/tanpuhui db upgrade
 	$(BIN)/tanpuhui seed-demo --if-empty
 	$(BIN)/tanpuhui scheduler & scheduler=$$!; \
+	  mkdir -p instance; $(BIN)/tanpuhui simulate --demo --url http://127.0.0.1:$(PORT) \
+	    >instance/simulate.log 2>&1 & \
 	  trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT; \
 	  $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 

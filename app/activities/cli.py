@@ -56,16 +56,22 @@ def simulate_command(
             known_kinds=edge.partner_kinds(),
             secret_key=current_app.config["SECRET_KEY"],
         )
-        people = simulator.ensure_residents(
-            session,
-            residents,
-            identifier_key=edge.identifier_key(),
-            settings=edge.pipeline_settings(),
-            progress=click.echo,
-        )
+    people: list[simulator.Resident] = []
+    for start in range(0, residents, 10):
+        # Short transactions: on SQLite a long one would keep the web server and scheduler out.
+        with db.unit_of_work() as session:
+            people += simulator.ensure_residents(
+                session,
+                range(start, min(start + 10, residents)),
+                identifier_key=edge.identifier_key(),
+                settings=edge.pipeline_settings(),
+            )
+        click.echo(f"  residents ready: {len(people)}/{residents}")
     click.echo(f"{len(credentials)} partners, {len(people)} residents with linked cards and meters")
     rng = random.Random(seed)  # noqa: S311  (synthetic data, reproducible by seed)
     records = simulator.day_of_records(rng, people, day, zone)
+    if not simulator.wait_until_up(url):
+        raise click.ClickException(f"{url} does not answer; start the platform first")
     totals: dict[str, int] = {"accepted": 0, "duplicate": 0, "rejected": 0}
     started = time.perf_counter()
     for partner in credentials:

@@ -24,10 +24,6 @@ MESSAGES = {
         "It overlaps a trip already credited at %(time)s: one person makes one trip at a time."
     ),
     "too_many_trips": _l("More than %(limit)s trips in one day: a reviewer checks them."),
-    "daily_cap_reached": _l(
-        "The daily limit of %(cap)s g for this kind of activity is reached (%(credited)s g "
-        "already credited that day)."
-    ),
     "self_reported": _l("Self-reported: a reviewer checks it before it is credited."),
     "evidence_reused": _l("The same receipt was already used for another report."),
     "reviewer_rejected": _l("A reviewer rejected it: %(note)s"),

@@ -14,9 +14,10 @@ import http.client
 import json
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic, sleep
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -112,24 +113,21 @@ def ensure_partners(
 
 
 def ensure_residents(
-    session: Session,
-    count: int,
-    *,
-    identifier_key: bytes,
-    settings: Any,
-    progress: Callable[[str], None] = lambda _line: None,
+    session: Session, indexes: range, *, identifier_key: bytes, settings: Any
 ) -> list[Resident]:
-    """``count`` synthetic residents with their cards, accounts and meters linked (idempotent)."""
+    """Synthetic residents ``indexes`` with cards, accounts and meters linked (idempotent)."""
     residents = []
     existing = {
         mobile
         for (mobile,) in session.execute(
             sa.select(User.mobile).where(
-                User.mobile.between(str(SIM_MOBILE_BASE), str(SIM_MOBILE_BASE + count))
+                User.mobile.between(
+                    str(SIM_MOBILE_BASE + indexes.start), str(SIM_MOBILE_BASE + indexes.stop)
+                )
             )
         )
     }
-    for index in range(count):
+    for index in indexes:
         resident = identifiers(index)
         residents.append(resident)
         mobile = str(SIM_MOBILE_BASE + index)
@@ -148,8 +146,6 @@ def ensure_residents(
                 session, user.id, kind=kind, identifier=number, label=None,
                 identifier_key=identifier_key, settings=settings,
             )  # fmt: skip
-        if (index + 1) % 50 == 0:
-            progress(f"  residents ready: {index + 1}/{count}")
     return residents
 
 
@@ -240,6 +236,24 @@ def day_of_records(
 
 
 # --- the signed HTTP client -----------------------------------------------------------------------
+
+
+def wait_until_up(base_url: str, seconds: float = 60) -> bool:
+    """Whether the platform answers ``/healthz`` within ``seconds`` (it may still be starting)."""
+    parts = urlsplit(base_url)
+    deadline = monotonic() + seconds
+    while monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection(
+                parts.hostname or "127.0.0.1", parts.port or 80, timeout=5
+            )
+            connection.request("GET", parts.path.rstrip("/") + "/healthz")
+            if connection.getresponse().status == 200:
+                return True
+        except OSError:
+            pass
+        sleep(1)
+    return False
 
 
 class PartnerClient:

@@ -316,6 +316,7 @@ def revoke_partner_key(partner_id: int, key_id: str) -> Response:
 @bp.post("/bureau/partners/<int:partner_id>/kinds")
 @requires(Permission.MANAGE_PARTNERS)
 def partner_kinds(partner_id: int) -> Any:
+    partners.get_partner(db.session, partner_id)  # an unknown partner is a 404, not a message
     form = forms.KindsForm()
     form.allowed_kinds.choices = _kind_choices()
     if form.validate_on_submit():
@@ -326,7 +327,7 @@ def partner_kinds(partner_id: int) -> Any:
             )  # fmt: skip
         except DomainError as error:
             flash(str(error.message), "error")
-            return redirect(url_for("activities.partners_page")), 302
+            return redirect(url_for("activities.partners_page"))
         flash(_("Saved."), "success")
     return redirect(url_for("activities.partners_page"))
 
