@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import marshmallow as ma
 import sqlalchemy as sa
@@ -254,7 +254,16 @@ def visible_offer(session: Session, offer_id: int, now: datetime) -> Offer:
     return offer
 
 
-def redeemable_problem(offer: Offer, merchant_status: MerchantStatus, now: datetime) -> None:
+class OfferTerms(Protocol):
+    """What decides whether an offer can be redeemed: an Offer, or a row with its columns."""
+
+    status: OfferStatus
+    valid_from: datetime
+    valid_until: datetime
+    stock: int | None
+
+
+def redeemable_problem(offer: OfferTerms, merchant_status: MerchantStatus, now: datetime) -> None:
     """Raise why ``offer`` cannot be redeemed right now, if it cannot."""
     if merchant_status == MerchantStatus.SUSPENDED:
         raise DomainError(

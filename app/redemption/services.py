@@ -1,11 +1,14 @@
 """Redemption rules: issue a QR token, preview and confirm it at the counter, reverse a mistake.
 
 Confirming is one database transaction. The token is burned first by a conditional UPDATE, so of
-any number of concurrent confirmations exactly one proceeds; everything after the burn runs in a
-savepoint. When a rule refuses the redemption, the savepoint is rolled back (no points, no stock,
-no benefit) but the burn and the refusal's reason stay, and the service raises :class:`Refused`:
-the edge then commits despite the 4xx status. One transaction instead of a separate one for the
-burn keeps a confirmation to a single commit, which is what the counter's throughput rests on.
+any number of concurrent confirmations exactly one proceeds. Then every rule is checked before
+anything else is written: the wallet is locked and its balance read, the limits counted, and the
+stock taken by a conditional UPDATE. A refusal therefore leaves nothing but the burn (and the
+refusal's reason on the token), and the service raises :class:`Refused`: the edge commits that
+despite the 4xx status. Only then come the ledger's debit (which cannot fail any more under the
+wallet's lock), the benefit and the redemption row. One transaction, with no separate one for
+the burn and no savepoint, keeps a confirmation to one commit and few round trips: the
+counter's throughput rests on that.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from app.audit import services as audit
 from app.audit.services import Actor
 from app.errors import Conflict, DomainError, NotFound
 from app.ledger import services as ledger
-from app.merchants.models import Merchant, MerchantStatus, Offer
+from app.ledger.models import Account
+from app.merchants.models import Merchant, Offer
 from app.merchants.offers import redeemable_problem, visible_offer
 from app.merchants.services import Staff, require_manager
 from app.redemption import tokens
@@ -35,6 +39,13 @@ from app.redemption.models import Redemption, RedemptionStatus, RedemptionToken
 from rewards.base import FulfilmentContext, RewardType
 
 log = logging.getLogger(__name__)
+
+_tokens = RedemptionToken.__table__
+_offers = Offer.__table__
+_merchants = Merchant.__table__
+_users = User.__table__
+_redemptions = Redemption.__table__
+_accounts = Account.__table__
 
 REDEEMED = "redeemed"
 REVERSAL_WINDOW = timedelta(hours=24)
@@ -46,8 +57,8 @@ _CODE_ATTEMPTS = 8
 class Refused(DomainError):
     """A confirmation was refused after the token was identified: the token stays burned.
 
-    The edge that catches it commits the request's transaction despite the error status, so the
-    burn (or the replay count) is kept while the savepoint holding the redemption was undone.
+    Nothing but the burn (and the refusal's reason, or a replay's count) was written, and the
+    edge that catches this commits it despite the error status.
     """
 
     def __init__(self, refusal: DomainError) -> None:
@@ -115,8 +126,12 @@ def issue_token(
     """
     offer = visible_offer(session, offer_id, now)
     redeemable_problem(offer, offer.merchant.status, now)
-    _check_balance(session, holder_id, offer.points_price)
-    _check_limits(session, holder_id, offer, now, zone)
+    balance = ledger.balance(session, holder_id)
+    if balance < offer.points_price:
+        raise _too_few_points(balance, offer.points_price)
+    _check_limits(
+        session, holder_id, offer.id, offer.daily_limit, offer.monthly_limit, now=now, zone=zone
+    )
     expires_at = now + timedelta(seconds=lifetime_seconds)
     for _attempt in range(_CODE_ATTEMPTS):
         code = tokens.new_code()
@@ -146,123 +161,142 @@ def issue_token(
     raise RuntimeError("no free redemption code after several draws")
 
 
-def _check_balance(session: Session, holder_id: int, points: int) -> None:
-    """Refuse early what the ledger's debit would refuse (it checks again, under its lock)."""
-    balance = ledger.balance(session, holder_id)
-    if balance < points:
-        raise Conflict(
-            "insufficient_points",
-            _l(
-                "Not enough points: the balance is %(balance)s points and this needs %(points)s.",
-                balance=balance,
-                points=points,
-            ),
-            details={"balance": balance, "points": points},
-        )
+def _too_few_points(balance: int, points: int) -> DomainError:
+    return Conflict(
+        "insufficient_points",
+        _l(
+            "Not enough points: the balance is %(balance)s points and this needs %(points)s.",
+            balance=balance,
+            points=points,
+        ),
+        details={"balance": balance, "points": points},
+    )
 
 
 def _check_limits(
     session: Session,
     holder_id: int,
-    offer: Offer,
+    offer_id: int,
+    daily_limit: int | None,
+    monthly_limit: int | None,
+    *,
     now: datetime,
     zone: ZoneInfo,
 ) -> None:
     """Per-resident limits of the offer, days and months counted in the city's time zone.
 
-    During a confirmation this runs after the debit has locked the wallet, so two tokens of the
-    same resident confirmed at once are counted one after the other.
+    During a confirmation this runs once the wallet is locked, so two tokens of the same
+    resident confirmed at once are counted one after the other.
     """
-    if offer.daily_limit is None and offer.monthly_limit is None:
+    if daily_limit is None and monthly_limit is None:
         return
     local = now.astimezone(zone)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     month_start = day_start.replace(day=1)
     today = sa.func.coalesce(
-        sa.func.sum(sa.case((Redemption.confirmed_at >= day_start, 1), else_=0)), 0
+        sa.func.sum(sa.case((_redemptions.c.confirmed_at >= day_start, 1), else_=0)), 0
     )
     counts = session.execute(
         sa.select(today, sa.func.count()).where(
-            Redemption.resident_id == holder_id,
-            Redemption.offer_id == offer.id,
-            Redemption.status == RedemptionStatus.COMPLETED,
-            Redemption.confirmed_at >= month_start,
+            _redemptions.c.resident_id == holder_id,
+            _redemptions.c.offer_id == offer_id,
+            _redemptions.c.status == RedemptionStatus.COMPLETED,
+            _redemptions.c.confirmed_at >= month_start,
         )
     ).one()
-    if offer.daily_limit is not None and counts[0] >= offer.daily_limit:
+    if daily_limit is not None and counts[0] >= daily_limit:
         raise DomainError(
             "daily_limit_reached",
-            _l("The limit for this offer is %(limit)s a day per person.", limit=offer.daily_limit),
+            _l("The limit for this offer is %(limit)s a day per person.", limit=daily_limit),
         )
-    if offer.monthly_limit is not None and counts[1] >= offer.monthly_limit:
+    if monthly_limit is not None and counts[1] >= monthly_limit:
         raise DomainError(
             "monthly_limit_reached",
-            _l(
-                "The limit for this offer is %(limit)s a month per person.",
-                limit=offer.monthly_limit,
-            ),
+            _l("The limit for this offer is %(limit)s a month per person.", limit=monthly_limit),
         )
 
 
 # --- at the counter ---------------------------------------------------------------------------
+# Confirmation is the hot path: it works on table rows (Core), not ORM objects, and takes one
+# round trip per step.
+
+#: What a scan needs to know: the token, its offer's terms, the merchant's state, whose it is.
+_TOKEN_VIEW = (
+    _tokens.c.id,
+    _tokens.c.resident_id,
+    _tokens.c.expires_at,
+    _tokens.c.burned_at,
+    _offers.c.id.label("offer_id"),
+    _offers.c.merchant_id,
+    _offers.c.reward_type,
+    _offers.c.config,
+    _offers.c.title,
+    _offers.c.points_price,
+    _offers.c.stock,
+    _offers.c.daily_limit,
+    _offers.c.monthly_limit,
+    _offers.c.valid_from,
+    _offers.c.valid_until,
+    _offers.c.status,
+    _merchants.c.status.label("merchant_status"),
+    _merchants.c.voucher_key,
+    _users.c.display_name,
+)
+_TOKEN_JOINS = (
+    _offers.c.id == _tokens.c.offer_id,
+    _merchants.c.id == _offers.c.merchant_id,
+    _users.c.id == _tokens.c.resident_id,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class _Loaded:
-    token: RedemptionToken
-    offer: Offer
-    merchant_status: MerchantStatus
-    voucher_key: str
-    holder_name: str
-
-
-def _load(session: Session, key: bytes, raw: str, now: datetime) -> _Loaded:
-    """The token a scan or a typed code names, with its offer; refuses what names none."""
+def _presented(key: bytes, raw: str) -> tokens.Presented:
     presented = tokens.read(key, raw)
     if presented is None:
         raise invalid_token()
-    stmt = (
-        sa.select(RedemptionToken, Offer, Merchant.status, Merchant.voucher_key, User.display_name)
-        .join(Offer, Offer.id == RedemptionToken.offer_id)
-        .join(Merchant, Merchant.id == Offer.merchant_id)
-        .join(User, User.id == RedemptionToken.resident_id)
-    )
+    return presented
+
+
+def _live_token(presented: tokens.Presented) -> sa.ColumnElement[bool]:
+    """The condition naming the presented token while it is unburned."""
     if presented.token_id is not None:
-        row = session.execute(stmt.where(RedemptionToken.id == presented.token_id)).first()
+        named = _tokens.c.id == presented.token_id
     else:
-        row = session.execute(
-            stmt.where(RedemptionToken.code == presented.code, RedemptionToken.burned_at.is_(None))
-        ).first()
-        if row is None:
-            # The code may belong to a token that was just used: say so, rather than "invalid".
-            row = session.execute(
-                stmt.where(
-                    RedemptionToken.code == presented.code,
-                    RedemptionToken.burned_at > now - _RECENT_CODE_WINDOW,
-                )
-                .order_by(RedemptionToken.burned_at.desc())
-                .limit(1)
-            ).first()
-    if row is None:
-        raise invalid_token()
-    return _Loaded(*row)
+        named = _tokens.c.code == presented.code
+    return sa.and_(named, _tokens.c.burned_at.is_(None))
 
 
-def _check_rules(loaded: _Loaded, staff: Staff, now: datetime) -> None:
+def _used_token_id(session: Session, presented: tokens.Presented, now: datetime) -> int | None:
+    """The burned token the presented id or code names (a code only for a short while)."""
+    if presented.token_id is not None:
+        condition = _tokens.c.id == presented.token_id
+    else:
+        condition = sa.and_(
+            _tokens.c.code == presented.code,
+            _tokens.c.burned_at > now - _RECENT_CODE_WINDOW,
+        )
+    return session.scalar(
+        sa.select(_tokens.c.id)
+        .where(condition, _tokens.c.burned_at.is_not(None))
+        .order_by(_tokens.c.burned_at.desc())
+        .limit(1)
+    )
+
+
+def _check_rules(token: sa.Row[Any], staff: Staff, now: datetime) -> None:
     """Every rule that needs no write, in the order a cashier should hear about them."""
-    if loaded.token.expires_at <= now:
+    if token.expires_at <= now:
         raise DomainError(
             "token_expired",
             _l("This QR code has expired. Ask the resident to show the new one on their phone."),
             status=410,
         )
-    if loaded.offer.merchant_id != staff.merchant_id:
+    if token.merchant_id != staff.merchant_id:
         raise DomainError(
             "wrong_merchant",
             _l("This QR code is for another merchant's offer and cannot be redeemed here."),
             status=403,
         )
-    redeemable_problem(loaded.offer, loaded.merchant_status, now)
+    redeemable_problem(token, token.merchant_status, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,27 +322,35 @@ def preview(
     resident at the wrong counter can still go to the right one. Points and limits are checked
     too, so the cashier hears of them before confirming (confirming checks them again).
     """
-    loaded = _load(session, key, raw, now)
-    if loaded.token.burned_at is not None:
-        raise token_used()
-    _check_rules(loaded, staff, now)
-    _check_balance(session, loaded.token.resident_id, loaded.offer.points_price)
-    _check_limits(session, loaded.token.resident_id, loaded.offer, now, zone)
+    presented = _presented(key, raw)
+    token = session.execute(
+        sa.select(*_TOKEN_VIEW).where(*_TOKEN_JOINS, _live_token(presented))
+    ).first()
+    if token is None:
+        raise token_used() if _used_token_id(session, presented, now) else invalid_token()
+    _check_rules(token, staff, now)
+    balance = ledger.balance(session, token.resident_id)
+    if balance < token.points_price:
+        raise _too_few_points(balance, token.points_price)
+    _check_limits(
+        session, token.resident_id, token.offer_id, token.daily_limit, token.monthly_limit,
+        now=now, zone=zone,
+    )  # fmt: skip
     return Preview(
-        token_id=loaded.token.id,
-        offer_id=loaded.offer.id,
-        offer_title=loaded.offer.title,
-        reward_type=loaded.offer.reward_type,
-        config=loaded.offer.config,
-        points=loaded.offer.points_price,
-        holder_name=mask_name(loaded.holder_name),
-        expires_at=loaded.token.expires_at,
+        token_id=token.id,
+        offer_id=token.offer_id,
+        offer_title=token.title,
+        reward_type=token.reward_type,
+        config=token.config,
+        points=token.points_price,
+        holder_name=mask_name(token.display_name),
+        expires_at=token.expires_at,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class Confirmed:
-    redemption: Redemption
+    redemption: Redemption  # transient: written with a plain INSERT, returned for the answer
     offer_title: str
     holder_name: str
     balance: int
@@ -329,104 +371,131 @@ def confirm(
     Raises :class:`Refused` (burn kept) for any refusal once a real token is identified, and a
     plain :class:`DomainError` (nothing written) for input that names no token.
     """
-    loaded = _load(session, key, raw, now)
-    token = loaded.token
-    burned = session.execute(
-        sa.update(RedemptionToken)
-        .where(RedemptionToken.id == token.id, RedemptionToken.burned_at.is_(None))
-        .values(burned_at=now, burned_by_id=staff.user_id, outcome=REDEEMED)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if burned != 1:
-        _record_replay(session, token.id, staff, now)
+    presented = _presented(key, raw)
+    token = _burn(session, presented, staff, now)
+    if token is None:
+        used = _used_token_id(session, presented, now)
+        if used is None:
+            raise invalid_token()
+        _record_replay(session, used, staff, now)
         raise Refused(token_used())
     try:
-        with session.begin_nested():
-            _check_rules(loaded, staff, now)
-            redemption, balance = _redeem(session, staff, loaded, now, zone, reward_types)
+        _check_rules(token, staff, now)
+        # The wallet's row lock orders this resident's concurrent confirmations: the balance
+        # and the limits below are then exact, and the ledger's debit cannot fail afterwards.
+        balance = session.scalar(
+            sa.select(_accounts.c.balance)
+            .where(_accounts.c.holder_id == token.resident_id)
+            .with_for_update()
+        )
+        if (balance or 0) < token.points_price:
+            raise _too_few_points(balance or 0, token.points_price)
+        _check_limits(
+            session, token.resident_id, token.offer_id, token.daily_limit, token.monthly_limit,
+            now=now, zone=zone,
+        )  # fmt: skip
+        if token.stock is not None and not _take_one(session, token.offer_id):
+            raise Conflict("out_of_stock", _l("This offer has run out."))
     except DomainError as refusal:
-        session.execute(
-            sa.update(RedemptionToken)
-            .where(RedemptionToken.id == token.id)
-            .values(outcome=refusal.reason[:32])
-            .execution_options(synchronize_session=False)
-        )
-        log.info(
-            "redemption refused",
-            extra={"token_id": token.id, "reason": refusal.reason, "merchant": staff.merchant_id},
-        )
+        _record_refusal(session, token.id, refusal, staff)
         raise Refused(refusal) from refusal
-    return Confirmed(redemption, loaded.offer.title, mask_name(loaded.holder_name), balance)
+    return _redeem(session, staff, token, now, zone, reward_types)
+
+
+def _burn(
+    session: Session, presented: tokens.Presented, staff: Staff, now: datetime
+) -> sa.Row[Any] | None:
+    """Spend the token (exactly one of any number of concurrent calls gets it) and load it.
+
+    On PostgreSQL one ``UPDATE … FROM … RETURNING`` does both; SQLite's RETURNING cannot name
+    the joined tables, so it reads the token back (it runs one writer at a time anyway).
+    """
+    burn = _tokens.update().values(burned_at=now, burned_by_id=staff.user_id, outcome=REDEEMED)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = burn.where(_live_token(presented), *_TOKEN_JOINS).returning(*_TOKEN_VIEW)
+        return session.execute(stmt).first()
+    token_id = session.scalar(burn.where(_live_token(presented)).returning(_tokens.c.id))
+    if token_id is None:
+        return None
+    return session.execute(
+        sa.select(*_TOKEN_VIEW).where(*_TOKEN_JOINS, _tokens.c.id == token_id)
+    ).one()
+
+
+def _take_one(session: Session, offer_id: int) -> bool:
+    """Decrement the stock unless it is gone; the condition holds under concurrent takers."""
+    taken = session.execute(
+        _offers.update()
+        .where(_offers.c.id == offer_id, _offers.c.stock > 0)
+        .values(stock=_offers.c.stock - 1)
+    )
+    return taken.rowcount == 1
 
 
 def _redeem(
     session: Session,
     staff: Staff,
-    loaded: _Loaded,
+    token: sa.Row[Any],
     now: datetime,
     zone: ZoneInfo,
     reward_types: Mapping[str, type[RewardType]],
-) -> tuple[Redemption, int]:
-    """The writes of one redemption, in the savepoint.
-
-    The offer's stock row, which every confirmation of a popular offer contends for, is updated
-    last, so its lock is held only for the rest of the transaction.
-    """
-    token, offer = loaded.token, loaded.offer
+) -> Confirmed:
+    """The debit, the benefit and the redemption row, once every rule has passed."""
     debit = ledger.redeem(
         session,
         holder_id=token.resident_id,
-        merchant_id=offer.merchant_id,
-        points=offer.points_price,
+        merchant_id=token.merchant_id,
+        points=token.points_price,
         idempotency_key=f"redemption:{token.id}",
         reference_id=token.id,
-        memo=offer.title,
+        memo=token.title,
     )
-    _check_limits(session, token.resident_id, offer, now, zone)
-    fulfilment = reward_types[offer.reward_type].fulfil(
-        offer.config,
+    fulfilment = reward_types[token.reward_type].fulfil(
+        token.config,
         FulfilmentContext(
             redemption_id=token.id,
-            offer_id=offer.id,
-            merchant_id=offer.merchant_id,
+            offer_id=token.offer_id,
+            merchant_id=token.merchant_id,
             issued_at=now.astimezone(zone),
-            secret=bytes.fromhex(loaded.voucher_key),
+            secret=bytes.fromhex(token.voucher_key),
         ),
     )
-    redemption = Redemption(
-        id=token.id,
-        resident_id=token.resident_id,
-        offer_id=offer.id,
-        merchant_id=offer.merchant_id,
-        points=offer.points_price,
-        reward_type=offer.reward_type,
-        fulfilment=fulfilment.to_dict(),
-        ledger_transaction_id=debit.transaction_id,
-        confirmed_by_id=staff.user_id,
-        confirmed_at=now,
-        status=RedemptionStatus.COMPLETED,
+    values = {
+        "id": token.id,
+        "resident_id": token.resident_id,
+        "offer_id": token.offer_id,
+        "merchant_id": token.merchant_id,
+        "points": token.points_price,
+        "reward_type": token.reward_type,
+        "fulfilment": fulfilment.to_dict(),
+        "ledger_transaction_id": debit.transaction_id,
+        "confirmed_by_id": staff.user_id,
+        "confirmed_at": now,
+        "status": RedemptionStatus.COMPLETED,
+        "reversal_reason": "",
+    }
+    session.execute(_redemptions.insert().values(values))
+    return Confirmed(
+        Redemption(**values), token.title, mask_name(token.display_name), debit.balance
     )
-    session.add(redemption)
-    session.flush()
-    if offer.stock is not None:
-        taken = session.execute(
-            sa.update(Offer)
-            .where(Offer.id == offer.id, Offer.stock > 0)
-            .values(stock=Offer.stock - 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if taken != 1:
-            raise Conflict("out_of_stock", _l("This offer has run out."))
-    return redemption, debit.balance
+
+
+def _record_refusal(session: Session, token_id: int, refusal: DomainError, staff: Staff) -> None:
+    session.execute(
+        _tokens.update().where(_tokens.c.id == token_id).values(outcome=refusal.reason[:32])
+    )
+    log.info(
+        "redemption refused",
+        extra={"token_id": token_id, "reason": refusal.reason, "merchant": staff.merchant_id},
+    )
 
 
 def _record_replay(session: Session, token_id: int, staff: Staff, now: datetime) -> None:
     """Count and log an attempt to use a burned token; the resident's page shows it."""
     session.execute(
-        sa.update(RedemptionToken)
-        .where(RedemptionToken.id == token_id)
-        .values(replays=RedemptionToken.replays + 1, last_replay_at=now)
-        .execution_options(synchronize_session=False)
+        _tokens.update()
+        .where(_tokens.c.id == token_id)
+        .values(replays=_tokens.c.replays + 1, last_replay_at=now)
     )
     log.warning(
         "replayed redemption token refused",
