@@ -47,8 +47,8 @@ def token_key() -> bytes:
 def keeping_refusals() -> Iterator[None]:
     """Commit the request although it fails when a confirmation was refused after the burn.
 
-    The service rolled its savepoint back, so only the burned token and the refusal's reason
-    (or a replay's count) are left to commit.
+    The service wrote nothing but the burned token and the refusal's reason (or a replay's
+    count), which must be kept.
     """
     try:
         yield

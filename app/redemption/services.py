@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import User
 from app.audit import services as audit
 from app.audit.services import Actor
+from app.db import UTCDateTime
 from app.errors import Conflict, DomainError, NotFound
 from app.ledger import services as ledger
 from app.ledger.models import Account
@@ -190,19 +191,15 @@ def _check_limits(
     """
     if daily_limit is None and monthly_limit is None:
         return
-    local = now.astimezone(zone)
-    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    month_start = day_start.replace(day=1)
-    today = sa.func.coalesce(
-        sa.func.sum(sa.case((_redemptions.c.confirmed_at >= day_start, 1), else_=0)), 0
-    )
+    day_start = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     counts = session.execute(
-        sa.select(today, sa.func.count()).where(
-            _redemptions.c.resident_id == holder_id,
-            _redemptions.c.offer_id == offer_id,
-            _redemptions.c.status == RedemptionStatus.COMPLETED,
-            _redemptions.c.confirmed_at >= month_start,
-        )
+        _LIMIT_COUNTS,
+        {
+            "holder_id": holder_id,
+            "offer_id": offer_id,
+            "day_start": day_start,
+            "month_start": day_start.replace(day=1),
+        },
     ).one()
     if daily_limit is not None and counts[0] >= daily_limit:
         raise DomainError(
@@ -247,6 +244,53 @@ _TOKEN_JOINS = (
     _merchants.c.id == _offers.c.merchant_id,
     _users.c.id == _tokens.c.resident_id,
 )
+
+# Built once, executed with parameters: composing SQL expressions per request costs more CPU
+# than running them.
+_UNBURNED = _tokens.c.burned_at.is_(None)
+_BY_ID = _tokens.c.id == sa.bindparam("token_id")
+_BY_CODE = _tokens.c.code == sa.bindparam("token_code")
+_BURN = _tokens.update().values(
+    burned_at=sa.bindparam("now", type_=UTCDateTime),
+    burned_by_id=sa.bindparam("staff_id"),
+    outcome=REDEEMED,
+)
+#: (PostgreSQL?, by short code?) → the burn; PostgreSQL's returns the token's view at once.
+_BURNS = {
+    (True, False): _BURN.where(_BY_ID, _UNBURNED, *_TOKEN_JOINS).returning(*_TOKEN_VIEW),
+    (True, True): _BURN.where(_BY_CODE, _UNBURNED, *_TOKEN_JOINS).returning(*_TOKEN_VIEW),
+    (False, False): _BURN.where(_BY_ID, _UNBURNED).returning(_tokens.c.id),
+    (False, True): _BURN.where(_BY_CODE, _UNBURNED).returning(_tokens.c.id),
+}
+_TOKEN_BY_ID = sa.select(*_TOKEN_VIEW).where(*_TOKEN_JOINS, _BY_ID)
+_LOCK_WALLET = (
+    sa.select(_accounts.c.balance)
+    .where(_accounts.c.holder_id == sa.bindparam("holder_id"))
+    .with_for_update()
+)
+_LIMIT_COUNTS = sa.select(
+    sa.func.coalesce(
+        sa.func.sum(
+            sa.case(
+                (_redemptions.c.confirmed_at >= sa.bindparam("day_start", type_=UTCDateTime), 1),
+                else_=0,
+            )
+        ),
+        0,
+    ),
+    sa.func.count(),
+).where(
+    _redemptions.c.resident_id == sa.bindparam("holder_id"),
+    _redemptions.c.offer_id == sa.bindparam("offer_id"),
+    _redemptions.c.status == RedemptionStatus.COMPLETED,
+    _redemptions.c.confirmed_at >= sa.bindparam("month_start", type_=UTCDateTime),
+)
+_TAKE_ONE = (
+    _offers.update()
+    .where(_offers.c.id == sa.bindparam("offer_id"), _offers.c.stock > 0)
+    .values(stock=_offers.c.stock - 1)
+)
+_RECORD_OUTCOME = _tokens.update().where(_BY_ID).values(outcome=sa.bindparam("outcome"))
 
 
 def _presented(key: bytes, raw: str) -> tokens.Presented:
@@ -383,11 +427,7 @@ def confirm(
         _check_rules(token, staff, now)
         # The wallet's row lock orders this resident's concurrent confirmations: the balance
         # and the limits below are then exact, and the ledger's debit cannot fail afterwards.
-        balance = session.scalar(
-            sa.select(_accounts.c.balance)
-            .where(_accounts.c.holder_id == token.resident_id)
-            .with_for_update()
-        )
+        balance = session.scalar(_LOCK_WALLET, {"holder_id": token.resident_id})
         if (balance or 0) < token.points_price:
             raise _too_few_points(balance or 0, token.points_price)
         _check_limits(
@@ -410,26 +450,22 @@ def _burn(
     On PostgreSQL one ``UPDATE … FROM … RETURNING`` does both; SQLite's RETURNING cannot name
     the joined tables, so it reads the token back (it runs one writer at a time anyway).
     """
-    burn = _tokens.update().values(burned_at=now, burned_by_id=staff.user_id, outcome=REDEEMED)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = burn.where(_live_token(presented), *_TOKEN_JOINS).returning(*_TOKEN_VIEW)
-        return session.execute(stmt).first()
-    token_id = session.scalar(burn.where(_live_token(presented)).returning(_tokens.c.id))
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    by_code = presented.token_id is None
+    params = {"now": now, "staff_id": staff.user_id}
+    params |= {"token_code": presented.code} if by_code else {"token_id": presented.token_id}
+    burned = session.execute(_BURNS[postgresql, by_code], params)
+    if postgresql:
+        return burned.first()
+    token_id = burned.scalar()
     if token_id is None:
         return None
-    return session.execute(
-        sa.select(*_TOKEN_VIEW).where(*_TOKEN_JOINS, _tokens.c.id == token_id)
-    ).one()
+    return session.execute(_TOKEN_BY_ID, {"token_id": token_id}).one()
 
 
 def _take_one(session: Session, offer_id: int) -> bool:
     """Decrement the stock unless it is gone; the condition holds under concurrent takers."""
-    taken = session.execute(
-        _offers.update()
-        .where(_offers.c.id == offer_id, _offers.c.stock > 0)
-        .values(stock=_offers.c.stock - 1)
-    )
-    return taken.rowcount == 1
+    return session.execute(_TAKE_ONE, {"offer_id": offer_id}).rowcount == 1
 
 
 def _redeem(
@@ -474,16 +510,14 @@ def _redeem(
         "status": RedemptionStatus.COMPLETED,
         "reversal_reason": "",
     }
-    session.execute(_redemptions.insert().values(values))
+    session.execute(_redemptions.insert(), values)
     return Confirmed(
         Redemption(**values), token.title, mask_name(token.display_name), debit.balance
     )
 
 
 def _record_refusal(session: Session, token_id: int, refusal: DomainError, staff: Staff) -> None:
-    session.execute(
-        _tokens.update().where(_tokens.c.id == token_id).values(outcome=refusal.reason[:32])
-    )
+    session.execute(_RECORD_OUTCOME, {"token_id": token_id, "outcome": refusal.reason[:32]})
     log.info(
         "redemption refused",
         extra={"token_id": token_id, "reason": refusal.reason, "merchant": staff.merchant_id},
