@@ -4,8 +4,8 @@ Format ``tanpuhui-filing/1``:
 
 - ``lines.csv``: one row per reduction, in reduction order, with a pseudonymous participant (an
   HMAC of the participant id, kept in ``participant_pseudonyms``) and everything the methodology
-  needs to recompute the row (kind, instant, self-reported flag, quantities) beside the grams it
-  produced.
+  needs to recompute the row (kind, instant, self-reported flag, quantities as stored) beside the
+  grams it produced.
 - ``summary.html``: the readable page in Chinese.
 - ``manifest.json``: batch fields, the methodology's frozen parameters, totals, the rounding rule,
   the SHA-256 of ``lines.csv`` and ``summary.html``, and the root hash: the SHA-256 of the sorted
@@ -20,18 +20,15 @@ memory stays flat however many lines a batch has.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
 import json
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 FORMAT = "tanpuhui-filing/1"
 LINES = "lines.csv"
@@ -58,17 +55,16 @@ _CHUNK = 1 << 16
 GRAMS_PER_TONNE = Decimal(1_000_000)
 
 
-@dataclass(frozen=True, slots=True)
-class LineRow:
-    """One reduction as the package shows it, before pseudonymisation."""
+class LineRow(NamedTuple):
+    """One reduction as the package shows it: instant and quantities already as text."""
 
     reduction_id: int
     activity_id: int | None
     participant: str
     activity_kind: str
-    occurred_at: datetime
+    occurred_at: str  # ISO 8601, UTC, microseconds: 2026-11-30T15:59:00.000000+00:00
     self_reported: bool
-    quantities: Mapping[str, Any]
+    quantities: str  # JSON as stored with the reduction
     baseline_g: int
     project_g: int
     reduction_g: int
@@ -85,41 +81,41 @@ def pseudonym(key: bytes, participant_id: int) -> str:
     return hmac.new(key, str(participant_id).encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def quantities_text(quantities: Mapping[str, Any]) -> str:
-    return json.dumps(quantities, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def occurred_text(instant: datetime) -> str:
-    return instant.isoformat(timespec="microseconds")
+def _quoted(text: str) -> str:
+    """A CSV field as csv.writer would quote it (QUOTE_MINIMAL, RFC 4180)."""
+    if '"' in text or "," in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def lines_csv(rows: Iterable[LineRow]) -> Iterator[bytes]:
-    """lines.csv in chunks of about 64 KiB."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    """lines.csv in chunks of about 64 KiB.
+
+    Written by hand rather than with csv.writer (twice as fast for a million rows); only the
+    kind and the quantities can need quoting, and they are quoted exactly as csv.writer would.
+    """
+    parts = [",".join(COLUMNS) + "\n"]
+    size = 0
+    kinds: dict[str, str] = {}
     for row in rows:
-        writer.writerow(
-            (
-                row.reduction_id,
-                "" if row.activity_id is None else row.activity_id,
-                row.participant,
-                row.activity_kind,
-                occurred_text(row.occurred_at),
-                "true" if row.self_reported else "false",
-                quantities_text(row.quantities),
-                row.baseline_g,
-                row.project_g,
-                row.reduction_g,
-                "true" if row.capped else "false",
-            )
+        kind = kinds.get(row.activity_kind)
+        if kind is None:
+            kind = kinds[row.activity_kind] = _quoted(row.activity_kind)
+        line = (
+            f"{row.reduction_id},{'' if row.activity_id is None else row.activity_id},"
+            f"{row.participant},{kind},{row.occurred_at},"
+            f"{'true' if row.self_reported else 'false'},{_quoted(row.quantities)},"
+            f"{row.baseline_g},{row.project_g},{row.reduction_g},"
+            f"{'true' if row.capped else 'false'}\n"
         )
-        if buffer.tell() >= _CHUNK:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
+        parts.append(line)
+        size += len(line)
+        if size >= _CHUNK:
+            yield "".join(parts).encode()
+            parts.clear()
+            size = 0
+    if parts:
+        yield "".join(parts).encode()
 
 
 def sha256_of(chunks: Iterable[bytes]) -> str:

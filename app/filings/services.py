@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.activities.models import Activity
+from app.activities.models import Activity, EvidenceFile
 from app.audit import services as audit
 from app.audit.services import SYSTEM, Actor
 from app.errors import Conflict, DomainError, NotFound
@@ -240,10 +240,14 @@ def _make_pseudonyms(session: Session, batch_id: int, key: bytes) -> None:
             .exists(),
         )
     ).all()
-    if missing:
+    for start in range(0, len(missing), 1000):  # multi-row VALUES, not one statement per row
         session.execute(
-            sa.insert(ParticipantPseudonym),
-            [{"participant_id": p, "pseudonym": package.pseudonym(key, p)} for p in missing],
+            sa.insert(ParticipantPseudonym).values(
+                [
+                    {"participant_id": p, "pseudonym": package.pseudonym(key, p)}
+                    for p in missing[start : start + 1000]
+                ]
+            )
         )
 
 
@@ -274,17 +278,32 @@ def _manifest_body(batch: FilingBatch, city: str) -> dict[str, Any]:
 LINE_CHUNK = 20_000
 
 
+def _utc_text(column: Any, dialect: str) -> Any:
+    """The instant as ISO 8601 in UTC with microseconds, formatted by the database itself."""
+    if dialect == "postgresql":
+        return sa.func.to_char(
+            sa.func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
+        )
+    # SQLite keeps UTC instants as "YYYY-MM-DD HH:MM:SS.ffffff".
+    return sa.func.replace(sa.cast(column, sa.Text), " ", "T") + "+00:00"
+
+
 def line_rows(session: Session, batch_id: int) -> Iterator[package.LineRow]:
-    """The batch's lines in package order, fetched in keyset chunks of plain Core rows."""
+    """The batch's lines in package order, fetched in keyset chunks of plain Core rows.
+
+    Timestamps and quantities come back as text, ready for the CSV: a million lines stream
+    through here, so nothing is parsed only to be printed again.
+    """
+    connection = session.connection()
     stmt = (
         sa.select(
             Reduction.id,
             Activity.id,
             ParticipantPseudonym.pseudonym,
             Reduction.activity_kind,
-            Reduction.occurred_at,
+            _utc_text(Reduction.occurred_at, connection.dialect.name),
             Reduction.self_reported,
-            Reduction.quantities,
+            sa.cast(Reduction.quantities, sa.Text),
             Reduction.baseline_g,
             Reduction.project_g,
             FilingLine.reduction_g,
@@ -302,7 +321,6 @@ def line_rows(session: Session, batch_id: int) -> Iterator[package.LineRow]:
         .order_by(FilingLine.reduction_id)
         .limit(LINE_CHUNK)
     )
-    connection = session.connection()
     after = 0
     while True:
         rows = connection.execute(stmt.where(FilingLine.reduction_id > after)).all()
@@ -662,3 +680,16 @@ def allocations_of(session: Session, claim_id: int) -> list[tuple[OffsetAllocati
             .order_by(FilingBatch.id)
         )
     ]
+
+
+def evidence_in_batch(session: Session, batch_id: int, evidence_id: int) -> EvidenceFile:
+    """A self-report's receipt, for a verifier inspecting a batch that contains its reduction."""
+    found = session.scalar(
+        sa.select(EvidenceFile)
+        .join(Activity, Activity.evidence_id == EvidenceFile.id)
+        .join(FilingLine, FilingLine.reduction_id == Activity.reduction_id)
+        .where(EvidenceFile.id == evidence_id, FilingLine.batch_id == batch_id)
+    )
+    if found is None:
+        raise NotFound("evidence")
+    return found

@@ -7,7 +7,16 @@ import tempfile
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -181,6 +190,24 @@ def inspect(batch_id: int) -> str:
 @requires(Permission.VERIFY_FILINGS)
 def verifier_package(batch_id: int) -> Response:
     return _download(services.get_batch(db.session, batch_id))
+
+
+@verifier_bp.get("/<int:batch_id>/evidence/<int:evidence_id>")
+@requires(Permission.VERIFY_FILINGS)
+def evidence(batch_id: int, evidence_id: int) -> Response:
+    """A receipt behind a line of the batch, served as the activities' own route serves it."""
+    from app.activities.evidence import path_for
+
+    found = services.evidence_in_batch(db.session, batch_id, evidence_id)
+    response = send_file(
+        path_for(current_app.config["EVIDENCE_DIR"], found.sha256),
+        mimetype=found.content_type,
+        max_age=0,
+    )
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # -- organisations and the public ------------------------------------------------------------------

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from app import clock
 from app.accounts import services as accounts
 from app.accounts.auth import requires
 from app.accounts.roles import Permission, Role
@@ -46,7 +48,17 @@ def resident_home() -> Any:
         else []
     )
     balance = ledger.balance(db.session, current_user.id)
-    return render_template("resident/home.html", organisations=organisations, balance=balance)
+    from app.jobs.notices import notices_for
+    from app.ledger.policy import valid_until
+
+    zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
+    notices = [
+        (notice.points, valid_until(notice.expires_at, zone))
+        for notice in notices_for(db.session, current_user.id, now=clock.now())
+    ]
+    return render_template(
+        "resident/home.html", organisations=organisations, balance=balance, expiry_notices=notices
+    )
 
 
 @bp.get("/merchant")

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-25 09:24:54.351178
+Create Date: 2026-11-25 10:03:48.437476
 """
 
 from collections.abc import Sequence
@@ -80,6 +80,46 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day", name=op.f("pk_daily_totals")),
         comment="Per local date: participants and points",
     )
+
+    op.create_table(
+        "filing_lines",
+        sa.Column(
+            "batch_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=False,
+            comment="filing_batches.id",
+        ),
+        sa.Column(
+            "reduction_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=False,
+            comment="reductions.id",
+        ),
+        sa.Column(
+            "reduction_g",
+            sa.BigInteger(),
+            nullable=False,
+            comment="The reduction's grams CO2e when bundled",
+        ),
+        sa.Column(
+            "active",
+            sa.Boolean(),
+            nullable=False,
+            comment="False once the batch is rejected: the reduction is free again",
+        ),
+        sa.CheckConstraint("reduction_g >= 0", name=op.f("ck_filing_lines_reduction_not_negative")),
+        sa.PrimaryKeyConstraint("batch_id", "reduction_id", name=op.f("pk_filing_lines")),
+        comment="Reductions bundled into filing batches",
+    )
+
+    with op.batch_alter_table("filing_lines", schema=None) as batch_op:
+        batch_op.create_index(
+            "ux_filing_lines_active_reduction",
+            ["reduction_id"],
+            unique=True,
+            sqlite_where=sa.text("active"),
+            postgresql_where=sa.text("active"),
+        )
 
     op.create_table(
         "job_leases",
@@ -451,48 +491,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "filing_lines",
-        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "reduction_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column(
-            "reduction_g",
-            sa.BigInteger(),
-            nullable=False,
-            comment="The reduction's grams CO2e when bundled",
-        ),
-        sa.Column(
-            "active",
-            sa.Boolean(),
-            nullable=False,
-            comment="False once the batch is rejected: the reduction is free again",
-        ),
-        sa.CheckConstraint("reduction_g >= 0", name=op.f("ck_filing_lines_reduction_not_negative")),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["filing_batches.id"],
-            name=op.f("fk_filing_lines_batch_id_filing_batches"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["reduction_id"],
-            ["reductions.id"],
-            name=op.f("fk_filing_lines_reduction_id_reductions"),
-        ),
-        sa.PrimaryKeyConstraint("batch_id", "reduction_id", name=op.f("pk_filing_lines")),
-        comment="Reductions bundled into filing batches",
-    )
-
-    with op.batch_alter_table("filing_lines", schema=None) as batch_op:
-        batch_op.create_index(
-            "ux_filing_lines_active_reduction",
-            ["reduction_id"],
-            unique=True,
-            sqlite_where=sa.text("active"),
-            postgresql_where=sa.text("active"),
-        )
-
-    op.create_table(
         "offset_allocations",
         sa.Column("claim_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -524,15 +522,6 @@ def downgrade() -> None:
 
     op.drop_table("offset_allocations")
 
-    with op.batch_alter_table("filing_lines", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ux_filing_lines_active_reduction",
-            sqlite_where=sa.text("active"),
-            postgresql_where=sa.text("active"),
-        )
-
-    op.drop_table("filing_lines")
-
     with op.batch_alter_table("offset_claims", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_offset_claims_organisation_id"))
 
@@ -557,6 +546,15 @@ def downgrade() -> None:
     op.drop_table("job_runs")
 
     op.drop_table("job_leases")
+
+    with op.batch_alter_table("filing_lines", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ux_filing_lines_active_reduction",
+            sqlite_where=sa.text("active"),
+            postgresql_where=sa.text("active"),
+        )
+
+    op.drop_table("filing_lines")
 
     op.drop_table("daily_totals")
 

@@ -110,7 +110,7 @@ def test_a_changed_grams_value_names_the_row(session, batch):
 def test_a_changed_quantity_names_the_row(session, batch):
     files = _files(_package(session, batch))
     files["lines.csv"] = _change_byte(
-        files["lines.csv"], b'distance_km"":""7.5', b'distance_km"":""8.5'
+        files["lines.csv"], b'distance_km"": ""7.5', b'distance_km"": ""8.5'
     )
     report = verify_package(_rezip(files))
     text = "\n".join(report.discrepancies)

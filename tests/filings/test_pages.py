@@ -117,3 +117,35 @@ def test_an_organisation_offsets_an_event_and_its_certificate_is_public(client, 
     client.get("/home")
     public = client.get(f"/certificates/{serial}").get_data(as_text=True)
     assert "银川绿色马拉松组委会" in public and "0.001000" in public and batch.serial in public
+
+
+def test_the_verifier_opens_the_receipt_behind_a_line_of_the_batch(app, client, session, tmp_path):
+    from app.activities import evidence
+    from app.activities.models import Activity, ActivitySource, ActivityStatus
+
+    app.config["EVIDENCE_DIR"] = str(tmp_path)
+    version = make_version(session)
+    resident = make_user(session)
+    reduction = make_reduction(
+        session, version, resident, shanghai(2026, 5, 5, 9), km="6", self_reported=True
+    )
+    pdf = b"%PDF-1.4\n% receipt\n%%EOF\n"
+    receipt = evidence.store(session, resident.id, pdf, directory=str(tmp_path), max_bytes=1 << 20)
+    session.add(
+        Activity(
+            source=ActivitySource.SELF_REPORT, kind=version.activity_kind,
+            participant_id=resident.id, occurred_at=reduction.occurred_at,
+            quantities=reduction.quantities, status=ActivityStatus.VERIFIED, reasons=[],
+            evidence_id=receipt.id, reduction_id=reduction.id,
+        )
+    )  # fmt: skip
+    batch = services.bundle_month(session, SETTINGS, version.id, date(2026, 5, 1))
+    session.commit()
+
+    log_in(client, make_user(session, Role.VERIFIER))
+    page = client.get(f"/verifier/batches/{batch.id}").get_data(as_text=True)
+    link = f"/verifier/batches/{batch.id}/evidence/{receipt.id}"
+    assert link in page
+    with client.get(link) as response:
+        assert response.status_code == 200 and response.data == pdf
+    assert client.get(f"/verifier/batches/999999/evidence/{receipt.id}").status_code == 404

@@ -19,7 +19,7 @@ from app.jobs.registry import JOBS
 from app.jobs.runner import lease_name, run_job
 from app.jobs.scheduler import trigger_for
 from app.ledger import services as ledger
-from tests.factories import make_user
+from tests.factories import log_in, make_user
 from tests.filings.support import SHANGHAI, make_reduction, make_version, shanghai
 
 
@@ -70,7 +70,9 @@ def test_year_end_expiry_runs_once_the_year_is_over(app, session, wallet):
     assert ledger.balance(session, resident.id) == 0
 
 
-def test_residents_are_reminded_once_of_points_expiring_within_30_days(app, session, wallet):
+def test_residents_are_reminded_once_of_points_expiring_within_30_days(
+    app, client, session, wallet
+):
     resident, points = wallet
     with time_machine.travel(shanghai(2026, 11, 20), tick=False), app.app_context():
         early = run_job("remind-expiring", trigger="cli")
@@ -82,6 +84,10 @@ def test_residents_are_reminded_once_of_points_expiring_within_30_days(app, sess
     notice = session.scalars(sa.select(ExpiryNotice)).one()
     assert (notice.holder_id, notice.points) == (resident.id, points)
     assert notice.expires_at == shanghai(2027, 1, 1).astimezone(UTC)
+    with time_machine.travel(shanghai(2026, 12, 6), tick=False):
+        log_in(client, resident)
+        home = client.get("/me").get_data(as_text=True)
+    assert "2026-12-31" in home and f"{points:,}" in home
 
 
 def test_a_busy_lease_makes_a_second_run_wait_or_give_up(app, session):

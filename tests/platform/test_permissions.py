@@ -199,6 +199,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/bureau/filings/{batch}/reject"): only(*BUREAU, ok=404),
     ("GET", "/verifier/batches/{batch}"): only(Role.VERIFIER, ok=404),
     ("GET", "/verifier/batches/{batch}/package.zip"): only(Role.VERIFIER, ok=404),
+    ("GET", "/verifier/batches/{batch}/evidence/{evidence}"): only(Role.VERIFIER, ok=404),
     ("GET", "/organisation/offsets"): only(Role.ORGANISATION),
     ("POST", "/organisation/offsets"): only(Role.ORGANISATION, ok=400),
     ("GET", "/certificates/{certificate}"): {role: 404 for role in ROLES},
