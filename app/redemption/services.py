@@ -393,8 +393,27 @@ def preview(
 
 
 @dataclass(frozen=True, slots=True)
+class Redeemed:
+    """The redemption just written (with a plain INSERT), as the answer shows it."""
+
+    id: int
+    resident_id: int
+    offer_id: int
+    merchant_id: int
+    points: int
+    reward_type: str
+    fulfilment: dict[str, Any]
+    ledger_transaction_id: int
+    confirmed_by_id: int
+    confirmed_at: datetime
+    status: RedemptionStatus
+    reversal_reason: str = ""
+    reversed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Confirmed:
-    redemption: Redemption  # transient: written with a plain INSERT, returned for the answer
+    redemption: Redeemed
     offer_title: str
     holder_name: str
     balance: int
@@ -511,9 +530,7 @@ def _redeem(
         "reversal_reason": "",
     }
     session.execute(_redemptions.insert(), values)
-    return Confirmed(
-        Redemption(**values), token.title, mask_name(token.display_name), debit.balance
-    )
+    return Confirmed(Redeemed(**values), token.title, mask_name(token.display_name), debit.balance)
 
 
 def _record_refusal(session: Session, token_id: int, refusal: DomainError, staff: Staff) -> None:
