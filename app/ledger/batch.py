@@ -56,12 +56,12 @@ def is_postgresql(conn: sa.Connection) -> bool:
 def allocate_transaction_ids(conn: sa.Connection, count: int) -> list[int]:
     """``count`` fresh transaction ids, ascending."""
     if is_postgresql(conn):
-        rows = conn.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'id')) "
-            "FROM generate_series(1, %(n)s)",
+        ids = conn.exec_driver_sql(
+            "SELECT array(SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'id')) "
+            "FROM generate_series(1, %(n)s))",
             {"n": count},
-        )
-        return sorted(row[0] for row in rows)
+        ).scalar_one()
+        return sorted(ids)
     # SQLite runs one writer at a time (BEGIN IMMEDIATE), so the next ids are ours.
     start = conn.execute(sa.text("SELECT COALESCE(MAX(id), 0) FROM ledger_transactions")).scalar()
     return list(range(start + 1, start + 1 + count))

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -34,9 +35,11 @@ reductions = Reduction.__table__
 versions = MethodologyVersion.__table__
 
 
-@dataclass(frozen=True, slots=True)
-class IssueLine:
-    """What one reduction earned: requested at the city's rate, issued, and held back by a cap."""
+class IssueLine(NamedTuple):
+    """What one reduction earned: requested at the city's rate, issued, and held back by a cap.
+
+    A named tuple: batches make thousands of them.
+    """
 
     reduction_id: int
     participant_id: int
@@ -90,8 +93,11 @@ def issue_points(
     conn = session.connection()
     found = _load_reductions(conn, ids)
     participants = sorted({r.participant_id for r in found})
-    ensure_wallets(conn, participants, now)
     wallets = _lock_wallets(conn, participants)
+    new = [p for p in participants if p not in wallets]
+    if new:  # a first credit: open the wallets (their ids come after every locked one)
+        ensure_wallets(conn, new, now)
+        wallets.update(_lock_wallets(conn, new))
     done = set(
         conn.execute(
             sa.select(issuances.c.reduction_id).where(

@@ -11,7 +11,6 @@ of it is kept.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,10 +91,10 @@ def _check_memo(memo: str) -> str:
     return memo
 
 
-def fingerprint(*content: Any) -> str:
-    """The content a key stands for: a retry must send the same."""
-    raw = json.dumps(content, separators=(",", ":"), default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
+def fingerprint(*content: object) -> str:
+    """The content a key stands for (kind, accounts or holders, amounts, reference): a retry
+    must send the same. Parts are whole numbers, enum values, strings or None."""
+    return hashlib.sha256("\x1f".join(map(str, content)).encode()).hexdigest()
 
 
 def insufficient_points(balance: int, points: int) -> DomainError:
@@ -141,16 +140,27 @@ def _insert(conn: sa.Connection, table: sa.Table) -> Any:
     return dialect.insert(table)
 
 
+_OPEN_WALLETS_POSTGRESQL = sa.text(
+    "INSERT INTO ledger_accounts (type, holder_id, balance, created_at) "
+    "SELECT 'wallet', holder, 0, :now FROM unnest(CAST(:holders AS bigint[])) AS holder "
+    "ON CONFLICT (holder_id) DO NOTHING"
+).bindparams(sa.bindparam("now", type_=UTCDateTime))
+
+
 def ensure_wallets(conn: sa.Connection, holder_ids: list[int], now: datetime) -> None:
-    """Open a wallet for each holder that has none (concurrent callers are safe)."""
-    if holder_ids:
-        conn.execute(
-            _insert(conn, accounts).on_conflict_do_nothing(index_elements=["holder_id"]),
-            [
-                {"type": AccountType.WALLET, "holder_id": h, "balance": 0, "created_at": now}
-                for h in holder_ids
-            ],
-        )
+    """Open a wallet for each holder that has none, in one statement (concurrency-safe)."""
+    if not holder_ids:
+        return
+    if is_postgresql(conn):
+        conn.execute(_OPEN_WALLETS_POSTGRESQL, {"holders": holder_ids, "now": now})
+        return
+    conn.execute(
+        _insert(conn, accounts).on_conflict_do_nothing(index_elements=["holder_id"]),
+        [
+            {"type": AccountType.WALLET, "holder_id": h, "balance": 0, "created_at": now}
+            for h in holder_ids
+        ],
+    )
 
 
 def wallet_id(session: Session, holder_id: int) -> int | None:

@@ -93,6 +93,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ledger_transactions", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_ledger_transactions_created_at",
+            ["created_at"],
+            unique=False,
+            postgresql_using="brin",
+        )
+        batch_op.create_index(
             "ix_ledger_transactions_reference", ["reference_type", "reference_id"], unique=False
         )
         batch_op.create_index(
