@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 WIDTH, HEIGHT = 640, 260
-_LEFT, _BOTTOM, _TOP = 56, 28, 12
+_LEFT, _BOTTOM, _TOP = 72, 34, 12
 PALETTE_SIZE = 8
 
 
@@ -70,4 +70,5 @@ def stacked(
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 or value == int(value) else f"{value:,.2f}"
+    """Whole numbers with separators; small fractions (tonnes of a quiet month) to 3 digits."""
+    return f"{value:,.0f}" if value >= 100 or value == int(value) else f"{value:.3g}"

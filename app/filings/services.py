@@ -45,8 +45,9 @@ from app.filings.models import (
 from app.methodology.models import MethodologyVersion
 from app.reductions.models import Reduction, ReductionStatus
 
-#: Key of the PostgreSQL advisory lock that queues bundling runs ("TPHBUNDL" as an integer).
-BUNDLING_LOCK = int.from_bytes(b"TPHBUNDL", "big") & 0x7FFF_FFFF_FFFF_FFFF
+#: First key of the PostgreSQL advisory lock that queues bundling runs ("TPHB"); the second is
+#: the schema's hash, so platforms sharing one database in schemas of their own never wait.
+BUNDLING_LOCK = int.from_bytes(b"TPHB", "big") & 0x7FFF_FFFF
 _BATCH_CONTENT = (
     "serial", "period_start", "period_end", "timezone", "methodology_version_id",
     "methodology_code", "methodology_version", "plugin_version", "parameters", "activities",
@@ -104,7 +105,10 @@ def _free_verified(*conditions: Any) -> sa.Select[Any]:
 
 def _queue_behind_other_bundling_runs(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": BUNDLING_LOCK})
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
+            {"key": BUNDLING_LOCK},
+        )
 
 
 def bundle_due(
