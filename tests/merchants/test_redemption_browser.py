@@ -19,6 +19,11 @@ from tests.browser.conftest import browser_page, live_server  # noqa: F401  (fix
 pytestmark = pytest.mark.browser
 
 
+def fits(page) -> bool:
+    """No horizontal scroll on the phone."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def sign_in(page, base: str, mobile: str) -> None:
     page.goto(base + "/sign-in")
     page.get_by_label("手机号").fill(mobile)
@@ -35,6 +40,7 @@ def test_resident_shows_qr_cashier_scans_and_both_see_the_result(live_server, br
     resident.locator("#use-offer").click()
     resident.wait_for_url("**/qr")
     assert resident.locator("#qr-balance").inner_text() == "2000"
+    assert fits(resident)
 
     picture = resident.locator("#qr-figure").screenshot()
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(picture)))
@@ -47,10 +53,12 @@ def test_resident_shows_qr_cashier_scans_and_both_see_the_result(live_server, br
     try:
         sign_in(cashier, live_server, "13600000001")
         cashier.goto(live_server + "/merchant/scan")
+        assert fits(cashier)
         cashier.locator("#token").fill(token)
         cashier.get_by_role("button", name="核验券码").click()
         assert "500" in cashier.locator(".facts").inner_text()
         assert "张*绿" in cashier.locator(".facts").inner_text()
+        assert fits(cashier)
         cashier.locator("#confirm-redemption").click()
         assert "兑换成功" in cashier.locator("h1").inner_text()
     finally:
