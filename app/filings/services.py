@@ -201,21 +201,13 @@ def bundle_month(
             index_elements=[FilingLine.reduction_id], index_where=sa.text("active")
         )
     )
-    activities, participants, total_g = session.execute(
-        sa.select(
-            sa.func.count(),
-            sa.func.count(sa.distinct(Reduction.participant_id)),
-            sa.func.coalesce(sa.func.sum(FilingLine.reduction_g), 0),
-        )
-        .select_from(FilingLine)
-        .join(Reduction, Reduction.id == FilingLine.reduction_id)
-        .where(FilingLine.batch_id == batch.id)
-    ).one()
-    batch.activities, batch.participants, batch.total_g = activities, participants, int(total_g)
-    _make_pseudonyms(session, batch.id, settings.pseudonym_key)
+    _make_pseudonyms(session, settings.pseudonym_key, *in_window)
     session.flush()
+    # One pass over the lines gives both the file's hash and the batch's totals.
+    totals = _Totals()
+    lines_sha = package.sha256_of(package.lines_csv(totals.count(line_rows(session, batch.id))))
+    batch.activities, batch.participants, batch.total_g = totals.figures()
     body = _manifest_body(batch, settings.city)
-    lines_sha = package.sha256_of(package.lines_csv(line_rows(session, batch.id)))
     summary = package.summary_html(body, lines_sha)
     manifest = package.finish_manifest(
         body, {package.LINES: lines_sha, package.SUMMARY: hashlib.sha256(summary).hexdigest()}
@@ -225,20 +217,40 @@ def bundle_month(
     batch.root_hash = json.loads(manifest)["root_hash"]
     audit.record(
         session, actor, "filing.bundle", "filing_batch", batch.id,
-        {"serial": batch.serial, "activities": activities, "total_g": batch.total_g,
+        {"serial": batch.serial, "activities": batch.activities, "total_g": batch.total_g,
          "root_hash": batch.root_hash},
     )  # fmt: skip
     return batch
 
 
-def _make_pseudonyms(session: Session, batch_id: int, key: bytes) -> None:
-    """Give each participant of the batch who has none yet a pseudonym (kept for good)."""
+class _Totals:
+    """Lines, distinct participants and grams, counted while the lines stream past."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.grams = 0
+        self.participants: set[str] = set()
+
+    def count(self, rows: Iterator[package.LineRow]) -> Iterator[package.LineRow]:
+        for row in rows:
+            self.lines += 1
+            self.grams += row.reduction_g
+            self.participants.add(row.participant)
+            yield row
+
+    def figures(self) -> tuple[int, int, int]:
+        return self.lines, len(self.participants), self.grams
+
+
+def _make_pseudonyms(session: Session, key: bytes, *in_window: Any) -> None:
+    """Give each participant of the window's verified reductions a pseudonym if they have none
+    (kept for good, so packages stay rebuildable whatever happens to the key)."""
     missing = session.scalars(
         sa.select(Reduction.participant_id)
         .distinct()
-        .join(FilingLine, FilingLine.reduction_id == Reduction.id)
         .where(
-            FilingLine.batch_id == batch_id,
+            Reduction.status == ReductionStatus.VERIFIED,
+            *in_window,
             ~sa.select(ParticipantPseudonym.participant_id)
             .where(ParticipantPseudonym.participant_id == Reduction.participant_id)
             .exists(),
