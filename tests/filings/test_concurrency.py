@@ -10,18 +10,21 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 
+from app.accounts import services as accounts
 from app.accounts.models import User
 from app.accounts.roles import Role
+from app.audit.services import Actor
 from app.db import db
+from app.errors import DomainError
 from app.filings import services
-from app.filings.models import FilingBatch, FilingLine, ParticipantPseudonym
+from app.filings.models import FilingBatch, FilingLine, OffsetAllocation, ParticipantPseudonym
 from app.jobs.models import JobRun, RunOutcome
 from app.reductions.models import Reduction, ReductionStatus
 from tests.conftest import TestDatabase, create_test_database, drop_test_database, make_app
@@ -177,3 +180,64 @@ def test_a_bundling_process_killed_midway_leaves_nothing_and_the_next_run_comple
     with database.engine.connect() as connection:
         outcomes = connection.execute(sa.select(JobRun.outcome).order_by(JobRun.id)).scalars()
         assert list(outcomes) == [RunOutcome.ABANDONED, RunOutcome.SUCCEEDED]
+
+
+def test_two_claims_at_once_never_retire_more_than_a_batch_holds(database, tmp_path):
+    own = create_test_database("postgresql", tmp_path)
+    try:
+        app = make_app(own)
+        with app.app_context(), db.unit_of_work() as session:
+            version = make_version(session)
+            resident = make_user(session)
+            for day in (1, 2, 3):
+                session.add(
+                    Reduction(
+                        participant_id=resident.id, methodology_version_id=version.id,
+                        activity_kind=version.activity_kind,
+                        occurred_at=datetime(2026, 5, day, 2, tzinfo=UTC), self_reported=False,
+                        quantities={"distance_km": "8.2", "duration_minutes": "25"},
+                        baseline_g=221, project_g=0, reduction_g=221, capped=False,
+                        status=ReductionStatus.VERIFIED, findings=[],
+                    )
+                )  # fmt: skip
+            batch = services.bundle_month(session, SETTINGS, version.id, date(2026, 5, 1))
+            staff = [make_user(session, Role.BUREAU_REVIEWER) for _ in range(2)]
+            actors = [Actor(user.id, user.role) for user in staff]
+            services.approve(session, actors[0], batch.id)
+            services.approve(session, actors[1], batch.id)
+            services.submit(session, actors[0], batch.id, registry_reference="R-1")
+            services.accept(session, actors[1], batch.id)
+            org = accounts.organisation_of(session, make_user(session, Role.ORGANISATION))
+            claimant, org_id, total = (
+                Actor(org.account_id, Role.ORGANISATION),
+                org.id,
+                batch.total_g,
+            )
+
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def claim(name: str) -> None:
+            with app.app_context():
+                try:
+                    with db.unit_of_work() as session:
+                        barrier.wait()
+                        services.claim_offset(
+                            session, claimant, organisation_id=org_id, event_name=name,
+                            event_date=date(2026, 6, 1), grams=total - 100,
+                        )  # fmt: skip
+                    outcomes.append("claimed")
+                except DomainError as error:
+                    outcomes.append(error.reason)
+
+        threads = [threading.Thread(target=claim, args=(f"event {n}",)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert sorted(outcomes) == ["claimed", "exceeds_remaining"]
+        with own.engine.connect() as connection:
+            retired = connection.scalar(sa.select(sa.func.sum(OffsetAllocation.retired_g)))
+        assert retired == total - 100
+    finally:
+        drop_test_database(own)
