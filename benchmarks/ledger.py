@@ -252,6 +252,9 @@ def seed(app: Flask, wallets: int, issues: int) -> Seed:
                 "verified_at": now,
             },
         ).scalar_one()
+        # Wallets are opened here, so issuance is measured as it runs day to day: crediting
+        # wallets that exist (opening one is a first-credit cost, once per resident).
+        postings.ensure_wallets(conn, result.holders, now)
         # The hot wallet holds enough for every debit of the run; caps would hold it back.
         ledger.issue_points(session, [hot], policy=LedgerPolicy(zone=ledger_zone(app)))
     result.service_reductions, result.bare_reductions = ids[:issues], ids[issues:]
@@ -279,39 +282,51 @@ def issue_with_service(app: Flask, reductions: list[int], batch: int) -> float:
 _ISSUE_LOAD = (
     "SELECT r.id, r.participant_id, r.reduction_g, r.occurred_at, r.status, v.code "
     "FROM reductions r JOIN methodology_versions v ON v.id = r.methodology_version_id "
-    "WHERE r.id = ANY(%(ids)s)"
+    "WHERE r.id = ANY(CAST(%(ids)s AS bigint[]))"
 )
 _ISSUE_WALLETS = (
     "INSERT INTO ledger_accounts (type, holder_id, balance, created_at) "
-    "SELECT 'wallet', h, 0, %(now)s FROM unnest(%(holders)s::bigint[]) AS h "
+    "SELECT 'wallet', h, 0, %(now)s FROM unnest(CAST(%(holders)s AS bigint[])) AS h "
     "ON CONFLICT (holder_id) DO NOTHING"
 )
 _ISSUE_LOCK = (
-    "SELECT id, holder_id FROM ledger_accounts WHERE holder_id = ANY(%(holders)s) "
+    "SELECT id, holder_id FROM ledger_accounts "
+    "WHERE holder_id = ANY(CAST(%(holders)s AS bigint[])) "
     "ORDER BY id FOR UPDATE"
 )
-_ISSUE_DONE = "SELECT reduction_id FROM ledger_issuances WHERE reduction_id = ANY(%(ids)s)"
+_ISSUE_DONE = (
+    "SELECT reduction_id FROM ledger_issuances WHERE reduction_id = ANY(CAST(%(ids)s AS bigint[]))"
+)
 _ISSUE_CAPS = (
     "SELECT participant_id, activity_date, methodology_code, sum(issued_points) "
-    "FROM ledger_issuances WHERE participant_id = ANY(%(holders)s) "
+    "FROM ledger_issuances WHERE participant_id = ANY(CAST(%(holders)s AS bigint[])) "
     "AND activity_date >= %(first)s AND activity_date < %(after)s "
     "GROUP BY participant_id, activity_date, methodology_code"
 )
 _ISSUE_IDS = (
-    "SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'id')) "
-    "FROM generate_series(1, %(n)s)"
+    "SELECT array(SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'id')) "
+    "FROM generate_series(1, %(n)s))"
 )
 _ISSUE_SYSTEM = "SELECT id FROM ledger_accounts WHERE type = 'issuance' AND holder_id IS NULL"
 _ISSUE_BALANCES = (
     "UPDATE ledger_accounts AS a SET balance = a.balance + v.delta "
-    "FROM unnest(%(ids)s::bigint[], %(deltas)s::bigint[]) AS v(id, delta) "
+    "FROM unnest(CAST(%(ids)s AS bigint[]), CAST(%(deltas)s AS bigint[])) AS v(id, delta) "
     "WHERE a.id = v.id AND a.type = 'wallet' AND a.balance + v.delta >= 0"
 )
 
 
+def _array(values: Any) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 def issue_bare_postgresql(database: Database, reductions: list[int], batch: int) -> float:
     """The statements ``issue_points`` sends on PostgreSQL, from a bare psycopg connection."""
-    from app.ledger.batch import ENTRY_COLUMNS, ISSUANCE_COLUMNS, TRANSACTION_COLUMNS
+    from app.ledger.batch import (
+        BINARY_TYPES,
+        ENTRY_COLUMNS,
+        ISSUANCE_COLUMNS,
+        TRANSACTION_COLUMNS,
+    )
 
     zone = ledger.policy_from_config({"CITY_TIMEZONE": "Asia/Shanghai"}).zone
     connection = database.bare()
@@ -320,17 +335,24 @@ def issue_bare_postgresql(database: Database, reductions: list[int], batch: int)
         for start in range(0, len(reductions), batch):
             ids = reductions[start : start + batch]
             now = datetime.now(UTC)
-            rows = cursor.execute(_ISSUE_LOAD, {"ids": ids}).fetchall()
+            id_array = _array(ids)
+            rows = cursor.execute(_ISSUE_LOAD, {"ids": id_array}).fetchall()
             holders = sorted({row[1] for row in rows})
-            cursor.execute(_ISSUE_WALLETS, {"now": now, "holders": holders})
-            wallets = dict((h, w) for w, h in cursor.execute(_ISSUE_LOCK, {"holders": holders}))
-            cursor.execute(_ISSUE_DONE, {"ids": ids}).fetchall()
+            lock = {"holders": _array(holders)}
+            wallets = {h: w for w, h in cursor.execute(_ISSUE_LOCK, lock)}
+            new = [h for h in holders if h not in wallets]
+            if new:
+                cursor.execute(_ISSUE_WALLETS, {"now": now, "holders": _array(new)})
+                wallets.update(
+                    (h, w) for w, h in cursor.execute(_ISSUE_LOCK, {"holders": _array(new)})
+                )
+            cursor.execute(_ISSUE_DONE, {"ids": id_array}).fetchall()
             day = now.astimezone(zone).date()
             first = day.replace(day=1)
             after = (first + timedelta(days=32)).replace(day=1)
-            caps = {"holders": holders, "first": first, "after": after}
+            caps = {"holders": lock["holders"], "first": first, "after": after}
             cursor.execute(_ISSUE_CAPS, caps).fetchall()
-            transaction_ids = [r[0] for r in cursor.execute(_ISSUE_IDS, {"n": len(rows)})]
+            transaction_ids = sorted(cursor.execute(_ISSUE_IDS, {"n": len(rows)}).fetchone()[0])
             issuance = cursor.execute(_ISSUE_SYSTEM).fetchone()[0]
             expires = datetime(day.year + 2, 1, 1, tzinfo=zone)
             transactions, entries, issued, deltas = [], [], [], {}
@@ -354,13 +376,15 @@ def issue_bare_postgresql(database: Database, reductions: list[int], batch: int)
                 ("ledger_entries", ENTRY_COLUMNS, entries),
                 ("ledger_issuances", ISSUANCE_COLUMNS, issued),
             ):
-                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+                with cursor.copy(statement) as copy:
+                    copy.set_types(BINARY_TYPES[table])
                     for item in data:
                         copy.write_row(item)
             changes = sorted(deltas.items())
             cursor.execute(
                 _ISSUE_BALANCES,
-                {"ids": [c[0] for c in changes], "deltas": [c[1] for c in changes]},
+                {"ids": _array(c[0] for c in changes), "deltas": _array(c[1] for c in changes)},
             )
             connection.commit()
     seconds = time.perf_counter() - started

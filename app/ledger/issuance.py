@@ -65,12 +65,12 @@ class IssueResult:
         return sum(line.capped_points for line in self.lines)
 
 
-@dataclass(frozen=True, slots=True)
-class _Reduction:
+class _Reduction(NamedTuple):
     id: int
     participant_id: int
     grams: int
     occurred_at: datetime
+    day: date  # local date of the activity: caps count by it
     methodology_code: str
 
 
@@ -91,7 +91,7 @@ def issue_points(
     now = now or clock.now()
     session.flush()  # reductions the caller added in this session must be visible to SQL
     conn = session.connection()
-    found = _load_reductions(conn, ids)
+    found = _load_reductions(conn, ids, policy)
     participants = sorted({r.participant_id for r in found})
     wallets = _lock_wallets(conn, participants)
     new = [p for p in participants if p not in wallets]
@@ -115,19 +115,21 @@ def issue_points(
     transaction_ids = batch.allocate_transaction_ids(conn, len(todo))
     issuance_account = system_account_id(conn, AccountType.ISSUANCE)
     expires_at = policy.expires_at(now)
+    kind = TransactionKind.ISSUE.value
     transaction_rows, entry_rows, issuance_rows, lines = [], [], [], []
     deltas: dict[int, int] = defaultdict(int)
     for reduction, transaction_id in zip(todo, transaction_ids, strict=True):
         requested = policy.points_for(reduction.grams)
-        day = policy.local_date(reduction.occurred_at)
-        issued, cap = counter.take(reduction, day, requested)
-        wallet = wallets[reduction.participant_id]
+        issued, cap = counter.take(reduction, requested)
+        capped = requested - issued
+        participant = reduction.participant_id
+        wallet = wallets[participant]
         transaction_rows.append(
             (
                 transaction_id,
-                TransactionKind.ISSUE.value,
+                kind,
                 f"issue:{reduction.id}",
-                fingerprint(TransactionKind.ISSUE, reduction.id, reduction.participant_id, issued),
+                fingerprint(kind, reduction.id, participant, issued),
                 "reduction",
                 reduction.id,
                 "",
@@ -140,26 +142,18 @@ def issue_points(
             (
                 reduction.id,
                 transaction_id,
-                reduction.participant_id,
+                participant,
                 reduction.methodology_code,
-                day,
+                reduction.day,
                 requested,
                 issued,
-                requested - issued,
+                capped,
                 cap.value if cap else None,
             )
         )
         deltas[wallet] += issued
         lines.append(
-            IssueLine(
-                reduction.id,
-                reduction.participant_id,
-                transaction_id,
-                requested,
-                issued,
-                requested - issued,
-                cap,
-            )
+            IssueLine(reduction.id, participant, transaction_id, requested, issued, capped, cap)
         )
     batch.insert_rows(conn, "ledger_transactions", transaction_rows)
     batch.insert_rows(conn, "ledger_entries", entry_rows)
@@ -168,14 +162,15 @@ def issue_points(
     return IssueResult(tuple(lines), tuple(sorted(done)))
 
 
-def _load_reductions(conn: sa.Connection, ids: list[int]) -> list[_Reduction]:
+def _load_reductions(conn: sa.Connection, ids: list[int], policy: LedgerPolicy) -> list[_Reduction]:
+    verified = reductions.c.status == ReductionStatus.VERIFIED
     rows = conn.execute(
         sa.select(
             reductions.c.id,
             reductions.c.participant_id,
             reductions.c.reduction_g,
             reductions.c.occurred_at,
-            reductions.c.status,
+            verified.label("verified"),
             versions.c.code,
         )
         .join(versions, versions.c.id == reductions.c.methodology_version_id)
@@ -188,7 +183,7 @@ def _load_reductions(conn: sa.Connection, ids: list[int]) -> list[_Reduction]:
             _l("Unknown reductions: %(ids)s.", ids=", ".join(map(str, sorted(missing)[:20]))),
             status=404,
         )
-    unverified = sorted(row.id for row in rows if row.status != ReductionStatus.VERIFIED)
+    unverified = sorted(row.id for row in rows if not row.verified)
     if unverified:
         raise DomainError(
             "reduction_not_verified",
@@ -197,9 +192,10 @@ def _load_reductions(conn: sa.Connection, ids: list[int]) -> list[_Reduction]:
                 ids=", ".join(map(str, unverified[:20])),
             ),
         )
+    zone = policy.zone
     return [
-        _Reduction(row.id, row.participant_id, row.reduction_g, row.occurred_at, row.code)
-        for row in rows
+        _Reduction(id_, participant, grams, at, at.astimezone(zone).date(), code)
+        for id_, participant, grams, at, _verified, code in rows
     ]
 
 
@@ -214,20 +210,16 @@ def _lock_wallets(conn: sa.Connection, participants: list[int]) -> dict[int, int
     return {row.holder_id: row.id for row in rows}
 
 
-def _month(day: date) -> tuple[int, int]:
-    return day.year, day.month
-
-
 class _CapCounter:
     """Running totals per participant (and methodology) per day and month: earlier batches from
-    the database, then this batch as it is issued."""
+    the database, then this batch as it is issued. Months are keyed as year × 12 + month."""
 
     def __init__(self, conn: sa.Connection, policy: LedgerPolicy, todo: list[_Reduction]) -> None:
         self.policy = policy
         self.day: dict[tuple[int, date], int] = defaultdict(int)
-        self.month: dict[tuple[int, tuple[int, int]], int] = defaultdict(int)
+        self.month: dict[tuple[int, int], int] = defaultdict(int)
         self.method_day: dict[tuple[int, date, str], int] = defaultdict(int)
-        self.method_month: dict[tuple[int, tuple[int, int], str], int] = defaultdict(int)
+        self.method_month: dict[tuple[int, int, str], int] = defaultdict(int)
         self.active = policy.caps != Caps() or any(
             caps != Caps() for caps in policy.caps_by_methodology.values()
         )
@@ -235,9 +227,8 @@ class _CapCounter:
             self._load(conn, todo)
 
     def _load(self, conn: sa.Connection, todo: list[_Reduction]) -> None:
-        days = [self.policy.local_date(r.occurred_at) for r in todo]
-        first = min(days).replace(day=1)
-        last = max(days)
+        first = min(r.day for r in todo).replace(day=1)
+        last = max(r.day for r in todo)
         after_last = date(last.year + last.month // 12, last.month % 12 + 1, 1)
         participants = sorted({r.participant_id for r in todo})
         rows = conn.execute(
@@ -259,30 +250,35 @@ class _CapCounter:
             )
         )
         for participant, day, code, points in rows:
-            self._add(participant, day, code, int(points))
+            month = day.year * 12 + day.month
+            self.day[participant, day] += int(points)
+            self.month[participant, month] += int(points)
+            self.method_day[participant, day, code] += int(points)
+            self.method_month[participant, month, code] += int(points)
 
-    def _add(self, participant: int, day: date, code: str, points: int) -> None:
-        month = _month(day)
-        self.day[participant, day] += points
-        self.month[participant, month] += points
-        self.method_day[participant, day, code] += points
-        self.method_month[participant, month, code] += points
-
-    def take(self, reduction: _Reduction, day: date, requested: int) -> tuple[int, Cap | None]:
+    def take(self, reduction: _Reduction, requested: int) -> tuple[int, Cap | None]:
         """Points to issue now for ``requested`` and the cap that held back the rest, if any."""
         if not self.active or requested == 0:
             return requested, None
-        participant, code, month = reduction.participant_id, reduction.methodology_code, _month(day)
-        method = self.policy.caps_by_methodology.get(code, Caps())
-        room: list[tuple[int | None, int, Cap]] = [
-            (self.policy.caps.daily, self.day[participant, day], Cap.DAILY),
-            (self.policy.caps.monthly, self.month[participant, month], Cap.MONTHLY),
-            (method.daily, self.method_day[participant, day, code], Cap.METHODOLOGY_DAILY),
-            (method.monthly, self.method_month[participant, month, code], Cap.METHODOLOGY_MONTHLY),
-        ]
+        participant, code, day = reduction.participant_id, reduction.methodology_code, reduction.day
+        month = day.year * 12 + day.month
+        keys = (
+            (participant, day),
+            (participant, month),
+            (participant, day, code),
+            (participant, month, code),
+        )
+        method = self.policy.caps_by_methodology.get(code, _NO_CAPS)
+        limits = (self.policy.caps.daily, self.policy.caps.monthly, method.daily, method.monthly)
+        totals = (self.day, self.month, self.method_day, self.method_month)
         issued, cap = requested, None
-        for limit, used, which in room:
-            if limit is not None and used + issued > limit:
-                issued, cap = max(0, limit - used), which
-        self._add(participant, day, code, issued)
+        for limit, total, key, which in zip(limits, totals, keys, _CAPS, strict=True):
+            if limit is not None and total[key] + issued > limit:
+                issued, cap = max(0, limit - total[key]), which
+        for total, key in zip(totals, keys, strict=True):
+            total[key] += issued
         return issued, cap
+
+
+_NO_CAPS = Caps()
+_CAPS = (Cap.DAILY, Cap.MONTHLY, Cap.METHODOLOGY_DAILY, Cap.METHODOLOGY_MONTHLY)

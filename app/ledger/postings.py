@@ -27,7 +27,7 @@ from app.audit import services as audit
 from app.audit.services import Actor
 from app.db import UTCDateTime
 from app.errors import Conflict, DomainError, NotFound
-from app.ledger.batch import is_postgresql
+from app.ledger.batch import bigint_array, is_postgresql
 from app.ledger.models import Account, AccountType, Entry, Transaction, TransactionKind
 from app.ledger.policy import LedgerPolicy
 from app.merchants.models import Merchant
@@ -152,7 +152,7 @@ def ensure_wallets(conn: sa.Connection, holder_ids: list[int], now: datetime) ->
     if not holder_ids:
         return
     if is_postgresql(conn):
-        conn.execute(_OPEN_WALLETS_POSTGRESQL, {"holders": holder_ids, "now": now})
+        conn.execute(_OPEN_WALLETS_POSTGRESQL, {"holders": bigint_array(holder_ids), "now": now})
         return
     conn.execute(
         _insert(conn, accounts).on_conflict_do_nothing(index_elements=["holder_id"]),
