@@ -243,15 +243,19 @@ def _describe(session: Session, rows: list[Any], methodologies: Methodologies) -
         for row in rows
         if row.kind in (TransactionKind.REDEEM, TransactionKind.REVERSE)
     ]
+    reversed_ids = [row.reverses_id for row in rows if row.kind == TransactionKind.REVERSE]
     credits = _credits(session, issued, methodologies) if issued else {}
     merchant_of = _merchants(session, spent) if spent else {}
+    # A reversed redemption names the offer its reversal gave the points back for.
+    offer_of = _memos(session, reversed_ids) if reversed_ids else {}
     items = []
     for row in rows:
         debit = None
         merchant = merchant_of.get(row.transaction_id)
         if merchant is not None or row.kind == TransactionKind.REDEEM:
             merchant_id, name = merchant or (None, None)
-            debit = Debit(merchant_id, name, row.memo, row.reference_type, row.reference_id)
+            offer = offer_of.get(row.reverses_id, "") if row.reverses_id else row.memo
+            debit = Debit(merchant_id, name, offer, row.reference_type, row.reference_id)
         items.append(
             HistoryItem(
                 transaction_id=row.transaction_id,
@@ -266,6 +270,17 @@ def _describe(session: Session, rows: list[Any], methodologies: Methodologies) -
             )
         )
     return items
+
+
+def _memos(session: Session, transaction_ids: list[int]) -> dict[int, str]:
+    conn = session.connection()
+    return dict(
+        session.execute(
+            sa.select(transactions.c.id, transactions.c.memo).where(
+                id_list_filter(conn, transactions.c.id, transaction_ids)
+            )
+        ).all()
+    )
 
 
 def _merchants(session: Session, transaction_ids: list[int]) -> dict[int, tuple[int, str]]:

@@ -252,3 +252,20 @@ def test_a_stored_trace_is_shown_as_it_was_recorded(client, session, version):
     log_in(client, resident)
     [item] = client.get("/api/v1/wallet/history").get_json()["items"]
     assert item["credit"]["trace"] == reduction.trace
+
+
+def test_a_reversed_redemption_shows_its_offer_merchant_and_reason(
+    client, session, version, merchant
+):
+    resident = make_user(session)
+    fund(session, resident, version, 221)
+    debit = spend(session, resident, merchant, 100, "r-1")
+    ledger.reverse(session, debit.transaction_id, idempotency_key="undo", memo="扫错了")
+    log_in(client, resident)
+    reversal = client.get("/api/v1/wallet/history").get_json()["items"][0]
+    assert reversal["kind"] == "reverse" and reversal["points"] == 100
+    assert reversal["reverses_id"] == debit.transaction_id and reversal["memo"] == "扫错了"
+    assert reversal["debit"]["offer"] == "停车 2 小时优惠券"
+    assert reversal["debit"]["merchant_name"] == merchant.name
+    html = client.get("/wallet").get_data(as_text=True)
+    assert "扫错了" in html and "冲正" in html
