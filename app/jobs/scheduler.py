@@ -32,6 +32,14 @@ LEADER_LEASE = "scheduler"
 _app: Flask | None = None
 
 
+class PlatformJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQL job store on the platform's own engine, which outlives the scheduler:
+    stopping the scheduler must not dispose of the connections the rest of the process uses."""
+
+    def shutdown(self) -> None:
+        """Leave the engine alone (APScheduler's store would dispose of it)."""
+
+
 def trigger_for(job: Job, tz: ZoneInfo) -> CronTrigger:
     """The job's schedule: cron fields counted in the city's time zone."""
     return CronTrigger(timezone=tz, **job.cron)
@@ -75,7 +83,7 @@ class Scheduler:
             self.leading.set()
             tz = ZoneInfo(self.app.config["CITY_TIMEZONE"])
             scheduler = BackgroundScheduler(
-                jobstores={"default": SQLAlchemyJobStore(engine=db.engine)},
+                jobstores={"default": PlatformJobStore(engine=db.engine)},
                 timezone=tz,
                 job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
             )
