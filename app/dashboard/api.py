@@ -15,12 +15,12 @@ blp = Blueprint("statistics_api", __name__, url_prefix="/api/v1", description="O
 PUBLIC: list[dict[str, list[str]]] = []
 
 
-class KindOut(ma.Schema):
+class StatisticsKindOut(ma.Schema):
     activities = ma.fields.Integer()
     reduction_g = ma.fields.Integer(metadata={"description": "grams CO2e"})
 
 
-class MonthOut(ma.Schema):
+class StatisticsMonthOut(ma.Schema):
     month = ma.fields.String(metadata={"example": "2026-11"})
     activities = ma.fields.Integer()
     reduction_g = ma.fields.Integer(attribute="grams", metadata={"description": "grams CO2e"})
@@ -29,10 +29,10 @@ class MonthOut(ma.Schema):
     points_issued = ma.fields.Integer()
     points_redeemed = ma.fields.Integer()
     points_expired = ma.fields.Integer()
-    by_kind = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(KindOut))
+    by_kind = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(StatisticsKindOut))
 
 
-class TotalsOut(ma.Schema):
+class StatisticsTotalsOut(ma.Schema):
     activities = ma.fields.Integer()
     reduction_g = ma.fields.Integer(metadata={"description": "grams CO2e"})
     tonnes_co2e = ma.fields.Function(lambda t: str(tonnes(t["reduction_g"])))
@@ -40,12 +40,12 @@ class TotalsOut(ma.Schema):
     points_issued = ma.fields.Integer()
     points_redeemed = ma.fields.Integer()
     points_expired = ma.fields.Integer()
-    by_kind = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(KindOut))
+    by_kind = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(StatisticsKindOut))
 
 
 class StatisticsOut(ma.Schema):
-    totals = ma.fields.Nested(TotalsOut)
-    months = ma.fields.List(ma.fields.Nested(MonthOut))
+    totals = ma.fields.Nested(StatisticsTotalsOut)
+    months = ma.fields.List(ma.fields.Nested(StatisticsMonthOut))
 
 
 @blp.get("/statistics")
