@@ -16,6 +16,12 @@ from sqlalchemy.orm import Session
 
 from app.jobs.runner import JobContext, Step
 
+
+def N_(message: str) -> str:
+    """Mark a message for the catalogue without translating it here (a Babel keyword)."""
+    return message
+
+
 #: Wallets per committed chunk of the expiry and reminder jobs.
 WALLETS_PER_CHUNK = 500
 
@@ -23,7 +29,7 @@ WALLETS_PER_CHUNK = 500
 @dataclass(frozen=True, slots=True)
 class Job:
     name: str
-    description: str
+    description: str  # English; the bureau's page shows its translation
     cron: Mapping[str, Any]
     run: Callable[[Session, JobContext, Any], Step]
     lease_seconds: int = 3600
@@ -79,32 +85,32 @@ JOBS: dict[str, Job] = {
     for job in (
         Job(
             name="bundle-filings",
-            description="Bundle verified reductions of each complete month into filing batches",
+            description=N_("Bundle verified reductions of each complete month into filing batches"),
             cron={"day": 1, "hour": 2, "minute": 0},
             run=_bundle_filings,
             lease_seconds=6 * 3600,
         ),
         Job(
             name="expire-points",
-            description="Expire points whose validity has ended (the year-end run included)",
+            description=N_("Expire points whose validity has ended (the year-end run included)"),
             cron={"hour": 0, "minute": 10},
             run=_expire_points,
         ),
         Job(
             name="remind-expiring",
-            description="Tell residents in their wallet about points expiring within 30 days",
+            description=N_("Tell residents in their wallet about points expiring within 30 days"),
             cron={"hour": 9, "minute": 0},
             run=_remind_expiring,
         ),
         Job(
             name="purge-held-activities",
-            description="Purge held activities whose window to link an identifier has closed",
+            description=N_("Purge held activities whose window to link an identifier has closed"),
             cron={"hour": 3, "minute": 30},
             run=_purge_held_activities,
         ),
         Job(
             name="daily-statistics",
-            description="Recompute yesterday's and today's city statistics",
+            description=N_("Recompute yesterday's and today's city statistics"),
             cron={"minute": 5},
             run=_daily_statistics,
         ),
