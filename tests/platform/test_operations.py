@@ -121,12 +121,14 @@ def test_pages_answer_quickly_without_touching_unrelated_tables(client, path):
     assert client.get(path).status_code == 200
 
 
-def test_sqlite_runs_with_foreign_keys_and_wal(database):
-    if database.backend != "sqlite":
-        pytest.skip("SQLite pragmas")
+def test_sqlite_runs_with_foreign_keys_and_wal(tmp_path):
+    from tests.conftest import create_test_database, drop_test_database
+
+    database = create_test_database("sqlite", tmp_path)
     with database.engine.connect() as connection:
         assert connection.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+    drop_test_database(database)
 
 
 def test_logs_are_json_lines_with_the_request_id(app):
