@@ -157,7 +157,7 @@ def _load_history(
         Activity.participant_id,
         _times(Activity.occurred_at, session),
         _times(Activity.ends_at, session),
-        Activity.status,
+        sa.type_coerce(Activity.status, sa.String),  # compared as text: no enum per row
     ).where(
         bulk.any_of(Activity.participant_id, participants, session),
         Activity.occurred_at >= start,
@@ -170,7 +170,7 @@ def _load_history(
     tz = settings.tz
     counts = history.trips
     intervals = history.intervals
-    verified = ActivityStatus.VERIFIED
+    verified = ActivityStatus.VERIFIED.value
     for participant, occurred_at, ends_at, status in session.execute(stmt):
         counts[participant, occurred_at.astimezone(tz).date()] += 1
         if status == verified and ends_at is not None:

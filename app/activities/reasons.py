@@ -44,10 +44,12 @@ def from_finding(finding: Finding) -> dict[str, Any]:
     }
 
 
-def message(reason: dict[str, Any]) -> str:
-    """The reason in the current language."""
+def message(reason: dict[str, Any], chinese: bool | None = None) -> str:
+    """The reason in the current language (``chinese`` when the caller already knows it)."""
     if "zh" in reason:
-        return reason["zh"] if str(get_locale() or "zh").startswith("zh") else reason["en"]
+        if chinese is None:
+            chinese = str(get_locale() or "zh").startswith("zh")
+        return reason["zh"] if chinese else reason["en"]
     template = MESSAGES.get(reason["code"])
     if template is None:
         return reason["code"]
@@ -56,7 +58,12 @@ def message(reason: dict[str, Any]) -> str:
 
 def rendered(reasons: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Reasons for an API answer: code, severity and the message in the caller's language."""
+    chinese = str(get_locale() or "zh").startswith("zh")
     return [
-        {"code": reason["code"], "severity": reason["severity"], "message": message(reason)}
+        {
+            "code": reason["code"],
+            "severity": reason["severity"],
+            "message": message(reason, chinese),
+        }
         for reason in reasons
     ]
