@@ -94,9 +94,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/bureau/partners"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("PATCH", "/api/v1/bureau/partners/{partner}"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("POST", "/api/v1/bureau/partners/{partner}/keys"): api_only(Role.BUREAU_ADMIN, ok=404),
-    ("DELETE", "/api/v1/bureau/partners/{partner}/keys/{key}"): api_only(
-        Role.BUREAU_ADMIN, ok=404
-    ),
+    ("DELETE", "/api/v1/bureau/partners/{partner}/keys/{key}"): api_only(Role.BUREAU_ADMIN, ok=404),
     ("GET", "/api/v1/bureau/review"): api_only(*BUREAU),
     ("POST", "/api/v1/bureau/review/decisions"): api_only(*BUREAU, ok=422),
     # Merchants, offers and redemption.
