@@ -16,7 +16,10 @@ at ``--postgres-url``, dropped at the end; SQLite: a WAL file in a temporary fol
 3. debits on one hot wallet: the same, every debit on the same wallet.
 
 Each is then repeated with the same statements on the bare driver (psycopg, or sqlite3), one
-connection per thread and nothing else around them, and the ratio service ÷ bare is printed.
+connection per thread and nothing else around them, and the ratio service ÷ bare is printed. The
+service runs on an engine configured as the platform's (``make_engine``: the pool pings each
+connection it hands out, one more round trip per transaction); ``--no-pre-ping`` shows the
+difference.
 After a seeding the planner statistics are refreshed and every connection is opened anew
 (a plan cached for an empty table would halve the speed).
 Goals on PostgreSQL with 2 cores: ≥ 3,000 debits/s spread, ≥ 1,000/s on one hot wallet,
