@@ -97,6 +97,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
             for key, value in {
                 "pool_size": _env_int("DATABASE_POOL_SIZE", 5),
                 "max_overflow": _env_int("DATABASE_MAX_OVERFLOW", 5),
+                # A ping is one more round trip per request; connections broken by a database
+                # restart are instead dropped, pool and all, by the first statement that fails.
+                "pool_pre_ping": _env_bool("DATABASE_POOL_PRE_PING", False),
+                "pool_recycle": _env_int("DATABASE_POOL_RECYCLE", 1800),
             }.items()
             if not database_url.startswith("sqlite")
         },

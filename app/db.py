@@ -83,12 +83,10 @@ def str_enum(enum_cls: type, name: str) -> sa.Enum:
 
 def make_engine(url: str, **options: Any) -> Engine:
     """Create an engine with the settings each backend needs."""
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, **options)
+    engine = sa.create_engine(url, **options)
+    if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
-        return engine
-    options.setdefault("pool_pre_ping", True)
-    return sa.create_engine(url, **options)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -37,3 +37,24 @@ def test_bad_settings_are_named(monkeypatch, tmp_path, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         from_environment(tmp_path)
+
+
+def test_postgresql_pool_settings_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/x")
+    assert from_environment(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"] == {
+        "pool_size": 5,
+        "max_overflow": 5,
+        "pool_pre_ping": False,
+        "pool_recycle": 1800,
+    }
+    monkeypatch.setenv("DATABASE_POOL_PRE_PING", "1")
+    monkeypatch.setenv("DATABASE_POOL_RECYCLE", "300")
+    options = from_environment(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_pre_ping"] is True
+    assert options["pool_recycle"] == 300
+
+
+def test_sqlite_takes_no_pool_settings(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_POOL_PRE_PING", "1")
+    assert from_environment(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"] == {}
