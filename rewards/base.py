@@ -7,6 +7,7 @@ redeems the offer, the platform calls :meth:`RewardType.fulfil` with that config
 Flask or the database, so they are easy to test and a third-party package can add one.
 """
 
+import functools
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -92,6 +93,13 @@ class Fulfilment:
         }
 
 
+@functools.cache
+def _schema(schema_class: type[Schema]) -> Schema:
+    """One instance per schema class: loading is stateless, and building one costs more than a
+    load (it happens at every redemption)."""
+    return schema_class()
+
+
 class RewardType(ABC):
     """Base class of reward type plugins; never instantiated, everything is a class attribute.
 
@@ -122,7 +130,7 @@ class RewardType(ABC):
         Raises ``marshmallow.ValidationError`` whose ``messages`` are keyed by field name.
         Loading an already loaded configuration gives it back unchanged.
         """
-        loaded: dict[str, Any] = cls.config_schema().load(raw)
+        loaded: dict[str, Any] = _schema(cls.config_schema).load(raw)
         return loaded
 
     @classmethod
