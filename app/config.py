@@ -26,14 +26,17 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = os.environ.get(name)
     if value is None:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+    if minimum is not None and number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value!r}")
+    return number
 
 
 def _env_decimal(name: str, default: str) -> Decimal:
@@ -116,6 +119,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Redemption: what the city pays merchants per point accepted; QR tokens' lifetime.
         "YUAN_PER_POINT_SUBSIDY": _env_decimal("YUAN_PER_POINT_SUBSIDY", "0.01"),
         "REDEMPTION_TOKEN_SECONDS": _env_int("REDEMPTION_TOKEN_SECONDS", 60),
+        # Tokens nobody scanned are deleted this long after they expired; scanned ones stay.
+        "REDEMPTION_TOKEN_RETENTION_HOURS": _env_int(
+            "REDEMPTION_TOKEN_RETENTION_HOURS", 24, minimum=1
+        ),
         # Which plugins this deployment runs; None means every installed one.
         "METHODOLOGIES": _env_list("METHODOLOGIES"),
         "REWARD_TYPES": _env_list("REWARD_TYPES"),
