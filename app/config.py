@@ -162,6 +162,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Activities in: partner batches, identifiers, held activities, self-report evidence.
         "PARTNER_BATCH_LIMIT": _env_int("PARTNER_BATCH_LIMIT", 5_000),
         "PARTNER_TIMESTAMP_TOLERANCE_SECONDS": 300,  # Standard Webhooks' tolerance, fixed
+        # Answered webhook-ids are kept this long for retries, then deleted (at least a day).
+        "PARTNER_MESSAGE_RETENTION_DAYS": _env_int("PARTNER_MESSAGE_RETENTION_DAYS", 30, minimum=1),
         "IDENTIFIER_HASH_KEY": os.environ.get("IDENTIFIER_HASH_KEY"),  # default: from SECRET_KEY
         "HELD_ACTIVITY_DAYS": _env_int("HELD_ACTIVITY_DAYS", 7),
         "MAX_TRIPS_PER_DAY": _env_int("MAX_TRIPS_PER_DAY", 12),

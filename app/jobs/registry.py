@@ -88,6 +88,16 @@ def _purge_qr_tokens(session: Session, context: JobContext, _after: Any) -> Step
     return Step({"tokens": purged}, True if purged == ROWS_PER_CHUNK else None)
 
 
+def _purge_partner_messages(session: Session, context: JobContext, _after: Any) -> Step:
+    from app.activities.messages import purge_answered
+
+    days = context.config["PARTNER_MESSAGE_RETENTION_DAYS"]
+    purged = purge_answered(
+        session, now=context.now, retention=timedelta(days=days), limit=ROWS_PER_CHUNK
+    )
+    return Step({"messages": purged}, True if purged == ROWS_PER_CHUNK else None)
+
+
 def _daily_statistics(session: Session, context: JobContext, _after: Any) -> Step:
     from app.dashboard import services as dashboard
 
@@ -127,6 +137,12 @@ JOBS: dict[str, Job] = {
             description=N_("Delete QR codes that expired unused; used and refused ones stay"),
             cron={"hour": 3, "minute": 40},
             run=_purge_qr_tokens,
+        ),
+        Job(
+            name="purge-partner-messages",
+            description=N_("Forget partners' message ids once their retention period has passed"),
+            cron={"hour": 3, "minute": 50},
+            run=_purge_partner_messages,
         ),
         Job(
             name="daily-statistics",

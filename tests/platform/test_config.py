@@ -36,6 +36,7 @@ def test_production_refuses_to_start_without_its_settings(monkeypatch, tmp_path,
         ("POINTS_PER_GRAM", "lots"),
         ("DATABASE_POOL_SIZE", "x"),
         ("REDEMPTION_TOKEN_RETENTION_HOURS", "0"),
+        ("PARTNER_MESSAGE_RETENTION_DAYS", "-1"),
     ],
 )
 def test_bad_settings_are_named(monkeypatch, tmp_path, name, value):
