@@ -26,14 +26,17 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = os.environ.get(name)
     if value is None:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+    if minimum is not None and number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value!r}")
+    return number
 
 
 def _env_decimal(name: str, default: str) -> Decimal:
@@ -120,6 +123,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Redemption: what the city pays merchants per point accepted; QR tokens' lifetime.
         "YUAN_PER_POINT_SUBSIDY": _env_decimal("YUAN_PER_POINT_SUBSIDY", "0.01"),
         "REDEMPTION_TOKEN_SECONDS": _env_int("REDEMPTION_TOKEN_SECONDS", 60),
+        # Tokens nobody scanned are deleted this long after they expired; scanned ones stay.
+        "REDEMPTION_TOKEN_RETENTION_HOURS": _env_int(
+            "REDEMPTION_TOKEN_RETENTION_HOURS", 24, minimum=1
+        ),
         # Which plugins this deployment runs; None means every installed one.
         "METHODOLOGIES": _env_list("METHODOLOGIES"),
         "REWARD_TYPES": _env_list("REWARD_TYPES"),
@@ -159,6 +166,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Activities in: partner batches, identifiers, held activities, self-report evidence.
         "PARTNER_BATCH_LIMIT": _env_int("PARTNER_BATCH_LIMIT", 5_000),
         "PARTNER_TIMESTAMP_TOLERANCE_SECONDS": 300,  # Standard Webhooks' tolerance, fixed
+        # Answered webhook-ids are kept this long for retries, then deleted (at least a day).
+        "PARTNER_MESSAGE_RETENTION_DAYS": _env_int("PARTNER_MESSAGE_RETENTION_DAYS", 30, minimum=1),
         "IDENTIFIER_HASH_KEY": os.environ.get("IDENTIFIER_HASH_KEY"),  # default: from SECRET_KEY
         "HELD_ACTIVITY_DAYS": _env_int("HELD_ACTIVITY_DAYS", 7),
         "MAX_TRIPS_PER_DAY": _env_int("MAX_TRIPS_PER_DAY", 12),

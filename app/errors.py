@@ -129,7 +129,7 @@ def register_error_handlers(app: Flask) -> None:
         if is_api_request():
             data = getattr(exc, "data", None) or {}
             errors = data.get("errors") or data.get("messages")
-            if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "headers"}:
+            if isinstance(errors, dict) and set(errors) <= _LOCATIONS:
                 # webargs nests errors by location; flatten the single location a route reads.
                 errors = next(iter(errors.values())) if len(errors) == 1 else errors
             reason = data.get("reason") or (
@@ -139,6 +139,10 @@ def register_error_handlers(app: Flask) -> None:
         if status == 401:
             return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
         return render_template("error.html", status=status, message=message), status, headers
+
+
+#: Where webargs reads arguments from (``multipart``: see :mod:`app.api.multipart`).
+_LOCATIONS = frozenset({"json", "query", "form", "headers", "multipart"})
 
 
 def _reason_for(status: int) -> str:

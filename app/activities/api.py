@@ -17,11 +17,24 @@ from flask_smorest import Blueprint
 from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
-from app.activities import ingest, links, messages, partners, queries, review, schemas, signatures
+from app.activities import (
+    ingest,
+    links,
+    messages,
+    partners,
+    queries,
+    review,
+    schemas,
+    self_reports,
+    signatures,
+)
 from app.activities import settings as edge
+from app.api.multipart import LOCATION as MULTIPART
+from app.api.multipart import MultipartBlueprint
 from app.api.pagination import PageArgs, page_schema
 from app.db import db
 from app.errors import Conflict, DomainError
+from app.extensions import ErrorSchema
 
 SIGNED = [{"partnerKey": [], "webhookSignature": []}]
 _SIGNING = (
@@ -35,7 +48,12 @@ _SIGNING = (
 partner_blp = Blueprint(
     "partner_api", __name__, url_prefix="/api/v1/partner", description="Data partners: activities"
 )
-me_blp = Blueprint("my_activities_api", __name__, url_prefix="/api/v1/me", description="My links")
+me_blp = MultipartBlueprint(
+    "my_activities_api",
+    __name__,
+    url_prefix="/api/v1/me",
+    description="My activities, self-reports and links",
+)
 bureau_blp = Blueprint(
     "activities_bureau_api",
     __name__,
@@ -151,6 +169,36 @@ def activity_status() -> Response:
 def my_activities(page: dict[str, Any]) -> dict[str, Any]:
     """My activities, newest first: status, reduction, points, and why when not credited."""
     return queries.participant_page(db.session, current_user.id, **page)
+
+
+@me_blp.post("/activities")
+@requires(Permission.USE_WALLET)
+@me_blp.arguments(schemas.SelfReportIn, location=MULTIPART)
+@me_blp.response(201, schemas.ResidentActivityOut)
+@me_blp.alt_response(
+    413, schema=ErrorSchema, description="The file is over 5 MB, or the request over the limit"
+)
+@me_blp.alt_response(415, schema=ErrorSchema, description="The file is not a JPEG, PNG or PDF")
+def self_report(data: dict[str, Any]) -> queries.ActivityRow:
+    """Report something no partner sent, e.g. a recycling drop-off with a photo of the receipt.
+
+    Send multipart/form-data. The activity waits for a reviewer (status `flagged`) unless a rule
+    rejects it at once (status `rejected`, with its reasons); points come with the approval.
+    """
+    upload = data["evidence"]
+    limit = current_app.config["EVIDENCE_MAX_BYTES"]
+    activity = self_reports.report(
+        db.session,
+        current_user.id,
+        kind=data["kind"],
+        occurred_at=data["occurred_at"],
+        quantities=self_reports.quantities_from(data["kind"], data),
+        evidence=upload.read(limit + 1) if upload else None,
+        evidence_dir=current_app.config["EVIDENCE_DIR"],
+        evidence_max_bytes=limit,
+        settings=edge.pipeline_settings(),
+    )
+    return queries.participant_activity(db.session, current_user.id, activity.id)
 
 
 @me_blp.get("/links")

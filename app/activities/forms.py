@@ -17,16 +17,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.activities.kinds import IDENTIFIER_NAMES, KIND_NAMES, SELF_REPORT_KINDS
+from app.activities.self_reports import SELF_REPORT_FIELDS, quantities_from
 from methodologies.recycling import MATERIALS
-
-#: Fields of the self-report form each kind uses (names as the methodology's input schema).
-SELF_REPORT_FIELDS = {
-    "recycling_weigh_in": ("material", "kg"),
-    "bus_ride": ("distance_km", "duration_minutes"),
-    "metro_ride": ("distance_km", "duration_minutes"),
-    "bike_trip": ("mode", "distance_km", "duration_minutes"),
-    "walk": ("steps",),
-}
 
 
 class LinkForm(FlaskForm):
@@ -78,13 +70,9 @@ class SelfReportForm(FlaskForm):
 
     def quantities(self) -> dict[str, object]:
         """The kind's fields as the methodology's input schema expects them."""
-        values: dict[str, object] = {}
-        for name in SELF_REPORT_FIELDS.get(self.kind.data or "", ()):
-            raw = (getattr(self, name).data or "").strip()
-            if not raw:
-                continue
-            values[name] = int(raw) if name == "steps" and raw.isdigit() else raw
-        return values
+        kind = self.kind.data or ""
+        fields = SELF_REPORT_FIELDS.get(kind, ())
+        return quantities_from(kind, {name: getattr(self, name).data for name in fields})
 
 
 class PartnerForm(FlaskForm):

@@ -3,10 +3,13 @@
 The id is claimed before the batch is processed (``INSERT … ON CONFLICT DO NOTHING``). Two
 requests racing with one id therefore queue on the unique index: the second waits until the first
 commits and then reads its answer. A request that fails (4xx) rolls its claim back with everything
-else, so a corrected retry with the same id is processed afresh.
+else, so a corrected retry with the same id is processed afresh. Answered ids are purged after a
+retention period (:func:`purge_answered`).
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,3 +47,26 @@ def record_answer(session: Session, claim_id: int, status_code: int, body: str) 
         .where(PartnerMessage.id == claim_id)
         .values(status_code=status_code, response_body=body)
     )
+
+
+def purge_answered(session: Session, *, now: datetime, retention: timedelta, limit: int) -> int:
+    """Delete up to ``limit`` message ids answered more than ``retention`` ago; how many.
+
+    A request whose webhook-timestamp is more than 300 s from the server's clock is refused
+    before its id is looked up, so a captured request replayed later is refused whatever this
+    table holds; the ids serve honest retries, which come within minutes or hours. A retention
+    of days (30 by default) therefore loses nothing; and a partner retrying an id after it was
+    purged still credits nothing twice, since each (partner, external id) is ingested once: it
+    only gets a fresh answer, with its activities reported as duplicates.
+
+    One statement per call; the caller commits and calls again while it gets ``limit`` back.
+    """
+    messages = PartnerMessage.__table__
+    old = messages.alias("old")
+    chunk = (
+        sa.select(old.c.id)
+        .where(old.c.created_at < now - retention)
+        .order_by(old.c.created_at)
+        .limit(limit)
+    )
+    return session.execute(messages.delete().where(messages.c.id.in_(chunk))).rowcount or 0

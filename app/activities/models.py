@@ -84,6 +84,7 @@ class PartnerMessage(Base):
     __tablename__ = "partner_messages"
     __table_args__ = (
         sa.UniqueConstraint("partner_id", "message_id"),
+        sa.Index("ix_partner_messages_created_at", "created_at"),  # for the purge
         {"comment": "Answered webhook-ids per partner, with the answer given"},
     )
 

@@ -87,6 +87,12 @@ def participant_page(
     return rows_page(session, stmt, limit=limit, cursor=cursor)
 
 
+def participant_activity(session: Session, participant_id: int, activity_id: int) -> ActivityRow:
+    """One of the participant's own activities, with grams and points."""
+    stmt = _statement().where(Activity.id == activity_id, Activity.participant_id == participant_id)
+    return _row(*session.execute(stmt).one())
+
+
 def review_page(
     session: Session, queue: sa.Select[Any], *, limit: int, cursor: str | None
 ) -> dict[str, Any]:

@@ -7,9 +7,10 @@ from typing import Any
 import marshmallow as ma
 
 from app.activities import reasons
-from app.activities.ingest import ActivityItemIn
-from app.activities.kinds import kind_name
+from app.activities.ingest import ActivityItemIn, AwareIsoDateTime
+from app.activities.kinds import SELF_REPORT_KINDS, kind_name
 from app.activities.models import ActivityStatus, IdentifierKind
+from app.api.multipart import File
 
 
 class ActivityBatchIn(ma.Schema):
@@ -95,6 +96,38 @@ class IdentifierLinkOut(ma.Schema):
 class IdentifierLinkCreatedOut(IdentifierLinkOut):
     credited_held = ma.fields.Integer(
         metadata={"description": "Held activities for this identifier now sent through"}
+    )
+
+
+def _quantity(description: str) -> ma.fields.String:
+    return ma.fields.String(load_default=None, metadata={"description": description})
+
+
+class SelfReportIn(ma.Schema):
+    """A self-report as multipart/form-data: what, when, its quantities as fields, the receipt.
+
+    Only the fields of the chosen kind are read; the kind's methodology checks their values.
+    Other parts (a form's csrf_token, say) are ignored.
+    """
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    kind = ma.fields.String(
+        required=True, metadata={"description": "One of: " + ", ".join(SELF_REPORT_KINDS)}
+    )
+    occurred_at = AwareIsoDateTime(
+        required=True, metadata={"description": "When it happened, ISO 8601 with offset"}
+    )
+    material = _quantity("recycling_weigh_in: the material's code, e.g. mixed_paper")
+    kg = _quantity("recycling_weigh_in: weight in kilograms, e.g. 2.5")
+    mode = _quantity("bike_trip: shared or own")
+    distance_km = _quantity("bus_ride, metro_ride, bike_trip: distance in kilometres")
+    duration_minutes = _quantity("bus_ride, metro_ride, bike_trip: duration in minutes")
+    steps = _quantity("walk: number of steps")
+    evidence = File(
+        load_default=None,
+        metadata={"description": "Receipt or screenshot: JPEG, PNG or PDF, at most 5 MB"},
     )
 
 

@@ -21,6 +21,28 @@ from app.activities.kinds import SELF_REPORT_KINDS
 from app.activities.models import Activity, ActivitySource, ActivityStatus
 from app.errors import DomainError
 
+#: The quantities each self-reportable kind asks for (names as the methodology's input schema).
+SELF_REPORT_FIELDS = {
+    "recycling_weigh_in": ("material", "kg"),
+    "bus_ride": ("distance_km", "duration_minutes"),
+    "metro_ride": ("distance_km", "duration_minutes"),
+    "bike_trip": ("mode", "distance_km", "duration_minutes"),
+    "walk": ("steps",),
+}
+
+
+def quantities_from(kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The kind's quantities out of flat text fields (a form), for its methodology to load.
+
+    Blank fields are left out, so the methodology names what is missing.
+    """
+    quantities: dict[str, Any] = {}
+    for name in SELF_REPORT_FIELDS.get(kind, ()):
+        raw = (values.get(name) or "").strip()
+        if raw:
+            quantities[name] = int(raw) if name == "steps" and raw.isdigit() else raw
+    return quantities
+
 
 class InvalidQuantities(DomainError):
     """Quantities the methodology's input schema refuses, by field."""

@@ -80,7 +80,7 @@ def _report_form() -> forms.SelfReportForm:
 def self_report() -> Any:
     form = _report_form()
     template = "activities/report.html"
-    context = {"fields": forms.SELF_REPORT_FIELDS}
+    context = {"fields": self_reports.SELF_REPORT_FIELDS}
     if not form.validate_on_submit():
         return render_template(template, form=form, **context), 400 if form.errors else 200
     upload = form.evidence.data

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -24,6 +25,8 @@ def N_(message: str) -> str:
 
 #: Wallets per committed chunk of the expiry and reminder jobs.
 WALLETS_PER_CHUNK = 500
+#: Rows deleted per committed chunk of the purges.
+ROWS_PER_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,27 @@ def _purge_held_activities(session: Session, context: JobContext, _after: Any) -
     return Step({"activities": purge_held(session, context.now)})
 
 
+def _purge_qr_tokens(session: Session, context: JobContext, _after: Any) -> Step:
+    from app.redemption.retention import purge_expired_tokens
+
+    hours = context.config["REDEMPTION_TOKEN_RETENTION_HOURS"]
+    purged = purge_expired_tokens(
+        session, now=context.now, retention=timedelta(hours=hours), limit=ROWS_PER_CHUNK
+    )
+    # Purged rows are gone, so every chunk starts afresh; a full one means more may be left.
+    return Step({"tokens": purged}, True if purged == ROWS_PER_CHUNK else None)
+
+
+def _purge_partner_messages(session: Session, context: JobContext, _after: Any) -> Step:
+    from app.activities.messages import purge_answered
+
+    days = context.config["PARTNER_MESSAGE_RETENTION_DAYS"]
+    purged = purge_answered(
+        session, now=context.now, retention=timedelta(days=days), limit=ROWS_PER_CHUNK
+    )
+    return Step({"messages": purged}, True if purged == ROWS_PER_CHUNK else None)
+
+
 def _daily_statistics(session: Session, context: JobContext, _after: Any) -> Step:
     from app.dashboard import services as dashboard
 
@@ -107,6 +131,18 @@ JOBS: dict[str, Job] = {
             description=N_("Purge held activities whose window to link an identifier has closed"),
             cron={"hour": 3, "minute": 30},
             run=_purge_held_activities,
+        ),
+        Job(
+            name="purge-qr-tokens",
+            description=N_("Delete QR codes that expired unused; used and refused ones stay"),
+            cron={"hour": 3, "minute": 40},
+            run=_purge_qr_tokens,
+        ),
+        Job(
+            name="purge-partner-messages",
+            description=N_("Forget partners' message ids once their retention period has passed"),
+            cron={"hour": 3, "minute": 50},
+            run=_purge_partner_messages,
         ),
         Job(
             name="daily-statistics",

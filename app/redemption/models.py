@@ -31,6 +31,13 @@ class RedemptionToken(Base):
         ),
         sa.Index("ix_redemption_tokens_code", "code"),
         sa.Index("ix_redemption_tokens_holder_offer", "resident_id", "offer_id", "id"),
+        # The purge's candidates only (never scanned, never replayed): it reads no kept token.
+        sa.Index(
+            "ix_redemption_tokens_unused_expiry",
+            "expires_at",
+            sqlite_where=sa.text("burned_by_id IS NULL AND replays = 0"),
+            postgresql_where=sa.text("burned_by_id IS NULL AND replays = 0"),
+        ),
         sa.CheckConstraint("expires_at > issued_at", name="expires_after_issue"),
         sa.CheckConstraint("replays >= 0", name="replays_not_negative"),
         {"comment": "Single-use QR tokens authorising one redemption"},

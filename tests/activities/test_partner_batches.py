@@ -9,9 +9,11 @@ import sqlalchemy as sa
 
 from app import clock
 from app.accounts.roles import Role
-from app.activities.models import Activity, ActivityStatus, IdentifierKind
+from app.activities.models import Activity, ActivityStatus, IdentifierKind, PartnerMessage
 from app.activities.partners import IssuedKey
 from app.audit.models import AuditEntry
+from app.jobs import registry
+from app.jobs.runner import run_job
 from app.ledger.models import Issuance
 from tests.activities.support import (
     BATCH_URL,
@@ -107,6 +109,51 @@ def test_a_reused_message_id_is_answered_from_the_first_result(city, client, ses
     assert replay.get_json() == first.get_json()
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 1
+
+
+def test_message_ids_are_purged_after_their_retention(city, client, session, frozen, monkeypatch):
+    key = make_partner(city, session, ["bus_ride"])
+    sent_at = clock.now()
+    first = post_batch(client, key, [ride("r1", "T", at(8))], message_id="msg_old")
+    post_batch(client, key, [ride("r2", "T", at(8, 30))], message_id="msg_old_too")
+    frozen.shift(timedelta(days=1))
+    post_batch(client, key, [ride("r3", "T", at(9))], message_id="msg_young")
+    frozen.shift(timedelta(days=29, seconds=1))  # the first two are 30 days and a second old
+    monkeypatch.setattr(registry, "ROWS_PER_CHUNK", 1)
+    with city.app_context():
+        purged = run_job("purge-partner-messages", trigger="cli")
+        again = run_job("purge-partner-messages", trigger="cli")
+    assert purged.counts == {"messages": 2} and again.counts == {"messages": 0}
+    assert set(session.scalars(sa.select(PartnerMessage.message_id))) == {"msg_young"}
+    young = post_batch(client, key, [ride("other", "T", at(10))], message_id="msg_young")
+    assert young.headers["Idempotent-Replayed"] == "true"
+
+    # The captured request, replayed, is refused by its timestamp whatever the table holds.
+    replay = post_batch(
+        client, key, [ride("r1", "T", at(8))], message_id="msg_old", timestamp=sent_at
+    )
+    assert replay.status_code == 401 and replay.get_json()["reason"] == "stale_timestamp"
+    # A late honest retry is answered afresh, and its activity is still not ingested twice.
+    retry = post_batch(client, key, [ride("r1", "T", at(8))], message_id="msg_old")
+    assert retry.status_code == 200 and "Idempotent-Replayed" not in retry.headers
+    assert retry.get_json()["results"][0]["result"] == "duplicate"
+    assert (
+        retry.get_json()["results"][0]["activity_id"]
+        == first.get_json()["results"][0]["activity_id"]
+    )
+    assert session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 3
+
+
+def test_the_message_retention_comes_from_the_configuration(city, client, session, frozen):
+    key = make_partner(city, session, ["bus_ride"])
+    post_batch(client, key, [ride("r1", "T", at(8))])
+    city.config["PARTNER_MESSAGE_RETENTION_DAYS"] = 2
+    frozen.shift(timedelta(days=2))
+    with city.app_context():
+        assert run_job("purge-partner-messages", trigger="cli").counts == {"messages": 0}
+    frozen.shift(timedelta(seconds=1))
+    with city.app_context():
+        assert run_job("purge-partner-messages", trigger="cli").counts == {"messages": 1}
 
 
 def test_the_same_trip_from_two_partners_is_credited_once(city, client, session):

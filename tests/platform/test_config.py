@@ -31,7 +31,13 @@ def test_production_refuses_to_start_without_its_settings(monkeypatch, tmp_path,
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("CITY_TIMEZONE", "Mars/Base"), ("POINTS_PER_GRAM", "lots"), ("DATABASE_POOL_SIZE", "x")],
+    [
+        ("CITY_TIMEZONE", "Mars/Base"),
+        ("POINTS_PER_GRAM", "lots"),
+        ("DATABASE_POOL_SIZE", "x"),
+        ("REDEMPTION_TOKEN_RETENTION_HOURS", "0"),
+        ("PARTNER_MESSAGE_RETENTION_DAYS", "-1"),
+    ],
 )
 def test_bad_settings_are_named(monkeypatch, tmp_path, name, value):
     monkeypatch.setenv(name, value)

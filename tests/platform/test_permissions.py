@@ -87,6 +87,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/partner/activities"): {role: 401 for role in ROLES},
     ("POST", "/api/v1/partner/activities/status"): {role: 401 for role in ROLES},
     ("GET", "/api/v1/me/activities"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/api/v1/me/activities"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=422),
     ("GET", "/api/v1/me/links"): api_only(Role.RESIDENT, Role.ORGANISATION),
     ("POST", "/api/v1/me/links"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=422),
     ("DELETE", "/api/v1/me/links/{link}"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=404),
