@@ -311,17 +311,17 @@ def issue_api_token(session: Session, user: User, *, lifetime_seconds: int) -> t
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    row = session.execute(
-        sa.select(User, ApiToken)
+    """The active account a live (unrevoked, unexpired) bearer token belongs to, or None."""
+    return session.scalar(
+        sa.select(User)
         .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _token_digest(token))
-    ).first()
-    if row is None:
-        return None
-    user, api_token = row
-    if api_token.revoked_at is not None or api_token.expires_at <= clock.now():
-        return None
-    return user if user.is_active else None
+        .where(
+            ApiToken.token_hash == _token_digest(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > clock.now(),
+            User.is_active.is_(True),
+        )
+    )
 
 
 def revoke_api_token(session: Session, token: str) -> None:
