@@ -31,7 +31,6 @@ import argparse
 import hashlib
 import os
 import random
-import re
 import sqlite3
 import sys
 import tempfile
@@ -541,7 +540,7 @@ def debit_with_service(
     return per_thread * threads / run_threads(threads, work)
 
 
-_PSYCOPG_REDEEM = re.sub(r"(?<!:):(\w+)", r"%(\1)s", postings._REDEEM_POSTGRESQL.text)
+_PSYCOPG_REDEEM = postings._REDEEM_POSTGRESQL
 
 
 def debit_bare(

@@ -199,35 +199,35 @@ def open_merchant_account(session: Session, merchant_id: int) -> int:
 
 # One round trip on PostgreSQL: the transaction and its entries first, the conditional balance
 # update last, so the wallet's row lock is held for the rest of one statement and the commit.
-_REDEEM_POSTGRESQL = sa.text(
-    """
-WITH w AS (SELECT id FROM ledger_accounts WHERE holder_id = :holder_id),
-m AS (SELECT id FROM ledger_accounts WHERE merchant_id = :merchant_id),
+# It goes to psycopg on the session's own connection and transaction: SQLAlchemy's execution
+# layer would cost a third of the debit's CPU.
+_REDEEM_POSTGRESQL = """
+WITH w AS (SELECT id FROM ledger_accounts WHERE holder_id = %(holder_id)s),
+m AS (SELECT id FROM ledger_accounts WHERE merchant_id = %(merchant_id)s),
 t AS (
     INSERT INTO ledger_transactions
         (kind, idempotency_key, fingerprint, reference_type, reference_id, memo, created_at)
-    SELECT 'redeem', CAST(:key AS varchar), CAST(:fingerprint AS varchar),
-           CAST(:reference_type AS varchar), CAST(:reference_id AS bigint),
-           CAST(:memo AS varchar), :now
+    SELECT 'redeem', CAST(%(key)s AS varchar), CAST(%(fingerprint)s AS varchar),
+           CAST(%(reference_type)s AS varchar), CAST(%(reference_id)s AS bigint),
+           CAST(%(memo)s AS varchar), %(now)s
     FROM w, m
     ON CONFLICT DO NOTHING
     RETURNING id
 ),
 e AS (
     INSERT INTO ledger_entries (transaction_id, account_id, amount)
-    SELECT t.id, w.id, -CAST(:points AS bigint) FROM t, w
+    SELECT t.id, w.id, -CAST(%(points)s AS bigint) FROM t, w
     UNION ALL
-    SELECT t.id, m.id, CAST(:points AS bigint) FROM t, m
+    SELECT t.id, m.id, CAST(%(points)s AS bigint) FROM t, m
 ),
 u AS (
-    UPDATE ledger_accounts SET balance = balance - CAST(:points AS bigint)
-    WHERE id = (SELECT id FROM w) AND balance >= CAST(:points AS bigint)
+    UPDATE ledger_accounts SET balance = balance - CAST(%(points)s AS bigint)
+    WHERE id = (SELECT id FROM w) AND balance >= CAST(%(points)s AS bigint)
       AND EXISTS (SELECT FROM t)
     RETURNING balance
 )
 SELECT (SELECT id FROM w), (SELECT id FROM m), (SELECT id FROM t), (SELECT balance FROM u)
 """
-).bindparams(sa.bindparam("now", type_=UTCDateTime))
 
 _FIND_ACCOUNTS_SQLITE = sa.text(
     "SELECT (SELECT id FROM ledger_accounts WHERE holder_id = :holder_id), "
@@ -299,7 +299,8 @@ def redeem(
 
 
 def _redeem_postgresql(conn: sa.Connection, params: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
-    return tuple(conn.execute(_REDEEM_POSTGRESQL, params).one())  # type: ignore[return-value]
+    driver: Any = conn.connection.driver_connection
+    return driver.execute(_REDEEM_POSTGRESQL, params).fetchone()
 
 
 def _redeem_sqlite(conn: sa.Connection, params: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
