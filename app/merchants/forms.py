@@ -22,7 +22,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from app.accounts.models import MerchantRole
 from app.merchants.models import MerchantKind
@@ -67,6 +67,23 @@ class StaffForm(FlaskForm):
         ],
     )
     password = PasswordField(_l("Initial password"), validators=[InputRequired()])
+    store_ids = SelectMultipleField(
+        _l("Stores where a cashier works"),
+        coerce=int,
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+
+
+class StaffStoresForm(FlaskForm):
+    store_ids = SelectMultipleField(
+        _l("Stores"),
+        coerce=int,
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
 
 
 class OfferForm(FlaskForm):
@@ -110,10 +127,13 @@ class ScanForm(FlaskForm):
     token = StringField(
         _l("Code"), validators=[InputRequired(), Length(max=200)], render_kw={"autocomplete": "off"}
     )
+    #: Shown when the staff member works at several stores; the service checks the choice.
+    store_id = SelectField(_l("Store"), coerce=int, validate_choice=False, validators=[Optional()])
 
 
 class ConfirmForm(FlaskForm):
     token = HiddenField(validators=[InputRequired(), Length(max=200)])
+    store_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
 
 class ReverseForm(FlaskForm):

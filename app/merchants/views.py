@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as web_session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -42,6 +43,7 @@ from app.merchants.context import (
 from app.merchants.models import MerchantKind, MerchantStatus, OfferStatus
 from app.redemption import services as redemption
 from app.redemption import settlement
+from app.redemption.code_limits import counting_failed_codes, typed_code_limits
 
 bp = Blueprint("merchant", __name__)
 
@@ -127,37 +129,62 @@ def apply() -> Any:
 # --- the counter ------------------------------------------------------------------------------
 
 
+#: The store the staff member last scanned at, preselected on the next scan.
+_COUNTER_STORE = "counter_store_id"
+
+
+def _scan_form(*, submitted: bool = True) -> forms.ScanForm:
+    """The scan form, with the stores the staff member works at to choose from."""
+    form = forms.ScanForm() if submitted else forms.ScanForm(formdata=None)
+    stores = services.counter_stores(db.session, current_staff())
+    form.store_id.choices = [SelectChoice(store.id, store.name) for store in stores]
+    if form.store_id.data is None:
+        form.store_id.data = web_session.get(_COUNTER_STORE)
+    return form
+
+
 def _scan_page(form: forms.ScanForm, status: int = 200) -> tuple[str, int]:
     return render_template("merchant/scan.html", form=form), status
+
+
+def _refused(form: forms.ScanForm, error: DomainError) -> tuple[str, int]:
+    """The scan page with the refusal next to the store choice or the code."""
+    on_store = error.field == "store_id" and len(form.store_id.choices) > 1
+    target = form.store_id if on_store else form.token
+    target.errors = [*target.errors, str(error.message)]
+    return _scan_page(form, error.status)
 
 
 @bp.get("/merchant/scan")
 @requires(Permission.MERCHANT_COUNTER)
 def scan() -> Any:
-    return _scan_page(forms.ScanForm())
+    return _scan_page(_scan_form())
 
 
 @bp.post("/merchant/scan")
 @requires(Permission.MERCHANT_COUNTER)
+@typed_code_limits
 def scan_preview() -> Any:
     """Show what the scanned or typed code would redeem, with a button to confirm."""
-    form = forms.ScanForm()
+    form = _scan_form()
     if not form.validate_on_submit():
         return _scan_page(form, 400)
     try:
-        preview = redemption.preview(
-            db.session,
-            current_staff(),
-            form.token.data,
-            now=clock.now(),
-            key=token_key(),
-            zone=city_zone(),
-        )
+        with counting_failed_codes(form.token.data):
+            preview = redemption.preview(
+                db.session,
+                current_staff(),
+                form.token.data,
+                store_id=form.store_id.data,
+                now=clock.now(),
+                key=token_key(),
+                zone=city_zone(),
+            )
     except DomainError as error:
-        form.token.errors = [*form.token.errors, str(error.message)]
-        return _scan_page(form, error.status)
+        return _refused(form, error)
+    web_session[_COUNTER_STORE] = preview.store_id
     summary = reward_types()[preview.reward_type].summary(preview.config).in_locale(_locale())
-    confirm_form = forms.ConfirmForm(token=form.token.data)
+    confirm_form = forms.ConfirmForm(token=form.token.data, store_id=preview.store_id)
     return render_template(
         "merchant/scan_preview.html", preview=preview, summary=summary, form=confirm_form
     )
@@ -165,25 +192,25 @@ def scan_preview() -> Any:
 
 @bp.post("/merchant/scan/confirm")
 @requires(Permission.MERCHANT_COUNTER)
+@typed_code_limits
 def scan_confirm() -> Any:
     form = forms.ConfirmForm()
     if not form.validate_on_submit():
-        return _scan_page(forms.ScanForm(formdata=None), 400)
+        return _scan_page(_scan_form(submitted=False), 400)
     try:
-        with keeping_refusals():
+        with keeping_refusals(), counting_failed_codes(form.token.data):
             confirmed = redemption.confirm(
                 db.session,
                 current_staff(),
                 form.token.data,
+                store_id=form.store_id.data,
                 now=clock.now(),
                 key=token_key(),
                 zone=city_zone(),
                 reward_types=reward_types(),
             )
     except DomainError as error:
-        scan_form = forms.ScanForm(formdata=None)
-        scan_form.token.errors = [str(error.message)]
-        return _scan_page(scan_form, error.status)
+        return _refused(_scan_form(submitted=False), error)
     return render_template("merchant/scan_result.html", confirmed=confirmed, locale=_locale())
 
 
@@ -340,16 +367,22 @@ def stores() -> Any:
 def staff_list() -> Any:
     staff = current_manager()
     form = forms.StaffForm()
+    stores = services.stores_of(db.session, staff.merchant_id)
+    form.store_ids.choices = [SelectChoice(store.id, store.name) for store in stores]
     template = "merchant/staff.html"
 
     def context() -> dict[str, Any]:
         return {
             "members": services.staff_of(db.session, staff.merchant_id),
             "staff": staff,
+            "stores": stores,
+            "assigned": services.store_ids_by_cashier(db.session, staff.merchant_id),
             "toggle_form": EmptyForm(),
         }
 
     if request.method == "GET":
+        if len(stores) == 1:
+            form.store_ids.data = [stores[0].id]
         return render_template(template, form=form, **context())
     if not form.validate_on_submit():
         return render_template(template, form=form, **context()), 400
@@ -362,10 +395,28 @@ def staff_list() -> Any:
             password=form.password.data,
             display_name=form.display_name.data,
             merchant_role=MerchantRole(form.merchant_role.data),
+            store_ids=form.store_ids.data or [],
         )
     except DomainError as error:
         return render_form_error(template, form, error, **context())
     flash(_("Account created for %(name)s.", name=user.display_name), "success")
+    return redirect(url_for("merchant.staff_list"))
+
+
+@bp.post("/merchant/staff/<int:user_id>/stores")
+@requires(Permission.MERCHANT_MANAGE)
+def staff_stores(user_id: int) -> Response:
+    """A manager sets the stores where a cashier works."""
+    form = forms.StaffStoresForm()
+    if form.validate_on_submit():
+        try:
+            services.assign_stores(
+                db.session, current_actor(), current_manager(), user_id, form.store_ids.data or []
+            )
+        except DomainError as error:
+            flash(str(error.message), "error")
+        else:
+            flash(_("Saved."), "success")
     return redirect(url_for("merchant.staff_list"))
 
 

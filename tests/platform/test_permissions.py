@@ -114,6 +114,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/merchant/staff"): only(Role.MERCHANT_STAFF),
     ("POST", "/merchant/staff"): only(Role.MERCHANT_STAFF, ok=400),
     ("POST", "/merchant/staff/{staff}/active"): only(Role.MERCHANT_STAFF, ok=404),
+    ("POST", "/merchant/staff/{staff}/stores"): only(Role.MERCHANT_STAFF, ok=302),
     ("GET", "/merchant/settlement"): only(Role.MERCHANT_STAFF),
     ("GET", "/merchant/settlement.csv"): only(Role.MERCHANT_STAFF),
     ("GET", "/bureau/merchants"): only(Role.BUREAU_ADMIN),
@@ -135,6 +136,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/bureau/offers/{offer}/decision"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("GET", "/api/v1/merchant/offers"): api_only(Role.MERCHANT_STAFF),
     ("POST", "/api/v1/merchant/offers"): api_only(Role.MERCHANT_STAFF, ok=422),
+    ("GET", "/api/v1/merchant/stores"): api_only(Role.MERCHANT_STAFF),
+    ("PUT", "/api/v1/merchant/staff/{staff}/stores"): api_only(Role.MERCHANT_STAFF, ok=422),
     ("GET", "/api/v1/offers"): ALL,
     ("GET", "/api/v1/offers/{offer}"): {role: 404 for role in ROLES},
     ("POST", "/api/v1/wallet/offers/{offer}/tokens"): api_only(
