@@ -88,6 +88,25 @@ def create_offer(data: dict[str, Any]) -> Offer:
     )
 
 
+@blp.put("/merchant/offers/<int:offer_id>")
+@requires(Permission.MERCHANT_MANAGE)
+@blp.arguments(schemas.OfferIn)
+@blp.response(200, schemas.MerchantOfferOut)
+def edit_offer(data: dict[str, Any], offer_id: int) -> Offer:
+    """Replace an offer's terms, stock and stores (managers only, audited; same reward type).
+
+    A public-service offer whose terms change waits for the bureau again; stock alone does not.
+    """
+    return offers.edit_offer(
+        db.session,
+        current_actor(),
+        current_manager(),
+        offer_id,
+        offers.OfferIn(**data),
+        reward_types=reward_types(),
+    )
+
+
 @blp.get("/merchant/stores")
 @requires(Permission.MERCHANT_COUNTER)
 @blp.response(200, schemas.StoreSchema(many=True))

@@ -175,6 +175,17 @@ def _walk(schema: ma.Schema, prefix: str, locale: str) -> Iterator[tuple[str, st
         yield f"{prefix}{name}", label, isinstance(field, ma.fields.Integer), field.required
 
 
+def config_values(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """A stored configuration as the form's inputs name it (``config.<dotted name>``)."""
+    values: dict[str, str] = {}
+    for name, value in config.items():
+        if isinstance(value, Mapping):
+            values |= config_values(value, f"{prefix}{name}.")
+        else:
+            values[f"config.{prefix}{name}"] = str(value)
+    return values
+
+
 _INTEGER = re.compile(r"^-?\d+$")
 
 

@@ -177,7 +177,10 @@ class Offer(Base):
     created_at: Mapped[created_at]
     edited_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime,
-        comment="Last edit by the merchant; QR codes shown before it are refused at the counter",
+        comment=(
+            "Last change to the terms residents see (not stock); QR codes shown before it are "
+            "refused"
+        ),
     )
 
     merchant: Mapped[Merchant] = relationship(lazy="raise")

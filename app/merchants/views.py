@@ -30,7 +30,7 @@ from app.accounts.models import MerchantRole
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
 from app.db import db
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 from app.merchants import forms, offers, services
 from app.merchants.context import (
     city_zone,
@@ -40,10 +40,11 @@ from app.merchants.context import (
     reward_types,
     token_key,
 )
-from app.merchants.models import MerchantKind, MerchantStatus, OfferStatus
+from app.merchants.models import MerchantKind, MerchantStatus, Offer, OfferStatus
 from app.redemption import services as redemption
 from app.redemption import settlement
 from app.redemption.code_limits import counting_failed_codes, typed_code_limits
+from rewards.base import RewardType
 
 bp = Blueprint("merchant", __name__)
 
@@ -268,6 +269,58 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=city_zone())
 
 
+def _local_day(instant: datetime, *, end: bool = False) -> date:
+    """The city's date of an instant; ``end`` for an exclusive end (the day before)."""
+    if end:
+        instant -= timedelta(microseconds=1)
+    return instant.astimezone(city_zone()).date()
+
+
+def _offer_in(
+    form: forms.OfferForm,
+    reward_type: str,
+    config_fields: list[forms.ConfigField],
+    editing: Offer | None = None,
+) -> offers.OfferIn:
+    """The form as the service takes it.
+
+    An edit keeps a start or end whose day is unchanged exactly as it was: an API client may
+    have set a time of day, which the form's dates cannot show.
+    """
+    valid_from = _local_midnight(form.valid_from.data)
+    valid_until = _local_midnight(form.valid_until.data + timedelta(days=1))
+    if editing is not None:
+        if form.valid_from.data == _local_day(editing.valid_from):
+            valid_from = editing.valid_from
+        if form.valid_until.data == _local_day(editing.valid_until, end=True):
+            valid_until = editing.valid_until
+    return offers.OfferIn(
+        reward_type=reward_type,
+        config=forms.config_from_form(config_fields),
+        title=form.title.data,
+        terms=form.terms.data or "",
+        points_price=form.points_price.data,
+        stock=form.stock.data,
+        daily_limit=form.daily_limit.data,
+        monthly_limit=form.monthly_limit.data,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        store_ids=form.store_ids.data or [],
+    )
+
+
+def _offer_page_context(
+    reward_type: type[RewardType], config_fields: list[forms.ConfigField], **extra: Any
+) -> dict[str, Any]:
+    return {
+        "reward_type": reward_type,
+        "config_fields": config_fields,
+        "config_errors": {},
+        "locale": _locale(),
+        "editing": None,
+    } | extra
+
+
 @bp.route("/merchant/offers/new", methods=["GET", "POST"])
 @requires(Permission.MERCHANT_MANAGE)
 def new_offer() -> Any:
@@ -281,13 +334,8 @@ def new_offer() -> Any:
     stores = services.stores_of(db.session, staff.merchant_id)
     form.store_ids.choices = [SelectChoice(store.id, store.name) for store in stores]
     config_fields = forms.config_fields(types[chosen], _locale(), request.form)
-    context = {
-        "reward_type": types[chosen],
-        "config_fields": config_fields,
-        "config_errors": {},
-        "locale": _locale(),
-    }
-    template = "merchant/offer_new.html"
+    context = _offer_page_context(types[chosen], config_fields)
+    template = "merchant/offer_form.html"
     if request.method == "GET":
         today = clock.now().astimezone(city_zone()).date()
         form.valid_from.data, form.valid_until.data = today, today + timedelta(days=90)
@@ -295,19 +343,7 @@ def new_offer() -> Any:
         return render_template(template, form=form, **context)
     if not form.validate_on_submit():
         return render_template(template, form=form, **context), 400
-    data = offers.OfferIn(
-        reward_type=chosen,
-        config=forms.config_from_form(config_fields),
-        title=form.title.data,
-        terms=form.terms.data or "",
-        points_price=form.points_price.data,
-        stock=form.stock.data,
-        daily_limit=form.daily_limit.data,
-        monthly_limit=form.monthly_limit.data,
-        valid_from=_local_midnight(form.valid_from.data),
-        valid_until=_local_midnight(form.valid_until.data + timedelta(days=1)),
-        store_ids=form.store_ids.data or [],
-    )
+    data = _offer_in(form, chosen, config_fields)
     try:
         offer = offers.create_offer(db.session, current_actor(), staff, data, reward_types=types)
     except DomainError as error:
@@ -320,6 +356,53 @@ def new_offer() -> Any:
         )
     else:
         flash(_("Offer published."), "success")
+    return redirect(url_for("merchant.offer_list"))
+
+
+@bp.route("/merchant/offers/<int:offer_id>/edit", methods=["GET", "POST"])
+@requires(Permission.MERCHANT_MANAGE)
+def edit_offer(offer_id: int) -> Any:
+    """Change an offer; a public-service one goes back to the bureau when its terms change."""
+    staff = current_manager()
+    offer = offers.merchant_offer(db.session, staff.merchant_id, offer_id)
+    types = reward_types()
+    if offer.reward_type not in types:
+        raise NotFound("offer")
+    form = forms.OfferForm(
+        reward_type=offer.reward_type,
+        title=offer.title,
+        terms=offer.terms,
+        points_price=offer.points_price,
+        stock=offer.stock,
+        daily_limit=offer.daily_limit,
+        monthly_limit=offer.monthly_limit,
+        valid_from=_local_day(offer.valid_from),
+        valid_until=_local_day(offer.valid_until, end=True),
+        store_ids=[store.id for store in offer.stores],
+    )
+    stores = services.stores_of(db.session, staff.merchant_id)
+    form.store_ids.choices = [SelectChoice(store.id, store.name) for store in stores]
+    submitted = request.form if request.method == "POST" else forms.config_values(offer.config)
+    config_fields = forms.config_fields(types[offer.reward_type], _locale(), submitted)
+    context = _offer_page_context(types[offer.reward_type], config_fields, editing=offer)
+    template = "merchant/offer_form.html"
+    if request.method == "GET":
+        return render_template(template, form=form, **context)
+    if not form.validate_on_submit():
+        return render_template(template, form=form, **context), 400
+    data = _offer_in(form, offer.reward_type, config_fields, editing=offer)
+    was_pending = offer.status == OfferStatus.PENDING
+    try:
+        offer = offers.edit_offer(
+            db.session, current_actor(), staff, offer_id, data, reward_types=types
+        )
+    except DomainError as error:
+        context["config_errors"] = error.details.get("config_errors", {})
+        return render_form_error(template, form, error, **context)
+    if offer.status == OfferStatus.PENDING and not was_pending:
+        flash(_("Offer saved. It goes live again once the bureau approves the change."), "success")
+    else:
+        flash(_("Offer saved."), "success")
     return redirect(url_for("merchant.offer_list"))
 
 

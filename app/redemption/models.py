@@ -93,6 +93,9 @@ class Redemption(Base):
         sa.ForeignKey("stores.id"),
         comment="The store whose counter confirmed it; empty for redemptions before stores counted",
     )
+    offer_title: Mapped[str] = mapped_column(
+        sa.String(128), comment="The offer's title at the time: later edits leave it as it was"
+    )
     points: Mapped[int] = mapped_column(comment="Points debited (the offer's price at the time)")
     reward_type: Mapped[str] = mapped_column(sa.String(40))
     fulfilment: Mapped[dict[str, Any]] = mapped_column(

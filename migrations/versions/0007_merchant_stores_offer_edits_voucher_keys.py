@@ -56,6 +56,26 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             batch_op.f("fk_redemptions_store_id_stores"), "stores", ["store_id"], ["id"]
         )
+        batch_op.add_column(
+            sa.Column(
+                "offer_title",
+                sa.String(length=128),
+                nullable=True,
+                comment="The offer's title at the time: later edits leave it as it was",
+            )
+        )
+    # Offers could not be edited before: their title now is the title then.
+    op.execute(
+        "UPDATE redemptions SET offer_title = "
+        "(SELECT offers.title FROM offers WHERE offers.id = redemptions.offer_id)"
+    )
+    with op.batch_alter_table("redemptions", schema=None) as batch_op:
+        batch_op.alter_column(
+            "offer_title",
+            existing_type=sa.String(length=128),
+            nullable=False,
+            existing_comment="The offer's title at the time: later edits leave it as it was",
+        )
 
     with op.batch_alter_table("offers", schema=None) as batch_op:
         batch_op.add_column(
@@ -63,7 +83,7 @@ def upgrade() -> None:
                 "edited_at",
                 app.db.UTCDateTime(timezone=True),
                 nullable=True,
-                comment="Last edit by the merchant; QR codes shown before it are refused at the counter",
+                comment="Last change to the terms residents see (not stock); QR codes shown before it are refused",
             )
         )
 
@@ -95,6 +115,7 @@ def downgrade() -> None:
         batch_op.drop_column("edited_at")
     with op.batch_alter_table("redemptions", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_redemptions_store_id_stores"), type_="foreignkey")
+        batch_op.drop_column("offer_title")
         batch_op.drop_column("store_id")
     with op.batch_alter_table("staff_stores", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_staff_stores_store_id"))
