@@ -11,6 +11,7 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
@@ -21,7 +22,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from app.accounts.models import MerchantRole
@@ -134,6 +135,13 @@ class ScanForm(FlaskForm):
 class ConfirmForm(FlaskForm):
     token = HiddenField(validators=[InputRequired(), Length(max=200)])
     store_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+
+
+class RotateKeyForm(FlaskForm):
+    confirm = BooleanField(
+        _l("I understand: my systems must use the new key from now on"),
+        validators=[DataRequired()],
+    )
 
 
 class ReverseForm(FlaskForm):

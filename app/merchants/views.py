@@ -11,6 +11,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -31,7 +32,7 @@ from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
 from app.db import db
 from app.errors import DomainError, NotFound
-from app.merchants import forms, offers, services
+from app.merchants import forms, offers, services, voucher_keys
 from app.merchants.context import (
     city_zone,
     current_manager,
@@ -516,6 +517,61 @@ def toggle_staff(user_id: int) -> Response:
         )
         flash(_("Saved."), "success")
     return redirect(url_for("merchant.staff_list"))
+
+
+# --- the voucher key --------------------------------------------------------------------------
+
+
+def _voucher_key_page(staff: services.Staff, keys: voucher_keys.VoucherKeys | None) -> str:
+    merchant = services.merchant_of(db.session, staff)
+    return render_template(
+        "merchant/voucher_key.html",
+        merchant=merchant,
+        keys=keys,
+        example=voucher_keys.example(db.session, merchant.id, keys.current) if keys else None,
+        offers=voucher_keys.offers_to_check(db.session, merchant.id),
+        reference=voucher_keys.REFERENCE_CHECK,
+        reveal_form=EmptyForm(),
+        rotate_form=forms.RotateKeyForm(formdata=None),
+    )
+
+
+@bp.get("/merchant/voucher-key")
+@requires(Permission.MERCHANT_MANAGE)
+def voucher_key() -> str:
+    """How the merchant's systems check voucher codes; the key itself only on request."""
+    return _voucher_key_page(current_manager(), None)
+
+
+@bp.post("/merchant/voucher-key/reveal")
+@requires(Permission.MERCHANT_MANAGE)
+def reveal_voucher_key() -> Any:
+    """The page with the key (audited); answered to a POST so the key is in no URL or cache."""
+    staff = current_manager()
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("merchant.voucher_key"))
+    keys = voucher_keys.reveal(db.session, current_actor(), staff)
+    response = make_response(_voucher_key_page(staff, keys))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/merchant/voucher-key/rotate")
+@requires(Permission.MERCHANT_MANAGE)
+def rotate_voucher_key() -> Response:
+    staff = current_manager()
+    if not forms.RotateKeyForm().validate_on_submit():
+        flash(_("Tick the box to confirm that your systems will change to the new key."), "error")
+        return redirect(url_for("merchant.voucher_key"))
+    voucher_keys.rotate(db.session, current_actor(), staff, now=clock.now())
+    flash(
+        _(
+            "A new key was made. Show it and set it in your systems; the previous key still "
+            "checks the vouchers issued before now."
+        ),
+        "success",
+    )
+    return redirect(url_for("merchant.voucher_key"))
 
 
 # --- settlement -------------------------------------------------------------------------------
