@@ -193,7 +193,14 @@ def edit_offer(
     voucher; QR codes shown before a change of terms are refused at the counter.
     """
     merchant = _publishing_merchant(session, staff)
-    offer = session.get(Offer, offer_id, with_for_update=True, options=_WITH_MERCHANT_AND_STORES)
+    # Read afresh under the lock: the changes recorded are against what was there.
+    offer = session.get(
+        Offer,
+        offer_id,
+        with_for_update=True,
+        populate_existing=True,
+        options=_WITH_MERCHANT_AND_STORES,
+    )
     if offer is None or offer.merchant_id != merchant.id:
         raise NotFound("offer")
     if offer.status == OfferStatus.WITHDRAWN:
