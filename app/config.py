@@ -149,6 +149,13 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SIGN_IN_LIMIT_PER_ADDRESS": os.environ.get(
             "SIGN_IN_LIMIT_PER_ADDRESS", "20 per 15 minutes"
         ),
+        # Typed 8-digit codes that match no QR code, at the merchant counter (pages and API).
+        "TYPED_CODE_LIMIT_PER_STAFF": os.environ.get(
+            "TYPED_CODE_LIMIT_PER_STAFF", "10 per 10 minutes"
+        ),
+        "TYPED_CODE_LIMIT_PER_MERCHANT": os.environ.get(
+            "TYPED_CODE_LIMIT_PER_MERCHANT", "50 per 10 minutes"
+        ),
         # Languages: Simplified Chinese first, English second.
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": timezone_name,

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -97,6 +98,8 @@ _CSRF_MESSAGE = _l(
 def _message_for(exc: HTTPException) -> str:
     if isinstance(exc, CSRFError):
         return str(_CSRF_MESSAGE)
+    if isinstance(exc, RateLimitExceeded) and exc.limit.error_message:
+        return str(exc.description)  # a limit that words its own refusal
     data = getattr(exc, "data", None) or {}
     if "message" in data:
         return str(data["message"])

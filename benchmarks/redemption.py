@@ -143,6 +143,7 @@ def seed(url: str, secret_key: str, tokens_wanted: int, token_file: Path) -> Non
         Offer,
         OfferStatus,
         Store,
+        staff_stores,
     )
     from app.redemption import tokens
     from app.redemption.models import RedemptionToken
@@ -196,6 +197,9 @@ def seed(url: str, secret_key: str, tokens_wanted: int, token_file: Path) -> Non
                     )
                     session.add(cashier)
                     session.flush()
+                    session.execute(
+                        staff_stores.insert().values(user_id=cashier.id, store_id=store.id)
+                    )
                     bearer, _expires = accounts.issue_api_token(
                         session, cashier, lifetime_seconds=3600
                     )

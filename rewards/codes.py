@@ -27,6 +27,7 @@ __all__ = [
     "derive_code",
     "normalize_code",
     "verify_code",
+    "voucher_message",
 ]
 
 #: Crockford base32: no I, L, O (read as 1 and 0) and no U (avoids accidental words).
@@ -50,14 +51,19 @@ def derive_code(secret: bytes, *, type_code: str, redemption_id: int, offer_id: 
     """
     if len(secret) < MIN_SECRET_BYTES:
         raise ValueError(f"the voucher key must be at least {MIN_SECRET_BYTES} bytes")
+    message = voucher_message(type_code=type_code, redemption_id=redemption_id, offer_id=offer_id)
+    number = int.from_bytes(hmac.digest(secret, message, sha256)[:10], "big") >> (80 - _CODE_BITS)
+    body = "".join(ALPHABET[(number >> shift) & 31] for shift in range(_CODE_BITS - 5, -1, -5))
+    return _grouped(body + _check_symbol(body))
+
+
+def voucher_message(*, type_code: str, redemption_id: int, offer_id: int) -> bytes:
+    """Step 1 of the scheme: the ASCII message the key signs for one redemption."""
     if not TYPE_CODE_PATTERN.fullmatch(type_code):
         raise ValueError(f"not a reward type code: {type_code!r}")
     require_positive_id("redemption_id", redemption_id)
     require_positive_id("offer_id", offer_id)
-    message = f"{_VERSION}|{type_code}|{redemption_id}|{offer_id}".encode("ascii")
-    number = int.from_bytes(hmac.digest(secret, message, sha256)[:10], "big") >> (80 - _CODE_BITS)
-    body = "".join(ALPHABET[(number >> shift) & 31] for shift in range(_CODE_BITS - 5, -1, -5))
-    return _grouped(body + _check_symbol(body))
+    return f"{_VERSION}|{type_code}|{redemption_id}|{offer_id}".encode("ascii")
 
 
 def normalize_code(code: str) -> str:

@@ -13,7 +13,7 @@ from app.api.pagination import PageArgs, keyset_page, page_schema
 from app.db import db
 from app.merchants import offers, schemas, services
 from app.merchants.context import current_manager, current_staff, reward_types
-from app.merchants.models import Merchant, Offer
+from app.merchants.models import Merchant, Offer, Store
 
 blp = Blueprint("merchants_api", __name__, url_prefix="/api/v1", description="Merchants and offers")
 PUBLIC: list[dict[str, list[str]]] = []
@@ -86,6 +86,45 @@ def create_offer(data: dict[str, Any]) -> Offer:
         offers.OfferIn(**data),
         reward_types=reward_types(),
     )
+
+
+@blp.put("/merchant/offers/<int:offer_id>")
+@requires(Permission.MERCHANT_MANAGE)
+@blp.arguments(schemas.OfferIn)
+@blp.response(200, schemas.MerchantOfferOut)
+def edit_offer(data: dict[str, Any], offer_id: int) -> Offer:
+    """Replace an offer's terms, stock and stores (managers only, audited; same reward type).
+
+    A public-service offer whose terms change waits for the bureau again; stock alone does not.
+    """
+    return offers.edit_offer(
+        db.session,
+        current_actor(),
+        current_manager(),
+        offer_id,
+        offers.OfferIn(**data),
+        reward_types=reward_types(),
+    )
+
+
+@blp.get("/merchant/stores")
+@requires(Permission.MERCHANT_COUNTER)
+@blp.response(200, schemas.StoreSchema(many=True))
+def counter_stores() -> list[Store]:
+    """The stores where the caller may redeem: every store for a manager, a cashier's own."""
+    return services.counter_stores(db.session, current_staff())
+
+
+@blp.put("/merchant/staff/<int:user_id>/stores")
+@requires(Permission.MERCHANT_MANAGE)
+@blp.arguments(schemas.StaffStoresIn)
+@blp.response(200, schemas.StaffStoresOut)
+def assign_stores(data: dict[str, Any], user_id: int) -> dict[str, Any]:
+    """Set the stores where a cashier works (managers only, audited)."""
+    stores = services.assign_stores(
+        db.session, current_actor(), current_manager(), user_id, data["store_ids"]
+    )
+    return {"user_id": user_id, "stores": stores}
 
 
 @blp.get("/offers")

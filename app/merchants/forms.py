@@ -11,6 +11,7 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
@@ -21,8 +22,8 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from app.accounts.models import MerchantRole
 from app.merchants.models import MerchantKind
@@ -67,6 +68,23 @@ class StaffForm(FlaskForm):
         ],
     )
     password = PasswordField(_l("Initial password"), validators=[InputRequired()])
+    store_ids = SelectMultipleField(
+        _l("Stores where a cashier works"),
+        coerce=int,
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+
+
+class StaffStoresForm(FlaskForm):
+    store_ids = SelectMultipleField(
+        _l("Stores"),
+        coerce=int,
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
 
 
 class OfferForm(FlaskForm):
@@ -110,10 +128,20 @@ class ScanForm(FlaskForm):
     token = StringField(
         _l("Code"), validators=[InputRequired(), Length(max=200)], render_kw={"autocomplete": "off"}
     )
+    #: Shown when the staff member works at several stores; the service checks the choice.
+    store_id = SelectField(_l("Store"), coerce=int, validate_choice=False, validators=[Optional()])
 
 
 class ConfirmForm(FlaskForm):
     token = HiddenField(validators=[InputRequired(), Length(max=200)])
+    store_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+
+
+class RotateKeyForm(FlaskForm):
+    confirm = BooleanField(
+        _l("I understand: my systems must use the new key from now on"),
+        validators=[DataRequired()],
+    )
 
 
 class ReverseForm(FlaskForm):
@@ -153,6 +181,17 @@ def _walk(schema: ma.Schema, prefix: str, locale: str) -> Iterator[tuple[str, st
                 yield inner[0], f"{label} · {inner[1]}", inner[2], inner[3]
             continue
         yield f"{prefix}{name}", label, isinstance(field, ma.fields.Integer), field.required
+
+
+def config_values(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """A stored configuration as the form's inputs name it (``config.<dotted name>``)."""
+    values: dict[str, str] = {}
+    for name, value in config.items():
+        if isinstance(value, Mapping):
+            values |= config_values(value, f"{prefix}{name}.")
+        else:
+            values[f"config.{prefix}{name}"] = str(value)
+    return values
 
 
 _INTEGER = re.compile(r"^-?\d+$")

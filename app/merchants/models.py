@@ -57,6 +57,13 @@ class Merchant(Base):
         default=new_voucher_key,
         comment="Hex key shared with the merchant so its gates can check voucher codes offline",
     )
+    previous_voucher_key: Mapped[str | None] = mapped_column(
+        sa.String(64),
+        comment="The key before the last rotation: vouchers issued before it still check with it",
+    )
+    voucher_key_rotated_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="When the voucher key was last rotated; empty if never"
+    )
     decided_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime, comment="Last approval, rejection, suspension or reinstatement"
     )
@@ -89,6 +96,16 @@ class Store(Base):
     created_at: Mapped[created_at]
 
     merchant: Mapped[Merchant] = relationship(back_populates="stores", lazy="raise")
+
+
+#: A cashier works at the stores listed here; a manager works at every store of the merchant.
+staff_stores = sa.Table(
+    "staff_stores",
+    Base.metadata,
+    sa.Column("user_id", BigId, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("store_id", BigId, sa.ForeignKey("stores.id"), primary_key=True, index=True),
+    comment="The stores where a cashier works",
+)
 
 
 class OfferStatus(enum.StrEnum):
@@ -158,6 +175,13 @@ class Offer(Base):
     decision_note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_by_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
     created_at: Mapped[created_at]
+    edited_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime,
+        comment=(
+            "Last change to the terms residents see (not stock); QR codes shown before it are "
+            "refused"
+        ),
+    )
 
     merchant: Mapped[Merchant] = relationship(lazy="raise")
     stores: Mapped[list[Store]] = relationship(

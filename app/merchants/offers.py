@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import marshmallow as ma
@@ -101,25 +101,9 @@ def create_offer(
     reward_types: Mapping[str, type[RewardType]],
 ) -> Offer:
     """A manager creates an offer; a public-service one waits for the bureau (audited)."""
-    require_manager(staff)
-    merchant = session.get(Merchant, staff.merchant_id)
-    if merchant is None or merchant.status != MerchantStatus.APPROVED:
-        raise DomainError(
-            "merchant_not_approved",
-            _l("Your merchant account must be approved and active to publish offers."),
-            status=403,
-        )
+    merchant = _publishing_merchant(session, staff)
     config = _check(data, reward_types)
-    store_ids = sorted(set(data.store_ids))
-    stores = list(
-        session.scalars(
-            sa.select(Store).where(Store.id.in_(store_ids), Store.merchant_id == merchant.id)
-        )
-    )
-    if not store_ids or len(stores) != len(store_ids):
-        raise DomainError(
-            "invalid_stores", _l("Choose at least one of your stores."), field="store_ids"
-        )
+    stores = _stores(session, merchant.id, data.store_ids)
     public_service = reward_types[data.reward_type].public_service
     offer = Offer(
         merchant_id=merchant.id,
@@ -145,6 +129,119 @@ def create_offer(
         session, actor, "offer.create", "offer", offer.id,
         {"merchant_id": merchant.id, "reward_type": offer.reward_type, "title": offer.title,
          "points_price": offer.points_price, "stock": offer.stock, "status": offer.status.value},
+    )  # fmt: skip
+    return offer
+
+
+def _publishing_merchant(session: Session, staff: Staff) -> Merchant:
+    require_manager(staff)
+    merchant = session.get(Merchant, staff.merchant_id)
+    if merchant is None or merchant.status != MerchantStatus.APPROVED:
+        raise DomainError(
+            "merchant_not_approved",
+            _l("Your merchant account must be approved and active to publish offers."),
+            status=403,
+        )
+    return merchant
+
+
+def _stores(session: Session, merchant_id: int, store_ids: Sequence[int]) -> list[Store]:
+    wanted = sorted(set(store_ids))
+    stores = list(
+        session.scalars(
+            sa.select(Store)
+            .where(Store.id.in_(wanted), Store.merchant_id == merchant_id)
+            .order_by(Store.id)
+        )
+    )
+    if not wanted or len(stores) != len(wanted):
+        raise DomainError(
+            "invalid_stores", _l("Choose at least one of your stores."), field="store_ids"
+        )
+    return stores
+
+
+def _terms(offer: Offer) -> dict[str, Any]:
+    """What residents are shown of an offer, as JSON-safe values (all but the stock)."""
+    return {
+        "config": offer.config,
+        "title": offer.title,
+        "terms": offer.terms,
+        "points_price": offer.points_price,
+        "daily_limit": offer.daily_limit,
+        "monthly_limit": offer.monthly_limit,
+        "valid_from": offer.valid_from.astimezone(UTC).isoformat(),
+        "valid_until": offer.valid_until.astimezone(UTC).isoformat(),
+        "store_ids": [store.id for store in offer.stores],
+    }
+
+
+def edit_offer(
+    session: Session,
+    actor: Actor,
+    staff: Staff,
+    offer_id: int,
+    data: OfferIn,
+    *,
+    reward_types: Mapping[str, type[RewardType]],
+) -> Offer:
+    """A manager changes an offer's terms, stock or stores (audited with every change).
+
+    The reward type stays (another benefit is another offer). A public-service offer whose terms
+    change goes back to the bureau and is not redeemable until approved again; a change of stock
+    alone does not need the bureau. Redemptions already made keep their points, title and
+    voucher; QR codes shown before a change of terms are refused at the counter.
+    """
+    merchant = _publishing_merchant(session, staff)
+    # Read afresh under the lock: the changes recorded are against what was there.
+    offer = session.get(
+        Offer,
+        offer_id,
+        with_for_update=True,
+        populate_existing=True,
+        options=_WITH_MERCHANT_AND_STORES,
+    )
+    if offer is None or offer.merchant_id != merchant.id:
+        raise NotFound("offer")
+    if offer.status == OfferStatus.WITHDRAWN:
+        raise Conflict("not_editable", _l("A withdrawn offer cannot be edited."))
+    if data.reward_type != offer.reward_type:
+        raise DomainError(
+            "reward_type_fixed",
+            _l("The kind of reward cannot change: create a new offer instead."),
+            field="reward_type",
+        )
+    config = _check(data, reward_types)
+    stores = _stores(session, merchant.id, data.store_ids)
+    before, stock_before, status_before = _terms(offer), offer.stock, offer.status
+    offer.config = config
+    offer.title = data.title.strip()
+    offer.terms = data.terms.strip()
+    offer.points_price = data.points_price
+    offer.daily_limit = data.daily_limit
+    offer.monthly_limit = data.monthly_limit
+    offer.valid_from = data.valid_from
+    offer.valid_until = data.valid_until
+    offer.stores = stores
+    offer.stock = data.stock
+    after = _terms(offer)
+    changes = {name: [before[name], after[name]] for name in before if before[name] != after[name]}
+    if offer.stock != stock_before:
+        changes["stock"] = [stock_before, offer.stock]
+    if not changes:
+        return offer
+    if before != after:
+        offer.edited_at = clock.now()
+        if offer.public_service:
+            offer.status = OfferStatus.PENDING
+            offer.decided_at = None
+            offer.decided_by_id = None
+            offer.decision_note = ""
+    session.flush()
+    audit.record(
+        session, actor, "offer.edit", "offer", offer.id,
+        {"merchant_id": merchant.id, "changes": changes,
+         "status": [status_before.value, offer.status.value]},
     )  # fmt: skip
     return offer
 
@@ -188,6 +285,14 @@ def withdraw_offer(session: Session, actor: Actor, staff: Staff, offer_id: int) 
     audit.record(
         session, actor, "offer.withdraw", "offer", offer.id, {"merchant_id": offer.merchant_id}
     )
+    return offer
+
+
+def merchant_offer(session: Session, merchant_id: int, offer_id: int) -> Offer:
+    """One of the merchant's own offers, with its stores."""
+    offer = session.get(Offer, offer_id, options=_WITH_MERCHANT_AND_STORES)
+    if offer is None or offer.merchant_id != merchant_id:
+        raise NotFound("offer")
     return offer
 
 

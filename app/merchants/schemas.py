@@ -17,6 +17,17 @@ class StoreSchema(ma.Schema):
     address = ma.fields.String(required=True)
 
 
+class StaffStoresIn(ma.Schema):
+    store_ids = ma.fields.List(ma.fields.Integer(strict=True), required=True)
+
+
+class StaffStoresOut(ma.Schema):
+    """The stores where a cashier works."""
+
+    user_id = ma.fields.Integer()
+    stores = ma.fields.List(ma.fields.Nested(StoreSchema))
+
+
 class ApplicationIn(ma.Schema):
     name = ma.fields.String(required=True, metadata={"description": "The business's name"})
     kind = ma.fields.Enum(MerchantKind, by_value=True, required=True)

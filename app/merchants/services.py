@@ -16,7 +16,7 @@ from app.accounts.roles import Role
 from app.audit import services as audit
 from app.audit.services import Actor
 from app.errors import Conflict, DomainError, NotFound
-from app.merchants.models import Merchant, MerchantKind, MerchantStatus, Store
+from app.merchants.models import Merchant, MerchantKind, MerchantStatus, Store, staff_stores
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,10 +244,18 @@ def add_staff(
     password: str,
     display_name: str,
     merchant_role: MerchantRole,
+    store_ids: Sequence[int] = (),
 ) -> User:
-    """A manager creates a cashier's or another manager's account (audited by accounts)."""
+    """A manager creates a cashier's or another manager's account (audited by accounts).
+
+    A cashier works at the stores chosen, or at the merchant's only store when none is chosen;
+    a manager works at every store.
+    """
     require_manager(staff)
-    return accounts.create_merchant_staff(
+    stores: list[Store] = []
+    if merchant_role == MerchantRole.CASHIER:
+        stores = _own_stores(session, staff.merchant_id, store_ids)
+    user = accounts.create_merchant_staff(
         session,
         actor,
         merchant_id=staff.merchant_id,
@@ -255,6 +263,105 @@ def add_staff(
         mobile=mobile,
         password=password,
         display_name=display_name,
+    )
+    if stores:
+        _replace_stores(session, actor, user, stores)
+    return user
+
+
+def _own_stores(session: Session, merchant_id: int, store_ids: Sequence[int]) -> list[Store]:
+    """The merchant's stores among ``store_ids``; the only store when none is given."""
+    wanted = set(store_ids)
+    stores = stores_of(session, merchant_id)
+    if not wanted and len(stores) == 1:
+        return stores
+    chosen = [store for store in stores if store.id in wanted]
+    if not wanted or len(chosen) != len(wanted):
+        raise DomainError(
+            "invalid_stores", _l("Choose at least one of your stores."), field="store_ids"
+        )
+    return chosen
+
+
+def _replace_stores(session: Session, actor: Actor, user: User, stores: Sequence[Store]) -> None:
+    before = sorted(
+        session.scalars(sa.select(staff_stores.c.store_id).where(staff_stores.c.user_id == user.id))
+    )
+    after = sorted(store.id for store in stores)
+    if before == after:
+        return
+    session.execute(sa.delete(staff_stores).where(staff_stores.c.user_id == user.id))
+    session.execute(staff_stores.insert(), [{"user_id": user.id, "store_id": id_} for id_ in after])
+    audit.record(
+        session, actor, "merchant_staff.stores", "user", user.id,
+        {"merchant_id": user.merchant_id, "from": before, "to": after},
+    )  # fmt: skip
+
+
+def assign_stores(
+    session: Session, actor: Actor, staff: Staff, user_id: int, store_ids: Sequence[int]
+) -> list[Store]:
+    """A manager sets the stores where a cashier works (audited); managers work everywhere."""
+    require_manager(staff)
+    user = session.get(User, user_id)
+    if user is None or user.merchant_id != staff.merchant_id:
+        raise NotFound("user")
+    if user.merchant_role != MerchantRole.CASHIER:
+        raise DomainError(
+            "manager_works_everywhere", _l("Managers work at every store of the merchant.")
+        )
+    stores = _own_stores(session, staff.merchant_id, store_ids)
+    _replace_stores(session, actor, user, stores)
+    return stores
+
+
+def store_ids_by_cashier(session: Session, merchant_id: int) -> dict[int, list[int]]:
+    """Each cashier's stores, for the staff page."""
+    rows = session.execute(
+        sa.select(staff_stores.c.user_id, staff_stores.c.store_id)
+        .join(Store, Store.id == staff_stores.c.store_id)
+        .where(Store.merchant_id == merchant_id)
+        .order_by(staff_stores.c.store_id)
+    )
+    assigned: dict[int, list[int]] = {}
+    for user_id, store_id in rows:
+        assigned.setdefault(user_id, []).append(store_id)
+    return assigned
+
+
+def counter_stores(session: Session, staff: Staff) -> list[Store]:
+    """The stores where this staff member may redeem: all for a manager, a cashier's own."""
+    stmt = sa.select(Store).where(Store.merchant_id == staff.merchant_id).order_by(Store.id)
+    if not staff.is_manager:
+        stmt = stmt.join(staff_stores, staff_stores.c.store_id == Store.id).where(
+            staff_stores.c.user_id == staff.user_id
+        )
+    return list(session.scalars(stmt))
+
+
+def counter_store(session: Session, staff: Staff, store_id: int | None) -> Store:
+    """The store a scan happens at: the one chosen, or the staff member's only store."""
+    stores = counter_stores(session, staff)
+    if store_id is not None:
+        for store in stores:
+            if store.id == store_id:
+                return store
+        raise DomainError(
+            "store_not_allowed",
+            _l("You do not work at this store."),
+            field="store_id",
+            status=403,
+        )
+    if len(stores) == 1:
+        return stores[0]
+    if not stores:
+        raise DomainError(
+            "no_store_assigned",
+            _l("You are not assigned to any store yet. Ask your manager."),
+            status=403,
+        )
+    raise DomainError(
+        "store_required", _l("Choose the store you are working at."), field="store_id"
     )
 
 

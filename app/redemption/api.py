@@ -23,6 +23,7 @@ from app.merchants.context import (
     token_key,
 )
 from app.redemption import qr, schemas, services, settlement
+from app.redemption.code_limits import counting_failed_codes, typed_code_limits
 from app.redemption.models import Redemption
 
 blp = Blueprint(
@@ -110,29 +111,41 @@ def redemption_status(args: dict[str, Any], offer_id: int) -> dict[str, Any]:
 @requires(Permission.MERCHANT_COUNTER)
 @blp.arguments(schemas.TokenIn)
 @blp.response(200, schemas.PreviewOut)
+@typed_code_limits
 def preview(data: dict[str, Any]) -> services.Preview:
-    """What confirming this token would redeem; nothing is written and the token stays live."""
-    return services.preview(
-        db.session,
-        current_staff(),
-        data["token"],
-        now=clock.now(),
-        key=token_key(),
-        zone=city_zone(),
-    )
+    """What confirming this token would redeem; nothing is written and the token stays live.
+
+    Typed codes that match no QR code are limited per staff account and per merchant (429).
+    """
+    with counting_failed_codes(data["token"]):
+        return services.preview(
+            db.session,
+            current_staff(),
+            data["token"],
+            store_id=data["store_id"],
+            now=clock.now(),
+            key=token_key(),
+            zone=city_zone(),
+        )
 
 
 @blp.post("/merchant/redemptions")
 @requires(Permission.MERCHANT_COUNTER)
 @blp.arguments(schemas.TokenIn)
 @blp.response(201, schemas.ConfirmedOut)
+@typed_code_limits
 def confirm(data: dict[str, Any]) -> services.Confirmed:
-    """Confirm a redemption: the token is spent whatever the outcome; points move on success."""
-    with keeping_refusals():
+    """Confirm a redemption: the token is spent whatever the outcome; points move on success.
+
+    The offer must be valid at the counter's store (``store_id``, needed when the caller works
+    at several).
+    """
+    with keeping_refusals(), counting_failed_codes(data["token"]):
         return services.confirm(
             db.session,
             current_staff(),
             data["token"],
+            store_id=data["store_id"],
             now=clock.now(),
             key=token_key(),
             zone=city_zone(),

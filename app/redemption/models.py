@@ -95,6 +95,14 @@ class Redemption(Base):
     resident_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
     offer_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("offers.id"), index=True)
     merchant_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("merchants.id"))
+    store_id: Mapped[int | None] = mapped_column(
+        BigId,
+        sa.ForeignKey("stores.id"),
+        comment="The store whose counter confirmed it; empty for redemptions before stores counted",
+    )
+    offer_title: Mapped[str] = mapped_column(
+        sa.String(128), comment="The offer's title at the time: later edits leave it as it was"
+    )
     points: Mapped[int] = mapped_column(comment="Points debited (the offer's price at the time)")
     reward_type: Mapped[str] = mapped_column(sa.String(40))
     fulfilment: Mapped[dict[str, Any]] = mapped_column(

@@ -53,6 +53,12 @@ class TokenIn(ma.Schema):
         required=True,
         metadata={"description": "What the QR code carries, or the 8-digit code under it"},
     )
+    store_id = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        metadata={"description": "The counter's store; needed when the caller works at several"},
+    )
 
 
 class PreviewOut(ma.Schema):
@@ -64,6 +70,8 @@ class PreviewOut(ma.Schema):
     points = ma.fields.Integer(metadata={"description": "Points that will be debited"})
     holder_name = ma.fields.String(metadata={"description": "The resident's masked name"})
     expires_at = ma.fields.AwareDateTime()
+    store_id = ma.fields.Integer()
+    store_name = ma.fields.String()
 
 
 class MerchantRedemptionOut(ma.Schema):
@@ -71,6 +79,9 @@ class MerchantRedemptionOut(ma.Schema):
 
     id = ma.fields.Integer()
     offer_id = ma.fields.Integer()
+    store_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "The store whose counter confirmed it"}
+    )
     points = ma.fields.Integer(metadata={"description": "Points debited"})
     reward_type = ma.fields.String()
     fulfilment = ma.fields.Dict()
@@ -85,6 +96,7 @@ class ConfirmedOut(ma.Schema):
     redemption = ma.fields.Nested(MerchantRedemptionOut)
     offer_title = ma.fields.String()
     holder_name = ma.fields.String()
+    store_name = ma.fields.String()
 
 
 class ReversalIn(ma.Schema):

@@ -32,9 +32,9 @@ from app.db import UTCDateTime
 from app.errors import Conflict, DomainError, NotFound
 from app.ledger import services as ledger
 from app.ledger.models import Account
-from app.merchants.models import Merchant, Offer
+from app.merchants.models import Merchant, Offer, Store, offer_stores
 from app.merchants.offers import redeemable_problem, visible_offer
-from app.merchants.services import Staff, require_manager
+from app.merchants.services import Staff, counter_store, require_manager
 from app.redemption import tokens
 from app.redemption.models import Redemption, RedemptionStatus, RedemptionToken
 from rewards.base import FulfilmentContext, RewardType
@@ -221,6 +221,7 @@ def _check_limits(
 _TOKEN_VIEW = (
     _tokens.c.id,
     _tokens.c.resident_id,
+    _tokens.c.issued_at,
     _tokens.c.expires_at,
     _tokens.c.burned_at,
     _offers.c.id.label("offer_id"),
@@ -235,6 +236,15 @@ _TOKEN_VIEW = (
     _offers.c.valid_from,
     _offers.c.valid_until,
     _offers.c.status,
+    _offers.c.edited_at,
+    # Whether the offer may be redeemed at the counter's store (bound as ``store_id``).
+    sa.exists()
+    .where(
+        offer_stores.c.offer_id == _offers.c.id,
+        offer_stores.c.store_id == sa.bindparam("store_id"),
+    )
+    .correlate(_offers)
+    .label("at_store"),
     _merchants.c.status.label("merchant_status"),
     _merchants.c.voucher_key,
     _users.c.display_name,
@@ -327,7 +337,10 @@ def _used_token_id(session: Session, presented: tokens.Presented, now: datetime)
 
 
 def _check_rules(token: sa.Row[Any], staff: Staff, now: datetime) -> None:
-    """Every rule that needs no write, in the order a cashier should hear about them."""
+    """Every rule that needs no write, in the order a cashier should hear about them.
+
+    A token shown before the offer's last edit is refused: the resident saw the old terms.
+    """
     if token.expires_at <= now:
         raise DomainError(
             "token_expired",
@@ -340,7 +353,18 @@ def _check_rules(token: sa.Row[Any], staff: Staff, now: datetime) -> None:
             _l("This QR code is for another merchant's offer and cannot be redeemed here."),
             status=403,
         )
+    if not token.at_store:
+        raise DomainError(
+            "offer_not_at_store",
+            _l("This offer cannot be redeemed at this store."),
+            status=403,
+        )
     redeemable_problem(token, token.merchant_status, now)
+    if token.edited_at is not None and token.issued_at < token.edited_at:
+        raise Conflict(
+            "offer_changed",
+            _l("The offer changed after this QR code was shown. Ask the resident for a new one."),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,20 +379,32 @@ class Preview:
     points: int
     holder_name: str
     expires_at: datetime
+    store_id: int
+    store_name: str
 
 
 def preview(
-    session: Session, staff: Staff, raw: str, *, now: datetime, key: bytes, zone: ZoneInfo
+    session: Session,
+    staff: Staff,
+    raw: str,
+    *,
+    store_id: int | None,
+    now: datetime,
+    key: bytes,
+    zone: ZoneInfo,
 ) -> Preview:
     """Identify a scanned or typed token and say what confirming it would redeem; writes nothing.
 
     A refusal here does not burn the token: the camera may read a code several times, and a
     resident at the wrong counter can still go to the right one. Points and limits are checked
     too, so the cashier hears of them before confirming (confirming checks them again).
+    ``store_id`` is the counter's store, or ``None`` for the staff member's only store.
     """
+    store = counter_store(session, staff, store_id)
     presented = _presented(key, raw)
     token = session.execute(
-        sa.select(*_TOKEN_VIEW).where(*_TOKEN_JOINS, _live_token(presented))
+        sa.select(*_TOKEN_VIEW).where(*_TOKEN_JOINS, _live_token(presented)),
+        {"store_id": store.id},
     ).first()
     if token is None:
         raise token_used() if _used_token_id(session, presented, now) else invalid_token()
@@ -389,6 +425,8 @@ def preview(
         points=token.points_price,
         holder_name=mask_name(token.display_name),
         expires_at=token.expires_at,
+        store_id=store.id,
+        store_name=store.name,
     )
 
 
@@ -400,6 +438,8 @@ class Redeemed:
     resident_id: int
     offer_id: int
     merchant_id: int
+    store_id: int
+    offer_title: str
     points: int
     reward_type: str
     fulfilment: dict[str, Any]
@@ -417,6 +457,7 @@ class Confirmed:
     offer_title: str
     holder_name: str
     balance: int
+    store_name: str
 
 
 def confirm(
@@ -424,6 +465,7 @@ def confirm(
     staff: Staff,
     raw: str,
     *,
+    store_id: int | None,
     now: datetime,
     key: bytes,
     zone: ZoneInfo,
@@ -432,10 +474,12 @@ def confirm(
     """Burn the token, check every rule, take stock and points, issue the benefit: all or nothing.
 
     Raises :class:`Refused` (burn kept) for any refusal once a real token is identified, and a
-    plain :class:`DomainError` (nothing written) for input that names no token.
+    plain :class:`DomainError` (nothing written) for input that names no token or a store the
+    staff member does not work at.
     """
+    store = counter_store(session, staff, store_id)
     presented = _presented(key, raw)
-    token = _burn(session, presented, staff, now)
+    token = _burn(session, presented, staff, store.id, now)
     if token is None:
         used = _used_token_id(session, presented, now)
         if used is None:
@@ -458,11 +502,11 @@ def confirm(
     except DomainError as refusal:
         _record_refusal(session, token.id, refusal, staff)
         raise Refused(refusal) from refusal
-    return _redeem(session, staff, token, now, zone, reward_types)
+    return _redeem(session, staff, store, token, now, zone, reward_types)
 
 
 def _burn(
-    session: Session, presented: tokens.Presented, staff: Staff, now: datetime
+    session: Session, presented: tokens.Presented, staff: Staff, store_id: int, now: datetime
 ) -> sa.Row[Any] | None:
     """Spend the token (exactly one of any number of concurrent calls gets it) and load it.
 
@@ -471,7 +515,7 @@ def _burn(
     """
     postgresql = session.get_bind().dialect.name == "postgresql"
     by_code = presented.token_id is None
-    params = {"now": now, "staff_id": staff.user_id}
+    params: dict[str, Any] = {"now": now, "staff_id": staff.user_id, "store_id": store_id}
     params |= {"token_code": presented.code} if by_code else {"token_id": presented.token_id}
     burned = session.execute(_BURNS[postgresql, by_code], params)
     if postgresql:
@@ -479,7 +523,7 @@ def _burn(
     token_id = burned.scalar()
     if token_id is None:
         return None
-    return session.execute(_TOKEN_BY_ID, {"token_id": token_id}).one()
+    return session.execute(_TOKEN_BY_ID, {"token_id": token_id, "store_id": store_id}).one()
 
 
 def _take_one(session: Session, offer_id: int) -> bool:
@@ -490,6 +534,7 @@ def _take_one(session: Session, offer_id: int) -> bool:
 def _redeem(
     session: Session,
     staff: Staff,
+    store: Store,
     token: sa.Row[Any],
     now: datetime,
     zone: ZoneInfo,
@@ -520,6 +565,8 @@ def _redeem(
         "resident_id": token.resident_id,
         "offer_id": token.offer_id,
         "merchant_id": token.merchant_id,
+        "store_id": store.id,
+        "offer_title": token.title,
         "points": token.points_price,
         "reward_type": token.reward_type,
         "fulfilment": fulfilment.to_dict(),
@@ -530,7 +577,9 @@ def _redeem(
         "reversal_reason": "",
     }
     session.execute(_redemptions.insert(), values)
-    return Confirmed(Redeemed(**values), token.title, mask_name(token.display_name), debit.balance)
+    return Confirmed(
+        Redeemed(**values), token.title, mask_name(token.display_name), debit.balance, store.name
+    )
 
 
 def _record_refusal(session: Session, token_id: int, refusal: DomainError, staff: Staff) -> None:
@@ -610,11 +659,11 @@ def reverse(
 
 
 def recent_redemptions(session: Session, merchant_id: int, *, limit: int = 50) -> list[Any]:
-    """The merchant's latest redemptions with the offer's title, newest first."""
+    """The merchant's latest redemptions with their store, newest first."""
     return list(
         session.execute(
-            sa.select(Redemption, Offer.title)
-            .join(Offer, Offer.id == Redemption.offer_id)
+            sa.select(Redemption, Store.name.label("store_name"))
+            .outerjoin(Store, Store.id == Redemption.store_id)
             .where(Redemption.merchant_id == merchant_id)
             .order_by(Redemption.confirmed_at.desc())
             .limit(limit)
@@ -669,6 +718,12 @@ _HOLDER_MESSAGES = {
     ),
     "wrong_merchant": _l(
         "A merchant who does not run this offer scanned your code; it was refused."
+    ),
+    "offer_not_at_store": _l(
+        "This offer cannot be used at the store that scanned your code: nothing was deducted."
+    ),
+    "offer_changed": _l(
+        "The offer changed after your code was shown: nothing was deducted. Show the new code."
     ),
     "insufficient_points": _l("Not enough points: nothing was deducted."),
     "out_of_stock": _l("The offer has run out: nothing was deducted."),

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.errors import DomainError, NotFound
-from app.merchants.models import Merchant, Offer
+from app.merchants.models import Merchant
 from app.redemption.models import Redemption, RedemptionStatus
 
 _FEN = Decimal("0.01")
@@ -80,11 +80,10 @@ def statement(
         sa.select(
             Redemption.id,
             Redemption.confirmed_at,
-            Offer.title,
+            Redemption.offer_title,
             Redemption.points,
             Redemption.status,
         )
-        .join(Offer, Offer.id == Redemption.offer_id)
         .where(
             Redemption.merchant_id == merchant_id,
             Redemption.confirmed_at >= start,

@@ -51,12 +51,19 @@ class Presented:
     code: str | None = None
 
 
-def read(key: bytes, raw: str) -> Presented | None:
-    """Parse what the scanner or the cashier entered; ``None`` when it is not a token of ours.
+def _normalised(raw: str) -> str:
+    """Spaces and case are forgiven (people type codes with spaces; scanners add newlines)."""
+    return re.sub(r"\s+", "", raw or "").upper()
 
-    Spaces and case are forgiven (people type codes with spaces; scanners add newlines).
-    """
-    text = re.sub(r"\s+", "", raw or "").upper()
+
+def is_typed_code(raw: str) -> bool:
+    """Whether the input is the 8-digit code typed by hand rather than the QR code's string."""
+    return bool(_NUMERIC.match(_normalised(raw)))
+
+
+def read(key: bytes, raw: str) -> Presented | None:
+    """Parse what the scanner or the cashier entered; ``None`` when it is not a token of ours."""
+    text = _normalised(raw)
     if _NUMERIC.match(text):
         return Presented(code=text)
     match = _SIGNED.match(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +18,15 @@ from app.accounts.models import MerchantRole, User
 from app.audit.services import SYSTEM
 from app.ledger import services as ledger
 from app.ledger.policy import LedgerPolicy
-from app.merchants.models import Merchant, MerchantKind, MerchantStatus, Offer, OfferStatus, Store
+from app.merchants.models import (
+    Merchant,
+    MerchantKind,
+    MerchantStatus,
+    Offer,
+    OfferStatus,
+    Store,
+    staff_stores,
+)
 from app.redemption import services, tokens
 from tests.factories import PASSWORD, next_mobile
 
@@ -41,8 +50,11 @@ def make_merchant(
     return merchant, store
 
 
-def make_staff(session: Session, merchant: Merchant, role: str = "manager") -> User:
-    return accounts.create_merchant_staff(
+def make_staff(
+    session: Session, merchant: Merchant, role: str = "manager", *, stores: Sequence[Store] = ()
+) -> User:
+    """A manager, or a cashier working at ``stores`` (default: every store the merchant has)."""
+    user = accounts.create_merchant_staff(
         session,
         SYSTEM,
         merchant_id=merchant.id,
@@ -51,6 +63,14 @@ def make_staff(session: Session, merchant: Merchant, role: str = "manager") -> U
         password=PASSWORD,
         display_name=f"{merchant.name}{'店长' if role == 'manager' else '收银员'}",
     )
+    if user.merchant_role == MerchantRole.CASHIER:
+        store_ids = [store.id for store in stores] or list(
+            session.scalars(sa.select(Store.id).where(Store.merchant_id == merchant.id))
+        )
+        session.execute(
+            staff_stores.insert(), [{"user_id": user.id, "store_id": id_} for id_ in store_ids]
+        )
+    return user
 
 
 def make_offer(session: Session, merchant: Merchant, store: Store, **fields: Any) -> Offer:

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from app.accounts.models import MerchantRole, User
 from app.accounts.roles import Role
 from app.audit.models import AuditEntry
+from app.merchants import services
 from app.merchants.models import Merchant, MerchantStatus, Store
 from tests.factories import PASSWORD, csrf_token_from, log_in, make_user, next_mobile
 from tests.merchants.support import api_headers, make_merchant, make_staff
@@ -165,15 +166,19 @@ def test_managers_add_stores_and_cashiers_cashiers_cannot(client, session):
     )
     assert added.status_code == 302
     mobile = next_mobile()
-    created = client.post(
-        "/merchant/staff",
-        data={"csrf_token": token, "display_name": "小李", "mobile": mobile,
-              "merchant_role": "cashier", "password": PASSWORD},
-    )  # fmt: skip
+    data = {"csrf_token": token, "display_name": "小李", "mobile": mobile,
+            "merchant_role": "cashier", "password": PASSWORD}  # fmt: skip
+    # With two stores, a cashier's stores must be chosen.
+    unplaced = client.post("/merchant/staff", data=data)
+    assert unplaced.status_code == 422
+    assert "请至少选择一个本商户的门店" in unplaced.get_data(as_text=True)
+    second = session.scalar(sa.select(Store).where(Store.name == "二号店"))
+    created = client.post("/merchant/staff", data=data | {"store_ids": [str(second.id)]})
     assert created.status_code == 302
     new_cashier = session.scalar(sa.select(User).where(User.mobile == mobile))
     assert new_cashier.merchant_id == merchant.id
     assert new_cashier.merchant_role == MerchantRole.CASHIER
+    assert services.store_ids_by_cashier(session, merchant.id)[new_cashier.id] == [second.id]
     disabled = client.post(
         f"/merchant/staff/{new_cashier.id}/active", data={"csrf_token": token, "active": "0"}
     )

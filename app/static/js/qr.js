@@ -11,6 +11,7 @@
   var message = document.getElementById("qr-message");
   var voucher = document.getElementById("qr-voucher");
   var voucherCode = document.getElementById("qr-voucher-code");
+  var voucherNumbers = document.getElementById("qr-voucher-numbers");
   var instructions = document.getElementById("qr-instructions");
   var warning = document.getElementById("qr-warning");
   var balance = document.getElementById("qr-balance");
@@ -75,6 +76,9 @@
       outcome.classList.add("result-ok");
       message.textContent = status.message;
       voucherCode.textContent = status.redemption.fulfilment.code;
+      voucherNumbers.textContent = page.dataset.voucherNumbers
+        .replace("{redemption}", status.redemption.id)
+        .replace("{offer}", page.dataset.offerId);
       voucher.hidden = false;
       instructions.textContent = status.redemption.fulfilment.instructions;
     } else if (status.state === "refused") {
