@@ -30,7 +30,7 @@ PURGE_AT = T0 + timedelta(hours=24, minutes=5)
 
 def _confirm(app, session, staff, token: str, now: datetime):
     return services.confirm(
-        session, Staff.of(staff), token, now=now, key=key(app), zone=SHANGHAI,
+        session, Staff.of(staff), token, store_id=None, now=now, key=key(app), zone=SHANGHAI,
         reward_types=app.extensions["tanpuhui.reward_types"],
     )  # fmt: skip
 
