@@ -103,7 +103,6 @@ class Transaction(Base):
             postgresql_where=sa.text("reverses_id IS NOT NULL"),
             sqlite_where=sa.text("reverses_id IS NOT NULL"),
         ),
-        sa.Index("ix_ledger_transactions_reference", "reference_type", "reference_id"),
         # Time-range reports (daily totals). Rows arrive in time order, so on PostgreSQL a BRIN
         # index of a few pages serves them and costs the inserts next to nothing.
         sa.Index("ix_ledger_transactions_created_at", "created_at", postgresql_using="brin"),
