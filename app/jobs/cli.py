@@ -23,9 +23,10 @@ def jobs_group() -> None:
 @jobs_group.command("list")
 def list_jobs() -> None:
     """Every registered job with its schedule (cron fields in the city's time zone)."""
+    width = max(len(name) for name in JOBS)
     for job in JOBS.values():
         cron = " ".join(f"{key}={value}" for key, value in job.cron.items())
-        click.echo(f"{job.name:<20} {cron:<28} {job.description}")
+        click.echo(f"{job.name:<{width}}  {cron:<28} {job.description}")
 
 
 def _job_command(job: Job) -> click.Command:

@@ -173,6 +173,22 @@ def balance(session: Session, holder_id: int) -> int:
     return value or 0
 
 
+_LOCK_WALLET = (
+    sa.select(accounts.c.balance)
+    .where(accounts.c.holder_id == sa.bindparam("holder_id"))
+    .with_for_update()
+)
+
+
+def locked_balance(session: Session, holder_id: int) -> int:
+    """The holder's points, with the wallet locked until the transaction ends (0: no wallet).
+
+    A caller that checks more than the balance before a debit (a redemption's per-resident
+    limits) holds this lock so that the holder's concurrent debits are checked one after another.
+    """
+    return session.scalar(_LOCK_WALLET, {"holder_id": holder_id}) or 0
+
+
 def require_wallet_holder(session: Session, holder_id: int) -> User:
     """The resident or organisation; anyone else is "no such wallet" (404, like a wrong id)."""
     user = session.get(User, holder_id)

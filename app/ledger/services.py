@@ -9,7 +9,8 @@ commits or rolls back. In short:
 - ``adjust(session, actor, holder_id=, points=, reason=, idempotency_key=, policy=)``: audited;
 - ``expire_points(session, now=, policy=, after_wallet_id=, limit=)`` in chunks, and
   ``expiring_soon(session, now=, within=, after_wallet_id=, limit=)`` for reminders;
-- ``balance``, ``wallet_summary``, ``history``, ``history_item``, ``totals``, ``reconcile``.
+- ``balance``, ``locked_balance`` (locks the wallet first), ``wallet_summary``, ``history``,
+  ``history_item``, ``totals``, ``reconcile``.
 """
 
 from app.ledger.expiry import (
@@ -26,6 +27,7 @@ from app.ledger.postings import (
     Posted,
     adjust,
     balance,
+    locked_balance,
     open_merchant_account,
     redeem,
     reverse,
@@ -71,6 +73,7 @@ __all__ = [
     "history",
     "history_item",
     "issue_points",
+    "locked_balance",
     "open_merchant_account",
     "policy_from_config",
     "reconcile",

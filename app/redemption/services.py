@@ -31,7 +31,6 @@ from app.audit.services import Actor
 from app.db import UTCDateTime
 from app.errors import Conflict, DomainError, NotFound
 from app.ledger import services as ledger
-from app.ledger.models import Account
 from app.merchants.models import Merchant, Offer, Store, offer_stores
 from app.merchants.offers import redeemable_problem, visible_offer
 from app.merchants.services import Staff, counter_store, require_manager
@@ -46,7 +45,6 @@ _offers = Offer.__table__
 _merchants = Merchant.__table__
 _users = User.__table__
 _redemptions = Redemption.__table__
-_accounts = Account.__table__
 
 REDEEMED = "redeemed"
 REVERSAL_WINDOW = timedelta(hours=24)
@@ -273,11 +271,6 @@ _BURNS = {
     (False, True): _BURN.where(_BY_CODE, _UNBURNED).returning(_tokens.c.id),
 }
 _TOKEN_BY_ID = sa.select(*_TOKEN_VIEW).where(*_TOKEN_JOINS, _BY_ID)
-_LOCK_WALLET = (
-    sa.select(_accounts.c.balance)
-    .where(_accounts.c.holder_id == sa.bindparam("holder_id"))
-    .with_for_update()
-)
 _LIMIT_COUNTS = sa.select(
     sa.func.coalesce(
         sa.func.sum(
@@ -490,9 +483,9 @@ def confirm(
         _check_rules(token, staff, now)
         # The wallet's row lock orders this resident's concurrent confirmations: the balance
         # and the limits below are then exact, and the ledger's debit cannot fail afterwards.
-        balance = session.scalar(_LOCK_WALLET, {"holder_id": token.resident_id})
-        if (balance or 0) < token.points_price:
-            raise _too_few_points(balance or 0, token.points_price)
+        balance = ledger.locked_balance(session, token.resident_id)
+        if balance < token.points_price:
+            raise _too_few_points(balance, token.points_price)
         _check_limits(
             session, token.resident_id, token.offer_id, token.daily_limit, token.monthly_limit,
             now=now, zone=zone,
