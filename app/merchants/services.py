@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -329,31 +330,45 @@ def store_ids_by_cashier(session: Session, merchant_id: int) -> dict[int, list[i
     return assigned
 
 
+def _where_staff_works(stmt: sa.Select[Any], staff: Staff) -> sa.Select[Any]:
+    """Limit a query of stores to those this staff member may redeem at."""
+    stmt = stmt.where(Store.merchant_id == staff.merchant_id).order_by(Store.id)
+    if staff.is_manager:
+        return stmt
+    return stmt.join(staff_stores, staff_stores.c.store_id == Store.id).where(
+        staff_stores.c.user_id == staff.user_id
+    )
+
+
 def counter_stores(session: Session, staff: Staff) -> list[Store]:
     """The stores where this staff member may redeem: all for a manager, a cashier's own."""
-    stmt = sa.select(Store).where(Store.merchant_id == staff.merchant_id).order_by(Store.id)
-    if not staff.is_manager:
-        stmt = stmt.join(staff_stores, staff_stores.c.store_id == Store.id).where(
-            staff_stores.c.user_id == staff.user_id
-        )
-    return list(session.scalars(stmt))
+    return list(session.scalars(_where_staff_works(sa.select(Store), staff)))
 
 
-def counter_store(session: Session, staff: Staff, store_id: int | None) -> Store:
-    """The store a scan happens at: the one chosen, or the staff member's only store."""
-    stores = counter_stores(session, staff)
+class CounterStore(NamedTuple):
+    id: int
+    name: str
+
+
+def counter_store(session: Session, staff: Staff, store_id: int | None) -> CounterStore:
+    """The store a scan happens at: the one chosen, or the staff member's only store.
+
+    Every scan asks, so it reads two columns of at most two rows rather than whole stores.
+    """
+    stmt = _where_staff_works(sa.select(Store.id, Store.name), staff)
     if store_id is not None:
-        for store in stores:
-            if store.id == store_id:
-                return store
-        raise DomainError(
-            "store_not_allowed",
-            _l("You do not work at this store."),
-            field="store_id",
-            status=403,
-        )
+        chosen = session.execute(stmt.where(Store.id == store_id)).first()
+        if chosen is None:
+            raise DomainError(
+                "store_not_allowed",
+                _l("You do not work at this store."),
+                field="store_id",
+                status=403,
+            )
+        return CounterStore(*chosen)
+    stores = session.execute(stmt.limit(2)).all()
     if len(stores) == 1:
-        return stores[0]
+        return CounterStore(*stores[0])
     if not stores:
         raise DomainError(
             "no_store_assigned",
