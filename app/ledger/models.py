@@ -68,7 +68,11 @@ class Account(Base):
             postgresql_where=sa.text("holder_id IS NULL AND merchant_id IS NULL"),
             sqlite_where=sa.text("holder_id IS NULL AND merchant_id IS NULL"),
         ),
-        {"comment": "Ledger accounts: wallets and the system accounts"},
+        {
+            "comment": "Ledger accounts: wallets and the system accounts",
+            # Room on each page for the balance updates of every posting (migration 0009).
+            "postgresql_with": {"fillfactor": 70},
+        },
     )
 
     id: Mapped[intpk]
