@@ -101,10 +101,12 @@ def expire_points(
     """Post the expiry of every point whose lot expired by ``now``, for up to ``limit`` wallets
     with ids above ``after_wallet_id``.
 
-    The wallets of a chunk are locked while it runs; the edge commits each chunk and calls again
-    with ``next_after`` until it is None, so a year-end run never holds every wallet at once.
-    Running again over the same state posts nothing: the points are gone. Each transaction's key
-    names the wallet, the latest lot instant passed and the wallet's last transaction.
+    Only wallets that hold points of a passed lot are locked (a wallet that spent or already
+    expired them is left alone, however old its lots), and only while their chunk runs; the edge
+    commits each chunk and calls again with ``next_after`` until it is None, so a year-end run
+    never holds every wallet at once. Running again over the same state posts nothing: the
+    points are gone. Each transaction's key names the wallet, the latest lot instant passed and
+    the wallet's last transaction.
     """
     conn = session.connection()
     locked = list(
@@ -117,6 +119,8 @@ def expire_points(
                 sa.exists().where(
                     entries.c.account_id == accounts.c.id, entries.c.expires_at <= now
                 ),
+                accounts.c.balance
+                > _credits(accounts.c.id).where(entries.c.expires_at > now).scalar_subquery(),
             )
             .order_by(accounts.c.id)
             .limit(limit)
