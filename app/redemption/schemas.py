@@ -110,6 +110,7 @@ class MonthArgs(ma.Schema):
 class StatementLineOut(ma.Schema):
     redemption_id = ma.fields.Integer()
     confirmed_at = ma.fields.AwareDateTime()
+    store_name = ma.fields.String(metadata={"description": "Where it was redeemed"})
     offer_title = ma.fields.String()
     points = ma.fields.Integer(metadata={"description": "Points redeemed"})
     status = ma.fields.String()

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.errors import DomainError, NotFound
-from app.merchants.models import Merchant
+from app.merchants.models import Merchant, Store
 from app.redemption.models import Redemption, RedemptionStatus
 
 _FEN = Decimal("0.01")
@@ -54,6 +54,7 @@ class Line:
     offer_title: str
     points: int
     status: RedemptionStatus
+    store_name: str  # empty for redemptions made before stores were recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,9 @@ def statement(
             Redemption.offer_title,
             Redemption.points,
             Redemption.status,
+            sa.func.coalesce(Store.name, ""),
         )
+        .outerjoin(Store, Store.id == Redemption.store_id)
         .where(
             Redemption.merchant_id == merchant_id,
             Redemption.confirmed_at >= start,
@@ -143,20 +146,23 @@ def statement_csv(stmt: Statement, zone: ZoneInfo, yuan_per_point: Decimal) -> s
     """One merchant's statement as CSV: a line per redemption, then the totals."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["redemption_id", "confirmed_at_local", "offer", "points", "status", "yuan"])
+    writer.writerow(
+        ["redemption_id", "confirmed_at_local", "store", "offer", "points", "status", "yuan"]
+    )
     for line in stmt.lines:
         paid = line.status == RedemptionStatus.COMPLETED
         writer.writerow(
             [
                 line.redemption_id,
                 line.confirmed_at.astimezone(zone).isoformat(timespec="seconds"),
+                _safe_cell(line.store_name),
                 _safe_cell(line.offer_title),
                 line.points,
                 line.status.value,
                 amount_owed(line.points, yuan_per_point) if paid else Decimal("0.00"),
             ]
         )
-    writer.writerow(["total", stmt.month.strftime("%Y-%m"), _safe_cell(stmt.merchant_name),
+    writer.writerow(["total", stmt.month.strftime("%Y-%m"), "", _safe_cell(stmt.merchant_name),
                      stmt.points, f"{stmt.redemptions} redeemed, {stmt.reversed} reversed",
                      stmt.amount_yuan])  # fmt: skip
     return out.getvalue()

@@ -67,7 +67,9 @@ def test_a_month_is_counted_in_the_city_time_zone(app, client, session, scene):
     csv = page.get("/merchant/settlement.csv?month=2026-11")
     assert csv.mimetype == "text/csv"
     text = csv.get_data(as_text=True)
-    assert text.startswith("\ufeffredemption_id,confirmed_at_local")
+    assert text.startswith("\ufeffredemption_id,confirmed_at_local,store,offer")
+    assert f",{scene.store.name}," in text
+    assert {line["store_name"] for line in merchant_view["lines"]} == {scene.store.name}
     assert "2026-11-01T00:30:01+08:00" in text
     assert text.strip().splitlines()[-1].endswith(",5.00")
 
