@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import get_locale
 from flask_smorest import Blueprint
 
 from app import clock
@@ -11,8 +12,8 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.api.pagination import PageArgs, keyset_page, page_schema
 from app.db import db
-from app.merchants import offers, schemas, services
-from app.merchants.context import current_manager, current_staff, reward_types
+from app.merchants import offer_changes, offers, schemas, services
+from app.merchants.context import city_zone, current_manager, current_staff, reward_types
 from app.merchants.models import Merchant, Offer, Store
 
 blp = Blueprint("merchants_api", __name__, url_prefix="/api/v1", description="Merchants and offers")
@@ -50,10 +51,16 @@ def decide(data: dict[str, Any], merchant_id: int) -> Merchant:
 
 @blp.get("/bureau/offers/pending")
 @requires(Permission.APPROVE_MERCHANTS)
-@blp.response(200, schemas.MerchantOfferOut(many=True))
-def pending_offers() -> list[Offer]:
-    """Public-service offers waiting for the bureau, oldest first."""
-    return offers.pending_offers(db.session)
+@blp.response(200, schemas.PendingOfferOut(many=True))
+def pending_offers() -> list[offer_changes.PendingOffer]:
+    """Public-service offers waiting for the bureau, oldest first, with changes since approval."""
+    return offer_changes.pending_with_changes(
+        db.session,
+        offers.pending_offers(db.session),
+        reward_types=reward_types(),
+        locale=str(get_locale() or "zh"),
+        zone=city_zone(),
+    )
 
 
 @blp.post("/bureau/offers/<int:offer_id>/decision")

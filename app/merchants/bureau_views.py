@@ -25,7 +25,7 @@ from app.accounts.roles import Permission
 from app.api.pagination import keyset_page
 from app.db import db
 from app.errors import DomainError, NotFound
-from app.merchants import forms, offers, services
+from app.merchants import forms, offer_changes, offers, services
 from app.merchants.context import city_zone, reward_types
 from app.merchants.models import Merchant, MerchantStatus
 from app.merchants.views import statement_csv, statement_page
@@ -95,12 +95,19 @@ def decide(merchant_id: int) -> Any:
 @bp.get("/offers")
 @requires(Permission.APPROVE_MERCHANTS)
 def pending_offers() -> str:
+    locale = str(get_locale() or "zh")
     return render_template(
         "bureau/merchant_offers.html",
-        offers=offers.pending_offers(db.session),
+        offers=offer_changes.pending_with_changes(
+            db.session,
+            offers.pending_offers(db.session),
+            reward_types=reward_types(),
+            locale=locale,
+            zone=city_zone(),
+        ),
         form=forms.OfferDecisionForm(),
         types=reward_types(),
-        locale=str(get_locale() or "zh"),
+        locale=locale,
     )
 
 

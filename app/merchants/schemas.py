@@ -117,6 +117,24 @@ class MerchantOfferOut(PublicOfferOut):
     created_at = ma.fields.AwareDateTime()
 
 
+class OfferChangeOut(ma.Schema):
+    """One term of a re-submitted offer as the bureau last approved it and as it is now."""
+
+    field = ma.fields.String(metadata={"example": "config.free_minutes"})
+    label = ma.fields.String(metadata={"description": "The field's name in the reader's language"})
+    before = ma.fields.String(metadata={"description": "Readable value at the last approval"})
+    after = ma.fields.String(metadata={"description": "Readable value now"})
+
+
+class PendingOfferOut(MerchantOfferOut):
+    """An offer waiting for the bureau, with what changed since it was last approved."""
+
+    changes = ma.fields.List(
+        ma.fields.Nested(OfferChangeOut),
+        metadata={"description": "Empty for an offer never approved"},
+    )
+
+
 class BrowseArgs(ma.Schema):
     reward_type = ma.fields.String(load_default=None)
     merchant_id = ma.fields.Integer(load_default=None)
