@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from app import clock
@@ -12,7 +13,9 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.api.pagination import PageArgs, keyset_page, page_schema
 from app.db import db
-from app.merchants import offer_changes, offers, schemas, services
+from app.errors import DomainError
+from app.extensions import ErrorSchema
+from app.merchants import offer_changes, offers, schemas, services, voucher_keys
 from app.merchants.context import city_zone, current_manager, current_staff, reward_types
 from app.merchants.models import Merchant, Offer, Store
 
@@ -132,6 +135,39 @@ def assign_stores(data: dict[str, Any], user_id: int) -> dict[str, Any]:
         db.session, current_actor(), current_manager(), user_id, data["store_ids"]
     )
     return {"user_id": user_id, "stores": stores}
+
+
+Headers = dict[str, str]
+#: The answers carry the voucher key: no cache, proxy or browser may keep them.
+NO_STORE: Headers = {"Cache-Control": "no-store"}
+
+
+@blp.post("/merchant/voucher-key/reveal")
+@requires(Permission.MERCHANT_MANAGE)
+@blp.response(200, schemas.VoucherKeysOut)
+def reveal_voucher_key() -> tuple[voucher_keys.VoucherKeys, int, Headers]:
+    """The merchant's voucher key and the one before it (managers only, audited)."""
+    return voucher_keys.reveal(db.session, current_actor(), current_manager()), 200, NO_STORE
+
+
+@blp.post("/merchant/voucher-key/rotate")
+@requires(Permission.MERCHANT_MANAGE)
+@blp.arguments(schemas.RotateKeyIn)
+@blp.response(200, schemas.VoucherKeysOut)
+@blp.alt_response(422, schema=ErrorSchema, description="`confirm` was not true")
+def rotate_voucher_key(data: dict[str, Any]) -> tuple[voucher_keys.VoucherKeys, int, Headers]:
+    """Replace the voucher key (managers only, audited); the old one becomes the previous key.
+
+    Vouchers from now on carry codes of the new key; the key before the old one is forgotten.
+    """
+    staff = current_manager()
+    if not data["confirm"]:
+        raise DomainError(
+            "confirmation_required",
+            _l("Confirm that your systems will change to the new key."),
+            field="confirm",
+        )
+    return voucher_keys.rotate(db.session, current_actor(), staff, now=clock.now()), 200, NO_STORE
 
 
 @blp.get("/offers")

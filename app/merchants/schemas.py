@@ -135,6 +135,29 @@ class PendingOfferOut(MerchantOfferOut):
     )
 
 
+class VoucherKeysOut(ma.Schema):
+    """The key the merchant's systems check voucher codes with (shown to its managers only)."""
+
+    key = ma.fields.String(
+        attribute="current", metadata={"description": "Hex; checks the vouchers issued from now on"}
+    )
+    previous_key = ma.fields.String(
+        attribute="previous",
+        allow_none=True,
+        metadata={"description": "Hex; still checks vouchers issued before the last rotation"},
+    )
+    rotated_at = ma.fields.AwareDateTime(
+        allow_none=True, metadata={"description": "When the key last changed; empty: never"}
+    )
+
+
+class RotateKeyIn(ma.Schema):
+    confirm = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Must be true: your systems must use the new key from now on"},
+    )
+
+
 class BrowseArgs(ma.Schema):
     reward_type = ma.fields.String(load_default=None)
     merchant_id = ma.fields.Integer(load_default=None)

@@ -95,8 +95,8 @@ def reveal(session: Session, actor: Actor, staff: Staff) -> VoucherKeys:
     )
 
 
-def rotate(session: Session, actor: Actor, staff: Staff, *, now: datetime) -> Merchant:
-    """A manager replaces the key, e.g. after it leaked (audited).
+def rotate(session: Session, actor: Actor, staff: Staff, *, now: datetime) -> VoucherKeys:
+    """A manager replaces the key, e.g. after it leaked (audited); answers the keys now in use.
 
     Vouchers from now on carry codes of the new key; the old key becomes the previous one, and
     the one before it is forgotten.
@@ -107,7 +107,7 @@ def rotate(session: Session, actor: Actor, staff: Staff, *, now: datetime) -> Me
     merchant.voucher_key_rotated_at = now
     session.flush()
     audit.record(session, actor, "merchant.voucher_key_rotate", "merchant", merchant.id, {})
-    return merchant
+    return VoucherKeys(merchant.voucher_key, merchant.previous_voucher_key, now)
 
 
 def example(session: Session, merchant_id: int, key_hex: str) -> Example:

@@ -167,3 +167,56 @@ def test_vouchers_show_the_numbers_a_check_needs(app, client, session, scene):
     html = result.get_data(as_text=True)
     assert f"<dt>兑换编号</dt><dd>{issued.id}</dd>" in html
     assert f"<dt>权益编号</dt><dd>{scene.offer.id}</dd>" in html
+
+
+def test_managers_reveal_and_rotate_the_key_through_the_api(app, session, scene):
+    client = app.test_client()
+    manager = api_headers(client, scene.manager)
+    key, previous = key_of(session, scene.merchant)
+    assert previous is None
+    shown = client.post("/api/v1/merchant/voucher-key/reveal", headers=manager)
+    assert shown.status_code == 200
+    assert shown.headers["Cache-Control"] == "no-store"
+    assert shown.get_json() == {"key": key, "previous_key": None, "rotated_at": None}
+    assert audit_actions(session, scene.merchant) == ["merchant.voucher_key_reveal"]
+    entry = session.scalar(sa.select(AuditEntry).where(AuditEntry.action.like("%voucher%")))
+    assert entry.actor_id == scene.manager.id and entry.summary == {"previous_shown": False}
+
+    url = "/api/v1/merchant/voucher-key/rotate"
+    unconfirmed = client.post(url, json={}, headers=manager)
+    assert unconfirmed.status_code == 422
+    body = unconfirmed.get_json()
+    assert body["reason"] == "confirmation_required" and list(body["errors"]) == ["confirm"]
+    assert client.post(url, json={"confirm": False}, headers=manager).status_code == 422
+    assert key_of(session, scene.merchant) == (key, None)
+
+    rotated = client.post(url, json={"confirm": True}, headers=manager)
+    assert rotated.status_code == 200 and rotated.headers["Cache-Control"] == "no-store"
+    new_key, kept = key_of(session, scene.merchant)
+    assert new_key != key and kept == key
+    assert rotated.get_json()["key"] == new_key and rotated.get_json()["previous_key"] == key
+    assert rotated.get_json()["rotated_at"] is not None
+    assert audit_actions(session, scene.merchant) == [
+        "merchant.voucher_key_reveal",
+        "merchant.voucher_key_rotate",
+    ]
+    again = client.post("/api/v1/merchant/voucher-key/reveal", headers=manager).get_json()
+    assert again["key"] == new_key and again["previous_key"] == key
+    assert again["rotated_at"] == rotated.get_json()["rotated_at"]
+    assert all(key not in str(entry) for entry in session.scalars(sa.select(AuditEntry.summary)))
+
+
+def test_cashiers_and_other_merchants_get_no_key_through_the_api(app, session, scene):
+    client = app.test_client()
+    cashier = api_headers(client, scene.cashier)
+    for action, body in [("reveal", None), ("rotate", {"confirm": True})]:
+        refused = client.post(f"/api/v1/merchant/voucher-key/{action}", json=body, headers=cashier)
+        assert refused.status_code == 403 and refused.get_json()["reason"] == "manager_only"
+    other, _store = make_merchant(session, name="别家商户")
+    stranger = api_headers(client, make_staff(session, other))
+    theirs = client.post("/api/v1/merchant/voucher-key/reveal", headers=stranger).get_json()
+    ours, _previous = key_of(session, scene.merchant)
+    assert theirs["key"] == key_of(session, other)[0] != ours
+    client.post("/api/v1/merchant/voucher-key/rotate", json={"confirm": True}, headers=stranger)
+    assert key_of(session, scene.merchant) == (ours, None)
+    assert audit_actions(session, scene.merchant) == []

@@ -143,6 +143,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/merchant/offers"): api_only(Role.MERCHANT_STAFF),
     ("POST", "/api/v1/merchant/offers"): api_only(Role.MERCHANT_STAFF, ok=422),
     ("PUT", "/api/v1/merchant/offers/{offer}"): api_only(Role.MERCHANT_STAFF, ok=422),
+    ("POST", "/api/v1/merchant/voucher-key/reveal"): api_only(Role.MERCHANT_STAFF),
+    ("POST", "/api/v1/merchant/voucher-key/rotate"): api_only(Role.MERCHANT_STAFF, ok=422),
     ("GET", "/api/v1/merchant/stores"): api_only(Role.MERCHANT_STAFF),
     ("PUT", "/api/v1/merchant/staff/{staff}/stores"): api_only(Role.MERCHANT_STAFF, ok=422),
     ("GET", "/api/v1/offers"): ALL,
