@@ -25,6 +25,7 @@ from app.accounts.models import (
 from app.accounts.roles import STAFF_ROLES, Role
 from app.audit import services as audit
 from app.audit.services import Actor
+from app.db import UTCDateTime
 from app.errors import Conflict, DomainError, NotFound
 
 _hasher = PasswordHasher()
@@ -310,18 +311,22 @@ def issue_api_token(session: Session, user: User, *, lifetime_seconds: int) -> t
     return token, expires_at
 
 
+#: Every API call asks: built once, executed with parameters.
+_USER_FOR_TOKEN = (
+    sa.select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == sa.bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > sa.bindparam("now", type_=UTCDateTime),
+        User.is_active.is_(True),
+    )
+)
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     """The active account a live (unrevoked, unexpired) bearer token belongs to, or None."""
-    return session.scalar(
-        sa.select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(
-            ApiToken.token_hash == _token_digest(token),
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > clock.now(),
-            User.is_active.is_(True),
-        )
-    )
+    return session.scalar(_USER_FOR_TOKEN, {"token_hash": _token_digest(token), "now": clock.now()})
 
 
 def revoke_api_token(session: Session, token: str) -> None:

@@ -330,19 +330,37 @@ def store_ids_by_cashier(session: Session, merchant_id: int) -> dict[int, list[i
     return assigned
 
 
-def _where_staff_works(stmt: sa.Select[Any], staff: Staff) -> sa.Select[Any]:
-    """Limit a query of stores to those this staff member may redeem at."""
-    stmt = stmt.where(Store.merchant_id == staff.merchant_id).order_by(Store.id)
-    if staff.is_manager:
+def _where_staff_works(stmt: sa.Select[Any], *, manager: bool) -> sa.Select[Any]:
+    """Limit a query of stores to those the staff member (bound parameters) may redeem at."""
+    stmt = stmt.where(Store.merchant_id == sa.bindparam("merchant_id")).order_by(Store.id)
+    if manager:
         return stmt
     return stmt.join(staff_stores, staff_stores.c.store_id == Store.id).where(
-        staff_stores.c.user_id == staff.user_id
+        staff_stores.c.user_id == sa.bindparam("user_id")
     )
+
+
+def _staff_params(staff: Staff) -> dict[str, int]:
+    return {"merchant_id": staff.merchant_id, "user_id": staff.user_id}
+
+
+def _counter_store_query(*, manager: bool, chosen: bool) -> sa.Select[Any]:
+    stmt = _where_staff_works(sa.select(Store.id, Store.name), manager=manager)
+    return stmt.where(Store.id == sa.bindparam("store_id")) if chosen else stmt.limit(2)
+
+
+#: Every scan asks where it happens: built once, keyed by (manager?, store chosen?).
+_COUNTER_STORE = {
+    (manager, chosen): _counter_store_query(manager=manager, chosen=chosen)
+    for manager in (True, False)
+    for chosen in (True, False)
+}
 
 
 def counter_stores(session: Session, staff: Staff) -> list[Store]:
     """The stores where this staff member may redeem: all for a manager, a cashier's own."""
-    return list(session.scalars(_where_staff_works(sa.select(Store), staff)))
+    stmt = _where_staff_works(sa.select(Store), manager=staff.is_manager)
+    return list(session.scalars(stmt, _staff_params(staff)))
 
 
 class CounterStore(NamedTuple):
@@ -355,9 +373,10 @@ def counter_store(session: Session, staff: Staff, store_id: int | None) -> Count
 
     Every scan asks, so it reads two columns of at most two rows rather than whole stores.
     """
-    stmt = _where_staff_works(sa.select(Store.id, Store.name), staff)
+    stmt = _COUNTER_STORE[staff.is_manager, store_id is not None]
+    params = _staff_params(staff)
     if store_id is not None:
-        chosen = session.execute(stmt.where(Store.id == store_id)).first()
+        chosen = session.execute(stmt, {**params, "store_id": store_id}).first()
         if chosen is None:
             raise DomainError(
                 "store_not_allowed",
@@ -366,7 +385,7 @@ def counter_store(session: Session, staff: Staff, store_id: int | None) -> Count
                 status=403,
             )
         return CounterStore(*chosen)
-    stores = session.execute(stmt.limit(2)).all()
+    stores = session.execute(stmt, params).all()
     if len(stores) == 1:
         return CounterStore(*stores[0])
     if not stores:
