@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from app.db import db
 from app.errors import DomainError
 from app.ledger import services as ledger
+from app.ledger.models import Account
 from tests.conftest import create_test_database, drop_test_database, make_app
 from tests.factories import make_user
 from tests.ledger.support import make_merchant, make_reduction, make_version, policy
+from tests.ledger.test_expiry import YEAR_END, earn, spend
 
 
 def race(backend: str, tmp_path: Path, *, threads: int, debits: int, points: int) -> tuple:
@@ -74,3 +78,38 @@ def test_concurrent_debits_on_sqlite(tmp_path, points, winners, left):
     assert outcomes == {"ok": winners, "insufficient_points": 200 - winners}
     assert balance == left
     assert report.ok and report.transactions == 1 + winners
+
+
+@pytest.mark.postgres_only
+def test_the_expiry_run_locks_only_wallets_with_points_to_expire(database, tmp_path):
+    """A wallet that spent its passed lot, and holds only newer points, is not locked: its
+    debits never wait for the run."""
+    test_database = create_test_database("postgresql", tmp_path)
+    try:
+        app = make_app(test_database)
+        issued = datetime(2025, 5, 1, 2, tzinfo=UTC)
+        with app.app_context(), db.unit_of_work() as session:
+            version, merchant = make_version(session), make_merchant(session)
+            keeper, spender = make_user(session), make_user(session)
+            earn(session, keeper, 300, version, issued)
+            earn(session, spender, 300, version, issued)
+            spend(session, spender, merchant, 300, "spent-before-year-end")
+            earn(session, spender, 200, version, datetime(2026, 5, 1, 2, tzinfo=UTC))
+            wallets = {
+                holder.id: session.scalar(
+                    sa.select(Account.id).where(Account.holder_id == holder.id)
+                )
+                for holder in (keeper, spender)
+            }
+        with app.app_context(), db.unit_of_work() as session:
+            run = ledger.expire_points(session, now=YEAR_END, policy=policy())
+            assert (run.wallets, run.points) == (1, 300)
+            with test_database.engine.connect() as other:  # the run's locks are still held
+                other.execute(sa.text("SET lock_timeout = '200ms'"))
+                lock = sa.text("SELECT id FROM ledger_accounts WHERE id = :id FOR UPDATE")
+                assert other.execute(lock, {"id": wallets[spender.id]}).scalar()
+                with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+                    other.execute(lock, {"id": wallets[keeper.id]})
+                other.rollback()
+    finally:
+        drop_test_database(test_database)
