@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -31,3 +33,15 @@ def test_every_table_and_column_says_what_it_is(database):
                 ("_g", "_points")
             ):
                 assert column.comment, f"{table.name}.{column.name} needs a comment with its unit"
+
+
+@pytest.mark.postgres_only
+def test_wallet_pages_keep_room_for_balance_updates(database):
+    """Every posting rewrites its wallet's row: free space on the page lets PostgreSQL update it
+    in place, as the model declares and migration 0009 sets."""
+    declared = Base.metadata.tables["ledger_accounts"].dialect_options["postgresql"]["with"]
+    with database.engine.connect() as connection:
+        options = connection.execute(
+            sa.text("SELECT reloptions FROM pg_class WHERE oid = 'ledger_accounts'::regclass")
+        ).scalar_one()
+    assert options == [f"fillfactor={declared['fillfactor']}"] == ["fillfactor=70"]
