@@ -108,6 +108,12 @@ def init_request_hooks(app: Flask) -> None:
 health = Blueprint("health", __name__)
 
 
+@health.get("/livez")
+def livez() -> dict[str, str]:
+    """For process supervisors: the worker answers. A database outage must not restart it."""
+    return {"status": "ok"}
+
+
 @health.get("/healthz")
 def healthz() -> tuple[dict[str, str], int]:
     """For load balancers: 200 when the database answers, 503 when it does not."""

@@ -66,6 +66,9 @@ def test_health_is_503_when_the_database_is_down(database, tmp_path):
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "unavailable"
+    alive = broken.test_client().get("/livez")
+    assert alive.status_code == 200
+    assert alive.get_json() == {"status": "ok"}
 
 
 def test_api_404_and_405_use_the_error_body(client):

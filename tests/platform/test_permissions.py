@@ -35,6 +35,7 @@ GUESTS_ONLY = {ANON: 200} | {role: 302 for role in Role}
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/"): ALL,
     ("GET", "/healthz"): ALL,
+    ("GET", "/livez"): ALL,
     ("GET", "/home"): {ANON: 302} | {role: 302 for role in Role},
     ("GET", "/sign-in"): GUESTS_ONLY,
     ("GET", "/sign-up"): ALL,
