@@ -186,7 +186,7 @@ def locked_balance(session: Session, holder_id: int) -> int:
     A caller that checks more than the balance before a debit (a redemption's per-resident
     limits) holds this lock so that the holder's concurrent debits are checked one after another.
     """
-    return session.scalar(_LOCK_WALLET, {"holder_id": holder_id}) or 0
+    return session.connection().scalar(_LOCK_WALLET, {"holder_id": holder_id}) or 0
 
 
 def require_wallet_holder(session: Session, holder_id: int) -> User:

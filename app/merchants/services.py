@@ -376,7 +376,7 @@ def counter_store(session: Session, staff: Staff, store_id: int | None) -> Count
     stmt = _COUNTER_STORE[staff.is_manager, store_id is not None]
     params = _staff_params(staff)
     if store_id is not None:
-        chosen = session.execute(stmt, {**params, "store_id": store_id}).first()
+        chosen = session.connection().execute(stmt, {**params, "store_id": store_id}).first()
         if chosen is None:
             raise DomainError(
                 "store_not_allowed",
@@ -385,7 +385,7 @@ def counter_store(session: Session, staff: Staff, store_id: int | None) -> Count
                 status=403,
             )
         return CounterStore(*chosen)
-    stores = session.execute(stmt, params).all()
+    stores = session.connection().execute(stmt, params).all()
     if len(stores) == 1:
         return CounterStore(*stores[0])
     if not stores:

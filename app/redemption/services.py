@@ -190,15 +190,13 @@ def _check_limits(
     if daily_limit is None and monthly_limit is None:
         return
     day_start = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    counts = session.execute(
-        _LIMIT_COUNTS,
-        {
-            "holder_id": holder_id,
-            "offer_id": offer_id,
-            "day_start": day_start,
-            "month_start": day_start.replace(day=1),
-        },
-    ).one()
+    params = {
+        "holder_id": holder_id,
+        "offer_id": offer_id,
+        "day_start": day_start,
+        "month_start": day_start.replace(day=1),
+    }
+    counts = session.connection().execute(_LIMIT_COUNTS, params).one()
     if daily_limit is not None and counts[0] >= daily_limit:
         raise DomainError(
             "daily_limit_reached",
@@ -212,8 +210,9 @@ def _check_limits(
 
 
 # --- at the counter ---------------------------------------------------------------------------
-# Confirmation is the hot path: it works on table rows (Core), not ORM objects, and takes one
-# round trip per step.
+# Confirmation is the hot path: it works on table rows (Core) on the session's connection, not
+# ORM objects (the ORM's execution layer has nothing to add here), and takes one round trip per
+# step.
 
 #: What a scan needs to know: the token, its offer's terms, the merchant's state, whose it is.
 _TOKEN_VIEW = (
@@ -510,18 +509,19 @@ def _burn(
     by_code = presented.token_id is None
     params: dict[str, Any] = {"now": now, "staff_id": staff.user_id, "store_id": store_id}
     params |= {"token_code": presented.code} if by_code else {"token_id": presented.token_id}
-    burned = session.execute(_BURNS[postgresql, by_code], params)
+    conn = session.connection()
+    burned = conn.execute(_BURNS[postgresql, by_code], params)
     if postgresql:
         return burned.first()
     token_id = burned.scalar()
     if token_id is None:
         return None
-    return session.execute(_TOKEN_BY_ID, {"token_id": token_id, "store_id": store_id}).one()
+    return conn.execute(_TOKEN_BY_ID, {"token_id": token_id, "store_id": store_id}).one()
 
 
 def _take_one(session: Session, offer_id: int) -> bool:
     """Decrement the stock unless it is gone; the condition holds under concurrent takers."""
-    return session.execute(_TAKE_ONE, {"offer_id": offer_id}).rowcount == 1
+    return session.connection().execute(_TAKE_ONE, {"offer_id": offer_id}).rowcount == 1
 
 
 def _redeem(
@@ -569,7 +569,7 @@ def _redeem(
         "status": RedemptionStatus.COMPLETED,
         "reversal_reason": "",
     }
-    session.execute(_redemptions.insert(), values)
+    session.connection().execute(_redemptions.insert(), values)
     return Confirmed(
         Redeemed(**values), token.title, mask_name(token.display_name), debit.balance, store.name
     )
