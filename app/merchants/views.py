@@ -607,7 +607,7 @@ def statement_page(
 
 def statement_csv(merchant_id: int) -> Response:
     stmt = _statement_for(merchant_id)
-    body = settlement.statement_csv(stmt, city_zone(), current_app.config["YUAN_PER_POINT_SUBSIDY"])
+    body = settlement.statement_csv(stmt, city_zone())
     filename = f"settlement-{stmt.merchant_id}-{stmt.month:%Y-%m}.csv"
     return Response(
         "\ufeff" + body,  # the BOM lets spreadsheet programs read the Chinese text as UTF-8

@@ -114,6 +114,18 @@ class StatementLineOut(ma.Schema):
     offer_title = ma.fields.String()
     points = ma.fields.Integer(metadata={"description": "Points redeemed"})
     status = ma.fields.String()
+    amount_yuan = ma.fields.Decimal(
+        as_string=True,
+        metadata={"description": "This line's share of the amount owed, yuan (0 when reversed)"},
+    )
+
+
+class StoreTotalOut(ma.Schema):
+    store_id = ma.fields.Integer(allow_none=True)
+    store_name = ma.fields.String()
+    redemptions = ma.fields.Integer()
+    points = ma.fields.Integer()
+    amount_yuan = ma.fields.Decimal(as_string=True, metadata={"description": "Amount owed, yuan"})
 
 
 class StatementTotalsOut(ma.Schema):
@@ -128,3 +140,7 @@ class StatementTotalsOut(ma.Schema):
 
 class StatementOut(StatementTotalsOut):
     lines = ma.fields.List(ma.fields.Nested(StatementLineOut))
+    by_store = ma.fields.List(
+        ma.fields.Nested(StoreTotalOut),
+        metadata={"description": "Standing redemptions per store; the amounts add up to the total"},
+    )

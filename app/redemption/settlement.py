@@ -1,7 +1,9 @@
 """Monthly settlement: what the platform owes each merchant for the points it accepted.
 
 A month is the city's calendar month. Only redemptions that stand (not reversed) count; the
-amount is points × the configured subsidy in yuan per point, rounded half-up to the fen.
+amount is points × the configured subsidy in yuan per point, rounded half-up to the fen. The
+amount is then shared out over the lines in whole fen so that lines, and stores, add up to it
+exactly.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -47,6 +50,28 @@ def amount_owed(points: int, yuan_per_point: Decimal) -> Decimal:
     return (Decimal(points) * yuan_per_point).quantize(_FEN, rounding=ROUND_HALF_UP)
 
 
+def split_amount(total: Decimal, weights: Sequence[int]) -> list[Decimal]:
+    """Shares of ``total`` (whole fen) in proportion to ``weights``, adding up to it exactly.
+
+    Rounding each share on its own would let the parts drift from the whole by a fen here and
+    there. Each share is its exact part rounded down to the fen; the fen left over go one each to
+    the largest remainders, the earliest first on ties. Every share is within a fen of its exact
+    part, and a zero weight gets nothing.
+    """
+    fen = int(total.quantize(_FEN) / _FEN)
+    weight_sum = sum(weights)
+    if weight_sum == 0:
+        return [Decimal("0.00")] * len(weights)
+    shares, remainders = [], []
+    for index, weight in enumerate(weights):
+        share, remainder = divmod(fen * weight, weight_sum)
+        shares.append(share)
+        remainders.append((-remainder, index))
+    for _, index in sorted(remainders)[: fen - sum(shares)]:
+        shares[index] += 1
+    return [Decimal(share) * _FEN for share in shares]
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     redemption_id: int
@@ -54,7 +79,20 @@ class Line:
     offer_title: str
     points: int
     status: RedemptionStatus
-    store_name: str  # empty for redemptions made before stores were recorded
+    store_id: int | None  # None for redemptions made before stores were recorded
+    store_name: str
+    amount_yuan: Decimal  # this line's share of the month's amount; 0 when reversed
+
+
+@dataclass(frozen=True, slots=True)
+class StoreTotal:
+    """What one store's counters redeemed in the month (reversed redemptions not counted)."""
+
+    store_id: int | None
+    store_name: str
+    redemptions: int
+    points: int
+    amount_yuan: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +105,7 @@ class Statement:
     amount_yuan: Decimal
     reversed: int
     lines: list[Line] = field(default_factory=list)
+    by_store: list[StoreTotal] = field(default_factory=list)
 
 
 def statement(
@@ -84,6 +123,7 @@ def statement(
             Redemption.offer_title,
             Redemption.points,
             Redemption.status,
+            Redemption.store_id,
             sa.func.coalesce(Store.name, ""),
         )
         .outerjoin(Store, Store.id == Redemption.store_id)
@@ -94,19 +134,40 @@ def statement(
         )
         .order_by(Redemption.confirmed_at, Redemption.id)
     ).all()
-    lines = [Line(*row) for row in rows]
-    standing = [line for line in lines if line.status == RedemptionStatus.COMPLETED]
-    points = sum(line.points for line in standing)
+    paid = [row.points if row.status == RedemptionStatus.COMPLETED else 0 for row in rows]
+    points = sum(paid)
+    amount = amount_owed(points, yuan_per_point)
+    shares = split_amount(amount, paid)
+    lines = [Line(*row, amount_yuan=share) for row, share in zip(rows, shares, strict=True)]
+    redemptions = sum(1 for line in lines if line.status == RedemptionStatus.COMPLETED)
     return Statement(
         merchant_id=merchant.id,
         merchant_name=merchant.name,
         month=month,
-        redemptions=len(standing),
+        redemptions=redemptions,
         points=points,
-        amount_yuan=amount_owed(points, yuan_per_point),
-        reversed=len(lines) - len(standing),
+        amount_yuan=amount,
+        reversed=len(lines) - redemptions,
         lines=lines,
+        by_store=_by_store(lines),
     )
+
+
+def _by_store(lines: list[Line]) -> list[StoreTotal]:
+    """Per-store subtotals of the standing lines, sorted by store name."""
+    totals: dict[int | None, StoreTotal] = {}
+    for line in lines:
+        if line.status != RedemptionStatus.COMPLETED:
+            continue
+        seen = totals.get(line.store_id)
+        totals[line.store_id] = StoreTotal(
+            line.store_id,
+            line.store_name,
+            (seen.redemptions if seen else 0) + 1,
+            (seen.points if seen else 0) + line.points,
+            (seen.amount_yuan if seen else Decimal("0.00")) + line.amount_yuan,
+        )
+    return sorted(totals.values(), key=lambda total: (total.store_name, total.store_id or 0))
 
 
 def statements(
@@ -142,15 +203,14 @@ def statements(
     ]
 
 
-def statement_csv(stmt: Statement, zone: ZoneInfo, yuan_per_point: Decimal) -> str:
-    """One merchant's statement as CSV: a line per redemption, then the totals."""
+def statement_csv(stmt: Statement, zone: ZoneInfo) -> str:
+    """One merchant's statement as CSV: a line per redemption, a total per store, the total."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
         ["redemption_id", "confirmed_at_local", "store", "offer", "points", "status", "yuan"]
     )
     for line in stmt.lines:
-        paid = line.status == RedemptionStatus.COMPLETED
         writer.writerow(
             [
                 line.redemption_id,
@@ -159,10 +219,14 @@ def statement_csv(stmt: Statement, zone: ZoneInfo, yuan_per_point: Decimal) -> s
                 _safe_cell(line.offer_title),
                 line.points,
                 line.status.value,
-                amount_owed(line.points, yuan_per_point) if paid else Decimal("0.00"),
+                line.amount_yuan,
             ]
         )
-    writer.writerow(["total", stmt.month.strftime("%Y-%m"), "", _safe_cell(stmt.merchant_name),
+    month = stmt.month.strftime("%Y-%m")
+    for store in stmt.by_store:
+        writer.writerow(["store_total", month, _safe_cell(store.store_name), "", store.points,
+                         f"{store.redemptions} redeemed", store.amount_yuan])  # fmt: skip
+    writer.writerow(["total", month, "", _safe_cell(stmt.merchant_name),
                      stmt.points, f"{stmt.redemptions} redeemed, {stmt.reversed} reversed",
                      stmt.amount_yuan])  # fmt: skip
     return out.getvalue()
