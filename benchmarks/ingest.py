@@ -19,8 +19,8 @@ and metro partner. Then:
    screened and credited through the ledger in one request transaction.
 
 It prints both rates, their ratio and the peak resident memory (VmHWM) of each gunicorn worker,
-and checks that every tap was credited. Goals: ≥ 10,000 activities/s, ≥ 0.4 × the bare COPY,
-workers under 300 MB.
+checks that every tap was credited and drops both databases (``--keep`` keeps them). Goals:
+≥ 10,000 activities/s, ≥ 0.4 × the bare COPY, workers under 300 MB.
 """
 
 from __future__ import annotations
@@ -71,6 +71,11 @@ def log(line: str) -> None:
 
 
 # --- databases --------------------------------------------------------------------------------
+
+
+def drop_database(server: str, name: str) -> None:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def fresh_database(server: str, name: str) -> str:
@@ -412,6 +417,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=3, help="concurrent partner connections")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep both databases (about 1.5 GB each) to look into"
+    )
     args = parser.parse_args()
     per_resident = max(1, args.taps // args.residents)
     day = (datetime.now(ZONE) - timedelta(days=2)).date()
@@ -436,6 +444,8 @@ def main() -> None:
         elapsed = bare_copy(bare_url, bare_seed, chunks)
         bare_rate = len(items) / elapsed
         log(f"bare COPY: {len(items):,} activities in {elapsed:.1f} s = {bare_rate:,.0f}/s")
+        if not args.keep:
+            drop_database(args.postgres, "tanpuhui_bench_bare")
 
     log("platform: seeding its database …")
     url = fresh_database(args.postgres, "tanpuhui_bench_http")
@@ -462,6 +472,8 @@ def main() -> None:
         server.wait(timeout=60)
     rate = totals["accepted"] / elapsed
     verified, issued = check_credited(url, len(items))
+    if not args.keep:
+        drop_database(args.postgres, "tanpuhui_bench_http")
     log("")
     log(f"platform over HTTP: {totals['accepted']:,} activities in {elapsed:.1f} s = {rate:,.0f}/s "
         f"(goal ≥ 10,000/s); {verified:,} verified, {issued:,} credited with points")  # fmt: skip
