@@ -58,6 +58,7 @@ def _expire_points(session: Session, context: JobContext, after: Any) -> Step:
         policy=ledger.policy_from_config(context.config),
         after_wallet_id=after or 0,
         limit=WALLETS_PER_CHUNK,
+        previous_run=context.previous_success,
     )
     return Step({"wallets": run.wallets, "points": run.points}, run.next_after)
 

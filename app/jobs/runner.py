@@ -38,6 +38,8 @@ class JobContext:
     now: datetime
     tz: ZoneInfo
     config: Mapping[str, Any]
+    #: When the job's last successful run started (None: it never succeeded).
+    previous_success: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +87,13 @@ def run_job(
             return None
         time.sleep(poll_seconds)
     try:
+        previous_success = _previous_success(name)
         run_id = _open_run(name, trigger, holder)
         context = JobContext(
             now=clock.now(),
             tz=ZoneInfo(current_app.config["CITY_TIMEZONE"]),
             config=current_app.config,
+            previous_success=previous_success,
         )
         counts: dict[str, int] = {}
         after: Any = None
@@ -125,6 +129,16 @@ def run_job(
 def _acquire(lease: str, holder: str, ttl: float) -> bool:
     with db.unit_of_work() as session:
         return leases.try_acquire(session, lease, holder, now=clock.now(), ttl=ttl)
+
+
+def _previous_success(name: str) -> datetime | None:
+    with db.unit_of_work() as session:
+        return session.scalar(
+            sa.select(JobRun.started_at)
+            .where(JobRun.job == name, JobRun.outcome == RunOutcome.SUCCEEDED)
+            .order_by(JobRun.started_at.desc())
+            .limit(1)
+        )
 
 
 def _open_run(name: str, trigger: str, holder: str) -> int:

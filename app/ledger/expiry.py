@@ -9,6 +9,10 @@ first, so of the credits expiring at or before T the part still in the wallet is
 its ``expires_at`` with the opposite amount, so that lot shrinks; points given back by reversing
 a debit have no expiry of their own and refill the earliest lots. Nothing is stored per lot, and a
 debit stays one conditional UPDATE.
+
+So after a complete run, a wallet can only come to hold points to expire when one of its lots
+passes or points without an expiry come back to it: a run told when the previous one happened
+examines just those wallets, not every wallet that ever held a lot that has passed.
 """
 
 from __future__ import annotations
@@ -20,12 +24,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.ledger import batch
-from app.ledger.models import Account, AccountType, Entry, TransactionKind
+from app.ledger.models import Account, AccountType, Entry, Transaction, TransactionKind
 from app.ledger.policy import LedgerPolicy, valid_until
 from app.ledger.postings import fingerprint, system_account_id
 
 accounts = Account.__table__
 entries = Entry.__table__
+transactions = Transaction.__table__
+
+#: How far before the previous run a run told of it looks: longer than any transaction takes, so
+#: points given back by a transaction that began before that run read the ledger, but committed
+#: after, are still seen.
+LOOK_BACK = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +107,13 @@ def expire_points(
     policy: LedgerPolicy,
     after_wallet_id: int = 0,
     limit: int = 500,
+    previous_run: datetime | None = None,
 ) -> ExpiryRun:
     """Post the expiry of every point whose lot expired by ``now``, for up to ``limit`` wallets
     with ids above ``after_wallet_id``.
+
+    ``previous_run`` is when the last complete run started, if there was one: then only wallets
+    with a lot that passed since, or points without an expiry given back since, are examined.
 
     Only wallets that hold points of a passed lot are locked (a wallet that spent or already
     expired them is left alone, however old its lots), and only while their chunk runs; the edge
@@ -109,19 +123,22 @@ def expire_points(
     the wallet's last transaction.
     """
     conn = session.connection()
+    conditions = [
+        accounts.c.type == AccountType.WALLET,
+        accounts.c.balance > 0,
+        accounts.c.id > after_wallet_id,
+        sa.exists().where(entries.c.account_id == accounts.c.id, entries.c.expires_at <= now),
+    ]
+    if previous_run is not None:
+        conditions.append(_changed_since(previous_run - LOOK_BACK, now))
+    held_beyond_later_lots = (
+        accounts.c.balance
+        > _credits(accounts.c.id).where(entries.c.expires_at > now).scalar_subquery()
+    )
     locked = list(
         conn.execute(
             sa.select(accounts.c.id)
-            .where(
-                accounts.c.type == AccountType.WALLET,
-                accounts.c.balance > 0,
-                accounts.c.id > after_wallet_id,
-                sa.exists().where(
-                    entries.c.account_id == accounts.c.id, entries.c.expires_at <= now
-                ),
-                accounts.c.balance
-                > _credits(accounts.c.id).where(entries.c.expires_at > now).scalar_subquery(),
-            )
+            .where(*conditions, held_beyond_later_lots)
             .order_by(accounts.c.id)
             .limit(limit)
             .with_for_update()
@@ -174,6 +191,26 @@ def expire_points(
     batch.insert_rows(conn, "ledger_entries", entry_rows)
     batch.change_wallet_balances(conn, deltas)
     return ExpiryRun(len(expiring), sum(-d for d in deltas.values()), next_after)
+
+
+def _changed_since(start: datetime, now: datetime) -> sa.ColumnElement[bool]:
+    """The wallet has a lot that passed after ``start``, or was given points without an expiry
+    (a reversed debit or expiry) by a transaction written after ``start``."""
+    lot_passed = sa.exists().where(
+        entries.c.account_id == accounts.c.id,
+        entries.c.expires_at > start,
+        entries.c.expires_at <= now,
+    )
+    given_back = (
+        sa.select(entries.c.account_id)
+        .join(transactions, transactions.c.id == entries.c.transaction_id)
+        .where(
+            transactions.c.created_at > start,
+            entries.c.amount > 0,
+            entries.c.expires_at.is_(None),
+        )
+    )
+    return sa.or_(lot_passed, accounts.c.id.in_(given_back))
 
 
 def expiring_soon(

@@ -7,7 +7,7 @@ commits or rolls back. In short:
 - ``redeem(session, holder_id=, merchant_id=, points=, idempotency_key=, reference_id=, memo=)``:
   the redemption debit; ``reverse(session, transaction_id, idempotency_key=, memo=)``;
 - ``adjust(session, actor, holder_id=, points=, reason=, idempotency_key=, policy=)``: audited;
-- ``expire_points(session, now=, policy=, after_wallet_id=, limit=)`` in chunks, and
+- ``expire_points(session, now=, policy=, after_wallet_id=, limit=, previous_run=)`` in chunks, and
   ``expiring_soon(session, now=, within=, after_wallet_id=, limit=)`` for reminders;
 - ``balance``, ``locked_balance`` (locks the wallet first), ``wallet_summary``, ``history``,
   ``history_item``, ``totals``, ``reconcile``.

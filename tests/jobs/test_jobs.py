@@ -70,6 +70,35 @@ def test_year_end_expiry_runs_once_the_year_is_over(app, session, wallet):
     assert ledger.balance(session, resident.id) == 0
 
 
+def test_the_expiry_job_examines_only_what_changed_since_its_last_success(app, session, wallet):
+    _resident, points = wallet
+
+    def record(outcome, *local_start):
+        started = shanghai(*local_start).astimezone(UTC)
+        finished = started + timedelta(minutes=1)
+        session.add(
+            JobRun(job="expire-points", trigger="cli", holder="h:1:x", outcome=outcome,
+                   started_at=started, finished_at=finished)
+        )  # fmt: skip
+        session.commit()
+
+    # A successful run after the year end means these points are gone already: the next run
+    # does not look at this untouched wallet again.
+    record(RunOutcome.SUCCEEDED, 2027, 1, 2, 0, 10)
+    with time_machine.travel(shanghai(2027, 1, 3, 0, 10), tick=False), app.app_context():
+        told = run_job("expire-points", trigger="cli")
+    assert told.counts == {"wallets": 0, "points": 0}
+
+    # Only a success counts: after a failed run the lot that passed since the last success is
+    # still looked at.
+    session.execute(sa.delete(JobRun))
+    record(RunOutcome.SUCCEEDED, 2026, 12, 31, 23, 0)
+    record(RunOutcome.FAILED, 2027, 1, 2, 0, 10)
+    with time_machine.travel(shanghai(2027, 1, 3, 0, 20), tick=False), app.app_context():
+        after_failure = run_job("expire-points", trigger="cli")
+    assert after_failure.counts == {"wallets": 1, "points": points}
+
+
 def test_residents_are_reminded_once_of_points_expiring_within_30_days(
     app, client, session, wallet
 ):

@@ -113,6 +113,40 @@ def test_points_refilled_after_their_expiry_expire_at_the_next_run(session, vers
     assert wallet_balance(session, alice.id) == 200
 
 
+def test_a_run_told_of_the_previous_one_sees_points_given_back_since(session, version, merchant):
+    alice, bob = make_user(session), make_user(session)
+    earn(session, alice, 300, version, at("2025-05-01T02:00"))
+    earn(session, alice, 200, version, at("2026-05-01T02:00"))
+    debit = spend(session, alice, merchant, 100, "spend-1")
+    earn(session, bob, 50, version, at("2025-06-01T02:00"))
+    next_day = YEAR_END + timedelta(days=1)
+    assert expire(session, next_day).points == 250  # alice's 200 left of 2025, bob's 50
+    earn(session, bob, 70, version, at("2027-03-01T02:00"))  # valid to the end of 2028
+
+    with time_machine.travel(next_day + timedelta(days=1), tick=False):
+        ledger.reverse(session, debit.transaction_id, idempotency_key="undo")
+    told = ledger.expire_points(
+        session, now=next_day + timedelta(days=2), policy=policy(), previous_run=next_day
+    )
+    assert (told.wallets, told.points) == (1, 100)  # the 100 given back refilled a passed lot
+    assert wallet_balance(session, alice.id) == 200
+    assert wallet_balance(session, bob.id) == 70
+
+
+def test_a_run_told_of_the_previous_one_leaves_wallets_that_did_not_change(session, version):
+    alice = make_user(session)
+    earn(session, alice, 300, version, at("2025-05-01T02:00"))
+    # As if a run after the year end had already taken these points: a told run skips the wallet.
+    told = ledger.expire_points(
+        session,
+        now=YEAR_END + timedelta(days=30),
+        policy=policy(),
+        previous_run=YEAR_END + timedelta(days=1),
+    )
+    assert (told.wallets, told.points) == (0, 0)
+    assert expire(session, YEAR_END + timedelta(days=30)).points == 300  # a full run does not
+
+
 def test_adjusted_points_expire_like_issued_ones(session):
     alice = make_user(session)
     with time_machine.travel(at("2025-05-01T02:00"), tick=False):
