@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -210,20 +210,45 @@ def _lock_wallets(conn: sa.Connection, participants: list[int]) -> dict[int, int
     return {row.holder_id: row.id for row in rows}
 
 
+class _Rule(NamedTuple):
+    """One cap in force: its limit, what it is called, and the running totals it is checked on.
+
+    Totals are keyed by (participant, local date) for daily caps and (participant, year × 12 +
+    month) for monthly ones; a methodology's rules have totals of their own.
+    """
+
+    limit: int
+    cap: Cap
+    monthly: bool
+    totals: dict[tuple[int, Any], int]
+
+
+def _rules(caps: Caps, daily: Cap, monthly: Cap) -> tuple[_Rule, ...]:
+    """The caps of ``caps`` that are set, daily before monthly, each with empty totals."""
+    rules = []
+    if caps.daily is not None:
+        rules.append(_Rule(caps.daily, daily, False, {}))
+    if caps.monthly is not None:
+        rules.append(_Rule(caps.monthly, monthly, True, {}))
+    return tuple(rules)
+
+
 class _CapCounter:
     """Running totals per participant (and methodology) per day and month: earlier batches from
-    the database, then this batch as it is issued. Months are keyed as year × 12 + month."""
+    the database, then this batch as it is issued. Only the caps in force are counted."""
 
     def __init__(self, conn: sa.Connection, policy: LedgerPolicy, todo: list[_Reduction]) -> None:
-        self.policy = policy
-        self.day: dict[tuple[int, date], int] = defaultdict(int)
-        self.month: dict[tuple[int, int], int] = defaultdict(int)
-        self.method_day: dict[tuple[int, date, str], int] = defaultdict(int)
-        self.method_month: dict[tuple[int, int, str], int] = defaultdict(int)
-        self.active = policy.caps != Caps() or any(
-            caps != Caps() for caps in policy.caps_by_methodology.values()
-        )
-        if self.active:
+        self.overall = _rules(policy.caps, Cap.DAILY, Cap.MONTHLY)
+        self.by_methodology = {
+            code: _rules(caps, Cap.METHODOLOGY_DAILY, Cap.METHODOLOGY_MONTHLY)
+            for code, caps in policy.caps_by_methodology.items()
+        }
+        #: Every rule a reduction of each methodology in the batch is checked against, in order.
+        self.rules = {
+            code: self.overall + self.by_methodology.get(code, ())
+            for code in {r.methodology_code for r in todo}
+        }
+        if any(self.rules.values()):
             self._load(conn, todo)
 
     def _load(self, conn: sa.Connection, todo: list[_Reduction]) -> None:
@@ -250,35 +275,28 @@ class _CapCounter:
             )
         )
         for participant, day, code, points in rows:
-            month = day.year * 12 + day.month
-            self.day[participant, day] += int(points)
-            self.month[participant, month] += int(points)
-            self.method_day[participant, day, code] += int(points)
-            self.method_month[participant, month, code] += int(points)
+            by_day, by_month = _periods(participant, day)
+            for rule in self.overall + self.by_methodology.get(code, ()):
+                key = by_month if rule.monthly else by_day
+                rule.totals[key] = rule.totals.get(key, 0) + int(points)
 
     def take(self, reduction: _Reduction, requested: int) -> tuple[int, Cap | None]:
         """Points to issue now for ``requested`` and the cap that held back the rest, if any."""
-        if not self.active or requested == 0:
+        rules = self.rules[reduction.methodology_code]
+        if not rules or requested == 0:
             return requested, None
-        participant, code, day = reduction.participant_id, reduction.methodology_code, reduction.day
-        month = day.year * 12 + day.month
-        keys = (
-            (participant, day),
-            (participant, month),
-            (participant, day, code),
-            (participant, month, code),
-        )
-        method = self.policy.caps_by_methodology.get(code, _NO_CAPS)
-        limits = (self.policy.caps.daily, self.policy.caps.monthly, method.daily, method.monthly)
-        totals = (self.day, self.month, self.method_day, self.method_month)
+        by_day, by_month = _periods(reduction.participant_id, reduction.day)
         issued, cap = requested, None
-        for limit, total, key, which in zip(limits, totals, keys, _CAPS, strict=True):
-            if limit is not None and total[key] + issued > limit:
-                issued, cap = max(0, limit - total[key]), which
-        for total, key in zip(totals, keys, strict=True):
-            total[key] += issued
+        for rule in rules:
+            so_far = rule.totals.get(by_month if rule.monthly else by_day, 0)
+            if so_far + issued > rule.limit:
+                issued, cap = max(0, rule.limit - so_far), rule.cap
+        for rule in rules:
+            key = by_month if rule.monthly else by_day
+            rule.totals[key] = rule.totals.get(key, 0) + issued
         return issued, cap
 
 
-_NO_CAPS = Caps()
-_CAPS = (Cap.DAILY, Cap.MONTHLY, Cap.METHODOLOGY_DAILY, Cap.METHODOLOGY_MONTHLY)
+def _periods(participant: int, day: date) -> tuple[tuple[int, Any], tuple[int, Any]]:
+    """The keys of ``day`` and of its month in the running totals."""
+    return (participant, day), (participant, day.year * 12 + day.month)

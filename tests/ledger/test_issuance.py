@@ -183,6 +183,23 @@ def test_caps_per_methodology_apply_next_to_the_overall_caps(session):
     assert [issued[r.id] for r in trains] == [(400, None), (300, Cap.DAILY)]
 
 
+def test_caps_count_earlier_batches_of_every_methodology(session):
+    alice = make_user(session)
+    bus, metro = make_version(session, "bus"), make_version(session, "metro")
+    capped = policy(daily=1_000, by_methodology={"bus": Caps(daily=300)})
+
+    def issue(version, grams):
+        reduction = make_reduction(session, alice.id, grams, version=version)
+        [line] = ledger.issue_points(session, [reduction.id], policy=capped).lines
+        return line.issued_points, line.cap
+
+    assert issue(metro, 600) == (600, None)
+    assert issue(bus, 200) == (200, None)
+    # The bus cap counts the earlier bus batch only; the overall cap counts both methodologies.
+    assert issue(bus, 250) == (100, Cap.METHODOLOGY_DAILY)
+    assert issue(metro, 250) == (100, Cap.DAILY)
+
+
 def test_the_configuration_names_its_caps(app):
     from app.config import ConfigError
     from app.ledger.policy import parse_caps_by_methodology, policy_from_config
