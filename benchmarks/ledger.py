@@ -10,7 +10,9 @@ at ``--postgres-url``, dropped at the end; SQLite: a WAL file in a temporary fol
 ``--wallets`` residents, merchants and verified reductions outside the clock, then measures:
 
 1. batch issuance: ``ledger.issue_points`` over ``--issues`` reductions in batches of ``--batch``,
-   one commit per batch, caps on (issue transactions per second);
+   one commit per batch, caps on, from ``--issue-writers`` threads at once (default: one per
+   core, as the ingestion workers issue side by side), each on its own share of the batches
+   (issue transactions per second);
 2. debits spread: ``--threads`` threads, each a loop of single-transaction redemptions
    (``ledger.redeem`` in its own unit of work, 1 point) on random wallets among all of them;
 3. debits on one hot wallet: the same, every debit on the same wallet.
@@ -39,6 +41,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -273,15 +276,23 @@ def ledger_zone(app: Flask) -> Any:
 # -- issuance -----------------------------------------------------------------------------------
 
 
-def issue_with_service(app: Flask, reductions: list[int], batch: int) -> float:
+def issue_concurrently(
+    writers: int, reductions: list[int], batch: int, issue: Callable[[list[list[int]]], None]
+) -> float:
+    """Issue ``reductions`` in batches of ``batch``, dealt in turn to ``writers`` threads that
+    each run ``issue`` on their share; issue transactions per second."""
+    batches = [reductions[start : start + batch] for start in range(0, len(reductions), batch)]
+    seconds = run_threads(writers, lambda number: issue(batches[number::writers]))
+    return len(reductions) / seconds
+
+
+def issue_with_service(app: Flask, batches: list[list[int]]) -> None:
     policy = ledger.policy_from_config(app.config)
     assert policy.caps != Caps(), "measure with the caps on, as a city runs"
-    started = time.perf_counter()
     with app.app_context():
-        for start in range(0, len(reductions), batch):
+        for ids in batches:
             with db.unit_of_work() as session:
-                ledger.issue_points(session, reductions[start : start + batch], policy=policy)
-    return len(reductions) / (time.perf_counter() - started)
+                ledger.issue_points(session, ids, policy=policy)
 
 
 _ISSUE_LOAD = (
@@ -324,7 +335,7 @@ def _array(values: Any) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def issue_bare_postgresql(database: Database, reductions: list[int], batch: int) -> float:
+def issue_bare_postgresql(database: Database, batches: list[list[int]]) -> None:
     """The statements ``issue_points`` sends on PostgreSQL, from a bare psycopg connection."""
     from app.ledger.batch import (
         BINARY_TYPES,
@@ -335,10 +346,8 @@ def issue_bare_postgresql(database: Database, reductions: list[int], batch: int)
 
     zone = ledger.policy_from_config({"CITY_TIMEZONE": "Asia/Shanghai"}).zone
     connection = database.bare()
-    started = time.perf_counter()
     with connection.cursor() as cursor:
-        for start in range(0, len(reductions), batch):
-            ids = reductions[start : start + batch]
+        for ids in batches:
             now = datetime.now(UTC)
             id_array = _array(ids)
             rows = cursor.execute(_ISSUE_LOAD, {"ids": id_array}).fetchall()
@@ -392,18 +401,14 @@ def issue_bare_postgresql(database: Database, reductions: list[int], batch: int)
                 {"ids": _array(c[0] for c in changes), "deltas": _array(c[1] for c in changes)},
             )
             connection.commit()
-    seconds = time.perf_counter() - started
     connection.close()
-    return len(reductions) / seconds
 
 
-def issue_bare_sqlite(database: Database, reductions: list[int], batch: int) -> float:
+def issue_bare_sqlite(database: Database, batches: list[list[int]]) -> None:
     """The statements ``issue_points`` sends on SQLite, from a bare sqlite3 connection."""
     zone = ledger.policy_from_config({"CITY_TIMEZONE": "Asia/Shanghai"}).zone
     connection = database.bare()
-    started = time.perf_counter()
-    for start in range(0, len(reductions), batch):
-        ids = reductions[start : start + batch]
+    for ids in batches:
         now = datetime.now(UTC)
         stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
         marks = ",".join("?" * len(ids))
@@ -481,9 +486,7 @@ def issue_bare_sqlite(database: Database, reductions: list[int], batch: int) -> 
             [(delta, wallet, delta) for wallet, delta in sorted(deltas.items())],
         )
         connection.execute("COMMIT")
-    seconds = time.perf_counter() - started
     connection.close()
-    return len(reductions) / seconds
 
 
 # -- debits -------------------------------------------------------------------------------------
@@ -610,7 +613,7 @@ def report(name: str, service: float, bare: float, goal: int | None, unit: str) 
     if goal is not None:
         verdict = f"  goal ≥ {goal:,}: {'met' if service >= goal else 'NOT met'}"
     say(
-        f"  {name:<28} service {service:>9,.0f} {unit}   bare {bare:>9,.0f} {unit}   "
+        f"  {name:<32} service {service:>9,.0f} {unit}   bare {bare:>9,.0f} {unit}   "
         f"ratio {service / bare:4.2f}{verdict}"
     )
 
@@ -634,16 +637,21 @@ def run(backend: str, options: argparse.Namespace) -> None:
         results: dict[str, tuple[float, float]] = {}
 
         warm = min(2 * options.batch, options.issues // 10)
+        writers, size = options.issue_writers, options.batch
         with Clock("warming up (issuance), then fresh statistics and connections"):
-            issue_with_service(app, seeded.service_reductions[:warm], options.batch)
+            issue_concurrently(
+                writers, seeded.service_reductions[:warm], size, partial(issue_with_service, app)
+            )
             database.refresh()
         timed = seeded.service_reductions[warm:]
-        batches = f"in batches of {options.batch:,}"
+        batches = f"in batches of {size:,} from {writers} writers"
         with Clock(f"issuing {len(timed):,} reductions {batches} (service)"):
-            service = issue_with_service(app, timed, options.batch)
+            service = issue_concurrently(writers, timed, size, partial(issue_with_service, app))
         bare_issue = issue_bare_postgresql if backend == "postgresql" else issue_bare_sqlite
         with Clock(f"issuing {len(timed):,} reductions {batches} (bare)"):
-            bare = bare_issue(database, seeded.bare_reductions[warm:], options.batch)
+            bare = issue_concurrently(
+                writers, seeded.bare_reductions[warm:], size, partial(bare_issue, database)
+            )
         results["issue"] = (service, bare)
         database.refresh()
 
@@ -678,7 +686,8 @@ def run(backend: str, options: argparse.Namespace) -> None:
             reconciled = ledger.reconcile(session)
         say(f"    {reconciled.transactions:,} transactions, ledger reconciles: {reconciled.ok}")
         say(f"\n  {backend}, {os.cpu_count()} cores:")
-        report("issue transactions, batched", *results["issue"], goals["issue"], "tx/s")
+        issue = f"issue transactions, {options.issue_writers} writers"
+        report(issue, *results["issue"], goals["issue"], "tx/s")
         report("debits spread", *results["spread"], goals["spread"], "tx/s")
         report("debits on one hot wallet", *results["hot"], goals["hot"], "tx/s")
     finally:
@@ -697,7 +706,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wallets", type=int, default=100_000)
     parser.add_argument("--issues", type=int, default=100_000, help="reductions per issue run")
     parser.add_argument("--batch", type=int, default=2_000)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=8, help="debit threads")
+    parser.add_argument(
+        "--issue-writers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="concurrent issuance batches, as the ingestion workers issue (default: one a core)",
+    )
     parser.add_argument("--debits", type=int, default=20_000)
     parser.add_argument("--hot-debits", type=int, default=10_000)
     parser.add_argument(
