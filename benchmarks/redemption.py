@@ -20,7 +20,11 @@ and the database. The script
    latency, and the CPU time each request cost the app's workers and PostgreSQL (two figures that
    say where the two cores went, and that move less than rates when the machine is busy);
 5. checks that every confirmation that answered 201 is one redemption and that the ledger
-   reconciles, then drops the schema.
+   reconciles;
+6. serves the two yardsticks the issue set the goal beside (``benchmarks/yardstick.py``: a bare
+   trivial JSON endpoint, about 8,000/s there, and a bare one-transaction redeem endpoint through
+   SQLAlchemy Core, about 1,300/s there) with the same workers, schema and load, and prints the
+   goal at this machine's speed next to the goal as written; then drops the schema.
 
 The goal is at least 800 confirmations per second with p99 at most 100 ms on 2 cores.
 """
@@ -50,6 +54,9 @@ sys.path.insert(0, str(ROOT))
 
 GOAL_PER_SECOND = 800
 GOAL_P99_MS = 100
+#: The issue's yardsticks where the goal was set: requests per second from 64 connections.
+YARDSTICK_TRIVIAL = 8_000
+YARDSTICK_ONE_TRANSACTION = 1_300
 MERCHANTS = 8
 CASHIERS_PER_MERCHANT = 8
 RESIDENTS = 2_000
@@ -65,6 +72,7 @@ end
 function init(args)
   lines = {}
   idx = 0
+  if args[1] == "post" then post = true return end
   if args[1] == nil then return end
   local threads, i = tonumber(args[2]), 0
   for line in io.lines(args[1]) do
@@ -73,6 +81,7 @@ function init(args)
   end
 end
 function request()
+  if post then return wrk.format("POST", wrk.path) end
   if #lines == 0 then return wrk.format("GET", wrk.path) end
   idx = idx + 1
   if idx > #lines then idx = 1 end  -- out of tokens: replays, counted as non-2xx below
@@ -276,12 +285,30 @@ def start_server(url: str, secret_key: str, port: int, workers: int) -> subproce
          "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
+    wait_for(server, f"http://127.0.0.1:{port}/healthz")
+    return server
+
+
+def start_yardstick(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """The issue's bare endpoints (``benchmarks/yardstick.py``) on the same schema and workers."""
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers), "--worker-class", "sync",
+         "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "yardstick:app"],
+        cwd=ROOT / "benchmarks",  # gunicorn's defaults, not the platform's gunicorn.conf.py
+        env={**os.environ, "YARDSTICK_DATABASE_URL": url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    wait_for(server, f"http://127.0.0.1:{port}/")
+    return server
+
+
+def wait_for(server: subprocess.Popen[bytes], address: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+            with urllib.request.urlopen(address, timeout=2) as answer:
                 if answer.status == 200:
-                    return server
+                    return
         except OSError:
             time.sleep(0.3)
     server.kill()
@@ -327,6 +354,7 @@ def drive(
     clients: int,
     seconds: int,
     token_file: Path | None = None,
+    post: bool = False,
     server_pid: int | None = None,
 ) -> dict[str, float]:
     threads = 2
@@ -334,6 +362,8 @@ def drive(
                "-s", str(script), url]  # fmt: skip
     if token_file is not None:
         command += ["--", str(token_file), str(threads)]
+    elif post:
+        command += ["--", "post"]
     before = cpu_by_side(server_pid) if server_pid else None
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     after = cpu_by_side(server_pid) if server_pid else None
@@ -369,6 +399,42 @@ def report(name: str, figures: dict[str, float]) -> None:
             f"{'':<28} CPU per request: app {figures['app_cpu_ms']:.2f} ms, "
             f"PostgreSQL {figures['database_cpu_ms']:.2f} ms"
         )
+
+
+def verdicts(
+    confirmations: dict[str, float],
+    livez: dict[str, float],
+    healthz: dict[str, float],
+    trivial: dict[str, float],
+    one_transaction: dict[str, float],
+) -> None:
+    """The goal as written, and at this machine's speed by the issue's one-transaction yardstick.
+
+    At a fixed number of connections a machine k times slower serves k times fewer requests, each
+    k times later, so the rate goal scales by k and the p99 goal by 1 / k.
+    """
+    rate, p99 = confirmations["per_second"], confirmations["p99_ms"]
+    met = rate >= GOAL_PER_SECOND and p99 <= GOAL_P99_MS
+    say(
+        f"goal ≥ {GOAL_PER_SECOND}/s and p99 ≤ {GOAL_P99_MS} ms: {'met' if met else 'not met'}; "
+        f"confirmations run at {rate / livez['per_second']:.0%} of /livez and "
+        f"{rate / healthz['per_second']:.0%} of /healthz"
+    )
+    speed = one_transaction["per_second"] / YARDSTICK_ONE_TRANSACTION
+    say(
+        f"this machine against the one the goal was set on: bare trivial JSON "
+        f"{trivial['per_second'] / YARDSTICK_TRIVIAL:.2f}×, bare one-transaction endpoint "
+        f"{speed:.2f}× ({one_transaction['per_second']:.0f} against "
+        f"{YARDSTICK_ONE_TRANSACTION:,}/s)"
+    )
+    rate_here, p99_here = GOAL_PER_SECOND * speed, GOAL_P99_MS / speed
+    met_here = rate >= rate_here and p99 <= p99_here
+    say(
+        f"goal at this machine's speed: ≥ {rate_here:.0f}/s and p99 ≤ {p99_here:.0f} ms: "
+        f"{'met' if met_here else 'not met'} ({rate:.0f}/s, p99 {p99:.0f} ms; confirmations run "
+        f"at {rate / one_transaction['per_second']:.0%} of the bare one-transaction endpoint, "
+        f"the goal asks {GOAL_PER_SECOND / YARDSTICK_ONE_TRANSACTION:.0%})"
+    )
 
 
 def check(url: str, secret_key: str, answered: int) -> None:
@@ -441,20 +507,22 @@ def main() -> None:
                 base + "/api/v1/merchant/redemptions", script, token_file=token_file, **load
             )
             report("POST confirmations", confirmations)
-            verdict = (
-                confirmations["per_second"] >= GOAL_PER_SECOND
-                and confirmations["p99_ms"] <= GOAL_P99_MS
-            )
-            say(
-                f"goal ≥ {GOAL_PER_SECOND}/s and p99 ≤ {GOAL_P99_MS} ms: "
-                f"{'met' if verdict else 'not met'}; confirmations run at "
-                f"{confirmations['per_second'] / livez['per_second']:.0%} of /livez and "
-                f"{confirmations['per_second'] / healthz['per_second']:.0%} of /healthz"
-            )
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
             server = None
             check(url, secret_key, int(confirmations["requests"] - confirmations["non2xx"]))
+
+            say("the issue's yardsticks, bare Flask on the same workers and schema …")
+            server = start_yardstick(url, port, args.workers)
+            load["server_pid"] = server.pid
+            trivial = drive(base + "/", script, **load)
+            report("GET / (bare trivial JSON)", trivial)
+            one_transaction = drive(base + "/redeem", script, post=True, **load)
+            report("POST /redeem (bare, 1 tx)", one_transaction)
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+            server = None
+            verdicts(confirmations, livez, healthz, trivial, one_transaction)
     finally:
         if server is not None:
             server.kill()
