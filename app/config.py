@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.db import RANDOM_PAGE_COST
+
 
 class ConfigError(RuntimeError):
     """The environment asks for something the platform cannot run with."""
@@ -45,6 +47,18 @@ def _env_decimal(name: str, default: str) -> Decimal:
         return Decimal(value)
     except InvalidOperation as exc:
         raise ConfigError(f"{name} must be a decimal number, got {value!r}") from exc
+
+
+def _random_page_cost() -> str | None:
+    value = os.environ.get("DATABASE_RANDOM_PAGE_COST", RANDOM_PAGE_COST).strip()
+    if not value:
+        return None
+    try:
+        if Decimal(value) > 0:
+            return value
+    except InvalidOperation:
+        pass
+    raise ConfigError(f"DATABASE_RANDOM_PAGE_COST must be a number above 0, got {value!r}")
 
 
 def _env_list(name: str) -> list[str] | None:
@@ -107,6 +121,9 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
             }.items()
             if not database_url.startswith("sqlite")
         },
+        # PostgreSQL planner cost of a random page read (app.db.RANDOM_PAGE_COST); empty: the
+        # server's own setting.
+        "DATABASE_RANDOM_PAGE_COST": _random_page_cost(),
         # The city: one deployment's settings, never code.
         "CITY_NAME": os.environ.get("CITY_NAME", "银川"),
         "CITY_NAME_EN": os.environ.get("CITY_NAME_EN", "Yinchuan"),

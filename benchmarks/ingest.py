@@ -57,7 +57,7 @@ from app.activities.models import Activity  # noqa: E402
 from app.activities.pipeline import _REDUCTION_COLUMNS, fingerprint, trip_end  # noqa: E402
 from app.audit.services import SYSTEM, Actor  # noqa: E402
 from app.cli import alembic_config  # noqa: E402
-from app.db import db  # noqa: E402
+from app.db import RANDOM_PAGE_COST, db  # noqa: E402
 from app.ledger import batch as ledger_batch  # noqa: E402
 from app.methodology.services import register_and_approve  # noqa: E402
 
@@ -192,7 +192,7 @@ def analyze(url: str) -> None:
 def bare_copy(url: str, seeded: dict[str, Any], chunks: list[list[dict[str, Any]]]) -> float:
     """Rows shaped as the platform writes them, by COPY, one transaction per batch."""
     raw_url = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(raw_url) as conn:
+    with psycopg.connect(raw_url, options=f"-crandom_page_cost={RANDOM_PAGE_COST}") as conn:
         cursor = conn.cursor()
         issuance_account = cursor.execute(
             "SELECT id FROM ledger_accounts WHERE type = 'issuance' AND holder_id IS NULL"

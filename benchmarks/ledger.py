@@ -62,7 +62,7 @@ from app import create_app
 from app.accounts.models import User
 from app.cli import alembic_config
 from app.config import normalise_database_url
-from app.db import db, make_engine
+from app.db import RANDOM_PAGE_COST, db, make_engine
 from app.ledger import postings
 from app.ledger import services as ledger
 from app.ledger.policy import Caps, LedgerPolicy
@@ -150,7 +150,8 @@ class Database:
                 connection.execute(f"PRAGMA {pragma}")
             return connection
         conninfo = self.url.replace("postgresql+psycopg://", "postgresql://")
-        return psycopg.connect(conninfo, options=f"-csearch_path={self.schema}")
+        options = f"-csearch_path={self.schema} -crandom_page_cost={RANDOM_PAGE_COST}"
+        return psycopg.connect(conninfo, options=options)
 
     def drop(self) -> None:
         self.engine.dispose()

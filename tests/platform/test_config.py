@@ -37,6 +37,8 @@ def test_production_refuses_to_start_without_its_settings(monkeypatch, tmp_path,
         ("DATABASE_POOL_SIZE", "x"),
         ("REDEMPTION_TOKEN_RETENTION_HOURS", "0"),
         ("PARTNER_MESSAGE_RETENTION_DAYS", "-1"),
+        ("DATABASE_RANDOM_PAGE_COST", "fast"),
+        ("DATABASE_RANDOM_PAGE_COST", "0"),
     ],
 )
 def test_bad_settings_are_named(monkeypatch, tmp_path, name, value):
@@ -64,3 +66,14 @@ def test_sqlite_takes_no_pool_settings(monkeypatch, tmp_path):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("DATABASE_POOL_PRE_PING", "1")
     assert from_environment(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"] == {}
+
+
+def test_the_planner_cost_setting_defaults_to_memory_or_ssd_and_can_be_left_to_the_server(
+    monkeypatch, tmp_path
+):
+    monkeypatch.delenv("DATABASE_RANDOM_PAGE_COST", raising=False)
+    assert from_environment(tmp_path)["DATABASE_RANDOM_PAGE_COST"] == "1.1"
+    monkeypatch.setenv("DATABASE_RANDOM_PAGE_COST", "2")
+    assert from_environment(tmp_path)["DATABASE_RANDOM_PAGE_COST"] == "2"
+    monkeypatch.setenv("DATABASE_RANDOM_PAGE_COST", "")
+    assert from_environment(tmp_path)["DATABASE_RANDOM_PAGE_COST"] is None

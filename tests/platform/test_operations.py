@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -69,6 +70,30 @@ def test_health_is_503_when_the_database_is_down(database, tmp_path):
     alive = broken.test_client().get("/livez")
     assert alive.status_code == 200
     assert alive.get_json() == {"status": "ok"}
+
+
+@pytest.mark.postgres_only
+def test_postgresql_sessions_carry_the_configured_planner_cost(database):
+    from app.db import make_engine
+    from tests.conftest import make_app
+
+    def random_page_cost(engine: sa.Engine) -> str:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql("SHOW random_page_cost").scalar_one()
+
+    assert random_page_cost(database.engine) == "1.1"
+    app = make_app(database, DATABASE_ENGINE=None, DATABASE_RANDOM_PAGE_COST="2")
+    assert random_page_cost(app.extensions["tanpuhui.db"].engine) == "2"
+    left_alone = make_engine(database.url, random_page_cost=None, poolclass=sa.pool.NullPool)
+    bare = make_engine(database.url, random_page_cost="3.5", poolclass=sa.pool.NullPool)
+    try:
+        assert random_page_cost(bare) == "3.5"
+        with psycopg.connect(database.url.replace("postgresql+psycopg", "postgresql")) as server:
+            servers_own = server.execute("SHOW random_page_cost").fetchone()[0]
+        assert random_page_cost(left_alone) == servers_own
+    finally:
+        for engine in (left_alone, bare, app.extensions["tanpuhui.db"].engine):
+            engine.dispose()
 
 
 def test_api_404_and_405_use_the_error_body(client):
