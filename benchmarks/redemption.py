@@ -21,7 +21,7 @@ and the database. The script
    say where the two cores went, and that move less than rates when the machine is busy);
 5. checks that every confirmation that answered 201 is one redemption and that the ledger
    reconciles;
-6. serves the two yardsticks the issue set the goal beside (``benchmarks/yardstick.py``: a bare
+6. serves the two yardsticks the goal was set beside (``benchmarks/yardstick.py``: a bare
    trivial JSON endpoint, about 8,000/s there, and a bare one-transaction redeem endpoint through
    SQLAlchemy Core, about 1,300/s there) with the same workers, schema and load, and prints the
    goal at this machine's speed next to the goal as written; then drops the schema.
@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 GOAL_PER_SECOND = 800
 GOAL_P99_MS = 100
-#: The issue's yardsticks where the goal was set: requests per second from 64 connections.
+#: The goal's yardsticks where the goal was set: requests per second from 64 connections.
 YARDSTICK_TRIVIAL = 8_000
 YARDSTICK_ONE_TRANSACTION = 1_300
 MERCHANTS = 8
@@ -290,7 +290,7 @@ def start_server(url: str, secret_key: str, port: int, workers: int) -> subproce
 
 
 def start_yardstick(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    """The issue's bare endpoints (``benchmarks/yardstick.py``) on the same schema and workers."""
+    """The goal's bare endpoints (``benchmarks/yardstick.py``) on the same schema and workers."""
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers), "--worker-class", "sync",
          "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "yardstick:app"],
@@ -408,7 +408,7 @@ def verdicts(
     trivial: dict[str, float],
     one_transaction: dict[str, float],
 ) -> None:
-    """The goal as written, and at this machine's speed by the issue's one-transaction yardstick.
+    """The goal as written, and at this machine's speed by its one-transaction yardstick.
 
     At a fixed number of connections a machine k times slower serves k times fewer requests, each
     k times later, so the rate goal scales by k and the p99 goal by 1 / k.
@@ -512,7 +512,7 @@ def main() -> None:
             server = None
             check(url, secret_key, int(confirmations["requests"] - confirmations["non2xx"]))
 
-            say("the issue's yardsticks, bare Flask on the same workers and schema …")
+            say("the goal's yardsticks, bare Flask on the same workers and schema …")
             server = start_yardstick(url, port, args.workers)
             load["server_pid"] = server.pid
             trivial = drive(base + "/", script, **load)

@@ -2,7 +2,7 @@
 
 Not part of the platform: ``benchmarks/redemption.py`` serves it on the benchmark's own schema
 (``YARDSTICK_DATABASE_URL``) with the same workers and load as the platform, so its figures say how
-fast this machine is. The issue names them: a trivial JSON endpoint (about 8,000 requests/s where
+fast this machine is. They are a trivial JSON endpoint (about 8,000 requests/s where
 the goal was set) and a bare one-transaction redeem endpoint through SQLAlchemy Core (about
 1,300/s): lock a wallet, insert a ledger transaction and its two entries, update the balance,
 commit. Both are plain Flask with none of the platform's extensions.
