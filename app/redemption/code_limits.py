@@ -8,6 +8,7 @@ Pages and the API share the counts (the scopes are shared), stored where every o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -33,9 +34,8 @@ def _typed_code_sent() -> bool:
 
 
 def _exempt() -> bool:
-    """Only merchant staff typing a code are counted (anyone else is refused by the view)."""
-    staff = current_user.is_authenticated and current_user.merchant_id is not None
-    return not (staff and _typed_code_sent())
+    """Only merchant staff are counted (anyone else is refused by the view)."""
+    return not (current_user.is_authenticated and current_user.merchant_id is not None)
 
 
 def _failed(_response: Any) -> bool:
@@ -52,7 +52,11 @@ def _message() -> str:
 
 
 def typed_code_limits(view: F) -> F:
-    """Apply the per-staff and per-merchant limits on failed typed codes to a counter endpoint."""
+    """Apply the per-staff and per-merchant limits on failed typed codes to a counter endpoint.
+
+    Only a request that sends a typed code goes through the limiter: a scanned QR code is never
+    limited, so the counter's busiest request skips the limiter's bookkeeping altogether.
+    """
     per_staff = limiter.shared_limit(
         lambda: current_app.config["TYPED_CODE_LIMIT_PER_STAFF"],
         scope="typed-code-staff",
@@ -69,7 +73,13 @@ def typed_code_limits(view: F) -> F:
         deduct_when=_failed,
         error_message=_message,
     )
-    return per_merchant(per_staff(view))
+    limited = per_merchant(per_staff(view))
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return (limited if _typed_code_sent() else view)(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @contextmanager
