@@ -189,13 +189,7 @@ def _check_limits(
     """
     if daily_limit is None and monthly_limit is None:
         return
-    day_start = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    params = {
-        "holder_id": holder_id,
-        "offer_id": offer_id,
-        "day_start": day_start,
-        "month_start": day_start.replace(day=1),
-    }
+    params = _limit_params(holder_id, offer_id, now, zone)
     counts = session.connection().execute(_LIMIT_COUNTS, params).one()
     if daily_limit is not None and counts[0] >= daily_limit:
         raise DomainError(
@@ -207,6 +201,16 @@ def _check_limits(
             "monthly_limit_reached",
             _l("The limit for this offer is %(limit)s a month per person.", limit=monthly_limit),
         )
+
+
+def _limit_params(holder_id: int, offer_id: int, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+    day_start = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "holder_id": holder_id,
+        "offer_id": offer_id,
+        "day_start": day_start,
+        "month_start": day_start.replace(day=1),
+    }
 
 
 # --- at the counter ---------------------------------------------------------------------------
@@ -291,6 +295,20 @@ _TAKE_ONE = (
     _offers.update()
     .where(_offers.c.id == sa.bindparam("offer_id"), _offers.c.stock > 0)
     .values(stock=_offers.c.stock - 1)
+)
+_DAY_COUNT, _MONTH_COUNT = _LIMIT_COUNTS.selected_columns
+_COUNTED = _LIMIT_COUNTS.with_only_columns(
+    _DAY_COUNT.label("day"), _MONTH_COUNT.label("month")
+).subquery()
+#: The take and the limits in one statement: stock goes only to a resident within the limits (a
+#: limit left out is bound as NULL, which no count reaches).
+_TAKE_ONE_WITHIN_LIMITS = _TAKE_ONE.where(
+    ~sa.exists().where(
+        sa.or_(
+            _COUNTED.c.day >= sa.bindparam("resident_daily_limit"),
+            _COUNTED.c.month >= sa.bindparam("resident_monthly_limit"),
+        )
+    )
 )
 _RECORD_OUTCOME = _tokens.update().where(_BY_ID).values(outcome=sa.bindparam("outcome"))
 
@@ -485,11 +503,13 @@ def confirm(
         balance = ledger.locked_balance(session, token.resident_id)
         if balance < token.points_price:
             raise _too_few_points(balance, token.points_price)
-        _check_limits(
+        limits = (
             session, token.resident_id, token.offer_id, token.daily_limit, token.monthly_limit,
-            now=now, zone=zone,
         )  # fmt: skip
-        if token.stock is not None and not _take_one(session, token.offer_id):
+        if token.stock is None:
+            _check_limits(*limits, now=now, zone=zone)
+        elif not _take_one(session, token, now, zone):
+            _check_limits(*limits, now=now, zone=zone)  # a limit, if one was what stopped it
             raise Conflict("out_of_stock", _l("This offer has run out."))
     except DomainError as refusal:
         _record_refusal(session, token.id, refusal, staff)
@@ -519,9 +539,22 @@ def _burn(
     return conn.execute(_TOKEN_BY_ID, {"token_id": token_id, "store_id": store_id}).one()
 
 
-def _take_one(session: Session, offer_id: int) -> bool:
-    """Decrement the stock unless it is gone; the condition holds under concurrent takers."""
-    return session.connection().execute(_TAKE_ONE, {"offer_id": offer_id}).rowcount == 1
+def _take_one(session: Session, token: sa.Row[Any], now: datetime, zone: ZoneInfo) -> bool:
+    """Decrement the stock unless it is gone or the resident reached a limit of the offer.
+
+    The stock's condition holds under concurrent takers; the limits are exact because the
+    wallet is locked (the statement's snapshot is taken after the lock was granted).
+    """
+    if token.daily_limit is None and token.monthly_limit is None:
+        taken = session.connection().execute(_TAKE_ONE, {"offer_id": token.offer_id})
+    else:
+        params = _limit_params(token.resident_id, token.offer_id, now, zone)
+        params |= {
+            "resident_daily_limit": token.daily_limit,
+            "resident_monthly_limit": token.monthly_limit,
+        }
+        taken = session.connection().execute(_TAKE_ONE_WITHIN_LIMITS, params)
+    return taken.rowcount == 1
 
 
 def _redeem(

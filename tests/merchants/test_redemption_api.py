@@ -222,6 +222,7 @@ def test_monthly_limit_is_checked_again_at_the_counter(app, client, session, sce
     response = confirm(client, staff, second.signed)
     assert response.get_json()["reason"] == "monthly_limit_reached"
     assert balance(session, scene.resident) == 1500
+    assert offer_stock(session, scene.offer) == 9  # the refused one took none of the stock
 
 
 def test_a_suspended_merchant_cannot_redeem(app, client, session, scene):
