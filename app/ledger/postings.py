@@ -189,6 +189,21 @@ def locked_balance(session: Session, holder_id: int) -> int:
     return session.connection().scalar(_LOCK_WALLET, {"holder_id": holder_id}) or 0
 
 
+def locked_balance_of(holder_id: sa.ColumnElement[int]) -> sa.LateralFromClause:
+    """:func:`locked_balance` as a lateral subquery (column ``balance``), PostgreSQL only.
+
+    Joined to a statement that names the holder (a redemption's burn of its token), it locks the
+    wallet in that statement's round trip; a wallet a concurrent transaction changed is read as
+    that transaction committed it. NULL: no wallet.
+    """
+    return (
+        sa.select(accounts.c.balance)
+        .where(accounts.c.holder_id == holder_id)
+        .with_for_update()
+        .lateral("locked_wallet")
+    )
+
+
 def require_wallet_holder(session: Session, holder_id: int) -> User:
     """The resident or organisation; anyone else is "no such wallet" (404, like a wrong id)."""
     user = session.get(User, holder_id)

@@ -9,8 +9,8 @@ commits or rolls back. In short:
 - ``adjust(session, actor, holder_id=, points=, reason=, idempotency_key=, policy=)``: audited;
 - ``expire_points(session, now=, policy=, after_wallet_id=, limit=, previous_run=)`` in chunks, and
   ``expiring_soon(session, now=, within=, after_wallet_id=, limit=)`` for reminders;
-- ``balance``, ``locked_balance`` (locks the wallet first), ``wallet_summary``, ``history``,
-  ``history_item``, ``totals``, ``reconcile``.
+- ``balance``, ``locked_balance`` and ``locked_balance_of`` (both lock the wallet first),
+  ``wallet_summary``, ``history``, ``history_item``, ``totals``, ``reconcile``.
 """
 
 from app.ledger.expiry import (
@@ -28,6 +28,7 @@ from app.ledger.postings import (
     adjust,
     balance,
     locked_balance,
+    locked_balance_of,
     open_merchant_account,
     redeem,
     reverse,
@@ -74,6 +75,7 @@ __all__ = [
     "history_item",
     "issue_points",
     "locked_balance",
+    "locked_balance_of",
     "open_merchant_account",
     "policy_from_config",
     "reconcile",

@@ -266,10 +266,23 @@ _BURN = _tokens.update().values(
     burned_by_id=sa.bindparam("staff_id"),
     outcome=REDEEMED,
 )
+
+
+def _burn_and_lock(named: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """PostgreSQL: burn the token, return its view and lock its resident's wallet, at once.
+
+    The wallet's lock orders this resident's concurrent confirmations: the balance (``balance``)
+    and the limits counted by later statements are then exact, and the debit cannot fail.
+    """
+    burned = _BURN.where(named, _UNBURNED, *_TOKEN_JOINS).returning(*_TOKEN_VIEW).cte("burned")
+    wallet = ledger.locked_balance_of(burned.c.resident_id)
+    return sa.select(burned, wallet.c.balance).select_from(burned.outerjoin(wallet, sa.true()))
+
+
 #: (PostgreSQL?, by short code?) → the burn; PostgreSQL's returns the token's view at once.
 _BURNS = {
-    (True, False): _BURN.where(_BY_ID, _UNBURNED, *_TOKEN_JOINS).returning(*_TOKEN_VIEW),
-    (True, True): _BURN.where(_BY_CODE, _UNBURNED, *_TOKEN_JOINS).returning(*_TOKEN_VIEW),
+    (True, False): _burn_and_lock(_BY_ID),
+    (True, True): _burn_and_lock(_BY_CODE),
     (False, False): _BURN.where(_BY_ID, _UNBURNED).returning(_tokens.c.id),
     (False, True): _BURN.where(_BY_CODE, _UNBURNED).returning(_tokens.c.id),
 }
@@ -489,18 +502,16 @@ def confirm(
     """
     store = counter_store(session, staff, store_id)
     presented = _presented(key, raw)
-    token = _burn(session, presented, staff, store.id, now)
-    if token is None:
+    burned = _burn(session, presented, staff, store.id, now)
+    if burned is None:
         used = _used_token_id(session, presented, now)
         if used is None:
             raise invalid_token()
         _record_replay(session, used, staff, now)
         raise Refused(token_used())
+    token, balance = burned
     try:
         _check_rules(token, staff, now)
-        # The wallet's row lock orders this resident's concurrent confirmations: the balance
-        # and the limits below are then exact, and the ledger's debit cannot fail afterwards.
-        balance = ledger.locked_balance(session, token.resident_id)
         if balance < token.points_price:
             raise _too_few_points(balance, token.points_price)
         limits = (
@@ -519,11 +530,12 @@ def confirm(
 
 def _burn(
     session: Session, presented: tokens.Presented, staff: Staff, store_id: int, now: datetime
-) -> sa.Row[Any] | None:
-    """Spend the token (exactly one of any number of concurrent calls gets it) and load it.
+) -> tuple[sa.Row[Any], int] | None:
+    """Spend the token (exactly one of any number of concurrent calls gets it), load it and
+    lock its resident's wallet: the token and the wallet's balance, or None.
 
-    On PostgreSQL one ``UPDATE … FROM … RETURNING`` does both; SQLite's RETURNING cannot name
-    the joined tables, so it reads the token back (it runs one writer at a time anyway).
+    On PostgreSQL one statement does all three (:func:`_burn_and_lock`); SQLite's RETURNING
+    cannot name the joined tables, so it reads the token back (it runs one writer at a time).
     """
     postgresql = session.get_bind().dialect.name == "postgresql"
     by_code = presented.token_id is None
@@ -532,11 +544,13 @@ def _burn(
     conn = session.connection()
     burned = conn.execute(_BURNS[postgresql, by_code], params)
     if postgresql:
-        return burned.first()
+        row = burned.first()
+        return None if row is None else (row, row.balance or 0)
     token_id = burned.scalar()
     if token_id is None:
         return None
-    return conn.execute(_TOKEN_BY_ID, {"token_id": token_id, "store_id": store_id}).one()
+    token = conn.execute(_TOKEN_BY_ID, {"token_id": token_id, "store_id": store_id}).one()
+    return token, ledger.locked_balance(session, token.resident_id)
 
 
 def _take_one(session: Session, token: sa.Row[Any], now: datetime, zone: ZoneInfo) -> bool:
