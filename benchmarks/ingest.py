@@ -70,6 +70,7 @@ from app.cli import alembic_config  # noqa: E402
 from app.db import RANDOM_PAGE_COST, db  # noqa: E402
 from app.ledger import batch as ledger_batch  # noqa: E402
 from app.methodology.services import register_and_approve  # noqa: E402
+from benchmarks.cpu import cpu_by_side  # noqa: E402
 
 ZONE = ZoneInfo("Asia/Shanghai")
 GOAL_PER_SECOND = 10_000
@@ -81,6 +82,32 @@ WARM_RESIDENTS = 1_000
 
 def log(line: str) -> None:
     print(line, flush=True)
+
+
+class CpuMeter:
+    """CPU per activity of each side over a ``with`` block: the server's processes (``app``,
+    when there is one) or else this process (``client``), and PostgreSQL's."""
+
+    def __init__(self, server_pid: int | None = None) -> None:
+        self.server_pid = server_pid
+        self.used: dict[str, float] = {}
+
+    def __enter__(self) -> CpuMeter:
+        self.before = cpu_by_side(self.server_pid)
+        self.client_before = time.process_time()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        after = cpu_by_side(self.server_pid)
+        self.used = {"PostgreSQL": after["database"] - self.before["database"]}
+        if self.server_pid:
+            self.used["app"] = after["app"] - self.before["app"]
+        else:
+            self.used["client"] = time.process_time() - self.client_before
+
+    def per_activity(self, count: int) -> str:
+        return ", ".join(f"{side} {seconds / count * 1e6:,.0f} µs"
+                         for side, seconds in sorted(self.used.items()))  # fmt: skip
 
 
 # --- databases --------------------------------------------------------------------------------
@@ -540,18 +567,21 @@ def main() -> None:
         bare_seed = seed(bare_url, args.residents + WARM_RESIDENTS)
         bare_copy(bare_url, bare_seed, batches(warm, args.batch))  # warm up, then fresh plans
         analyze(bare_url)
-        elapsed = bare_copy(bare_url, bare_seed, chunks)
+        with CpuMeter() as bare_cpu:
+            elapsed = bare_copy(bare_url, bare_seed, chunks)
         bare_rate = len(items) / elapsed
-        log(f"bare COPY: {len(items):,} activities in {elapsed:.1f} s = {bare_rate:,.0f}/s")
+        log(f"bare COPY: {len(items):,} activities in {elapsed:.1f} s = {bare_rate:,.0f}/s; "
+            f"CPU per activity: {bare_cpu.per_activity(len(items))}")  # fmt: skip
         if not args.keep:
             drop_database(args.postgres, "tanpuhui_bench_bare")
 
     yardstick = None
     if not args.skip_yardstick:
         log("the goal's yardstick: the bare pipeline of the named shape …")
-        yardstick = yardstick_pipeline(args.postgres, args.residents, chunks)
+        with CpuMeter() as yardstick_cpu:
+            yardstick = yardstick_pipeline(args.postgres, args.residents, chunks)
         log(f"yardstick: {yardstick:,.0f} activities/s (about {GOAL_YARDSTICK:,}/s where the goal "
-            f"was set)")  # fmt: skip
+            f"was set); CPU per activity: {yardstick_cpu.per_activity(len(items))}")  # fmt: skip
 
     log("platform: seeding its database …")
     url = fresh_database(args.postgres, "tanpuhui_bench_http")
@@ -569,7 +599,8 @@ def main() -> None:
         analyzer = Autoanalyze(url)
         analyzer.start()
     try:
-        elapsed, totals = post_all(args.port, seeded["key"], chunks, args.clients, "platform")
+        with CpuMeter(server.pid) as platform_cpu:
+            elapsed, totals = post_all(args.port, seeded["key"], chunks, args.clients, "platform")
         peaks = worker_peaks(server.pid)
     finally:
         if analyzer is not None:
@@ -586,6 +617,7 @@ def main() -> None:
         f"{rate:,.0f}/s (goal ≥ {GOAL_PER_SECOND:,}/s); {verified:,} verified, "
         f"{issued:,} credited with points"
     )
+    log(f"  CPU per activity: {platform_cpu.per_activity(totals['accepted'])} (two cores)")
     if yardstick:
         scaled = GOAL_PER_SECOND * yardstick / GOAL_YARDSTICK
         log(

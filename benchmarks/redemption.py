@@ -52,6 +52,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.cpu import cpu_by_side  # noqa: E402
+
 GOAL_PER_SECOND = 800
 GOAL_P99_MS = 100
 #: The goal's yardsticks where the goal was set: requests per second from 64 connections.
@@ -313,38 +315,6 @@ def wait_for(server: subprocess.Popen[bytes], address: str) -> None:
             time.sleep(0.3)
     server.kill()
     raise SystemExit(f"gunicorn did not start: {server.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-
-
-def _cpu_seconds(pid: int, *, reaped: bool) -> float:
-    """User plus system CPU of a process (and, with ``reaped``, of its children that ended)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime
-    if reaped:
-        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_by_side(server_pid: int) -> dict[str, float]:
-    """CPU seconds so far of the gunicorn master with its workers, and of PostgreSQL's processes.
-
-    Workers that gunicorn recycled, and database backends that ended, count through their
-    parent's reaped time, so two readings subtract cleanly.
-    """
-    totals = {"app": _cpu_seconds(server_pid, reaped=True), "database": 0.0}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            comm = (entry / "comm").read_text().strip()
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if parent == server_pid:
-                totals["app"] += _cpu_seconds(int(entry.name), reaped=False)
-            elif comm == "postgres":
-                parent_is_postgres = (Path(f"/proc/{parent}/comm").read_text().strip()) == comm
-                totals["database"] += _cpu_seconds(int(entry.name), reaped=not parent_is_postgres)
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # ended while we looked
-    return totals
 
 
 def drive(
