@@ -229,6 +229,28 @@ def analyze(url: str) -> None:
         c.execute("ANALYZE")
 
 
+def write_batch(
+    conn: psycopg.Connection[Any],
+    tables: list[tuple[str, list[tuple[Any, ...]]]],
+    wallets: str,
+    deltas: dict[int, int],
+) -> None:
+    """One batch of a bare baseline: COPY each table's rows (``table (columns)`` or ``table``),
+    add the deltas to the wallets' balances in one UPDATE, commit."""
+    cursor = conn.cursor()
+    for target, rows in tables:
+        with cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    changes = sorted(deltas.items())
+    cursor.execute(
+        f"UPDATE {wallets} AS w SET balance = w.balance + v.delta "
+        "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, delta) WHERE w.id = v.id",
+        ([c[0] for c in changes], [c[1] for c in changes]),
+    )
+    conn.commit()
+
+
 def bare_copy(url: str, seeded: dict[str, Any], chunks: list[list[dict[str, Any]]]) -> float:
     """Rows shaped as the platform writes them, by COPY, one transaction per batch."""
     raw_url = url.replace("postgresql+psycopg://", "postgresql://")
@@ -288,23 +310,17 @@ def bare_copy(url: str, seeded: dict[str, Any], chunks: list[list[dict[str, Any]
                      grams, grams, 0, None)
                 )  # fmt: skip
                 deltas[wallets[participant]] = deltas.get(wallets[participant], 0) + grams
-            for table, columns, rows in (
-                ("reductions", _REDUCTION_COLUMNS, reductions),
-                ("activities", ACTIVITY_COLUMNS, activities),
-                ("ledger_transactions", ledger_batch.TRANSACTION_COLUMNS, transactions),
-                ("ledger_entries", ledger_batch.ENTRY_COLUMNS, entries),
-                ("ledger_issuances", ledger_batch.ISSUANCE_COLUMNS, issuances),
-            ):
-                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            changes = sorted(deltas.items())
-            cursor.execute(
-                "UPDATE ledger_accounts AS a SET balance = a.balance + v.delta "
-                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, delta) WHERE a.id = v.id",
-                ([c[0] for c in changes], [c[1] for c in changes]),
-            )
-            conn.commit()
+            tables = [
+                (f"{table} ({', '.join(columns)})", rows)
+                for table, columns, rows in (
+                    ("reductions", _REDUCTION_COLUMNS, reductions),
+                    ("activities", ACTIVITY_COLUMNS, activities),
+                    ("ledger_transactions", ledger_batch.TRANSACTION_COLUMNS, transactions),
+                    ("ledger_entries", ledger_batch.ENTRY_COLUMNS, entries),
+                    ("ledger_issuances", ledger_batch.ISSUANCE_COLUMNS, issuances),
+                )
+            ]
+            write_batch(conn, tables, "ledger_accounts", deltas)
             if number % 20 == 0 or number == len(chunks):
                 done = sum(len(c) for c in chunks[:number])
                 rate = done / (time.perf_counter() - started)
@@ -371,22 +387,13 @@ def yardstick_pipeline(server: str, residents: int, chunks: list[list[dict[str, 
                     entries.append((next_id, residents + 1, -grams))
                     deltas[participant] = deltas.get(participant, 0) + grams
                     next_id += 1
-                for table, rows in (
+                tables = [
                     ("activities", activities),
                     ("reductions", reductions),
                     ("ledger_transactions", transactions),
                     ("ledger_entries", entries),
-                ):
-                    with cursor.copy(f"COPY {table} FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row(row)
-                changes = sorted(deltas.items())
-                cursor.execute(
-                    "UPDATE wallets AS w SET balance = w.balance + v.delta "
-                    "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, delta) WHERE w.id = v.id",
-                    ([c[0] for c in changes], [c[1] for c in changes]),
-                )
-                conn.commit()
+                ]
+                write_batch(conn, tables, "wallets", deltas)
                 if number % 40 == 0 or number == len(chunks):
                     done = sum(len(c) for c in chunks[:number])
                     log(f"  yardstick: {done:,} activities, "
