@@ -127,12 +127,15 @@ def test_200_residents_race_for_the_last_10_items(committed_app):
     check_ledger(app)
 
 
-def test_one_residents_tokens_at_once_cannot_pass_the_daily_limit(committed_app):
-    """The limit is counted after the debit locked the wallet, so the racers are counted in turn."""
+@pytest.mark.parametrize("stock", [None, 100], ids=["no-stock", "with-stock"])
+def test_one_residents_tokens_at_once_cannot_pass_the_daily_limit(committed_app, stock):
+    """The limit is counted once the burn locked the wallet, so the racers are counted in turn,
+    whether the limit is checked alone or in the statement that takes the stock."""
     app = committed_app
     with app.app_context(), db.unit_of_work() as session:
         merchant, store = make_merchant(session)
-        offer = make_offer(session, merchant, store, daily_limit=2, points_price=400)
+        offer = make_offer(session, merchant, store, daily_limit=2, points_price=400, stock=stock)
+        offer_id = offer.id
         resident = make_user(session, Role.RESIDENT)
         give_points(session, resident, 5000)
         cashier = make_staff(session, merchant, "cashier")
@@ -145,4 +148,6 @@ def test_one_residents_tokens_at_once_cannot_pass_the_daily_limit(committed_app)
     assert outcomes == Counter({"redeemed": 2, "daily_limit_reached": 4})
     with app.app_context(), db.unit_of_work() as session:
         assert ledger.balance(session, resident_id) == 4200
+        taken = session.scalar(sa.select(Offer.stock).where(Offer.id == offer_id))
+        assert taken == (None if stock is None else stock - 2)
     check_ledger(app)
