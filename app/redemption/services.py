@@ -436,10 +436,7 @@ def preview(
     balance = ledger.balance(session, token.resident_id)
     if balance < token.points_price:
         raise _too_few_points(balance, token.points_price)
-    _check_limits(
-        session, token.resident_id, token.offer_id, token.daily_limit, token.monthly_limit,
-        now=now, zone=zone,
-    )  # fmt: skip
+    _check_token_limits(session, token, now, zone)
     return Preview(
         token_id=token.id,
         offer_id=token.offer_id,
@@ -515,13 +512,10 @@ def confirm(
         _check_rules(token, staff, now)
         if balance < token.points_price:
             raise _too_few_points(balance, token.points_price)
-        limits = (
-            session, token.resident_id, token.offer_id, token.daily_limit, token.monthly_limit,
-        )  # fmt: skip
         if token.stock is None:
-            _check_limits(*limits, now=now, zone=zone)
+            _check_token_limits(session, token, now, zone)
         elif not _take_one(session, token, now, zone):
-            _check_limits(*limits, now=now, zone=zone)  # a limit, if one was what stopped it
+            _check_token_limits(session, token, now, zone)  # a limit, if one was what stopped it
             raise Conflict("out_of_stock", _l("This offer has run out."))
     except DomainError as refusal:
         _record_refusal(session, token.id, refusal, staff)
@@ -552,6 +546,16 @@ def _burn(
         return None
     token = conn.execute(_TOKEN_BY_ID, {"token_id": token_id, "store_id": store_id}).one()
     return token, ledger.locked_balance(session, token.resident_id)
+
+
+def _check_token_limits(
+    session: Session, token: sa.Row[Any], now: datetime, zone: ZoneInfo
+) -> None:
+    """:func:`_check_limits` for a scanned token's resident and offer."""
+    _check_limits(
+        session, token.resident_id, token.offer_id, token.daily_limit, token.monthly_limit,
+        now=now, zone=zone,
+    )  # fmt: skip
 
 
 def _take_one(session: Session, token: sa.Row[Any], now: datetime, zone: ZoneInfo) -> bool:
