@@ -173,11 +173,12 @@ def balance(session: Session, holder_id: int) -> int:
     return value or 0
 
 
-_LOCK_WALLET = (
-    sa.select(accounts.c.balance)
-    .where(accounts.c.holder_id == sa.bindparam("holder_id"))
-    .with_for_update()
-)
+def _lock_wallet(holder_id: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """The holder's balance, the wallet locked until the transaction ends."""
+    return sa.select(accounts.c.balance).where(accounts.c.holder_id == holder_id).with_for_update()
+
+
+_LOCK_WALLET = _lock_wallet(sa.bindparam("holder_id"))
 
 
 def locked_balance(session: Session, holder_id: int) -> int:
@@ -196,12 +197,7 @@ def locked_balance_of(holder_id: sa.ColumnElement[int]) -> sa.LateralFromClause:
     wallet in that statement's round trip; a wallet a concurrent transaction changed is read as
     that transaction committed it. NULL: no wallet.
     """
-    return (
-        sa.select(accounts.c.balance)
-        .where(accounts.c.holder_id == holder_id)
-        .with_for_update()
-        .lateral("locked_wallet")
-    )
+    return _lock_wallet(holder_id).lateral("locked_wallet")
 
 
 def require_wallet_holder(session: Session, holder_id: int) -> User:
