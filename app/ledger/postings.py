@@ -11,7 +11,8 @@ of it is kept.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -227,17 +228,19 @@ def open_merchant_account(session: Session, merchant_id: int) -> int:
 # One round trip on PostgreSQL: the transaction and its entries first, the conditional balance
 # update last, so the wallet's row lock is held for the rest of one statement and the commit.
 # It goes to psycopg on the session's own connection and transaction: SQLAlchemy's execution
-# layer would cost a third of the debit's CPU.
-_REDEEM_POSTGRESQL = """
-WITH w AS (SELECT id FROM ledger_accounts WHERE holder_id = %(holder_id)s),
-m AS (SELECT id FROM ledger_accounts WHERE merchant_id = %(merchant_id)s),
+# layer would cost a third of the debit's CPU. The accounts (``w``, ``m``) and the posting
+# (``t``, ``e``, ``u``) are separate parts so that a :class:`Guard` can sit between them.
+_DEBIT_ACCOUNTS = """
+w AS (SELECT id FROM ledger_accounts WHERE holder_id = %(holder_id)s),
+m AS (SELECT id FROM ledger_accounts WHERE merchant_id = %(merchant_id)s)"""
+_DEBIT_POSTING = """
 t AS (
     INSERT INTO ledger_transactions
         (kind, idempotency_key, fingerprint, reference_type, reference_id, memo, created_at)
     SELECT 'redeem', CAST(%(key)s AS varchar), CAST(%(fingerprint)s AS varchar),
            CAST(%(reference_type)s AS varchar), CAST(%(reference_id)s AS bigint),
            CAST(%(memo)s AS varchar), %(now)s
-    FROM w, m
+    FROM {sources}
     ON CONFLICT DO NOTHING
     RETURNING id
 ),
@@ -252,9 +255,42 @@ u AS (
     WHERE id = (SELECT id FROM w) AND balance >= CAST(%(points)s AS bigint)
       AND EXISTS (SELECT FROM t)
     RETURNING balance
+)"""
+_DEBIT_RESULT = (
+    "(SELECT id FROM w), (SELECT id FROM m), (SELECT id FROM t), (SELECT balance FROM u)"
 )
-SELECT (SELECT id FROM w), (SELECT id FROM m), (SELECT id FROM t), (SELECT balance FROM u)
-"""
+_REDEEM_POSTGRESQL = (
+    f"WITH {_DEBIT_ACCOUNTS},{_DEBIT_POSTING.format(sources='w, m')}\nSELECT {_DEBIT_RESULT}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """What a redemption debit is conditional on, and what it writes besides, in the debit's own
+    statement (PostgreSQL): a caller's conditional writes then cost no round trip of their own.
+
+    ``condition`` is the body of a CTE named ``guard``; the debit is written only when it yields
+    a row. It may read the holder's wallet ``w`` and the merchant's clearing account ``m``, and it
+    must require ``m`` (``EXISTS (SELECT FROM m)``): when the account is missing it is opened and
+    the statement runs again. ``after`` are further CTEs (``name AS (…)``, comma-separated) that
+    may read the debit's transaction ``t`` (its ``id``). Both take psycopg's ``%(name)s``
+    parameters: the caller's, and the debit's own (``holder_id``, ``merchant_id``, ``points``,
+    ``reference_id``, ``memo``, ``now``). Build a guard once and pass its parameters per call.
+    """
+
+    condition: str
+    after: str
+    statement: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        posting = _DEBIT_POSTING.format(sources="w, m, guard")
+        object.__setattr__(
+            self,
+            "statement",
+            f"WITH {_DEBIT_ACCOUNTS},\nguard AS ({self.condition}),{posting},\n{self.after}\n"
+            f"SELECT {_DEBIT_RESULT}, EXISTS (SELECT FROM guard)",
+        )
+
 
 _FIND_ACCOUNTS_SQLITE = sa.text(
     "SELECT (SELECT id FROM ledger_accounts WHERE holder_id = :holder_id), "
@@ -287,16 +323,21 @@ def redeem(
     reference_type: str = "redemption",
     reference_id: int | None = None,
     memo: str = "",
-) -> Posted:
+    guard: Guard | None = None,
+    guard_params: Mapping[str, Any] | None = None,
+) -> Posted | None:
     """Debit ``points`` from the holder's wallet into the merchant's clearing account.
 
     ``memo`` is what the resident reads in the history (the offer's title). Raises
     ``insufficient_points`` (409, with the balance), ``invalid_points`` (422),
     ``wallet_not_found`` (404) or ``idempotency_conflict`` (409); the caller rolls back.
+    With a ``guard`` (PostgreSQL only) it returns None when the guard yielded no row: then
+    nothing was written.
     """
     points = check_points(points)
     key = check_key(idempotency_key)
     params = {
+        **(guard_params or {}),
         "holder_id": holder_id,
         "merchant_id": merchant_id,
         "points": points,
@@ -310,27 +351,38 @@ def redeem(
         "now": clock.now(),
     }
     conn = session.connection()
-    run = _redeem_postgresql if is_postgresql(conn) else _redeem_sqlite
-    wallet, merchant_account, transaction_id, new_balance = run(conn, params)
+    if guard is not None:
+        driver: Any = conn.connection.driver_connection
+
+        def run(conn: sa.Connection, params: dict[str, Any]) -> tuple[Any, ...]:
+            return driver.execute(guard.statement, params).fetchone()
+
+    else:
+        run = _redeem_postgresql if is_postgresql(conn) else _redeem_sqlite
+    wallet, merchant_account, transaction_id, new_balance, *guarded = run(conn, params)
     if wallet is not None and merchant_account is None:
         open_merchant_account(session, merchant_id)  # the first redemption at this merchant
-        wallet, merchant_account, transaction_id, new_balance = run(conn, params)
+        wallet, merchant_account, transaction_id, new_balance, *guarded = run(conn, params)
     if wallet is None:
         require_wallet_holder(session, holder_id)
         raise insufficient_points(0, points)
+    if guarded and not guarded[0]:
+        return None
     if transaction_id is None:
+        if guard is not None:  # the guard's writes stand without their debit: never keep them
+            raise RuntimeError(f"the guarded debit's key {key!r} was used before")
         return _replay(session, key, params["fingerprint"], wallet)
     if new_balance is None:
         raise insufficient_points(_wallet_balance(conn, wallet), points)
     return Posted(transaction_id, new_balance)
 
 
-def _redeem_postgresql(conn: sa.Connection, params: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+def _redeem_postgresql(conn: sa.Connection, params: dict[str, Any]) -> tuple[Any, ...]:
     driver: Any = conn.connection.driver_connection
     return driver.execute(_REDEEM_POSTGRESQL, params).fetchone()
 
 
-def _redeem_sqlite(conn: sa.Connection, params: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+def _redeem_sqlite(conn: sa.Connection, params: dict[str, Any]) -> tuple[Any, ...]:
     wallet, merchant_account = conn.execute(_FIND_ACCOUNTS_SQLITE, params).one()
     if wallet is None or merchant_account is None:
         return wallet, merchant_account, None, None

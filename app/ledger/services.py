@@ -5,7 +5,8 @@ commits or rolls back. In short:
 
 - ``issue_points(session, reduction_ids, policy=, now=)``: batch issuance for verified reductions;
 - ``redeem(session, holder_id=, merchant_id=, points=, idempotency_key=, reference_id=, memo=)``:
-  the redemption debit; ``reverse(session, transaction_id, idempotency_key=, memo=)``;
+  the redemption debit, with a ``Guard`` for what it is conditional on and writes besides in its
+  statement (PostgreSQL); ``reverse(session, transaction_id, idempotency_key=, memo=)``;
 - ``adjust(session, actor, holder_id=, points=, reason=, idempotency_key=, policy=)``: audited;
 - ``expire_points(session, now=, policy=, after_wallet_id=, limit=, previous_run=)`` in chunks, and
   ``expiring_soon(session, now=, within=, after_wallet_id=, limit=)`` for reminders;
@@ -24,6 +25,7 @@ from app.ledger.expiry import (
 from app.ledger.issuance import IssueLine, IssueResult, issue_points
 from app.ledger.policy import Caps, LedgerPolicy, current_policy, policy_from_config
 from app.ledger.postings import (
+    Guard,
     Posted,
     adjust,
     balance,
@@ -55,6 +57,7 @@ __all__ = [
     "ExpiringLot",
     "ExpiringPage",
     "ExpiringWallet",
+    "Guard",
     "ExpiryRun",
     "HistoryItem",
     "HistoryPage",

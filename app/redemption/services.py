@@ -14,6 +14,7 @@ commit and few round trips: the counter's throughput rests on that.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from app.errors import Conflict, DomainError, NotFound
 from app.ledger import services as ledger
 from app.merchants.models import Merchant, Offer, Store, offer_stores
 from app.merchants.offers import redeemable_problem, visible_offer
-from app.merchants.services import Staff, counter_store, require_manager
+from app.merchants.services import CounterStore, Staff, counter_store, require_manager
 from app.redemption import tokens
 from app.redemption.models import Redemption, RedemptionStatus, RedemptionToken
 from rewards.base import FulfilmentContext, RewardType
@@ -188,20 +189,39 @@ def _check_limits(
     During a confirmation this runs once the wallet is locked, so two tokens of the same
     resident confirmed at once are counted one after the other.
     """
+    refusal = _limit_refusal(
+        session, holder_id, offer_id, daily_limit, monthly_limit, now=now, zone=zone
+    )
+    if refusal is not None:
+        raise refusal
+
+
+def _limit_refusal(
+    session: Session,
+    holder_id: int,
+    offer_id: int,
+    daily_limit: int | None,
+    monthly_limit: int | None,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+) -> DomainError | None:
+    """The limit of the offer the resident reached, or None."""
     if daily_limit is None and monthly_limit is None:
-        return
+        return None
     params = _limit_params(holder_id, offer_id, now, zone)
     counts = session.connection().execute(_LIMIT_COUNTS, params).one()
     if daily_limit is not None and counts[0] >= daily_limit:
-        raise DomainError(
+        return DomainError(
             "daily_limit_reached",
             _l("The limit for this offer is %(limit)s a day per person.", limit=daily_limit),
         )
     if monthly_limit is not None and counts[1] >= monthly_limit:
-        raise DomainError(
+        return DomainError(
             "monthly_limit_reached",
             _l("The limit for this offer is %(limit)s a month per person.", limit=monthly_limit),
         )
+    return None
 
 
 def _limit_params(holder_id: int, offer_id: int, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
@@ -325,6 +345,54 @@ _TAKE_ONE_WITHIN_LIMITS = _TAKE_ONE.where(
     )
 )
 _RECORD_OUTCOME = _tokens.update().where(_BY_ID).values(outcome=sa.bindparam("outcome"))
+
+# PostgreSQL: the guards of the confirmation's debit (psycopg's parameters; see ledger.Guard),
+# keyed by (the offer has stock?, the offer has limits?). A limit left out is bound as NULL,
+# which no count reaches.
+_LIMITS_REACHED = """EXISTS (
+        SELECT FROM (
+            SELECT count(*) FILTER (WHERE confirmed_at >= %(day_start)s) AS day,
+                   count(*) AS month
+            FROM redemptions
+            WHERE resident_id = %(holder_id)s AND offer_id = %(offer_id)s
+              AND status = 'completed' AND confirmed_at >= %(month_start)s
+        ) AS counted
+        WHERE counted.day >= CAST(%(resident_daily_limit)s AS integer)
+           OR counted.month >= CAST(%(resident_monthly_limit)s AS integer)
+    )"""
+_RECORD_REDEMPTION = """r AS (
+    INSERT INTO redemptions
+        (id, resident_id, offer_id, merchant_id, store_id, offer_title, points, reward_type,
+         fulfilment, ledger_transaction_id, confirmed_by_id, confirmed_at, status,
+         reversal_reason)
+    SELECT CAST(%(reference_id)s AS bigint), CAST(%(holder_id)s AS bigint),
+           CAST(%(offer_id)s AS bigint), CAST(%(merchant_id)s AS bigint),
+           CAST(%(store_id)s AS bigint), CAST(%(memo)s AS varchar), CAST(%(points)s AS integer),
+           CAST(%(reward_type)s AS varchar), CAST(%(fulfilment)s AS json), t.id,
+           CAST(%(staff_id)s AS bigint), CAST(%(confirmed_at)s AS timestamptz), 'completed', ''
+    FROM t
+)"""
+
+
+def _guard(*, stock: bool, limited: bool) -> ledger.Guard:
+    """Built from the constants above only: no value ever enters the text."""
+    conditions = ["EXISTS (SELECT FROM m)"] + ([f"NOT {_LIMITS_REACHED}"] if limited else [])
+    where = "\n      AND ".join(conditions)
+    if stock:
+        condition = (
+            "UPDATE offers SET stock = stock - 1\n"  # noqa: S608 (constants only)
+            f"    WHERE id = %(offer_id)s AND stock > 0\n      AND {where}\n    RETURNING id"
+        )
+    else:
+        condition = f"SELECT WHERE {where}"
+    return ledger.Guard(condition, _RECORD_REDEMPTION)
+
+
+_GUARDS = {
+    (stock, limited): _guard(stock=stock, limited=limited)
+    for stock in (True, False)
+    for limited in (True, False)
+}
 
 
 def _presented(key: bytes, raw: str) -> tokens.Presented:
@@ -512,15 +580,16 @@ def confirm(
         _check_rules(token, staff, now)
         if balance < token.points_price:
             raise _too_few_points(balance, token.points_price)
-        if token.stock is None:
-            _check_token_limits(session, token, now, zone)
-        elif not _take_one(session, token, now, zone):
-            _check_token_limits(session, token, now, zone)  # a limit, if one was what stopped it
-            raise Conflict("out_of_stock", _l("This offer has run out."))
     except DomainError as refusal:
-        _record_refusal(session, token.id, refusal, staff)
-        raise Refused(refusal) from refusal
-    return _redeem(session, staff, store, token, now, zone, reward_types)
+        raise _refused(session, token.id, refusal, staff) from refusal
+    confirmed = _redeem(session, staff, store, token, now, zone, reward_types)
+    if confirmed is None:  # nothing was taken: say which rule stopped it
+        try:
+            _check_token_limits(session, token, now, zone)
+            raise Conflict("out_of_stock", _l("This offer has run out."))
+        except DomainError as refusal:
+            raise _refused(session, token.id, refusal, staff) from refusal
+    return confirmed
 
 
 def _burn(
@@ -559,53 +628,66 @@ def _check_token_limits(
 
 
 def _take_one(session: Session, token: sa.Row[Any], now: datetime, zone: ZoneInfo) -> bool:
-    """Decrement the stock unless it is gone or the resident reached a limit of the offer.
+    """SQLite: take one of the stock unless it is gone or the resident reached a limit.
 
-    The stock's condition holds under concurrent takers; the limits are exact because the
-    wallet is locked (the statement's snapshot is taken after the lock was granted).
+    An offer without stock only has the limits to pass.
     """
+    if token.stock is None:
+        refusal = _limit_refusal(
+            session, token.resident_id, token.offer_id, token.daily_limit, token.monthly_limit,
+            now=now, zone=zone,
+        )  # fmt: skip
+        return refusal is None
     if token.daily_limit is None and token.monthly_limit is None:
         taken = session.connection().execute(_TAKE_ONE, {"offer_id": token.offer_id})
     else:
-        params = _limit_params(token.resident_id, token.offer_id, now, zone)
-        params |= {
-            "resident_daily_limit": token.daily_limit,
-            "resident_monthly_limit": token.monthly_limit,
-        }
-        taken = session.connection().execute(_TAKE_ONE_WITHIN_LIMITS, params)
+        taken = session.connection().execute(
+            _TAKE_ONE_WITHIN_LIMITS, _take_params(token, now, zone)
+        )
     return taken.rowcount == 1
+
+
+def _take_params(token: sa.Row[Any], now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+    """The limits of a take: a limit left out is bound as NULL, which no count reaches."""
+    params = _limit_params(token.resident_id, token.offer_id, now, zone)
+    return params | {
+        "resident_daily_limit": token.daily_limit,
+        "resident_monthly_limit": token.monthly_limit,
+    }
 
 
 def _redeem(
     session: Session,
     staff: Staff,
-    store: Store,
+    store: CounterStore,
     token: sa.Row[Any],
     now: datetime,
     zone: ZoneInfo,
     reward_types: Mapping[str, type[RewardType]],
-) -> Confirmed:
-    """The debit, the benefit and the redemption row, once every rule has passed."""
-    debit = ledger.redeem(
-        session,
-        holder_id=token.resident_id,
-        merchant_id=token.merchant_id,
-        points=token.points_price,
-        idempotency_key=f"redemption:{token.id}",
-        reference_id=token.id,
-        memo=token.title,
+) -> Confirmed | None:
+    """The stock, the debit, the benefit and the redemption row once every other rule passed;
+    None when the stock is gone or the resident reached a limit (then nothing was written).
+
+    On PostgreSQL the take, the debit and the redemption row are one statement (a ledger
+    :class:`~app.ledger.postings.Guard`); its snapshot is taken after the wallet's lock was
+    granted, so the limits are counted exactly, and the stock's condition holds under
+    concurrent takers.
+    """
+    fulfilment = (
+        reward_types[token.reward_type]
+        .fulfil(
+            token.config,
+            FulfilmentContext(
+                redemption_id=token.id,
+                offer_id=token.offer_id,
+                merchant_id=token.merchant_id,
+                issued_at=now.astimezone(zone),
+                secret=bytes.fromhex(token.voucher_key),
+            ),
+        )
+        .to_dict()
     )
-    fulfilment = reward_types[token.reward_type].fulfil(
-        token.config,
-        FulfilmentContext(
-            redemption_id=token.id,
-            offer_id=token.offer_id,
-            merchant_id=token.merchant_id,
-            issued_at=now.astimezone(zone),
-            secret=bytes.fromhex(token.voucher_key),
-        ),
-    )
-    values = {
+    values: dict[str, Any] = {
         "id": token.id,
         "resident_id": token.resident_id,
         "offer_id": token.offer_id,
@@ -614,17 +696,69 @@ def _redeem(
         "offer_title": token.title,
         "points": token.points_price,
         "reward_type": token.reward_type,
-        "fulfilment": fulfilment.to_dict(),
-        "ledger_transaction_id": debit.transaction_id,
+        "fulfilment": fulfilment,
         "confirmed_by_id": staff.user_id,
         "confirmed_at": now,
         "status": RedemptionStatus.COMPLETED,
         "reversal_reason": "",
     }
-    session.connection().execute(_redemptions.insert(), values)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    write = _take_debit_and_record_postgresql if postgresql else _take_debit_and_record_sqlite
+    debit = write(session, token, values, now, zone)
+    if debit is None:
+        return None
+    values["ledger_transaction_id"] = debit.transaction_id
     return Confirmed(
         Redeemed(**values), token.title, mask_name(token.display_name), debit.balance, store.name
     )
+
+
+def _debit(token: sa.Row[Any]) -> dict[str, Any]:
+    """The ledger's redemption debit for a token: its key is the token's, spent only once."""
+    return {
+        "holder_id": token.resident_id,
+        "merchant_id": token.merchant_id,
+        "points": token.points_price,
+        "idempotency_key": f"redemption:{token.id}",
+        "reference_id": token.id,
+        "memo": token.title,
+    }
+
+
+def _take_debit_and_record_postgresql(
+    session: Session, token: sa.Row[Any], values: dict[str, Any], now: datetime, zone: ZoneInfo
+) -> ledger.Posted | None:
+    """One statement: the take within the limits guards the debit and the redemption row."""
+    limited = token.daily_limit is not None or token.monthly_limit is not None
+    params = _take_params(token, now, zone) if limited else {"offer_id": token.offer_id}
+    params |= {
+        "store_id": values["store_id"],
+        "reward_type": values["reward_type"],
+        "fulfilment": json.dumps(values["fulfilment"], ensure_ascii=False),
+        "staff_id": values["confirmed_by_id"],
+        "confirmed_at": now,
+    }
+    guard = _GUARDS[token.stock is not None, limited]
+    return ledger.redeem(session, **_debit(token), guard=guard, guard_params=params)
+
+
+def _take_debit_and_record_sqlite(
+    session: Session, token: sa.Row[Any], values: dict[str, Any], now: datetime, zone: ZoneInfo
+) -> ledger.Posted | None:
+    if not _take_one(session, token, now, zone):
+        return None
+    debit = ledger.redeem(session, **_debit(token))
+    assert debit is not None  # an unguarded debit returns a posting or raises
+    session.connection().execute(
+        _redemptions.insert(), values | {"ledger_transaction_id": debit.transaction_id}
+    )
+    return debit
+
+
+def _refused(session: Session, token_id: int, refusal: DomainError, staff: Staff) -> Refused:
+    """Keep the refusal's reason on the (burned) token and log it: what the caller raises."""
+    _record_refusal(session, token_id, refusal, staff)
+    return Refused(refusal)
 
 
 def _record_refusal(session: Session, token_id: int, refusal: DomainError, staff: Staff) -> None:
