@@ -357,6 +357,27 @@ _COUNTER_STORE = {
 }
 
 
+def _the_counter_store(*, manager: bool, chosen: bool) -> sa.Select[Any]:
+    stores = _COUNTER_STORE[manager, chosen].subquery()
+    return sa.select(
+        sa.func.min(stores.c.id).label("id"), sa.func.min(stores.c.name).label("name")
+    ).having(sa.func.count() == 1)
+
+
+#: :func:`counter_store` as a query of one row, or none where the call would raise, for a
+#: statement that should only act at a store the staff member may use (the counter's burn of a
+#: token). Keyed like ``_COUNTER_STORE``; bound with :func:`counter_store_params`.
+COUNTER_STORE_ROW = {
+    (manager, chosen): _the_counter_store(manager=manager, chosen=chosen)
+    for manager in (True, False)
+    for chosen in (True, False)
+}
+
+
+def counter_store_params(staff: Staff, store_id: int | None) -> dict[str, int | None]:
+    return _staff_params(staff) | {"store_id": store_id}
+
+
 def counter_stores(session: Session, staff: Staff) -> list[Store]:
     """The stores where this staff member may redeem: all for a manager, a cashier's own."""
     stmt = _where_staff_works(sa.select(Store), manager=staff.is_manager)

@@ -35,7 +35,14 @@ from app.errors import Conflict, DomainError, NotFound
 from app.ledger import services as ledger
 from app.merchants.models import Merchant, Offer, Store, offer_stores
 from app.merchants.offers import redeemable_problem, visible_offer
-from app.merchants.services import CounterStore, Staff, counter_store, require_manager
+from app.merchants.services import (
+    COUNTER_STORE_ROW,
+    CounterStore,
+    Staff,
+    counter_store,
+    counter_store_params,
+    require_manager,
+)
 from app.redemption import tokens
 from app.redemption.models import Redemption, RedemptionStatus, RedemptionToken
 from rewards.base import FulfilmentContext, RewardType
@@ -239,38 +246,43 @@ def _limit_params(holder_id: int, offer_id: int, now: datetime, zone: ZoneInfo) 
 # ORM objects (the ORM's execution layer has nothing to add here), and takes one round trip per
 # step.
 
-#: What a scan needs to know: the token, its offer's terms, the merchant's state, whose it is.
-_TOKEN_VIEW = (
-    _tokens.c.id,
-    _tokens.c.resident_id,
-    _tokens.c.issued_at,
-    _tokens.c.expires_at,
-    _tokens.c.burned_at,
-    _offers.c.id.label("offer_id"),
-    _offers.c.merchant_id,
-    _offers.c.reward_type,
-    _offers.c.config,
-    _offers.c.title,
-    _offers.c.points_price,
-    _offers.c.stock,
-    _offers.c.daily_limit,
-    _offers.c.monthly_limit,
-    _offers.c.valid_from,
-    _offers.c.valid_until,
-    _offers.c.status,
-    _offers.c.edited_at,
-    # Whether the offer may be redeemed at the counter's store (bound as ``store_id``).
-    sa.exists()
-    .where(
-        offer_stores.c.offer_id == _offers.c.id,
-        offer_stores.c.store_id == sa.bindparam("store_id"),
+
+def _token_view(store_id: sa.ColumnElement[Any]) -> tuple[sa.ColumnElement[Any], ...]:
+    """What a scan needs to know: the token, its offer's terms, the merchant's state, whose it
+    is, and whether the offer may be redeemed at the counter's store ``store_id``."""
+    at_store = (
+        sa.exists()
+        .where(offer_stores.c.offer_id == _offers.c.id, offer_stores.c.store_id == store_id)
+        .correlate(_offers)
     )
-    .correlate(_offers)
-    .label("at_store"),
-    _merchants.c.status.label("merchant_status"),
-    _merchants.c.voucher_key,
-    _users.c.display_name,
-)
+    return (
+        _tokens.c.id,
+        _tokens.c.resident_id,
+        _tokens.c.issued_at,
+        _tokens.c.expires_at,
+        _tokens.c.burned_at,
+        _offers.c.id.label("offer_id"),
+        _offers.c.merchant_id,
+        _offers.c.reward_type,
+        _offers.c.config,
+        _offers.c.title,
+        _offers.c.points_price,
+        _offers.c.stock,
+        _offers.c.daily_limit,
+        _offers.c.monthly_limit,
+        _offers.c.valid_from,
+        _offers.c.valid_until,
+        _offers.c.status,
+        _offers.c.edited_at,
+        at_store.label("at_store"),
+        _merchants.c.status.label("merchant_status"),
+        _merchants.c.voucher_key,
+        _users.c.display_name,
+    )
+
+
+#: The token's view at a store bound as ``store_id``.
+_TOKEN_VIEW = _token_view(sa.bindparam("store_id"))
 _TOKEN_JOINS = (
     _offers.c.id == _tokens.c.offer_id,
     _merchants.c.id == _offers.c.merchant_id,
@@ -289,23 +301,45 @@ _BURN = _tokens.update().values(
 )
 
 
-def _burn_and_lock(named: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    """PostgreSQL: burn the token, return its view and lock its resident's wallet, at once.
+def _burn_and_lock(
+    named: sa.ColumnElement[bool], *, manager: bool, store_chosen: bool
+) -> sa.Select[Any]:
+    """PostgreSQL: find the counter's store, burn the token, return its view and lock its
+    resident's wallet, at once.
 
-    The wallet's lock orders this resident's concurrent confirmations: the balance (``balance``)
-    and the limits counted by later statements are then exact, and the debit cannot fail.
+    The token is burned only at a store the staff member may use (as :func:`counter_store`
+    would find it). The wallet's lock orders this resident's concurrent confirmations: the
+    balance (``balance``) and the limits counted by later statements are then exact, and the
+    debit cannot fail.
     """
-    burned = _BURN.where(named, _UNBURNED, *_TOKEN_JOINS).returning(*_TOKEN_VIEW).cte("burned")
+    counter = COUNTER_STORE_ROW[manager, store_chosen].cte("counter")
+    store_id = sa.select(counter.c.id).scalar_subquery()
+    burned = (
+        _BURN.where(named, _UNBURNED, *_TOKEN_JOINS, store_id.is_not(None))
+        .returning(
+            *_token_view(store_id),
+            store_id.label("store_id"),
+            sa.select(counter.c.name).scalar_subquery().label("store_name"),
+        )
+        .cte("burned")
+    )
     wallet = ledger.locked_balance_of(burned.c.resident_id)
     return sa.select(burned, wallet.c.balance).select_from(burned.outerjoin(wallet, sa.true()))
 
 
-#: (PostgreSQL?, by short code?) → the burn; PostgreSQL's returns the token's view at once.
-_BURNS = {
-    (True, False): _burn_and_lock(_BY_ID),
-    (True, True): _burn_and_lock(_BY_CODE),
-    (False, False): _BURN.where(_BY_ID, _UNBURNED).returning(_tokens.c.id),
-    (False, True): _BURN.where(_BY_CODE, _UNBURNED).returning(_tokens.c.id),
+#: PostgreSQL's burns, by (short code?, manager?, store chosen?): each returns the token's view.
+_BURNS_POSTGRESQL = {
+    (by_code, manager, chosen): _burn_and_lock(
+        _BY_CODE if by_code else _BY_ID, manager=manager, store_chosen=chosen
+    )
+    for by_code in (True, False)
+    for manager in (True, False)
+    for chosen in (True, False)
+}
+#: SQLite's burns, by short code?: each returns the token's id.
+_BURNS_SQLITE = {
+    by_code: _BURN.where(_BY_CODE if by_code else _BY_ID, _UNBURNED).returning(_tokens.c.id)
+    for by_code in (True, False)
 }
 _TOKEN_BY_ID = sa.select(*_TOKEN_VIEW).where(*_TOKEN_JOINS, _BY_ID)
 _LIMIT_COUNTS = sa.select(
@@ -566,16 +600,16 @@ def confirm(
     plain :class:`DomainError` (nothing written) for input that names no token or a store the
     staff member does not work at.
     """
-    store = counter_store(session, staff, store_id)
-    presented = _presented(key, raw)
-    burned = _burn(session, presented, staff, store.id, now)
+    presented = tokens.read(key, raw)
+    burned = None if presented is None else _burn(session, presented, staff, store_id, now)
     if burned is None:
-        used = _used_token_id(session, presented, now)
+        counter_store(session, staff, store_id)  # the store, if it is what stopped the burn
+        used = None if presented is None else _used_token_id(session, presented, now)
         if used is None:
             raise invalid_token()
         _record_replay(session, used, staff, now)
         raise Refused(token_used())
-    token, balance = burned
+    token, balance, store = burned
     try:
         _check_rules(token, staff, now)
         if balance < token.points_price:
@@ -593,28 +627,38 @@ def confirm(
 
 
 def _burn(
-    session: Session, presented: tokens.Presented, staff: Staff, store_id: int, now: datetime
-) -> tuple[sa.Row[Any], int] | None:
-    """Spend the token (exactly one of any number of concurrent calls gets it), load it and
-    lock its resident's wallet: the token and the wallet's balance, or None.
+    session: Session,
+    presented: tokens.Presented,
+    staff: Staff,
+    store_id: int | None,
+    now: datetime,
+) -> tuple[sa.Row[Any], int, CounterStore] | None:
+    """Spend the token at the counter's store (exactly one of any number of concurrent calls gets
+    it), load it and lock its resident's wallet: the token, the wallet's balance and the store,
+    or None when no live token was named (on PostgreSQL also when the store is not the staff
+    member's to use; SQLite raises that as :func:`counter_store` does).
 
-    On PostgreSQL one statement does all three (:func:`_burn_and_lock`); SQLite's RETURNING
-    cannot name the joined tables, so it reads the token back (it runs one writer at a time).
+    On PostgreSQL one statement does it all (:func:`_burn_and_lock`); SQLite's RETURNING cannot
+    name the joined tables, so it finds the store first and reads the token back (it runs one
+    writer at a time).
     """
-    postgresql = session.get_bind().dialect.name == "postgresql"
     by_code = presented.token_id is None
-    params: dict[str, Any] = {"now": now, "staff_id": staff.user_id, "store_id": store_id}
+    params: dict[str, Any] = counter_store_params(staff, store_id)
+    params |= {"now": now, "staff_id": staff.user_id}
     params |= {"token_code": presented.code} if by_code else {"token_id": presented.token_id}
     conn = session.connection()
-    burned = conn.execute(_BURNS[postgresql, by_code], params)
-    if postgresql:
-        row = burned.first()
-        return None if row is None else (row, row.balance or 0)
-    token_id = burned.scalar()
+    if session.get_bind().dialect.name == "postgresql":
+        burn = _BURNS_POSTGRESQL[by_code, staff.is_manager, store_id is not None]
+        row = conn.execute(burn, params).first()
+        if row is None:
+            return None
+        return row, row.balance or 0, CounterStore(row.store_id, row.store_name)
+    store = counter_store(session, staff, store_id)
+    token_id = conn.execute(_BURNS_SQLITE[by_code], params).scalar()
     if token_id is None:
         return None
-    token = conn.execute(_TOKEN_BY_ID, {"token_id": token_id, "store_id": store_id}).one()
-    return token, ledger.locked_balance(session, token.resident_id)
+    token = conn.execute(_TOKEN_BY_ID, {"token_id": token_id, "store_id": store.id}).one()
+    return token, ledger.locked_balance(session, token.resident_id), store
 
 
 def _check_token_limits(
