@@ -190,12 +190,14 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Concurrency tests run on PostgreSQL only; their SQLite variants are not collected."""
+    """Concurrency tests run on PostgreSQL only, and the few about SQLite's own path on SQLite
+    only; their variants on the other backend are not collected."""
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        on_sqlite = callspec is not None and callspec.params.get("database") == "sqlite"
-        (drop if on_sqlite and item.get_closest_marker("postgres_only") else keep).append(item)
+        backend = callspec.params.get("database") if callspec is not None else None
+        other = {"sqlite": "postgres_only", "postgresql": "sqlite_only"}.get(backend)
+        (drop if other and item.get_closest_marker(other) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -352,6 +352,8 @@ def redeem(
     }
     conn = session.connection()
     if guard is not None:
+        if not is_postgresql(conn):
+            raise ValueError("a guarded debit needs PostgreSQL")
         driver: Any = conn.connection.driver_connection
 
         def run(conn: sa.Connection, params: dict[str, Any]) -> tuple[Any, ...]:

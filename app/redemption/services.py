@@ -1,15 +1,18 @@
 """Redemption rules: issue a QR token, preview and confirm it at the counter, reverse a mistake.
 
 Confirming is one database transaction. The token is burned first by a conditional UPDATE, so of
-any number of concurrent confirmations exactly one proceeds; on PostgreSQL the same statement locks
-the resident's wallet and reads its balance. Then every rule is checked before anything else is
-written: the balance, then the limits and the stock (one conditional UPDATE takes the stock only
-within the limits, and only a refusal asks which rule it was). A refusal therefore leaves
-nothing but the burn (and the refusal's reason on the token), and the service raises
-:class:`Refused`: the edge commits that despite the 4xx status. Only then come the ledger's
-debit (which cannot fail any more under the wallet's lock), the benefit and the redemption row.
-One transaction, with no separate one for the burn and no savepoint, keeps a confirmation to one
-commit and few round trips: the counter's throughput rests on that.
+any number of concurrent confirmations exactly one proceeds; on PostgreSQL the same statement
+finds the counter's store (a token is burned only where the staff member may redeem), locks the
+resident's wallet and reads its balance. Then every rule that needs no write is checked: the
+token's expiry, merchant, store and offer, and the balance. Then one conditional UPDATE takes the
+stock only within the resident's limits; only a refusal asks which rule it was. A refusal
+therefore leaves nothing but the burn (and the refusal's reason on the token), and the service
+raises :class:`Refused`: the edge commits that despite the 4xx status. With the stock come the
+ledger's debit (which cannot fail any more under the wallet's lock), the benefit and the
+redemption row; on PostgreSQL the take guards the debit and the redemption row in the debit's
+own statement (a ledger ``Guard``). One transaction, with no separate one for the burn and no
+savepoint, keeps a confirmation to one commit and few round trips (on PostgreSQL: BEGIN, the
+burn, the take with the debit and the row, COMMIT): the counter's throughput rests on that.
 """
 
 from __future__ import annotations
