@@ -23,7 +23,7 @@ PUBLIC: list[dict[str, list[str]]] = []  # routes open without credentials
 
 
 @blp.post("/auth/tokens")
-@blp.arguments(schemas.CredentialsIn)
+@blp.arguments(schemas.CredentialsIn())
 @blp.response(201, schemas.TokenOut)
 @blp.doc(security=PUBLIC)
 @sign_in_limits
@@ -50,7 +50,7 @@ def revoke_current_token() -> None:
 
 
 @blp.post("/residents")
-@blp.arguments(schemas.ResidentSignUpIn)
+@blp.arguments(schemas.ResidentSignUpIn())
 @blp.response(201, schemas.MeOut)
 @blp.doc(security=PUBLIC)
 def sign_up_resident(data: dict[str, Any]) -> User:
@@ -59,7 +59,7 @@ def sign_up_resident(data: dict[str, Any]) -> User:
 
 
 @blp.post("/organisations")
-@blp.arguments(schemas.OrganisationSignUpIn)
+@blp.arguments(schemas.OrganisationSignUpIn())
 @blp.response(201, schemas.MeOut)
 @blp.doc(security=PUBLIC)
 def sign_up_organisation(data: dict[str, Any]) -> User:
@@ -87,7 +87,7 @@ def list_members() -> list[User]:
 
 @blp.post("/organisation/members")
 @requires(Permission.MANAGE_ORGANISATION)
-@blp.arguments(schemas.MemberIn)
+@blp.arguments(schemas.MemberIn())
 @blp.response(201, schemas.MemberOut)
 def add_member(data: dict[str, Any]) -> User:
     """Add a signed-up resident to the caller's organisation by mobile number."""
@@ -106,7 +106,7 @@ def remove_member(resident_id: int) -> None:
 
 @blp.get("/bureau/staff")
 @requires(Permission.MANAGE_STAFF)
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(PageArgs(), location="query")
 @blp.response(200, page_schema(schemas.StaffOut, "StaffPage"))
 def list_staff(page: dict[str, Any]) -> dict[str, Any]:
     """Bureau and verifier staff accounts, newest first."""
@@ -116,7 +116,7 @@ def list_staff(page: dict[str, Any]) -> dict[str, Any]:
 
 @blp.post("/bureau/staff")
 @requires(Permission.MANAGE_STAFF)
-@blp.arguments(schemas.StaffIn)
+@blp.arguments(schemas.StaffIn())
 @blp.response(201, schemas.StaffOut)
 def create_staff(data: dict[str, Any]) -> User:
     """Create a bureau reviewer, bureau admin or verifier account (audited)."""
@@ -125,7 +125,7 @@ def create_staff(data: dict[str, Any]) -> User:
 
 @blp.patch("/bureau/staff/<int:user_id>")
 @requires(Permission.MANAGE_STAFF)
-@blp.arguments(schemas.StaffActiveIn)
+@blp.arguments(schemas.StaffActiveIn())
 @blp.response(200, schemas.StaffOut)
 def set_staff_active(data: dict[str, Any], user_id: int) -> User:
     """Enable or disable a staff account (audited)."""

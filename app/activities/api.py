@@ -164,7 +164,7 @@ def activity_status() -> Response:
 
 @me_blp.get("/activities")
 @requires(Permission.USE_WALLET)
-@me_blp.arguments(PageArgs, location="query")
+@me_blp.arguments(PageArgs(), location="query")
 @me_blp.response(200, page_schema(schemas.ResidentActivityOut, "MyActivityPage"))
 def my_activities(page: dict[str, Any]) -> dict[str, Any]:
     """My activities, newest first: status, reduction, points, and why when not credited."""
@@ -173,7 +173,7 @@ def my_activities(page: dict[str, Any]) -> dict[str, Any]:
 
 @me_blp.post("/activities")
 @requires(Permission.USE_WALLET)
-@me_blp.arguments(schemas.SelfReportIn, location=MULTIPART)
+@me_blp.arguments(schemas.SelfReportIn(), location=MULTIPART)
 @me_blp.response(201, schemas.ResidentActivityOut)
 @me_blp.alt_response(
     413, schema=ErrorSchema, description="The file is over 5 MB, or the request over the limit"
@@ -211,7 +211,7 @@ def my_links() -> Any:
 
 @me_blp.post("/links")
 @requires(Permission.USE_WALLET)
-@me_blp.arguments(schemas.IdentifierLinkIn)
+@me_blp.arguments(schemas.IdentifierLinkIn())
 @me_blp.response(201, schemas.IdentifierLinkCreatedOut)
 def link_identifier(data: dict[str, Any]) -> Any:
     """Link a card, account or meter; activities held for it are credited now."""
@@ -264,7 +264,7 @@ def list_partners() -> list[dict[str, Any]]:
 
 @bureau_blp.post("/partners")
 @requires(Permission.MANAGE_PARTNERS)
-@bureau_blp.arguments(schemas.DataPartnerIn)
+@bureau_blp.arguments(schemas.DataPartnerIn())
 @bureau_blp.response(201, schemas.DataPartnerCreatedOut)
 def register_partner(data: dict[str, Any]) -> dict[str, Any]:
     """Register a partner and its first key; the secret is in this answer only (audited)."""
@@ -283,7 +283,7 @@ def register_partner(data: dict[str, Any]) -> dict[str, Any]:
 
 @bureau_blp.patch("/partners/<int:partner_id>")
 @requires(Permission.MANAGE_PARTNERS)
-@bureau_blp.arguments(schemas.DataPartnerKindsIn)
+@bureau_blp.arguments(schemas.DataPartnerKindsIn())
 @bureau_blp.response(200, schemas.DataPartnerOut)
 def set_partner_kinds(data: dict[str, Any], partner_id: int) -> dict[str, Any]:
     """Change the activity kinds a partner may send (audited)."""
@@ -321,7 +321,7 @@ def revoke_key(partner_id: int, key_id: str) -> None:
 
 @bureau_blp.get("/review")
 @requires(Permission.REVIEW)
-@bureau_blp.arguments(schemas.ActivityReviewArgs, location="query")
+@bureau_blp.arguments(schemas.ActivityReviewArgs(), location="query")
 @bureau_blp.response(200, page_schema(schemas.ActivityReviewItemOut, "ActivityReviewPage"))
 def review_queue(args: dict[str, Any]) -> dict[str, Any]:
     """Flagged activities waiting for a reviewer, oldest decisions last; filter by kind, check,
@@ -334,7 +334,7 @@ def review_queue(args: dict[str, Any]) -> dict[str, Any]:
 
 @bureau_blp.post("/review/decisions")
 @requires(Permission.REVIEW)
-@bureau_blp.arguments(schemas.ReviewDecisionIn)
+@bureau_blp.arguments(schemas.ReviewDecisionIn())
 @bureau_blp.response(200, schemas.ReviewDecisionOut)
 def review_decisions(data: dict[str, Any]) -> Any:
     """Approve (credit) or reject (with a note the resident reads) one or many (audited)."""

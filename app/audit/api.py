@@ -37,7 +37,7 @@ class AuditArgs(PageArgs):
 
 @blp.get("/audit-log")
 @requires(Permission.READ_AUDIT_LOG)
-@blp.arguments(AuditArgs, location="query")
+@blp.arguments(AuditArgs(), location="query")
 @blp.response(200, page_schema(AuditEntryOut, "AuditPage"))
 def list_entries(args: dict[str, Any]) -> dict[str, Any]:
     """Entries newest first, filtered by action or object type. There is no write route."""

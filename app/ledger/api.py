@@ -36,7 +36,7 @@ def wallet() -> ledger.WalletSummary:
 
 @blp.get("/wallet/history")
 @requires(Permission.USE_WALLET)
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(PageArgs(), location="query")
 @blp.response(200, schemas.HistoryPageOut)
 def wallet_history(page: dict[str, Any]) -> ledger.HistoryPage:
     """The caller's transactions, newest first: credits with their calculation, debits with
@@ -56,7 +56,7 @@ def wallet_history_item(transaction_id: int) -> ledger.HistoryItem:
 
 @blp.get("/bureau/ledger/wallets")
 @requires(Permission.READ_LEDGER)
-@blp.arguments(schemas.WalletLookupArgs, location="query")
+@blp.arguments(schemas.WalletLookupArgs(), location="query")
 @blp.response(200, schemas.BureauWalletOut)
 def look_up_wallet(args: dict[str, str]) -> dict[str, Any]:
     """A resident's or organisation's wallet, found by mobile number."""
@@ -79,7 +79,7 @@ def _fields(summary: ledger.WalletSummary) -> dict[str, Any]:
 
 @blp.get("/bureau/ledger/wallets/<int:user_id>/history")
 @requires(Permission.READ_LEDGER)
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(PageArgs(), location="query")
 @blp.response(200, schemas.HistoryPageOut)
 def wallet_history_for_bureau(page: dict[str, Any], user_id: int) -> ledger.HistoryPage:
     """A holder's transactions, newest first."""
@@ -89,7 +89,7 @@ def wallet_history_for_bureau(page: dict[str, Any], user_id: int) -> ledger.Hist
 
 @blp.post("/bureau/ledger/wallets/<int:user_id>/adjustments")
 @requires(Permission.MANAGE_LEDGER)
-@blp.arguments(schemas.LedgerAdjustmentIn)
+@blp.arguments(schemas.LedgerAdjustmentIn())
 @blp.response(201, schemas.LedgerPostedOut)
 def post_adjustment(data: dict[str, Any], user_id: int) -> ledger.Posted:
     """Add or take away points with a reason (audited); a retried key returns the first."""

@@ -24,7 +24,7 @@ PUBLIC: list[dict[str, list[str]]] = []
 
 
 @blp.post("/merchants/applications")
-@blp.arguments(schemas.ApplicationIn)
+@blp.arguments(schemas.ApplicationIn())
 @blp.response(201, schemas.MerchantOut)
 @blp.doc(security=PUBLIC)
 def apply(data: dict[str, Any]) -> Merchant:
@@ -35,8 +35,8 @@ def apply(data: dict[str, Any]) -> Merchant:
 
 @blp.get("/bureau/merchants")
 @requires(Permission.APPROVE_MERCHANTS)
-@blp.arguments(schemas.MerchantStatusArgs, location="query")
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(schemas.MerchantStatusArgs(), location="query")
+@blp.arguments(PageArgs(), location="query")
 @blp.response(200, page_schema(schemas.MerchantOut, "MerchantPage"))
 def list_merchants(filters: dict[str, Any], page: dict[str, Any]) -> dict[str, Any]:
     """Merchants and applications, newest first, optionally of one status."""
@@ -45,7 +45,7 @@ def list_merchants(filters: dict[str, Any], page: dict[str, Any]) -> dict[str, A
 
 @blp.post("/bureau/merchants/<int:merchant_id>/decision")
 @requires(Permission.APPROVE_MERCHANTS)
-@blp.arguments(schemas.DecisionIn)
+@blp.arguments(schemas.DecisionIn())
 @blp.response(200, schemas.MerchantOut)
 def decide(data: dict[str, Any], merchant_id: int) -> Merchant:
     """Approve or reject an application, suspend or reinstate a merchant (audited)."""
@@ -68,7 +68,7 @@ def pending_offers() -> list[offer_changes.PendingOffer]:
 
 @blp.post("/bureau/offers/<int:offer_id>/decision")
 @requires(Permission.APPROVE_MERCHANTS)
-@blp.arguments(schemas.OfferDecisionIn)
+@blp.arguments(schemas.OfferDecisionIn())
 @blp.response(200, schemas.MerchantOfferOut)
 def decide_offer(data: dict[str, Any], offer_id: int) -> Offer:
     """Approve or reject a public-service offer (audited)."""
@@ -85,7 +85,7 @@ def merchant_offers() -> list[Offer]:
 
 @blp.post("/merchant/offers")
 @requires(Permission.MERCHANT_MANAGE)
-@blp.arguments(schemas.OfferIn)
+@blp.arguments(schemas.OfferIn())
 @blp.response(201, schemas.MerchantOfferOut)
 def create_offer(data: dict[str, Any]) -> Offer:
     """Create an offer (managers only); parking, transit and donations wait for the bureau."""
@@ -100,7 +100,7 @@ def create_offer(data: dict[str, Any]) -> Offer:
 
 @blp.put("/merchant/offers/<int:offer_id>")
 @requires(Permission.MERCHANT_MANAGE)
-@blp.arguments(schemas.OfferIn)
+@blp.arguments(schemas.OfferIn())
 @blp.response(200, schemas.MerchantOfferOut)
 def edit_offer(data: dict[str, Any], offer_id: int) -> Offer:
     """Replace an offer's terms, stock and stores (managers only, audited; same reward type).
@@ -127,7 +127,7 @@ def counter_stores() -> list[Store]:
 
 @blp.put("/merchant/staff/<int:user_id>/stores")
 @requires(Permission.MERCHANT_MANAGE)
-@blp.arguments(schemas.StaffStoresIn)
+@blp.arguments(schemas.StaffStoresIn())
 @blp.response(200, schemas.StaffStoresOut)
 def assign_stores(data: dict[str, Any], user_id: int) -> dict[str, Any]:
     """Set the stores where a cashier works (managers only, audited)."""
@@ -152,7 +152,7 @@ def reveal_voucher_key() -> tuple[voucher_keys.VoucherKeys, int, Headers]:
 
 @blp.post("/merchant/voucher-key/rotate")
 @requires(Permission.MERCHANT_MANAGE)
-@blp.arguments(schemas.RotateKeyIn)
+@blp.arguments(schemas.RotateKeyIn())
 @blp.response(200, schemas.VoucherKeysOut)
 @blp.alt_response(422, schema=ErrorSchema, description="`confirm` was not true")
 def rotate_voucher_key(data: dict[str, Any]) -> tuple[voucher_keys.VoucherKeys, int, Headers]:
@@ -171,8 +171,8 @@ def rotate_voucher_key(data: dict[str, Any]) -> tuple[voucher_keys.VoucherKeys, 
 
 
 @blp.get("/offers")
-@blp.arguments(schemas.BrowseArgs, location="query")
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(schemas.BrowseArgs(), location="query")
+@blp.arguments(PageArgs(), location="query")
 @blp.response(200, page_schema(schemas.PublicOfferOut, "OfferPage"))
 @blp.doc(security=PUBLIC)
 def browse(filters: dict[str, Any], page: dict[str, Any]) -> dict[str, Any]:

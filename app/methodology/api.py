@@ -46,7 +46,7 @@ def public_methodology(methodology_code: str) -> Any:
 
 @blp.get("/bureau/methodologies")
 @requires(Permission.BUREAU_CONSOLE)
-@blp.arguments(schemas.MethodologyVersionListArgs, location="query")
+@blp.arguments(schemas.MethodologyVersionListArgs(), location="query")
 @blp.response(200, schemas.VersionPage)
 def list_versions(args: dict[str, Any]) -> dict[str, Any]:
     """Every version of every methodology, newest first; filter by code or status."""
@@ -62,7 +62,7 @@ def list_versions(args: dict[str, Any]) -> dict[str, Any]:
 
 @blp.post("/bureau/methodologies")
 @requires(Permission.EDIT_METHODOLOGY)
-@blp.arguments(schemas.MethodologyRegisterIn)
+@blp.arguments(schemas.MethodologyRegisterIn())
 @blp.response(201, schemas.MethodologyVersionOut)
 def register(data: dict[str, Any]) -> MethodologyVersion:
     """Register a draft of an installed methodology, from its defaults or a copy (audited)."""
@@ -74,7 +74,7 @@ def register(data: dict[str, Any]) -> MethodologyVersion:
 
 @blp.post("/bureau/methodologies/apply")
 @requires(Permission.BUREAU_CONSOLE)
-@blp.arguments(schemas.MethodologyApplyIn)
+@blp.arguments(schemas.MethodologyApplyIn())
 @blp.response(200, schemas.MethodologyAppliedOut)
 def try_apply(data: dict[str, Any]) -> Applied:
     """What the version in effect at ``occurred_at`` makes of an activity; nothing is stored."""
@@ -93,7 +93,7 @@ def get_version(version_id: int) -> dict[str, Any]:
 
 @blp.patch("/bureau/methodologies/<int:version_id>")
 @requires(Permission.EDIT_METHODOLOGY)
-@blp.arguments(schemas.MethodologyEditIn)
+@blp.arguments(schemas.MethodologyEditIn())
 @blp.response(200, schemas.MethodologyVersionOut)
 def edit(data: dict[str, Any], version_id: int) -> MethodologyVersion:
     """Change a draft's parameter values and their source notes (audited)."""
@@ -117,7 +117,7 @@ def submit(version_id: int) -> MethodologyVersion:
 
 @blp.post("/bureau/methodologies/<int:version_id>/approve")
 @requires(Permission.APPROVE_METHODOLOGY)
-@blp.arguments(schemas.MethodologyApproveIn)
+@blp.arguments(schemas.MethodologyApproveIn())
 @blp.response(200, schemas.MethodologyVersionOut)
 def approve(data: dict[str, Any], version_id: int) -> MethodologyVersion:
     """Approve a submitted version from an instant; it supersedes the one in effect (audited)."""
@@ -134,7 +134,7 @@ def approve(data: dict[str, Any], version_id: int) -> MethodologyVersion:
 
 @blp.post("/bureau/methodologies/<int:version_id>/reject")
 @requires(Permission.APPROVE_METHODOLOGY)
-@blp.arguments(schemas.MethodologyCommentIn)
+@blp.arguments(schemas.MethodologyCommentIn())
 @blp.response(200, schemas.MethodologyVersionOut)
 def reject(data: dict[str, Any], version_id: int) -> MethodologyVersion:
     """Reject a submitted version with a comment (audited)."""
@@ -144,7 +144,7 @@ def reject(data: dict[str, Any], version_id: int) -> MethodologyVersion:
 
 @blp.post("/bureau/methodologies/<int:version_id>/retire")
 @requires(Permission.APPROVE_METHODOLOGY)
-@blp.arguments(schemas.MethodologyCommentIn)
+@blp.arguments(schemas.MethodologyCommentIn())
 @blp.response(200, schemas.MethodologyVersionOut)
 def retire(data: dict[str, Any], version_id: int) -> MethodologyVersion:
     """Stop an approved version crediting from now (audited)."""

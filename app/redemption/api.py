@@ -97,7 +97,7 @@ def issue_token(offer_id: int) -> dict[str, Any]:
 
 @blp.get("/wallet/offers/<int:offer_id>/redemption-status")
 @requires(Permission.USE_WALLET)
-@blp.arguments(schemas.StatusArgs, location="query")
+@blp.arguments(schemas.StatusArgs(), location="query")
 @blp.response(200, schemas.StatusOut)
 def redemption_status(args: dict[str, Any], offer_id: int) -> dict[str, Any]:
     """What became of the tokens shown for this offer since ``since``: poll it every few seconds."""
@@ -109,7 +109,7 @@ def redemption_status(args: dict[str, Any], offer_id: int) -> dict[str, Any]:
 
 @blp.post("/merchant/redemptions/preview")
 @requires(Permission.MERCHANT_COUNTER)
-@blp.arguments(schemas.TokenIn)
+@blp.arguments(schemas.TokenIn())
 @blp.response(200, schemas.PreviewOut)
 @typed_code_limits
 def preview(data: dict[str, Any]) -> services.Preview:
@@ -131,7 +131,7 @@ def preview(data: dict[str, Any]) -> services.Preview:
 
 @blp.post("/merchant/redemptions")
 @requires(Permission.MERCHANT_COUNTER)
-@blp.arguments(schemas.TokenIn)
+@blp.arguments(schemas.TokenIn())
 @blp.response(201, schemas.ConfirmedOut)
 @typed_code_limits
 def confirm(data: dict[str, Any]) -> services.Confirmed:
@@ -166,7 +166,7 @@ def recent() -> list[Redemption]:
 
 @blp.post("/merchant/redemptions/<int:redemption_id>/reversal")
 @requires(Permission.MERCHANT_MANAGE)
-@blp.arguments(schemas.ReversalIn)
+@blp.arguments(schemas.ReversalIn())
 @blp.response(200, schemas.MerchantRedemptionOut)
 def reverse(data: dict[str, Any], redemption_id: int) -> Redemption:
     """Reverse a redemption within 24 hours (managers only): points and stock come back."""
@@ -186,7 +186,7 @@ def _month(args: dict[str, Any]) -> Any:
 
 @blp.get("/merchant/settlement")
 @requires(Permission.MERCHANT_COUNTER)
-@blp.arguments(schemas.MonthArgs, location="query")
+@blp.arguments(schemas.MonthArgs(), location="query")
 @blp.response(200, schemas.StatementOut)
 def merchant_statement(args: dict[str, Any]) -> settlement.Statement:
     """The caller's merchant's statement for a month (default: this month)."""
@@ -201,7 +201,7 @@ def merchant_statement(args: dict[str, Any]) -> settlement.Statement:
 
 @blp.get("/bureau/settlement")
 @requires(Permission.BUREAU_CONSOLE)
-@blp.arguments(schemas.MonthArgs, location="query")
+@blp.arguments(schemas.MonthArgs(), location="query")
 @blp.response(200, schemas.StatementTotalsOut(many=True))
 def all_statements(args: dict[str, Any]) -> list[settlement.Statement]:
     """Every merchant's totals for a month, for the bureau's payment run."""
