@@ -21,7 +21,9 @@ and the database. The script
    say where the two cores went, and that move less than rates when the machine is busy);
 5. checks that every confirmation that answered 201 is one redemption and that the ledger
    reconciles;
-6. serves the two yardsticks the goal was set beside (``benchmarks/yardstick.py``: a bare
+6. serves the platform's request floor (``benchmarks/floor.py``: the bare yardstick's transaction
+   behind the platform's own API stack, the most a confirmation could reach) the same way;
+7. serves the two yardsticks the goal was set beside (``benchmarks/yardstick.py``: a bare
    trivial JSON endpoint, about 8,000/s there, and a bare one-transaction redeem endpoint through
    SQLAlchemy Core, about 1,300/s there) with the same workers, schema and load, and prints the
    goal at this machine's speed next to the goal as written; then drops the schema.
@@ -89,7 +91,7 @@ function request()
   if idx > #lines then idx = 1 end  -- out of tokens: replays, counted as non-2xx below
   local line = lines[idx]
   local tab = line:find("\t")
-  return wrk.format("POST", "/api/v1/merchant/redemptions", {
+  return wrk.format("POST", wrk.path, {
     ["Authorization"] = "Bearer " .. line:sub(1, tab - 1),
     ["Content-Type"] = "application/json",
   }, '{"token": "' .. line:sub(tab + 1) .. '"}')
@@ -272,7 +274,10 @@ def seed(url: str, secret_key: str, tokens_wanted: int, token_file: Path) -> Non
             connection.execute(sa.text("ANALYZE"))
 
 
-def start_server(url: str, secret_key: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, secret_key: str, port: int, workers: int, app: str = "wsgi:app"
+) -> subprocess.Popen[bytes]:
+    """The platform (or ``floor:app``, the platform with the floor's endpoint) under gunicorn."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -284,7 +289,7 @@ def start_server(url: str, secret_key: str, port: int, workers: int) -> subproce
     }
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py",
-         "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "wsgi:app"],
+         "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "--pythonpath", "benchmarks", app],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     wait_for(server, f"http://127.0.0.1:{port}/healthz")
@@ -375,6 +380,7 @@ def verdicts(
     confirmations: dict[str, float],
     livez: dict[str, float],
     healthz: dict[str, float],
+    floor: dict[str, float],
     trivial: dict[str, float],
     one_transaction: dict[str, float],
 ) -> None:
@@ -404,6 +410,17 @@ def verdicts(
         f"{'met' if met_here else 'not met'} ({rate:.0f}/s, p99 {p99:.0f} ms; confirmations run "
         f"at {rate / one_transaction['per_second']:.0%} of the bare one-transaction endpoint, "
         f"the goal asks {GOAL_PER_SECOND / YARDSTICK_ONE_TRANSACTION:.0%})"
+    )
+    stack_app, stack_database = (
+        floor.get(side, 0) - one_transaction.get(side, 0)
+        for side in ("app_cpu_ms", "database_cpu_ms")
+    )
+    say(
+        f"the platform's request floor runs at "
+        f"{floor['per_second'] / one_transaction['per_second']:.0%} of the bare one-transaction "
+        f"endpoint (what the stack adds per request: app {stack_app:+.2f} ms, PostgreSQL "
+        f"{stack_database:+.2f} ms); confirmations run at "
+        f"{rate / floor['per_second']:.0%} of the floor"
     )
 
 
@@ -482,6 +499,15 @@ def main() -> None:
             server = None
             check(url, secret_key, int(confirmations["requests"] - confirmations["non2xx"]))
 
+            say("the platform's request floor: the yardstick's transaction behind its API stack …")
+            server = start_server(url, secret_key, port, args.workers, app="floor:app")
+            load["server_pid"] = server.pid
+            floor = drive(base + "/api/v1/bench/floor", script, token_file=token_file, **load)
+            report("POST floor (platform stack)", floor)
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+            server = None
+
             say("the goal's yardsticks, bare Flask on the same workers and schema …")
             server = start_yardstick(url, port, args.workers)
             load["server_pid"] = server.pid
@@ -492,7 +518,7 @@ def main() -> None:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
             server = None
-            verdicts(confirmations, livez, healthz, trivial, one_transaction)
+            verdicts(confirmations, livez, healthz, floor, trivial, one_transaction)
     finally:
         if server is not None:
             server.kill()
