@@ -275,9 +275,7 @@ def bare_copy(url: str, seeded: dict[str, Any], chunks: list[list[dict[str, Any]
                 ids[table] = [
                     row[0]
                     for row in cursor.execute(
-                        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
-                        "FROM generate_series(1, %s)",
-                        (table, n),
+                        f"SELECT nextval('{table}_id_seq') FROM generate_series(1, %s)", (n,)
                     )
                 ]
             reductions, activities, transactions, entries, issuances = [], [], [], [], []

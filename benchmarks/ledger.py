@@ -328,8 +328,7 @@ _ISSUE_CAPS = (
     "GROUP BY participant_id, activity_date, methodology_code"
 )
 _ISSUE_IDS = (
-    "SELECT array(SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'id')) "
-    "FROM generate_series(1, %(n)s))"
+    "SELECT array(SELECT nextval('ledger_transactions_id_seq') FROM generate_series(1, %(n)s))"
 )
 _ISSUE_SYSTEM = "SELECT id FROM ledger_accounts WHERE type = 'issuance' AND holder_id IS NULL"
 _ISSUE_BALANCES = (

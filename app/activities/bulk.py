@@ -14,29 +14,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.db import next_ids
+
 
 def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
 def allocate_ids(session: Session, table: sa.Table, count: int) -> list[int]:
-    """``count`` fresh primary keys for ``table``, in increasing order.
-
-    PostgreSQL draws them from the table's sequence. SQLite transactions begin IMMEDIATE (one
-    writer at a time), so the next ids after the current maximum are ours until we commit.
-    """
-    if count == 0:
-        return []
-    if _is_postgresql(session):
-        rows = session.execute(
-            sa.text(
-                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
-            ),
-            {"table": table.name, "n": count},
-        )
-        return sorted(row[0] for row in rows)
-    start = session.scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))) + 1
-    return list(range(start, start + count))
+    """``count`` fresh primary keys for ``table``, in increasing order."""
+    return next_ids(session.connection(), table.name, count)
 
 
 def insert_rows(

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from app.db import next_ids
 from app.ledger.models import Account, Entry, Issuance, Transaction
 
 TRANSACTION_COLUMNS = (
@@ -80,16 +81,7 @@ def is_postgresql(conn: sa.Connection) -> bool:
 
 def allocate_transaction_ids(conn: sa.Connection, count: int) -> list[int]:
     """``count`` fresh transaction ids, ascending."""
-    if is_postgresql(conn):
-        ids = conn.exec_driver_sql(
-            "SELECT array(SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'id')) "
-            "FROM generate_series(1, %(n)s))",
-            {"n": count},
-        ).scalar_one()
-        return sorted(ids)
-    # SQLite runs one writer at a time (BEGIN IMMEDIATE), so the next ids are ours.
-    start = conn.execute(sa.text("SELECT COALESCE(MAX(id), 0) FROM ledger_transactions")).scalar()
-    return list(range(start + 1, start + 1 + count))
+    return next_ids(conn, Transaction.__tablename__, count)
 
 
 def insert_rows(conn: sa.Connection, table_name: str, rows: Sequence[tuple[Any, ...]]) -> None:
