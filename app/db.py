@@ -7,7 +7,8 @@ half-happen.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
@@ -163,6 +164,66 @@ def next_ids(conn: sa.Connection, table_name: str, count: int) -> list[int]:
     table = sa.table(table_name, sa.column("id"))
     start = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))) + 1
     return list(range(start, start + count))
+
+
+#: PostgreSQL's binary COPY type of each column type the bulk writes use (JSON goes as its text).
+_COPY_TYPES = {
+    "BIGINT": "int8",
+    "INTEGER": "int4",
+    "SMALLINT": "int2",
+    "BOOLEAN": "bool",
+    "DATE": "date",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "VARCHAR": "text",
+    "TEXT": "text",
+    "JSON": "text",
+}
+
+
+def copy_types(table: sa.Table, columns: Sequence[str], dialect: sa.Dialect) -> list[str]:
+    """The binary COPY types of ``columns`` of ``table``, from their SQLAlchemy types."""
+    types = []
+    for name in columns:
+        compiled = table.c[name].type.compile(dialect=dialect).split("(")[0]
+        if compiled not in _COPY_TYPES:
+            raise TypeError(f"{table.name}.{name}: no binary COPY type for {compiled}")
+        types.append(_COPY_TYPES[compiled])
+    return types
+
+
+def copy_rows(
+    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order, JSON columns as Python values) in the
+    connection's transaction: one binary COPY on PostgreSQL, one executemany elsewhere.
+
+    Binary COPY spares formatting every value as text, which costs more than the COPY itself.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    json_positions = [
+        position for position, name in enumerate(columns) if isinstance(table.c[name].type, sa.JSON)
+    ]
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        copy.set_types(copy_types(table, columns, conn.dialect))
+        write = copy.write_row
+        if not json_positions:
+            for row in rows:
+                write(row)
+            return
+        dumps = json.dumps
+        for row in rows:
+            values = list(row)
+            for position in json_positions:
+                value = values[position]
+                if value is not None:  # SQL NULL stays NULL, as the ORM writes it
+                    values[position] = dumps(value, ensure_ascii=False)
+            write(values)
 
 
 class Database:

@@ -344,12 +344,14 @@ def _array(values: Any) -> str:
 
 def issue_bare_postgresql(database: Database, batches: list[list[int]]) -> None:
     """The statements ``issue_points`` sends on PostgreSQL, from a bare psycopg connection."""
-    from app.ledger.batch import (
-        BINARY_TYPES,
-        ENTRY_COLUMNS,
-        ISSUANCE_COLUMNS,
-        TRANSACTION_COLUMNS,
-    )
+    from sqlalchemy.dialects import postgresql
+
+    from app.db import copy_types
+    from app.ledger.batch import ENTRY_COLUMNS, ISSUANCE_COLUMNS, TRANSACTION_COLUMNS
+    from app.ledger.models import Entry, Issuance, Transaction
+
+    tables = {model.__tablename__: model.__table__ for model in (Entry, Issuance, Transaction)}
+    dialect = postgresql.psycopg.dialect()
 
     zone = ledger.policy_from_config({"CITY_TIMEZONE": "Asia/Shanghai"}).zone
     connection = database.bare()
@@ -399,7 +401,7 @@ def issue_bare_postgresql(database: Database, batches: list[list[int]]) -> None:
             ):
                 statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
                 with cursor.copy(statement) as copy:
-                    copy.set_types(BINARY_TYPES[table])
+                    copy.set_types(copy_types(tables[table], columns, dialect))
                     for item in data:
                         copy.write_row(item)
             changes = sorted(deltas.items())

@@ -7,14 +7,13 @@ transaction, so the request still commits or rolls back as one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.db import next_ids
+from app.db import copy_rows, next_ids
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -29,35 +28,10 @@ def allocate_ids(session: Session, table: sa.Table, count: int) -> list[int]:
 def insert_rows(
     session: Session, table: sa.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """Insert ``rows`` (tuples in ``columns`` order, JSON columns as Python values).
-
-    PostgreSQL: one COPY through the session's psycopg connection. Elsewhere: one executemany.
-    """
-    if not rows:
-        return
-    json_positions = [
-        position for position, name in enumerate(columns) if isinstance(table.c[name].type, sa.JSON)
-    ]
-    session.flush()  # anything the ORM holds goes first, in the same transaction
-    if _is_postgresql(session):
-        connection = session.connection().connection.driver_connection
-        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        dumps = json.dumps
-        with connection.cursor() as cursor, cursor.copy(statement) as copy:
-            write = copy.write_row
-            if json_positions:
-                for row in rows:
-                    values = list(row)
-                    for position in json_positions:
-                        value = values[position]
-                        if value is not None:  # SQL NULL stays NULL, as the ORM writes it
-                            values[position] = dumps(value, ensure_ascii=False)
-                    write(values)
-            else:
-                for row in rows:
-                    write(row)
-        return
-    session.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
+    """Insert ``rows`` (tuples in ``columns`` order, JSON columns as Python values), after
+    anything the ORM still holds, in the same transaction."""
+    session.flush()
+    copy_rows(session.connection(), table, columns, rows)
 
 
 def any_of(column: sa.ColumnElement[Any], values: Sequence[Any], session: Session) -> Any:

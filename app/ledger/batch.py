@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from app.db import next_ids
+from app.db import copy_rows, next_ids
 from app.ledger.models import Account, Entry, Issuance, Transaction
 
 TRANSACTION_COLUMNS = (
@@ -39,31 +39,6 @@ ISSUANCE_COLUMNS = (
     "cap",
 )
 
-# PostgreSQL types of those columns, for binary COPY (no text formatting of every value).
-BINARY_TYPES = {
-    Transaction.__tablename__: (
-        "int8",
-        "text",
-        "text",
-        "text",
-        "text",
-        "int8",
-        "text",
-        "timestamptz",
-    ),
-    Entry.__tablename__: ("int8", "int8", "int8", "timestamptz"),
-    Issuance.__tablename__: (
-        "int8",
-        "int8",
-        "int8",
-        "text",
-        "date",
-        "int8",
-        "int8",
-        "int8",
-        "text",
-    ),
-}
 _TABLES = {
     Transaction.__tablename__: (Transaction.__table__, TRANSACTION_COLUMNS),
     Entry.__tablename__: (Entry.__table__, ENTRY_COLUMNS),
@@ -86,18 +61,8 @@ def allocate_transaction_ids(conn: sa.Connection, count: int) -> list[int]:
 
 def insert_rows(conn: sa.Connection, table_name: str, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert tuples in the column order of ``table_name`` (see the *_COLUMNS above)."""
-    if not rows:
-        return
     table, columns = _TABLES[table_name]
-    if is_postgresql(conn):
-        raw = conn.connection.driver_connection
-        statement = f"COPY {table_name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-            copy.set_types(BINARY_TYPES[table_name])
-            for row in rows:
-                copy.write_row(row)
-        return
-    conn.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
+    copy_rows(conn, table, columns, rows)
 
 
 def change_wallet_balances(conn: sa.Connection, deltas: Mapping[int, int]) -> None:
