@@ -252,33 +252,40 @@ class _CapCounter:
             self._load(conn, todo)
 
     def _load(self, conn: sa.Connection, todo: list[_Reduction]) -> None:
-        first = min(r.day for r in todo).replace(day=1)
-        last = max(r.day for r in todo)
-        after_last = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+        """Earlier batches' points per participant and methodology, summed by the database: for
+        each month of the batch, one row for each of the batch's days and one for the rest of
+        the month, so what is read stays a few rows per participant however full the month."""
         participants = sorted({r.participant_id for r in todo})
-        rows = conn.execute(
-            sa.select(
-                issuances.c.participant_id,
-                issuances.c.activity_date,
-                issuances.c.methodology_code,
-                sa.func.sum(issuances.c.issued_points),
+        days = sorted({r.day for r in todo})
+        for first, after in _months(days):
+            on_days = [day for day in days if first <= day < after]
+            day = sa.case(
+                (issuances.c.activity_date.in_(on_days), issuances.c.activity_date), else_=None
+            ).label("day")
+            rows = conn.execute(
+                sa.select(
+                    issuances.c.participant_id,
+                    issuances.c.methodology_code,
+                    day,
+                    sa.func.sum(issuances.c.issued_points),
+                )
+                .where(
+                    batch.id_list_filter(conn, issuances.c.participant_id, participants),
+                    issuances.c.activity_date >= first,
+                    issuances.c.activity_date < after,
+                )
+                .group_by(issuances.c.participant_id, issuances.c.methodology_code, day)
             )
-            .where(
-                batch.id_list_filter(conn, issuances.c.participant_id, participants),
-                issuances.c.activity_date >= first,
-                issuances.c.activity_date < after_last,
-            )
-            .group_by(
-                issuances.c.participant_id,
-                issuances.c.activity_date,
-                issuances.c.methodology_code,
-            )
-        )
-        for participant, day, code, points in rows:
-            by_day, by_month = _periods(participant, day)
-            for rule in self.overall + self.by_methodology.get(code, ()):
-                key = by_month if rule.monthly else by_day
-                rule.totals[key] = rule.totals.get(key, 0) + int(points)
+            month = first.year * 12 + first.month
+            for participant, code, on_day, points in rows:
+                for rule in self.overall + self.by_methodology.get(code, ()):
+                    if rule.monthly:
+                        key: tuple[int, Any] = (participant, month)
+                    elif on_day is not None:
+                        key = (participant, on_day)
+                    else:
+                        continue
+                    rule.totals[key] = rule.totals.get(key, 0) + int(points)
 
     def take(self, reduction: _Reduction, requested: int) -> tuple[int, Cap | None]:
         """Points to issue now for ``requested`` and the cap that held back the rest, if any."""
@@ -295,6 +302,14 @@ class _CapCounter:
             key = by_month if rule.monthly else by_day
             rule.totals[key] = rule.totals.get(key, 0) + issued
         return issued, cap
+
+
+def _months(days: list[date]) -> list[tuple[date, date]]:
+    """The calendar months ``days`` fall in: (first day, first day of the next month)."""
+    firsts = sorted({day.replace(day=1) for day in days})
+    return [
+        (first, date(first.year + first.month // 12, first.month % 12 + 1, 1)) for first in firsts
+    ]
 
 
 def _periods(participant: int, day: date) -> tuple[tuple[int, Any], tuple[int, Any]]:

@@ -171,6 +171,28 @@ def test_the_monthly_cap_counts_the_calendar_month_in_shanghai(session, version)
     assert issued[april.id] == (400, None)
 
 
+def test_earlier_batches_count_toward_their_own_day_and_their_whole_month(session, version):
+    alice = make_user(session)
+    capped = policy(daily=500, monthly=1_000)
+
+    def reduction(day: str, grams: int):
+        return make_reduction(
+            session, alice.id, grams, version=version, occurred_at=at(f"{day}T04")
+        )
+
+    for day, grams in (("2025-03-03", 300), ("2025-03-10", 300), ("2025-04-01", 400)):
+        ledger.issue_points(session, [reduction(day, grams).id], policy=capped)
+    batch = [
+        reduction("2025-03-10", 300),
+        reduction("2025-03-20", 300),
+        reduction("2025-04-01", 300),
+    ]
+    result = ledger.issue_points(session, [r.id for r in batch], policy=capped)
+    issued = {line.reduction_id: (line.issued_points, line.cap) for line in result.lines}
+    # 10 March: 300 earlier that day; 20 March: 800 earlier that month; 1 April: 400 that day.
+    assert [issued[r.id] for r in batch] == [(200, Cap.DAILY), (200, Cap.MONTHLY), (100, Cap.DAILY)]
+
+
 def test_caps_per_methodology_apply_next_to_the_overall_caps(session):
     alice = make_user(session)
     bus, metro = make_version(session, "bus"), make_version(session, "metro")
