@@ -19,7 +19,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -132,8 +132,10 @@ def _times(column: Any, session: Session) -> Any:
 def _load_history(
     session: Session, candidates: Sequence[Candidate], settings: Settings
 ) -> _History:
-    """What the batch's participants already have around its days: credited trips (intervals),
-    trips per local day (credited or under review), and any credited twin of a candidate."""
+    """What the batch's participants already have: trips per local day of the batch (credited or
+    under review), the credited trips that could overlap its trips (intervals), and any credited
+    twin of a candidate. Trips of other days are read only if they end after the batch's first
+    trip starts, so a month of history costs what a day does."""
     history = _History()
     if not candidates:
         return history
@@ -150,8 +152,12 @@ def _load_history(
     if not trips:
         return history
     participants = sorted({c.participant_id for c in trips})
-    start = min(c.occurred_at for c in trips) - timedelta(days=1)
-    end = max(c.occurred_at for c in trips) + timedelta(days=1)
+    tz = settings.tz
+    earliest = min(c.occurred_at for c in trips)
+    latest = max(c.occurred_at for c in trips)
+    first_day_starts = datetime.combine(earliest.astimezone(tz).date(), time(), tz)
+    last_day_ends = datetime.combine(latest.astimezone(tz).date() + timedelta(days=1), time(), tz)
+    last_trip_ends = max(c.ends_at or c.occurred_at for c in trips)
     excluded = [c.activity_id for c in trips if c.activity_id is not None]
     stmt = sa.select(
         Activity.participant_id,
@@ -160,14 +166,14 @@ def _load_history(
         sa.type_coerce(Activity.status, sa.String),  # compared as text: no enum per row
     ).where(
         bulk.any_of(Activity.participant_id, participants, session),
-        Activity.occurred_at >= start,
-        Activity.occurred_at < end,
+        Activity.occurred_at >= earliest - timedelta(days=1),
+        Activity.occurred_at < max(last_day_ends, last_trip_ends),
+        sa.or_(Activity.occurred_at >= first_day_starts, Activity.ends_at > earliest),
         Activity.kind.in_(sorted(TRIP_KINDS)),
         Activity.status.in_((ActivityStatus.VERIFIED, ActivityStatus.FLAGGED)),
     )
     if excluded:
         stmt = stmt.where(Activity.id.not_in(excluded))
-    tz = settings.tz
     counts = history.trips
     intervals = history.intervals
     verified = ActivityStatus.VERIFIED.value

@@ -198,6 +198,25 @@ def test_too_many_trips_in_a_day_go_to_review(city, client, session):
     assert statuses == ["verified", "verified", "verified", "flagged", "flagged"]
 
 
+def test_earlier_trips_count_on_their_own_day_and_one_past_midnight_overlaps(city, client, session):
+    city.config["MAX_TRIPS_PER_DAY"] = 2
+    key = make_partner(city, session, ["bus_ride"])
+    resident = make_user(session)
+    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "M-1001")
+    day_before = [
+        ride("m1", "M-1001", at(-16), km="2", minutes="10"),  # 08:00 the day before
+        ride("m2", "M-1001", at(0, -20), km="5", minutes="40"),  # 23:40 until 00:20
+    ]
+    statuses = [r["status"] for r in post_batch(client, key, day_before).get_json()["results"]]
+    assert statuses == ["verified", "verified"]
+    day = [ride(f"d{n}", "M-1001", when, km="2", minutes="5")
+           for n, when in enumerate((at(0, 10), at(8), at(9), at(10)))]  # fmt: skip
+    results = post_batch(client, key, day).get_json()["results"]
+    # 00:10 is inside the late trip; the day before's two trips do not count toward this day.
+    assert [r["status"] for r in results] == ["rejected", "verified", "verified", "flagged"]
+    assert results[0]["reasons"][0]["code"] == "overlapping_trip"
+
+
 def test_implausible_speed_is_flagged_and_distance_rejected(city, client, session):
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
