@@ -276,13 +276,13 @@ class _CapCounter:
                 )
                 .group_by(issuances.c.participant_id, issuances.c.methodology_code, day)
             )
-            month = first.year * 12 + first.month
             for participant, code, on_day, points in rows:
+                by_day, by_month = _periods(participant, on_day or first)
                 for rule in self.overall + self.by_methodology.get(code, ()):
                     if rule.monthly:
-                        key: tuple[int, Any] = (participant, month)
+                        key = by_month
                     elif on_day is not None:
-                        key = (participant, on_day)
+                        key = by_day
                     else:
                         continue
                     rule.totals[key] = rule.totals.get(key, 0) + int(points)
