@@ -49,6 +49,15 @@ def _env_decimal(name: str, default: str) -> Decimal:
         raise ConfigError(f"{name} must be a decimal number, got {value!r}") from exc
 
 
+def _env_tonnes_as_grams(name: str, default: str) -> int:
+    """Tonnes CO2e (up to 6 decimals, above 0) as whole grams."""
+    tonnes = _env_decimal(name, default)
+    grams = tonnes * 1_000_000
+    if not tonnes.is_finite() or tonnes <= 0 or grams != grams.to_integral_value():
+        raise ConfigError(f"{name} must be tonnes above 0 with at most 6 decimals, got {tonnes}")
+    return int(grams)
+
+
 def _random_page_cost() -> str | None:
     value = os.environ.get("DATABASE_RANDOM_PAGE_COST", RANDOM_PAGE_COST).strip()
     if not value:
@@ -140,6 +149,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Redemption: what the city pays merchants per point accepted; QR tokens' lifetime.
         "YUAN_PER_POINT_SUBSIDY": _env_decimal("YUAN_PER_POINT_SUBSIDY", "0.01"),
         "REDEMPTION_TOKEN_SECONDS": _env_int("REDEMPTION_TOKEN_SECONDS", 60),
+        # Tonnes one organisation may request for carbon-neutral events per calendar year.
+        "OFFSET_CLAIM_CAP_G": _env_tonnes_as_grams("OFFSET_CLAIM_CAP_TONNES", "100"),
         # Tokens nobody scanned are deleted this long after they expired; scanned ones stay.
         "REDEMPTION_TOKEN_RETENTION_HOURS": _env_int(
             "REDEMPTION_TOKEN_RETENTION_HOURS", 24, minimum=1

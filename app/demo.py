@@ -10,13 +10,15 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from app.accounts import services
+from app.accounts import services, verification
 from app.accounts.models import MerchantRole, OrganisationKind, User
 from app.accounts.roles import Role
 from app.audit.services import SYSTEM, Actor
 from app.merchants.models import Merchant, MerchantKind, MerchantStatus
 
 DEMO_PASSWORD = "tanpuhui2026"  # noqa: S105  (printed for local try-outs only)
+#: The demo organisation's credit code: its check character is right, and it names nobody.
+DEMO_CREDIT_CODE = "91640100MA76XKQX2M"
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,11 @@ def seed(session: Session) -> list[DemoAccount]:
         password=DEMO_PASSWORD,
         name=accounts[4].name,
         kind=OrganisationKind.SOCIAL_GROUP,
-        credit_code=None,
+        credit_code=DEMO_CREDIT_CODE,
     )
-    services.add_member(
-        session, services.organisation_of(session, org_account), resident_mobile=resident.mobile
-    )
+    organisation = services.organisation_of(session, org_account)
+    verification.decide(session, Actor(admin.id, admin.role), organisation.id, verified=True)
+    services.add_member(session, organisation, resident_mobile=resident.mobile)
     merchant = Merchant(
         name="凤凰停车场", kind=MerchantKind.PARKING, status=MerchantStatus.APPROVED
     )

@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
     from app.bureau import views as bureau_views
     from app.dashboard import api as dashboard_api
     from app.dashboard import views as dashboard_views
+    from app.filings import claim_views
     from app.filings import views as filings_views
     from app.jobs import views as jobs_views
     from app.ledger import api as ledger_api
@@ -49,7 +50,8 @@ def register(app: Flask) -> None:
     for blueprint in (
         filings_views.bureau_bp,
         filings_views.verifier_bp,
-        filings_views.public_bp,
+        claim_views.public_bp,
+        claim_views.claims_bp,
         jobs_views.bp,
         dashboard_views.bp,
     ):

@@ -215,17 +215,17 @@ def _bundle_child(url: str, schema: str | None, version_id: int, month: date, tr
                   results: Any) -> None:  # fmt: skip
     """Runs in a fresh process: bundle one month, report seconds and memory."""
     from app.db import db
-    from app.filings import services
+    from app.filings import bundling
 
     app = _app(url, schema)
-    settings = services.BundleSettings(tz=TZ, city="银川", pseudonym_key=b"benchmark key")
+    settings = bundling.BundleSettings(tz=TZ, city="银川", pseudonym_key=b"benchmark key")
     with app.app_context():
         idle_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         if trace:
             tracemalloc.start()
         began = time.perf_counter()
         with db.unit_of_work() as session:
-            batch = services.bundle_month(session, settings, version_id, month)
+            batch = bundling.bundle_month(session, settings, version_id, month)
             lines = batch.activities if batch else 0
         elapsed = time.perf_counter() - began
         peak_traced = tracemalloc.get_traced_memory()[1] if trace else 0

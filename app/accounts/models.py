@@ -22,6 +22,15 @@ class OrganisationKind(enum.StrEnum):
     SOCIAL_GROUP = "social_group"
 
 
+class Verification(enum.StrEnum):
+    """Where an organisation stands in the bureau's review of its unified social credit code."""
+
+    UNVERIFIED = "unverified"
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
 class User(Base):
     """An account that signs in: resident, organisation, merchant staff or bureau staff."""
 
@@ -56,8 +65,9 @@ class User(Base):
 
     merchant = relationship("Merchant", foreign_keys=[merchant_id], lazy="raise")
     organisation: Mapped[Organisation | None] = relationship(
-        back_populates="account", uselist=False, lazy="raise"
-    )
+        back_populates="account", uselist=False, lazy="raise",
+        foreign_keys="Organisation.account_id",
+    )  # fmt: skip
 
     # Flask-Login's user protocol.
     @property
@@ -87,9 +97,25 @@ class Organisation(Base):
     credit_code: Mapped[str | None] = mapped_column(
         sa.String(18), unique=True, comment="Unified social credit code (统一社会信用代码)"
     )
+    verification: Mapped[Verification] = mapped_column(
+        str_enum(Verification, "verification"),
+        default=Verification.UNVERIFIED,
+        server_default=Verification.UNVERIFIED.value,
+        index=True,
+        comment="The bureau's review of the credit code; only verified organisations claim tonnes",
+    )
+    verification_note: Mapped[str | None] = mapped_column(
+        sa.String(256), comment="Why the bureau rejected the credit code"
+    )
+    verified_by_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("users.id"), comment="Bureau staff who decided the review"
+    )
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[created_at]
 
-    account: Mapped[User] = relationship(back_populates="organisation", lazy="raise")
+    account: Mapped[User] = relationship(
+        back_populates="organisation", lazy="raise", foreign_keys=[account_id]
+    )
 
 
 class OrganisationMember(Base):

@@ -38,7 +38,9 @@ class Permission(enum.StrEnum):
     APPROVE_MERCHANTS = "approve_merchants"
     MANAGE_PARTNERS = "manage_partners"  # register data partners, rotate and revoke their keys
     MANAGE_FILINGS = "manage_filings"  # approve (four eyes), submit, accept and reject batches
-    CLAIM_OFFSETS = "claim_offsets"  # retire filed tonnes for a carbon-neutral event
+    CLAIM_OFFSETS = "claim_offsets"  # ask to retire filed tonnes for a carbon-neutral event
+    DECIDE_OFFSET_CLAIMS = "decide_offset_claims"  # approve or reject those requests
+    VERIFY_ORGANISATIONS = "verify_organisations"  # review organisations' credit codes
     READ_LEDGER = "read_ledger"  # look up wallets, see the ledger's totals
     MANAGE_LEDGER = "manage_ledger"  # post manual adjustments (audited)
 
@@ -58,6 +60,8 @@ PRIVILEGED = frozenset(
         Permission.APPROVE_MERCHANTS,
         Permission.MANAGE_PARTNERS,
         Permission.MANAGE_FILINGS,
+        Permission.DECIDE_OFFSET_CLAIMS,
+        Permission.VERIFY_ORGANISATIONS,
     }
 )
 
@@ -89,6 +93,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.APPROVE_MERCHANTS,
             Permission.MANAGE_PARTNERS,
             Permission.MANAGE_FILINGS,
+            Permission.DECIDE_OFFSET_CLAIMS,
+            Permission.VERIFY_ORGANISATIONS,
         }
     ),
     Role.VERIFIER: frozenset({Permission.VERIFY_FILINGS}),

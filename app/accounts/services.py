@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.accounts.credit_code import normalise_credit_code
 from app.accounts.models import (
     ApiToken,
     MerchantRole,
@@ -21,6 +22,7 @@ from app.accounts.models import (
     OrganisationKind,
     OrganisationMember,
     User,
+    Verification,
 )
 from app.accounts.roles import STAFF_ROLES, Role
 from app.audit import services as audit
@@ -33,7 +35,6 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
-CREDIT_CODE_PATTERN = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 MIN_PASSWORD_LENGTH = 8
 _COMMON_PASSWORDS = frozenset(
     {"12345678", "123456789", "1234567890", "password", "password1", "qwerty123", "abc12345",
@@ -125,24 +126,27 @@ def register_organisation(
 ) -> User:
     """An enterprise or social group signs up with its contact's mobile number."""
     name = _check_display_name(name, field="name")
-    code = (credit_code or "").strip().upper() or None
-    if code is not None:
-        if not CREDIT_CODE_PATTERN.match(code):
-            raise DomainError(
-                "invalid_credit_code",
-                _l("The unified social credit code has 18 characters."),
-                field="credit_code",
-            )
-        if session.scalar(sa.select(Organisation.id).where(Organisation.credit_code == code)):
-            raise Conflict(
-                "duplicate_credit_code",
-                _l("An organisation with this credit code is already registered."),
-                field="credit_code",
-            )
+    code = normalise_credit_code(credit_code)
+    if code is not None and session.scalar(
+        sa.select(Organisation.id).where(Organisation.credit_code == code)
+    ):
+        raise Conflict(
+            "duplicate_credit_code",
+            _l("An organisation with this credit code is already registered."),
+            field="credit_code",
+        )
     account = _new_user(
         session, role=Role.ORGANISATION, mobile=mobile, password=password, display_name=name
     )
-    session.add(Organisation(account_id=account.id, name=name, kind=kind, credit_code=code))
+    session.add(
+        Organisation(
+            account_id=account.id,
+            name=name,
+            kind=kind,
+            credit_code=code,
+            verification=Verification.UNVERIFIED if code is None else Verification.PENDING,
+        )
+    )
     session.flush()
     return account
 

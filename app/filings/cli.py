@@ -36,7 +36,7 @@ def verify_filing(package_path: str, expected_root: str | None) -> None:
 @with_appcontext
 def export_filing(serial: str, output: str | None) -> None:
     """Write a batch's package (zip) to a file."""
-    from app.filings import services
+    from app.filings import bundling
     from app.filings.models import FilingBatch
 
     target = Path(output or f"{serial}.zip")
@@ -45,5 +45,5 @@ def export_filing(serial: str, output: str | None) -> None:
         if batch is None:
             raise click.ClickException(f"no filing batch {serial}")
         with target.open("wb") as handle:
-            services.write_package(session, batch, handle)
+            bundling.write_package(session, batch, handle)
     click.echo(f"{target}: root hash {batch.root_hash}")

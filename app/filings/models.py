@@ -152,18 +152,36 @@ class FilingLine(Base):
     )
 
 
+class ClaimStatus(enum.StrEnum):
+    """A claim is a request until the bureau decides; only an approved claim retires tonnes."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class OffsetClaim(Base):
-    """An organisation offsets an event with tonnes from accepted batches; they are retired."""
+    """An organisation asks to offset an event with tonnes from accepted batches; once the bureau
+    approves, they are retired and the claim's certificate is public."""
 
     __tablename__ = "offset_claims"
     __table_args__ = (
         sa.CheckConstraint("claimed_g > 0", name="claims_something"),
+        sa.CheckConstraint(
+            "(status = 'approved') = (serial IS NOT NULL)", name="certificate_only_when_approved"
+        ),
         {"comment": "Carbon-neutral events: tonnes retired from accepted filing batches"},
     )
 
     id: Mapped[intpk]
-    serial: Mapped[str] = mapped_column(
-        sa.String(32), unique=True, comment="Certificate number, CN-<yyyy>-<id>"
+    serial: Mapped[str | None] = mapped_column(
+        sa.String(32), unique=True, comment="Certificate number, CN-<yyyy>-<n>; set on approval"
+    )
+    status: Mapped[ClaimStatus] = mapped_column(
+        str_enum(ClaimStatus, "claim_status"),
+        default=ClaimStatus.REQUESTED,
+        server_default=ClaimStatus.REQUESTED.value,
+        index=True,
     )
     organisation_id: Mapped[int] = mapped_column(
         BigId, sa.ForeignKey("organisations.id"), index=True
@@ -175,6 +193,11 @@ class OffsetClaim(Base):
     )
     claimed_by_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
     created_at: Mapped[created_at]
+    decided_by_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("users.id"), comment="Bureau staff who approved or rejected"
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(sa.String(256))
 
 
 class OffsetAllocation(Base):

@@ -1,4 +1,4 @@
-"""Pages: the bureau's filing console, the verifier's inspection, event claims and certificates."""
+"""Pages: the bureau's filing console and the verifier's inspection of batches."""
 
 from __future__ import annotations
 
@@ -18,24 +18,19 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.accounts import services as accounts
 from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
-from app.accounts.models import Organisation
 from app.accounts.roles import Permission
-from app.accounts.views import render_form_error
 from app.api.pagination import keyset_page
 from app.db import db
 from app.errors import DomainError
-from app.filings import forms, package, services
+from app.filings import bundling, forms, package, services
 from app.filings.models import FilingBatch
 
 bureau_bp = Blueprint("filings_bureau", __name__, url_prefix="/bureau/filings")
 verifier_bp = Blueprint("filings_verifier", __name__, url_prefix="/verifier/batches")
-public_bp = Blueprint("filings_public", __name__)
 
 LINES_PER_PAGE = 50
 
@@ -58,7 +53,7 @@ def _download(batch: FilingBatch) -> Response:
     """Stream the zip from a temporary file, so a million lines never sit in memory."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115  (the response closes it)
     try:
-        services.write_package(db.session, batch, spool)
+        bundling.write_package(db.session, batch, spool)
     except BaseException:
         spool.close()
         raise
@@ -208,51 +203,3 @@ def evidence(batch_id: int, evidence_id: int) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-# -- organisations and the public ------------------------------------------------------------------
-
-
-@public_bp.route("/organisation/offsets", methods=["GET", "POST"])
-@requires(Permission.CLAIM_OFFSETS)
-def offsets() -> Any:
-    org = accounts.organisation_of(db.session, current_user)
-    form = forms.ClaimForm()
-    template = "filings/offsets.html"
-
-    def context() -> dict[str, Any]:
-        return {
-            "org": org,
-            "claims": services.claims_of(db.session, org.id),
-            "available_g": sum(services.remaining_by_batch(db.session).values()),
-        }
-
-    if request.method == "GET":
-        return render_template(template, form=form, **context())
-    if not form.validate_on_submit():
-        return render_template(template, form=form, **context()), 400
-    try:
-        claim = services.claim_offset(
-            db.session,
-            current_actor(),
-            organisation_id=org.id,
-            event_name=form.event_name.data,
-            event_date=form.event_date.data,
-            grams=services.parse_tonnes(form.tonnes.data),
-        )
-    except DomainError as error:
-        return render_form_error(template, form, error, **context())
-    flash(_("Offset recorded. Certificate %(serial)s is public.", serial=claim.serial), "success")
-    return redirect(url_for("filings_public.certificate", serial=claim.serial))
-
-
-@public_bp.get("/certificates/<serial>")
-def certificate(serial: str) -> str:
-    claim = services.claim_by_serial(db.session, serial)
-    org = db.session.get(Organisation, claim.organisation_id)
-    return render_template(
-        "filings/certificate.html",
-        claim=claim,
-        org=org,
-        allocations=services.allocations_of(db.session, claim.id),
-    )

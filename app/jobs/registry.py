@@ -39,7 +39,7 @@ class Job:
 
 
 def _bundle_filings(session: Session, context: JobContext, _after: Any) -> Step:
-    from app.filings import services as filings
+    from app.filings import bundling as filings
 
     settings = filings.BundleSettings(
         tz=context.tz,

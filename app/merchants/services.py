@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.accounts import services as accounts
+from app.accounts.credit_code import normalise_credit_code
 from app.accounts.models import MerchantRole, User
 from app.accounts.roles import Role
 from app.audit import services as audit
@@ -93,20 +94,15 @@ def apply(
     counter only works once the bureau approves.
     """
     merchant_name = _text(name, "name", most=128)
-    code = (credit_code or "").strip().upper() or None
-    if code is not None:
-        if not accounts.CREDIT_CODE_PATTERN.match(code):
-            raise DomainError(
-                "invalid_credit_code",
-                _l("The unified social credit code has 18 characters."),
-                field="credit_code",
-            )
-        if session.scalar(sa.select(Merchant.id).where(Merchant.credit_code == code)):
-            raise Conflict(
-                "duplicate_credit_code",
-                _l("A merchant with this credit code has already applied."),
-                field="credit_code",
-            )
+    code = normalise_credit_code(credit_code)
+    if code is not None and session.scalar(
+        sa.select(Merchant.id).where(Merchant.credit_code == code)
+    ):
+        raise Conflict(
+            "duplicate_credit_code",
+            _l("A merchant with this credit code has already applied."),
+            field="credit_code",
+        )
     if not stores:
         raise DomainError(
             "store_required", _l("Add at least one store with its address."), field="store_name"

@@ -3,6 +3,7 @@ real methodology plugins so packages recompute."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -10,18 +11,39 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.accounts.models import User
+from app.accounts import services as accounts
+from app.accounts import verification
+from app.accounts.credit_code import check_character
+from app.accounts.models import Organisation, OrganisationKind, User
 from app.accounts.roles import Role
 from app.audit.services import Actor
-from app.filings import services
+from app.filings import bundling
 from app.methodology import services as methodology
 from app.methodology.models import MethodologyVersion
 from app.reductions.models import Reduction, ReductionStatus
 from methodologies.registry import load_methodologies
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user, next_mobile
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SETTINGS = services.BundleSettings(tz=SHANGHAI, city="银川", pseudonym_key=b"test filing key")
+SETTINGS = bundling.BundleSettings(tz=SHANGHAI, city="银川", pseudonym_key=b"test filing key")
+_codes = itertools.count(1_000_000)
+
+
+def credit_code() -> str:
+    """A fresh unified social credit code with a correct check character."""
+    first = f"91640100MA{next(_codes):07d}"
+    return first + check_character(first)
+
+
+def verified_organisation(session: Session, name: str = "银川绿色马拉松组委会") -> Organisation:
+    """An organisation that signed up with its credit code and was verified by a bureau admin."""
+    account = accounts.register_organisation(
+        session, mobile=next_mobile(), password=PASSWORD, name=name,
+        kind=OrganisationKind.ENTERPRISE, credit_code=credit_code(),
+    )  # fmt: skip
+    org = accounts.organisation_of(session, account)
+    admin = make_user(session, Role.BUREAU_ADMIN)
+    return verification.decide(session, Actor(admin.id, admin.role), org.id, verified=True)
 
 
 def make_version(session: Session, code: str = "bus") -> MethodologyVersion:

@@ -11,7 +11,7 @@ import time_machine
 
 from app.accounts.roles import Role
 from app.audit.services import Actor
-from app.filings import package, services
+from app.filings import bundling, package, services
 from app.filings.models import BatchStatus, FilingBatch, FilingLine
 from app.jobs.models import JobRun, RunOutcome
 from app.jobs.runner import run_job
@@ -78,9 +78,9 @@ def test_a_second_run_finds_nothing_and_a_rejection_releases_the_reductions(app,
 def test_the_database_refuses_a_reduction_in_two_live_batches(app, session):
     version = make_version(session)
     reduction = make_reduction(session, version, make_user(session), shanghai(2026, 9, 9))
-    batch = services.bundle_month(session, SETTINGS, version.id, reduction.occurred_at.date())
+    batch = bundling.bundle_month(session, SETTINGS, version.id, reduction.occurred_at.date())
     assert batch is not None
-    second = services.bundle_month(session, SETTINGS, version.id, reduction.occurred_at.date())
+    second = bundling.bundle_month(session, SETTINGS, version.id, reduction.occurred_at.date())
     assert second is None  # nothing free is left to bundle
     with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
         session.execute(

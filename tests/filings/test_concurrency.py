@@ -17,19 +17,18 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from app.accounts import services as accounts
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit.services import Actor
 from app.db import db
 from app.errors import DomainError
-from app.filings import services
+from app.filings import bundling, claims, services
 from app.filings.models import FilingBatch, FilingLine, OffsetAllocation, ParticipantPseudonym
 from app.jobs.models import JobRun, RunOutcome
 from app.reductions.models import Reduction, ReductionStatus
 from tests.conftest import TestDatabase, create_test_database, drop_test_database, make_app
 from tests.factories import make_user
-from tests.filings.support import SETTINGS, make_version
+from tests.filings.support import SETTINGS, SHANGHAI, make_version, verified_organisation
 
 pytestmark = pytest.mark.postgres_only
 TANPUHUI = str(Path(sys.executable).parent / "tanpuhui")
@@ -120,7 +119,7 @@ def test_two_bundling_transactions_at_once_without_the_job_lease(seeded):
         try:
             with app.app_context(), db.unit_of_work() as session:
                 barrier.wait()
-                services.bundle_due(session, SETTINGS, now=datetime(2026, 6, 1, tzinfo=UTC))
+                bundling.bundle_due(session, SETTINGS, now=datetime(2026, 6, 1, tzinfo=UTC))
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -182,7 +181,7 @@ def test_a_bundling_process_killed_midway_leaves_nothing_and_the_next_run_comple
         assert list(outcomes) == [RunOutcome.ABANDONED, RunOutcome.SUCCEEDED]
 
 
-def test_two_claims_at_once_never_retire_more_than_a_batch_holds(database, tmp_path):
+def test_two_approvals_at_once_never_retire_more_than_a_batch_holds(database, tmp_path):
     own = create_test_database("postgresql", tmp_path)
     try:
         app = make_app(own)
@@ -200,42 +199,43 @@ def test_two_claims_at_once_never_retire_more_than_a_batch_holds(database, tmp_p
                         status=ReductionStatus.VERIFIED, findings=[],
                     )
                 )  # fmt: skip
-            batch = services.bundle_month(session, SETTINGS, version.id, date(2026, 5, 1))
+            batch = bundling.bundle_month(session, SETTINGS, version.id, date(2026, 5, 1))
             staff = [make_user(session, Role.BUREAU_REVIEWER) for _ in range(2)]
             actors = [Actor(user.id, user.role) for user in staff]
             services.approve(session, actors[0], batch.id)
             services.approve(session, actors[1], batch.id)
             services.submit(session, actors[0], batch.id, registry_reference="R-1")
             services.accept(session, actors[1], batch.id)
-            org = accounts.organisation_of(session, make_user(session, Role.ORGANISATION))
-            claimant, org_id, total = (
-                Actor(org.account_id, Role.ORGANISATION),
-                org.id,
-                batch.total_g,
-            )
+            rules = claims.ClaimRules(yearly_cap_g=batch.total_g, tz=SHANGHAI)
+            requests = [
+                claims.request_claim(
+                    session, Actor(org.account_id, Role.ORGANISATION), rules,
+                    organisation_id=org.id, event_name=f"event {n}",
+                    event_date=date(2026, 6, 1), grams=batch.total_g - 100,
+                ).id
+                for n, org in enumerate(verified_organisation(session, f"o{n}") for n in range(2))
+            ]  # fmt: skip
+            total = batch.total_g
 
         barrier = threading.Barrier(2)
         outcomes: list[str] = []
 
-        def claim(name: str) -> None:
+        def approve(claim_id: int) -> None:
             with app.app_context():
                 try:
                     with db.unit_of_work() as session:
                         barrier.wait()
-                        services.claim_offset(
-                            session, claimant, organisation_id=org_id, event_name=name,
-                            event_date=date(2026, 6, 1), grams=total - 100,
-                        )  # fmt: skip
-                    outcomes.append("claimed")
+                        claims.approve_claim(session, actors[0], claim_id)
+                    outcomes.append("approved")
                 except DomainError as error:
                     outcomes.append(error.reason)
 
-        threads = [threading.Thread(target=claim, args=(f"event {n}",)) for n in range(2)]
+        threads = [threading.Thread(target=approve, args=(claim_id,)) for claim_id in requests]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
-        assert sorted(outcomes) == ["claimed", "exceeds_remaining"]
+        assert sorted(outcomes) == ["approved", "exceeds_remaining"]
         with own.engine.connect() as connection:
             retired = connection.scalar(sa.select(sa.func.sum(OffsetAllocation.retired_g)))
         assert retired == total - 100

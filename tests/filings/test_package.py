@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.filings import package, services
+from app.filings import bundling, package
 from app.filings.verify import verify_package
 from tests.factories import make_user
 from tests.filings.support import SETTINGS, make_reduction, make_version, shanghai
@@ -30,14 +30,14 @@ def batch(session):
             km=f"{2 + number}.5",
             self_reported=number % 4 == 0,
         )
-    made = services.bundle_month(session, SETTINGS, version.id, shanghai(2026, 7, 1).date())
+    made = bundling.bundle_month(session, SETTINGS, version.id, shanghai(2026, 7, 1).date())
     assert made is not None
     return made
 
 
 def _package(session, batch) -> bytes:
     buffer = io.BytesIO()
-    services.write_package(session, batch, buffer)
+    bundling.write_package(session, batch, buffer)
     return buffer.getvalue()
 
 

@@ -1,5 +1,6 @@
 """The filing pages end to end: the bureau's four-eyes workflow, the verifier's inspection and
-download, an organisation's event claim and its public certificate."""
+download, an organisation's verification, its event claim, the bureau's decision and the public
+certificate."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import sqlalchemy as sa
 from app.accounts.roles import Role
 from app.audit.models import AuditEntry
 from app.audit.services import Actor
-from app.filings import services
+from app.filings import bundling, services
+from app.filings.models import ClaimStatus, OffsetClaim
 from app.filings.package import tonnes
 from app.filings.verify import verify_package
 from tests.factories import csrf_token_from, log_in, make_user
@@ -26,7 +28,7 @@ def batch(session):
     resident = make_user(session)
     for day in (2, 9, 16):
         make_reduction(session, version, resident, shanghai(2026, 4, day, 8), km="30")
-    made = services.bundle_month(session, SETTINGS, version.id, date(2026, 4, 1))
+    made = bundling.bundle_month(session, SETTINGS, version.id, date(2026, 4, 1))
     session.commit()
     return made
 
@@ -89,34 +91,122 @@ def test_the_verifier_inspects_lines_and_downloads_a_package_that_verifies(clien
     assert report.ok, report.discrepancies
 
 
-def test_an_organisation_offsets_an_event_and_its_certificate_is_public(client, session, batch):
-    staff = [make_user(session, Role.BUREAU_REVIEWER) for _ in range(2)]
-    actors = [Actor(user.id, user.role) for user in staff]
+def _accept(session, batch) -> None:
+    actors = [
+        Actor(user.id, user.role)
+        for user in (
+            make_user(session, Role.BUREAU_REVIEWER),
+            make_user(session, Role.BUREAU_REVIEWER),
+        )
+    ]
     services.approve(session, actors[0], batch.id)
     services.approve(session, actors[1], batch.id)
     services.submit(session, actors[0], batch.id, registry_reference="R-1")
     services.accept(session, actors[1], batch.id)
+
+
+def test_an_organisation_is_verified_requests_tonnes_and_the_approved_certificate_is_public(
+    client, session, batch
+):
+    _accept(session, batch)
     org_account = make_user(session, Role.ORGANISATION, display_name="银川绿色马拉松组委会")
+    admin = make_user(session, Role.BUREAU_ADMIN)
     session.commit()
+
+    # Just signed up: the page asks for verification, and a claim is refused, writing nothing.
     log_in(client, org_account)
     page = client.get("/organisation/offsets").get_data(as_text=True)
-    assert str(tonnes(batch.total_g)) in page
+    assert 'name="credit_code"' in page and 'name="tonnes"' not in page
+    refused = _post(
+        client, "/organisation/offsets", "/organisation/offsets",
+        event_name="马拉松", event_date="2026-10-01", tonnes="0.001",
+    )  # fmt: skip
+    assert refused.status_code == 403
+    assert session.scalar(sa.select(sa.func.count()).select_from(OffsetClaim)) == 0
+    typo = _post(
+        client, "/organisation/verification", "/organisation/offsets",
+        credit_code="91350100M000100Y44",
+    )  # fmt: skip
+    assert typo.status_code == 422 and "输入有误" in typo.get_data(as_text=True)
+    sent = _post(
+        client, "/organisation/verification", "/organisation/offsets",
+        credit_code="91350100m000100y43",
+    )  # fmt: skip
+    assert sent.status_code == 302
 
+    log_in(client, admin)
+    queue = client.get("/bureau/organisations").get_data(as_text=True)
+    assert "银川绿色马拉松组委会" in queue and "91350100M000100Y43" in queue
+    org_id = int(re.search(r"/bureau/organisations/(\d+)/verify", queue).group(1))
+    verified = _post(
+        client, f"/bureau/organisations/{org_id}/verify", "/bureau/organisations",
+    )  # fmt: skip
+    assert verified.status_code == 302
+
+    log_in(client, org_account)
+    page = client.get("/organisation/offsets").get_data(as_text=True)
+    assert str(tonnes(batch.total_g)) in page and 'name="tonnes"' in page
     too_much = _post(
         client, "/organisation/offsets", "/organisation/offsets",
         event_name="马拉松", event_date="2026-10-01", tonnes="1000",
     )  # fmt: skip
     assert too_much.status_code == 409
-
-    done = _post(
+    requested = _post(
         client, "/organisation/offsets", "/organisation/offsets",
         event_name="马拉松", event_date="2026-10-01", tonnes="0.001",
     )  # fmt: skip
-    assert done.status_code == 302
-    serial = re.search(r"/certificates/(CN-\d{4}-\d{6})", done.headers["Location"]).group(1)
-    client.get("/home")
+    assert requested.status_code == 302
+    assert "/certificates/" not in client.get("/organisation/offsets").get_data(as_text=True)
+
+    log_in(client, admin)
+    queue = client.get("/bureau/offset-claims").get_data(as_text=True)
+    assert "马拉松" in queue and "0.001000" in queue
+    claim_id = int(re.search(r"/bureau/offset-claims/(\d+)/approve", queue).group(1))
+    approved = _post(client, f"/bureau/offset-claims/{claim_id}/approve", "/bureau/offset-claims")
+    assert approved.status_code == 302
+    client.get("/bureau/offset-claims")
+
+    log_in(client, org_account)
+    mine = client.get("/organisation/offsets").get_data(as_text=True)
+    serial = re.search(r"/certificates/(CN-\d{4}-\d{6})", mine).group(1)
     public = client.get(f"/certificates/{serial}").get_data(as_text=True)
     assert "银川绿色马拉松组委会" in public and "0.001000" in public and batch.serial in public
+
+
+def test_the_bureau_rejects_a_request_with_a_reason(client, session, batch):
+    from app.filings import claims as claim_rules
+    from tests.filings.support import SHANGHAI, verified_organisation
+
+    staff = [Actor(user.id, user.role) for user in (make_user(session, Role.BUREAU_ADMIN),) * 2]
+    services.approve(session, staff[0], batch.id)
+    services.approve(
+        session, Actor(make_user(session, Role.BUREAU_ADMIN).id, Role.BUREAU_ADMIN), batch.id
+    )
+    services.submit(session, staff[0], batch.id, registry_reference="R-1")
+    services.accept(session, staff[0], batch.id)
+    org = verified_organisation(session)
+    claim = claim_rules.request_claim(
+        session, Actor(org.account_id, Role.ORGANISATION),
+        claim_rules.ClaimRules(yearly_cap_g=10**9, tz=SHANGHAI), organisation_id=org.id,
+        event_name="展会", event_date=date(2026, 10, 1), grams=1000,
+    )  # fmt: skip
+    admin = make_user(session, Role.BUREAU_ADMIN)
+    session.commit()
+    log_in(client, admin)
+    page = "/bureau/offset-claims"
+    no_reason = _post(client, f"{page}/{claim.id}/reject", page)
+    assert no_reason.status_code == 422
+    assert session.scalar(sa.select(OffsetClaim.status).where(OffsetClaim.id == claim.id)) == (
+        ClaimStatus.REQUESTED
+    )
+    done = client.post(
+        f"{page}/{claim.id}/reject",
+        data={"csrf_token": csrf_token_from(client, page), f"claim{claim.id}-reason": "重复申请"},
+    )
+    assert done.status_code == 302
+    session.expire_all()
+    rejected = session.get(OffsetClaim, claim.id)
+    assert (rejected.status, rejected.rejection_reason) == (ClaimStatus.REJECTED, "重复申请")
 
 
 def test_the_verifier_opens_the_receipt_behind_a_line_of_the_batch(app, client, session, tmp_path):
@@ -139,7 +229,7 @@ def test_the_verifier_opens_the_receipt_behind_a_line_of_the_batch(app, client, 
             evidence_id=receipt.id, reduction_id=reduction.id,
         )
     )  # fmt: skip
-    batch = services.bundle_month(session, SETTINGS, version.id, date(2026, 5, 1))
+    batch = bundling.bundle_month(session, SETTINGS, version.id, date(2026, 5, 1))
     session.commit()
 
     log_in(client, make_user(session, Role.VERIFIER))

@@ -1,5 +1,4 @@
-"""The filing workflow: two different bureau colleagues approve, a submitted batch never changes,
-and carbon-neutral events retire tonnes from accepted batches, never more than remain."""
+"""The filing workflow: two different bureau colleagues approve, a submitted batch never changes."""
 
 from __future__ import annotations
 
@@ -8,13 +7,12 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from app.accounts import services as accounts
 from app.accounts.roles import Role
 from app.audit.models import AuditEntry
 from app.audit.services import Actor
 from app.errors import DomainError
-from app.filings import services
-from app.filings.models import BatchStatus, FilingLine, OffsetAllocation
+from app.filings import bundling, services
+from app.filings.models import BatchStatus, FilingLine
 from app.filings.services import FiledBatchIsImmutable
 from tests.factories import make_user
 from tests.filings.support import SETTINGS, make_reduction, make_version, shanghai
@@ -35,7 +33,7 @@ def draft(session):
     resident = make_user(session)
     for day in (1, 2, 3):
         make_reduction(session, version, resident, shanghai(2026, 6, day, 10), km="20")
-    return services.bundle_month(session, SETTINGS, version.id, date(2026, 6, 1))
+    return bundling.bundle_month(session, SETTINGS, version.id, date(2026, 6, 1))
 
 
 def _accepted(session, batch, staff):
@@ -62,7 +60,7 @@ def test_two_different_colleagues_approve(session, draft, staff):
 def test_whoever_bundled_a_batch_may_not_approve_it(session, staff):
     version = make_version(session)
     make_reduction(session, version, make_user(session), shanghai(2026, 5, 5))
-    batch = services.bundle_month(session, SETTINGS, version.id, date(2026, 5, 1), actor=staff[0])
+    batch = bundling.bundle_month(session, SETTINGS, version.id, date(2026, 5, 1), actor=staff[0])
     with pytest.raises(DomainError) as refused:
         services.approve(session, staff[0], batch.id)
     assert refused.value.reason == "own_batch"
@@ -125,49 +123,3 @@ def test_the_registry_may_reject_a_submitted_batch(session, draft, staff):
             FilingLine.batch_id == draft.id, FilingLine.active.is_(True)
         )
     )
-
-
-def test_an_event_retires_tonnes_once_and_never_more_than_remain(session, draft, staff):
-    _accepted(session, draft, staff)
-    org = accounts.organisation_of(session, make_user(session, Role.ORGANISATION))
-    claimant = Actor(org.account_id, Role.ORGANISATION)
-    claim = services.claim_offset(
-        session, claimant, organisation_id=org.id, event_name="银川马拉松",
-        event_date=date(2026, 9, 20), grams=draft.total_g - 10,
-    )  # fmt: skip
-    assert claim.serial == "CN-2026-000001"
-    assert services.remaining_by_batch(session) == {draft.id: 10}
-    with pytest.raises(DomainError) as refused:
-        services.claim_offset(
-            session, claimant, organisation_id=org.id, event_name="second event",
-            event_date=date(2026, 9, 21), grams=11,
-        )  # fmt: skip
-    assert refused.value.reason == "exceeds_remaining" and refused.value.status == 409
-    services.claim_offset(
-        session, claimant, organisation_id=org.id, event_name="third event",
-        event_date=date(2026, 9, 22), grams=10,
-    )  # fmt: skip
-    assert services.remaining_by_batch(session) == {}
-    retired = session.scalar(sa.select(sa.func.sum(OffsetAllocation.retired_g)))
-    assert retired == draft.total_g
-
-
-def test_only_accepted_batches_can_be_claimed(session, draft):
-    org = accounts.organisation_of(session, make_user(session, Role.ORGANISATION))
-    with pytest.raises(DomainError) as refused:
-        services.claim_offset(
-            session, Actor(org.account_id, Role.ORGANISATION), organisation_id=org.id,
-            event_name="expo", event_date=date(2026, 9, 1), grams=1,
-        )  # fmt: skip
-    assert refused.value.reason == "exceeds_remaining"
-
-
-@pytest.mark.parametrize(("text", "grams"), [("1", 1_000_000), ("0.000001", 1), ("2.5", 2_500_000)])
-def test_tonnes_are_parsed_to_whole_grams(text, grams):
-    assert services.parse_tonnes(text) == grams
-
-
-@pytest.mark.parametrize("text", ["0", "-1", "0.0000001", "abc", "", "NaN", "Infinity"])
-def test_bad_tonnes_are_refused(text):
-    with pytest.raises(DomainError):
-        services.parse_tonnes(text)

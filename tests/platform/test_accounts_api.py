@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.accounts.models import User
+from app.accounts.models import Organisation, User, Verification
 from app.accounts.roles import Role
 from tests.factories import PASSWORD, make_user, next_mobile
 
@@ -66,11 +66,29 @@ def test_organisation_signs_up_with_credit_code(client, session):
             "password": "green-org-2026",
             "name": "银川骑行俱乐部",
             "kind": "social_group",
-            "credit_code": "91640100MA76XKQX2L",
+            "credit_code": "91640100MA76XKQX2M",
         },
     )
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["role"] == "organisation"
+    org = session.scalar(sa.select(Organisation).where(Organisation.name == "银川骑行俱乐部"))
+    assert org.verification is Verification.PENDING  # queued for the bureau's review at once
+
+
+def test_a_credit_code_with_a_wrong_check_character_is_refused(client, session):
+    before = count_users(session)
+    response = client.post(
+        "/api/v1/organisations",
+        json={
+            "mobile": next_mobile(),
+            "password": "green-org-2026",
+            "name": "银川骑行俱乐部",
+            "kind": "social_group",
+            "credit_code": "91640100MA76XKQX2L",
+        },
+    )
+    assert_error(response, 422, "invalid_credit_code", "credit_code")
+    assert count_users(session) == before
 
 
 def test_duplicate_mobile_is_refused(client, session):

@@ -39,6 +39,11 @@ def test_production_refuses_to_start_without_its_settings(monkeypatch, tmp_path,
         ("PARTNER_MESSAGE_RETENTION_DAYS", "-1"),
         ("DATABASE_RANDOM_PAGE_COST", "fast"),
         ("DATABASE_RANDOM_PAGE_COST", "0"),
+        ("OFFSET_CLAIM_CAP_TONNES", "0"),
+        ("OFFSET_CLAIM_CAP_TONNES", "-1"),
+        ("OFFSET_CLAIM_CAP_TONNES", "0.0000001"),
+        ("OFFSET_CLAIM_CAP_TONNES", "many"),
+        ("OFFSET_CLAIM_CAP_TONNES", "Infinity"),
     ],
 )
 def test_bad_settings_are_named(monkeypatch, tmp_path, name, value):
@@ -77,3 +82,12 @@ def test_the_planner_cost_setting_defaults_to_memory_or_ssd_and_can_be_left_to_t
     assert from_environment(tmp_path)["DATABASE_RANDOM_PAGE_COST"] == "2"
     monkeypatch.setenv("DATABASE_RANDOM_PAGE_COST", "")
     assert from_environment(tmp_path)["DATABASE_RANDOM_PAGE_COST"] is None
+
+
+@pytest.mark.parametrize(
+    ("value", "grams"), [(None, 100_000_000), ("0.000001", 1), ("2.5", 2_500_000)]
+)
+def test_the_yearly_claim_cap_is_tonnes_kept_as_grams(monkeypatch, tmp_path, value, grams):
+    if value is not None:
+        monkeypatch.setenv("OFFSET_CLAIM_CAP_TONNES", value)
+    assert from_environment(tmp_path)["OFFSET_CLAIM_CAP_G"] == grams

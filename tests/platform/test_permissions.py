@@ -213,6 +213,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/verifier/batches/{batch}/evidence/{evidence}"): only(Role.VERIFIER, ok=404),
     ("GET", "/organisation/offsets"): only(Role.ORGANISATION),
     ("POST", "/organisation/offsets"): only(Role.ORGANISATION, ok=400),
+    ("POST", "/organisation/verification"): only(Role.ORGANISATION, ok=400),
+    ("GET", "/bureau/offset-claims"): only(Role.BUREAU_ADMIN),
+    ("POST", "/bureau/offset-claims/{claim}/approve"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/bureau/offset-claims/{claim}/reject"): only(Role.BUREAU_ADMIN, ok=422),
+    ("GET", "/bureau/organisations"): only(Role.BUREAU_ADMIN),
+    ("POST", "/bureau/organisations/{organisation}/verify"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/bureau/organisations/{organisation}/reject"): only(Role.BUREAU_ADMIN, ok=404),
     ("GET", "/certificates/{certificate}"): {role: 404 for role in ROLES},
     ("GET", "/bureau/jobs/"): only(*BUREAU),
     ("GET", "/dashboard"): ALL,
@@ -226,7 +233,7 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:resident_id>", "{resident}", rule)
     path = re.sub(r"<int:user_id>", "{staff}", path)
     path = re.sub(r"<int:transaction_id>", "{transaction}", path)
-    path = re.sub(r"<int:(offer|merchant|redemption)_id>", r"{\1}", path)
+    path = re.sub(r"<int:(offer|merchant|redemption|claim|organisation)_id>", r"{\1}", path)
     path = re.sub(r"<code>", "en", path)
     path = re.sub(r"<int:version_id>", "{version}", path)
     path = re.sub(r"<methodology_code>", "bus", path)
@@ -261,6 +268,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"transaction": 999_999}
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
     ids |= {"batch": 999_999, "certificate": "CN-2026-999999"}
+    ids |= {"claim": 999_999, "organisation": 999_999}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []
