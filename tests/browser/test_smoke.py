@@ -43,3 +43,32 @@ def test_wrong_password_is_told_on_the_page(live_server, browser_page):
     page.get_by_label("密码").fill("not-the-password-1")
     page.get_by_role("button", name="登录").click()
     assert page.get_by_role("alert").first.inner_text() == "手机号或密码不正确。"
+
+
+def _sign_in(page, live_server, mobile):
+    page.goto(live_server + "/sign-in")
+    page.get_by_label("手机号").fill(mobile)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_offset_requests_and_the_bureau_queues_fit_phone_and_desktop(
+    live_server, browser_page, tmp_path, width
+):
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 844})
+    _sign_in(page, live_server, "13700000001")  # the demo organisation, verified by the bureau
+    page.goto(live_server + "/organisation/offsets")
+    assert page.get_by_label("需抵消的吨数（二氧化碳当量）").is_visible()
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(tmp_path / f"offsets-{width}.png"), full_page=True)
+    page.context.clear_cookies()
+    _sign_in(page, live_server, "13900000001")  # the demo bureau admin
+    for path in ("/bureau/offset-claims", "/bureau/organisations"):
+        page.goto(live_server + path)
+        assert page.locator("h1").inner_text() in {"碳中和申请", "待核验组织"}
+        assert no_horizontal_scroll(page)
+        page.screenshot(path=str(tmp_path / f"{path.rsplit('/', 1)[1]}-{width}.png"))
+    assert page.console_errors == []
