@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, has_request_context, redirect, request, url_for
 from werkzeug.wrappers import Response
 
+from app.redirects import local_path
+
 LOCALE_COOKIE = "lang"
 
 bp = Blueprint("i18n", __name__)
@@ -25,10 +27,7 @@ def html_lang(locale: str) -> str:
 @bp.get("/language/<code>")
 def switch_language(code: str) -> Response:
     """Remember the chosen language in a cookie and go back where the visitor was."""
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.landing")
-    response = redirect(target)
+    response = redirect(local_path(request.args.get("next")) or url_for("public.landing"))
     if code in current_app.config["LANGUAGES"]:
         response.set_cookie(
             LOCALE_COOKIE,

@@ -17,6 +17,7 @@ from app.accounts.roles import Permission
 from app.accounts.sign_in import sign_in_limits
 from app.db import db
 from app.errors import DomainError
+from app.redirects import local_path
 
 bp = Blueprint("accounts", __name__)
 
@@ -29,11 +30,6 @@ def render_form_error(template: str, form: FlaskForm, error: DomainError, **cont
     else:
         flash(str(error.message), "error")
     return render_template(template, form=form, **context), error.status
-
-
-def _safe_next() -> str | None:
-    target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else None
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -50,7 +46,7 @@ def sign_in() -> Any:
         flash(_("Wrong mobile number or password."), "error")
         return render_template("accounts/sign_in.html", form=form), 401
     login_user(user)
-    return redirect(_safe_next() or url_for("public.home"))
+    return redirect(local_path(request.args.get("next")) or url_for("public.home"))
 
 
 @bp.post("/sign-out")
