@@ -77,12 +77,53 @@ def _env_list(name: str) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _private_instance_folder(instance_path: Path) -> None:
+    """The instance folder (database, secret key, evidence) is readable by its owner alone."""
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    instance_path.chmod(0o700)
+
+
+def _private_database_file(instance_path: Path) -> Path:
+    """The embedded database, created 0600; SQLite gives its WAL and shared-memory files the
+    database file's own mode. Files left readable by an earlier version are narrowed too."""
+    _private_instance_folder(instance_path)
+    database = instance_path / "tanpuhui.sqlite3"
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, *(database.with_name(database.name + tail) for tail in _SQLITE_TAILS)):
+        if path.exists():
+            path.chmod(0o600)
+    return database
+
+
+_SQLITE_TAILS = ("-wal", "-shm", "-journal")
+#: Fewest characters, and fewest distinct ones, of a production SECRET_KEY: a placeholder such as
+#: "changeme" or a repeated letter signs sessions anyone can forge.
+SECRET_KEY_MIN_LENGTH = 32
+SECRET_KEY_MIN_DISTINCT = 10
+
+
+def _refuse_weak_production_settings(secret_key: str) -> None:
+    """Production refuses to start on settings that would quietly weaken it, naming each."""
+    if len(secret_key) < SECRET_KEY_MIN_LENGTH or len(set(secret_key)) < SECRET_KEY_MIN_DISTINCT:
+        raise ConfigError(
+            f"SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} random characters in "
+            "production, e.g. from: python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    if not _env_bool("SESSION_COOKIE_SECURE", True):
+        raise ConfigError("SESSION_COOKIE_SECURE must stay on in production (HTTPS only)")
+    if os.environ.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://"):
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI must name a shared store (redis://…) in production: with "
+            "memory:// every worker and server counts its own attempts"
+        )
+
+
 def _instance_secret_key(instance_path: Path) -> str:
     """Generate the embedded mode's secret key once and keep it in the instance folder."""
     key_file = instance_path / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
+    _private_instance_folder(instance_path)
     key = secrets.token_hex(32)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -103,9 +144,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         raise ConfigError("DATABASE_URL is required when TANPUHUI_ENV=production")
     if production and not secret_key:
         raise ConfigError("SECRET_KEY is required when TANPUHUI_ENV=production")
+    if production:
+        _refuse_weak_production_settings(secret_key)
     if not database_url:
-        instance_path.mkdir(parents=True, exist_ok=True)
-        database_url = f"sqlite:///{instance_path / 'tanpuhui.sqlite3'}"
+        database_url = f"sqlite:///{_private_database_file(instance_path)}"
     database_url = normalise_database_url(database_url)
 
     timezone_name = os.environ.get("CITY_TIMEZONE", "Asia/Shanghai")

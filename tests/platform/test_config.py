@@ -19,14 +19,73 @@ def test_embedded_mode_keeps_its_database_and_secret_in_the_instance_folder(monk
     assert str(first["POINTS_PER_GRAM"]) == "1"
 
 
-@pytest.mark.parametrize("missing", ["DATABASE_URL", "SECRET_KEY"])
-def test_production_refuses_to_start_without_its_settings(monkeypatch, tmp_path, missing):
+#: A production key as an operator makes one (secrets.token_hex(32)).
+STRONG_KEY = "3f9c1e7a5b2d48f6a0c9e1b7d3f5a2c4e6b8d0f1a3c5e7b9d2f4a6c8e0b1d3f5"
+
+
+def _production(monkeypatch):
     monkeypatch.setenv("TANPUHUI_ENV", "production")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/x")
-    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+
+
+def test_production_starts_with_strong_settings(monkeypatch, tmp_path):
+    _production(monkeypatch)
+    settings = from_environment(tmp_path)
+    assert settings["SESSION_COOKIE_SECURE"] is True and settings["SECRET_KEY"] == STRONG_KEY
+
+
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "SECRET_KEY"])
+def test_production_refuses_to_start_without_its_settings(monkeypatch, tmp_path, missing):
+    _production(monkeypatch)
     monkeypatch.delenv(missing)
     with pytest.raises(ConfigError, match=missing):
         from_environment(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SECRET_KEY", "x"),
+        ("SECRET_KEY", STRONG_KEY[:31]),  # one character short of the least
+        ("SECRET_KEY", "changeme" * 8),  # long, but only 7 distinct characters
+        ("SECRET_KEY", "k" * 64),
+        ("SESSION_COOKIE_SECURE", "0"),
+        ("SESSION_COOKIE_SECURE", "false"),
+        ("RATELIMIT_STORAGE_URI", "memory://"),
+    ],
+)
+def test_production_refuses_weak_settings_and_names_them(monkeypatch, tmp_path, name, value):
+    _production(monkeypatch)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        from_environment(tmp_path)
+
+
+def test_production_takes_a_key_exactly_at_the_least(monkeypatch, tmp_path):
+    _production(monkeypatch)
+    key = "0123456789abcdefghijklmnopqrstuv"  # 32 characters, 32 distinct
+    monkeypatch.setenv("SECRET_KEY", key)
+    assert from_environment(tmp_path)["SECRET_KEY"] == key
+    monkeypatch.setenv("SECRET_KEY", "0123456789" * 3 + "01")  # 32 characters, 10 distinct
+    assert len(from_environment(tmp_path)["SECRET_KEY"]) == 32
+    monkeypatch.setenv("SECRET_KEY", "012345678" * 3 + "01234")  # 32 characters, 9 distinct
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        from_environment(tmp_path)
+
+
+def test_the_embedded_database_and_instance_folder_are_private(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o755)
+    (instance / "tanpuhui.sqlite3-wal").write_bytes(b"")
+    (instance / "tanpuhui.sqlite3-wal").chmod(0o644)  # left readable by an earlier version
+    from_environment(instance)
+    assert instance.stat().st_mode & 0o777 == 0o700
+    assert (instance / "tanpuhui.sqlite3").stat().st_mode & 0o777 == 0o600
+    assert (instance / "tanpuhui.sqlite3-wal").stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize(
