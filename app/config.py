@@ -193,6 +193,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "REDEMPTION_TOKEN_SECONDS": _env_int("REDEMPTION_TOKEN_SECONDS", 60),
         # Tonnes one organisation may request for carbon-neutral events per calendar year.
         "OFFSET_CLAIM_CAP_G": _env_tonnes_as_grams("OFFSET_CLAIM_CAP_TONNES", "100"),
+        # Invitations to join it one organisation may send per local day.
+        "INVITATIONS_PER_ORGANISATION_PER_DAY": _env_int(
+            "INVITATIONS_PER_ORGANISATION_PER_DAY", 20, minimum=1
+        ),
         # Tokens nobody scanned are deleted this long after they expired; scanned ones stay.
         "REDEMPTION_TOKEN_RETENTION_HOURS": _env_int(
             "REDEMPTION_TOKEN_RETENTION_HOURS", 24, minimum=1

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from app.accounts import services, verification
+from app.accounts import memberships, services, verification
 from app.accounts.models import MerchantRole, OrganisationKind, User
 from app.accounts.roles import Role
 from app.audit.services import SYSTEM, Actor
@@ -68,7 +68,14 @@ def seed(session: Session) -> list[DemoAccount]:
     )
     organisation = services.organisation_of(session, org_account)
     verification.decide(session, Actor(admin.id, admin.role), organisation.id, verified=True)
-    services.add_member(session, organisation, resident_mobile=resident.mobile)
+    invitation = memberships.invite(
+        session, Actor(org_account.id, org_account.role), organisation,
+        memberships.InvitationRules(daily_limit=1, tz=ZoneInfo("Asia/Shanghai")),
+        mobile=resident.mobile,
+    )  # fmt: skip
+    memberships.answer(
+        session, Actor(resident.id, resident.role), resident, invitation.id, accept=True
+    )
     merchant = Merchant(
         name="凤凰停车场", kind=MerchantKind.PARKING, status=MerchantStatus.APPROVED
     )

@@ -1,6 +1,12 @@
 """Every model, imported once so the metadata (and Alembic) sees the whole schema."""
 
-from app.accounts.models import ApiToken, Organisation, OrganisationMember, User
+from app.accounts.models import (
+    ApiToken,
+    Organisation,
+    OrganisationInvitation,
+    OrganisationMember,
+    User,
+)
 from app.activities.models import (
     Activity,
     DataPartner,
@@ -48,6 +54,7 @@ __all__ = [
     "OffsetAllocation",
     "OffsetClaim",
     "Organisation",
+    "OrganisationInvitation",
     "OrganisationMember",
     "ParticipantPseudonym",
     "PartnerKey",

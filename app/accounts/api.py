@@ -1,17 +1,19 @@
-"""JSON API for accounts: tokens, sign-up, the caller's account, organisation members, staff."""
+"""JSON API for accounts: tokens, sign-up, the caller's account, organisation members and
+invitations, staff."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, g
+from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
-from app.accounts import schemas, services
+from app.accounts import memberships, schemas, services
 from app.accounts.auth import bearer_token, current_actor, requires
+from app.accounts.context import invitation_rules
 from app.accounts.models import User
 from app.accounts.roles import STAFF_ROLES, Permission
 from app.accounts.sign_in import sign_in_limits
@@ -82,17 +84,51 @@ def me() -> User:
 def list_members() -> list[User]:
     """The residents who belong to the caller's organisation."""
     org = services.organisation_of(db.session, current_user)
-    return services.members_of(db.session, org)
+    return memberships.members_of(db.session, org)
 
 
-@blp.post("/organisation/members")
+@blp.get("/organisation/invitations")
 @requires(Permission.MANAGE_ORGANISATION)
-@blp.arguments(schemas.MemberIn())
-@blp.response(201, schemas.MemberOut)
-def add_member(data: dict[str, Any]) -> User:
-    """Add a signed-up resident to the caller's organisation by mobile number."""
+@blp.response(200, schemas.InvitationOut(many=True))
+def list_invitations() -> list[Any]:
+    """Invitations the caller's organisation sent that nobody has answered yet."""
     org = services.organisation_of(db.session, current_user)
-    return services.add_member(db.session, org, resident_mobile=data["mobile"])
+    return memberships.invitations_sent(db.session, org)
+
+
+@blp.post("/organisation/invitations")
+@requires(Permission.MANAGE_ORGANISATION)
+@blp.arguments(schemas.InvitationIn())
+@blp.response(202, schemas.InvitationOut)
+def invite(data: dict[str, Any]) -> Any:
+    """Invite the holder of a mobile number to join; the answer is the same whether or not
+    anyone has signed up with it. The resident accepts or declines on their page."""
+    org = services.organisation_of(db.session, current_user)
+    return memberships.invite(
+        db.session, current_actor(), org, invitation_rules(), mobile=data["mobile"]
+    )
+
+
+@blp.get("/me/invitations")
+@requires(Permission.USE_WALLET)
+@blp.response(200, schemas.ReceivedInvitationOut(many=True))
+def received_invitations() -> list[dict[str, Any]]:
+    """Invitations to join an organisation waiting for the caller's answer."""
+    return [
+        {"id": invitation.id, "organisation": organisation, "status": invitation.status,
+         "created_at": invitation.created_at}
+        for invitation, organisation in memberships.invitations_for(db.session, current_user)
+    ]  # fmt: skip
+
+
+@blp.post("/me/invitations/<int:invitation_id>/accept", endpoint="accept_invitation")
+@blp.post("/me/invitations/<int:invitation_id>/decline", endpoint="decline_invitation")
+@requires(Permission.USE_WALLET)
+@blp.response(204)
+def answer_invitation(invitation_id: int) -> None:
+    """Accept (and become a member) or decline an invitation sent to the caller's number."""
+    accept = request.path.endswith("/accept")
+    memberships.answer(db.session, current_actor(), current_user, invitation_id, accept=accept)
 
 
 @blp.delete("/organisation/members/<int:resident_id>")
@@ -101,7 +137,7 @@ def add_member(data: dict[str, Any]) -> User:
 def remove_member(resident_id: int) -> None:
     """Remove a resident from the caller's organisation."""
     org = services.organisation_of(db.session, current_user)
-    services.remove_member(db.session, org, resident_id)
+    memberships.remove_member(db.session, org, resident_id)
 
 
 @blp.get("/bureau/staff")

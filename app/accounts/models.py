@@ -132,6 +132,47 @@ class OrganisationMember(Base):
     joined_at: Mapped[created_at]
 
 
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class OrganisationInvitation(Base):
+    """An organisation asks the holder of a mobile number to join; the resident decides.
+
+    The invitation names the number, not an account, so inviting tells the organisation nothing
+    about whether anyone has signed up with it: only a resident holding that number sees it.
+    """
+
+    __tablename__ = "organisation_invitations"
+    __table_args__ = (
+        sa.Index(
+            "uq_organisation_invitations_pending",
+            "organisation_id",
+            "mobile",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+        {"comment": "Invitations to join an organisation, by mobile number"},
+    )
+
+    id: Mapped[intpk]
+    organisation_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("organisations.id"), index=True
+    )
+    mobile: Mapped[str] = mapped_column(
+        sa.String(11), index=True, comment="The invited mobile number, 11 digits"
+    )
+    status: Mapped[InvitationStatus] = mapped_column(
+        str_enum(InvitationStatus, "invitation_status"), default=InvitationStatus.PENDING
+    )
+    invited_by_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    created_at: Mapped[created_at]
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class ApiToken(Base):
     """A bearer token for the JSON API. Only its SHA-256 is stored; the token is shown once."""
 

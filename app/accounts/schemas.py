@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from app.accounts.models import OrganisationKind
 from app.accounts.roles import STAFF_ROLES, Role
+from app.accounts.services import mask_mobile
 
 
 class CredentialsIn(ma.Schema):
@@ -83,5 +84,30 @@ class MemberOut(ma.Schema):
     mobile = ma.fields.Function(lambda user: f"{user.mobile[:3]}****{user.mobile[-4:]}")
 
 
-class MemberIn(ma.Schema):
-    mobile = ma.fields.String(required=True)
+class InvitationIn(ma.Schema):
+    mobile = ma.fields.String(required=True, metadata={"description": "11-digit mobile number"})
+
+
+class InvitationOut(ma.Schema):
+    """An invitation as the inviting organisation sees it: the number masked, whether answered.
+
+    The answer is the same whether or not anyone has signed up with the number."""
+
+    id = ma.fields.Integer()
+    mobile = ma.fields.Function(lambda invitation: mask_mobile(invitation.mobile))
+    status = ma.fields.String(attribute="status.value")
+    created_at = ma.fields.DateTime()
+
+
+class OrganisationRef(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+
+
+class ReceivedInvitationOut(ma.Schema):
+    """An invitation as the invited resident sees it."""
+
+    id = ma.fields.Integer()
+    organisation = ma.fields.Nested(OrganisationRef)
+    status = ma.fields.String(attribute="status.value")
+    created_at = ma.fields.DateTime()

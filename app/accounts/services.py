@@ -20,7 +20,6 @@ from app.accounts.models import (
     MerchantRole,
     Organisation,
     OrganisationKind,
-    OrganisationMember,
     User,
     Verification,
 )
@@ -245,56 +244,6 @@ def organisation_of(session: Session, account: User) -> Organisation:
     if org is None:
         raise NotFound("organisation")
     return org
-
-
-def add_member(session: Session, organisation: Organisation, *, resident_mobile: str) -> User:
-    mobile = normalise_mobile(resident_mobile)
-    resident = session.scalar(
-        sa.select(User).where(User.mobile == mobile, User.role == Role.RESIDENT)
-    )
-    if resident is None:
-        raise DomainError(
-            "resident_not_found",
-            _l("No resident has signed up with this mobile number."),
-            field="mobile",
-            status=404,
-        )
-    exists = session.get(OrganisationMember, (organisation.id, resident.id))
-    if exists is not None:
-        raise Conflict("already_member", _l("This resident is already a member."), field="mobile")
-    session.add(OrganisationMember(organisation_id=organisation.id, resident_id=resident.id))
-    session.flush()
-    return resident
-
-
-def remove_member(session: Session, organisation: Organisation, resident_id: int) -> None:
-    member = session.get(OrganisationMember, (organisation.id, resident_id))
-    if member is None:
-        raise NotFound("member")
-    session.delete(member)
-    session.flush()
-
-
-def members_of(session: Session, organisation: Organisation) -> list[User]:
-    return list(
-        session.scalars(
-            sa.select(User)
-            .join(OrganisationMember, OrganisationMember.resident_id == User.id)
-            .where(OrganisationMember.organisation_id == organisation.id)
-            .order_by(User.display_name)
-        )
-    )
-
-
-def organisations_of_resident(session: Session, resident: User) -> list[Organisation]:
-    return list(
-        session.scalars(
-            sa.select(Organisation)
-            .join(OrganisationMember, OrganisationMember.organisation_id == Organisation.id)
-            .where(OrganisationMember.resident_id == resident.id)
-            .order_by(Organisation.name)
-        )
-    )
 
 
 def mask_mobile(mobile: str) -> str:

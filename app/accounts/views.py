@@ -1,4 +1,5 @@
-"""Pages: sign-in, sign-up, sign-out, and an organisation's members."""
+"""Pages: sign-in, sign-up, sign-out, an organisation's members and invitations, and a
+resident's answers to them."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from app.accounts import forms, services
-from app.accounts.auth import requires
+from app.accounts import forms, memberships, services
+from app.accounts.auth import current_actor, requires
+from app.accounts.context import invitation_rules
 from app.accounts.models import OrganisationKind
 from app.accounts.roles import Permission
 from app.accounts.sign_in import sign_in_limits
@@ -105,10 +107,10 @@ def organisation_home() -> Any:
     form = forms.MemberForm()
 
     def page(status: int = 200) -> tuple[str, int]:
-        members = services.members_of(db.session, org)
         html = render_template(
-            "organisation/home.html", org=org, members=members, form=form,
-            remove_form=forms.EmptyForm(),
+            "organisation/home.html", org=org, form=form, remove_form=forms.EmptyForm(),
+            members=memberships.members_of(db.session, org),
+            invitations=memberships.invitations_sent(db.session, org),
         )  # fmt: skip
         return html, status
 
@@ -117,11 +119,20 @@ def organisation_home() -> Any:
     if not form.validate_on_submit():
         return page(400)
     try:
-        resident = services.add_member(db.session, org, resident_mobile=form.mobile.data)
+        invitation = memberships.invite(
+            db.session, current_actor(), org, invitation_rules(), mobile=form.mobile.data
+        )
     except DomainError as error:
         form.mobile.errors = [*form.mobile.errors, str(error.message)]
         return page(error.status)
-    flash(_("%(name)s is now a member.", name=resident.display_name), "success")
+    flash(
+        _(
+            "Invitation sent to %(mobile)s. If the number belongs to a resident, they can accept "
+            "it on their page.",
+            mobile=services.mask_mobile(invitation.mobile),
+        ),
+        "success",
+    )
     return redirect(url_for("accounts.organisation_home"))
 
 
@@ -132,6 +143,26 @@ def remove_member(resident_id: int) -> Any:
     if not form.validate_on_submit():
         return redirect(url_for("accounts.organisation_home"))
     org = services.organisation_of(db.session, current_user)
-    services.remove_member(db.session, org, resident_id)
+    memberships.remove_member(db.session, org, resident_id)
     flash(_("The member was removed."), "success")
     return redirect(url_for("accounts.organisation_home"))
+
+
+@bp.post("/me/invitations/<int:invitation_id>/accept", endpoint="accept_invitation")
+@bp.post("/me/invitations/<int:invitation_id>/decline", endpoint="decline_invitation")
+@requires(Permission.USE_WALLET)
+def answer_invitation(invitation_id: int) -> Any:
+    if forms.EmptyForm().validate_on_submit():
+        accept = request.path.endswith("/accept")
+        memberships.answer(db.session, current_actor(), current_user, invitation_id, accept=accept)
+        flash(_("You joined the organisation.") if accept else _("Invitation declined."), "success")
+    return redirect(url_for("public.resident_home"))
+
+
+@bp.post("/me/organisations/<int:organisation_id>/leave")
+@requires(Permission.USE_WALLET)
+def leave_organisation(organisation_id: int) -> Any:
+    if forms.EmptyForm().validate_on_submit():
+        memberships.leave(db.session, current_user, organisation_id)
+        flash(_("You left the organisation."), "success")
+    return redirect(url_for("public.resident_home"))

@@ -10,8 +10,9 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app import clock
-from app.accounts import services as accounts
+from app.accounts import memberships
 from app.accounts.auth import requires
+from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission, Role
 from app.db import db
 from app.ledger import services as ledger
@@ -42,11 +43,11 @@ def home() -> Response:
 @bp.get("/me")
 @requires(Permission.USE_WALLET)
 def resident_home() -> Any:
+    resident = current_user.role == Role.RESIDENT
     organisations = (
-        accounts.organisations_of_resident(db.session, current_user)
-        if current_user.role == Role.RESIDENT
-        else []
+        memberships.organisations_of_resident(db.session, current_user) if resident else []
     )
+    invitations = memberships.invitations_for(db.session, current_user) if resident else []
     balance = ledger.balance(db.session, current_user.id)
     from app.jobs.notices import notices_for
     from app.ledger.policy import valid_until
@@ -57,8 +58,9 @@ def resident_home() -> Any:
         for notice in notices_for(db.session, current_user.id, now=clock.now())
     ]
     return render_template(
-        "resident/home.html", organisations=organisations, balance=balance, expiry_notices=notices
-    )
+        "resident/home.html", organisations=organisations, invitations=invitations,
+        balance=balance, expiry_notices=notices, answer_form=EmptyForm(),
+    )  # fmt: skip
 
 
 @bp.get("/merchant")

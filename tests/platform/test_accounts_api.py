@@ -177,39 +177,55 @@ def test_cookie_authenticated_api_change_needs_the_csrf_token(app, client, sessi
     org = make_user(session, Role.ORGANISATION)
     resident = make_user(session)
     log_in(client, org)
-    refused = client.post("/api/v1/organisation/members", json={"mobile": resident.mobile})
+    refused = client.post("/api/v1/organisation/invitations", json={"mobile": resident.mobile})
     assert refused.status_code == 400
     assert refused.get_json()["code"] == 400
 
     token = csrf_token_from(client, "/organisation")
     accepted = client.post(
-        "/api/v1/organisation/members",
+        "/api/v1/organisation/invitations",
         json={"mobile": resident.mobile},
         headers={"X-CSRFToken": token},
     )
-    assert accepted.status_code == 201, accepted.get_json()
+    assert accepted.status_code == 202, accepted.get_json()
 
 
-def test_organisation_manages_members_by_api(client, session):
+def _bearer(client, user) -> dict[str, str]:
+    token = client.post(
+        "/api/v1/auth/tokens", json={"mobile": user.mobile, "password": PASSWORD}
+    ).get_json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_organisation_invites_and_the_resident_accepts_by_api(client, session):
     org = make_user(session, Role.ORGANISATION)
     resident = make_user(session)
-    token = client.post(
-        "/api/v1/auth/tokens", json={"mobile": org.mobile, "password": PASSWORD}
-    ).get_json()["token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    added = client.post(
-        "/api/v1/organisation/members", json={"mobile": resident.mobile}, headers=headers
+    headers = _bearer(client, org)
+    sent = client.post(
+        "/api/v1/organisation/invitations", json={"mobile": resident.mobile}, headers=headers
     )
-    assert added.status_code == 201
-    assert added.get_json()["mobile"] == resident.mobile[:3] + "****" + resident.mobile[-4:]
-    again = client.post(
-        "/api/v1/organisation/members", json={"mobile": resident.mobile}, headers=headers
-    )
-    assert_error(again, 409, "already_member", "mobile")
+    assert sent.status_code == 202
+    masked = resident.mobile[:3] + "****" + resident.mobile[-4:]
+    assert sent.get_json()["mobile"] == masked and sent.get_json()["status"] == "pending"
+    assert "display_name" not in sent.get_json()
     nobody = client.post(
-        "/api/v1/organisation/members", json={"mobile": next_mobile()}, headers=headers
+        "/api/v1/organisation/invitations", json={"mobile": next_mobile()}, headers=headers
     )
-    assert_error(nobody, 404, "resident_not_found", "mobile")
+    assert nobody.status_code == 202 and set(nobody.get_json()) == set(sent.get_json())
+    assert client.get("/api/v1/organisation/members", headers=headers).get_json() == []
+    pending = client.get("/api/v1/organisation/invitations", headers=headers).get_json()
+    assert len(pending) == 2
+
+    mine = _bearer(client, resident)
+    received = client.get("/api/v1/me/invitations", headers=mine).get_json()
+    assert [(r["organisation"]["name"], r["status"]) for r in received] == [
+        (org.display_name, "pending")
+    ]
+    invitation_id = received[0]["id"]
+    accepted = client.post(f"/api/v1/me/invitations/{invitation_id}/accept", headers=mine)
+    assert accepted.status_code == 204
+    again = client.post(f"/api/v1/me/invitations/{invitation_id}/decline", headers=mine)
+    assert_error(again, 404, "invitation_not_found")
     listed = client.get("/api/v1/organisation/members", headers=headers).get_json()
     assert [m["id"] for m in listed] == [resident.id]
     assert (

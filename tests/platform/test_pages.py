@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from app.accounts.models import Organisation, User
@@ -124,22 +126,33 @@ def test_missing_or_wrong_csrf_token_is_refused_with_a_readable_page(client, ses
     assert session.scalar(sa.select(User).where(User.mobile == mobile)) is None
 
 
-def test_organisation_page_adds_members_and_reports_unknown_ones(client, session):
+def test_an_organisation_invites_and_the_resident_joins_on_their_page(client, session):
     from tests.factories import log_in
 
-    org = make_user(session, Role.ORGANISATION)
+    org = make_user(session, Role.ORGANISATION, display_name="银川骑行俱乐部")
     resident = make_user(session, display_name="李骑行")
+    session.commit()
     log_in(client, org)
     token = csrf_token_from(client, "/organisation")
-    added = client.post(
-        "/organisation",
-        data={"csrf_token": token, "mobile": resident.mobile},
-        follow_redirects=True,
+    for mobile in (resident.mobile, next_mobile()):  # registered or not: the same answer
+        sent = client.post(
+            "/organisation", data={"csrf_token": token, "mobile": mobile}, follow_redirects=True
+        )
+        page = sent.get_data(as_text=True)
+        assert sent.status_code == 200 and f"{mobile[:3]}****{mobile[-4:]}" in page
+        assert "李骑行" not in page
+
+    log_in(client, resident)
+    home = client.get("/me").get_data(as_text=True)
+    assert "银川骑行俱乐部" in home
+    accept = re.search(r'action="(/me/invitations/\d+/accept)"', home).group(1)
+    joined = client.post(
+        accept, data={"csrf_token": csrf_token_from(client, "/me")}, follow_redirects=True
     )
-    assert "李骑行" in added.get_data(as_text=True)
-    unknown = client.post("/organisation", data={"csrf_token": token, "mobile": next_mobile()})
-    assert unknown.status_code == 404
-    assert 'class="field-error"' in unknown.get_data(as_text=True)
+    assert 'action="/me/organisations/' in joined.get_data(as_text=True)
+
+    log_in(client, org)
+    assert "李骑行" in client.get("/organisation").get_data(as_text=True)
 
 
 def test_unknown_page_is_a_readable_404(client):

@@ -49,6 +49,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/me"): only(Role.RESIDENT, Role.ORGANISATION),
     ("GET", "/organisation"): only(Role.ORGANISATION),
     ("POST", "/organisation/members/{resident}/remove"): only(Role.ORGANISATION, ok=404),
+    ("POST", "/me/invitations/{invitation}/accept"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
+    ("POST", "/me/invitations/{invitation}/decline"): only(
+        Role.RESIDENT, Role.ORGANISATION, ok=404
+    ),
+    ("POST", "/me/organisations/{organisation}/leave"): only(
+        Role.RESIDENT, Role.ORGANISATION, ok=404
+    ),
     ("GET", "/merchant"): only(Role.MERCHANT_STAFF),
     ("GET", "/verifier"): only(Role.VERIFIER),
     ("GET", "/bureau/"): only(*BUREAU),
@@ -65,7 +72,15 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/organisations"): {role: 422 for role in ROLES},
     ("GET", "/api/v1/me"): {ANON: 401} | {role: 200 for role in Role},
     ("GET", "/api/v1/organisation/members"): api_only(Role.ORGANISATION),
-    ("POST", "/api/v1/organisation/members"): api_only(Role.ORGANISATION, ok=422),
+    ("GET", "/api/v1/organisation/invitations"): api_only(Role.ORGANISATION),
+    ("POST", "/api/v1/organisation/invitations"): api_only(Role.ORGANISATION, ok=422),
+    ("GET", "/api/v1/me/invitations"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/api/v1/me/invitations/{invitation}/accept"): api_only(
+        Role.RESIDENT, Role.ORGANISATION, ok=404
+    ),
+    ("POST", "/api/v1/me/invitations/{invitation}/decline"): api_only(
+        Role.RESIDENT, Role.ORGANISATION, ok=404
+    ),
     ("DELETE", "/api/v1/organisation/members/{resident}"): api_only(Role.ORGANISATION, ok=404),
     ("GET", "/api/v1/bureau/staff"): api_only(Role.BUREAU_ADMIN),
     ("POST", "/api/v1/bureau/staff"): api_only(Role.BUREAU_ADMIN, ok=422),
@@ -233,7 +248,9 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:resident_id>", "{resident}", rule)
     path = re.sub(r"<int:user_id>", "{staff}", path)
     path = re.sub(r"<int:transaction_id>", "{transaction}", path)
-    path = re.sub(r"<int:(offer|merchant|redemption|claim|organisation)_id>", r"{\1}", path)
+    path = re.sub(
+        r"<int:(offer|merchant|redemption|claim|organisation|invitation)_id>", r"{\1}", path
+    )
     path = re.sub(r"<code>", "en", path)
     path = re.sub(r"<int:version_id>", "{version}", path)
     path = re.sub(r"<methodology_code>", "bus", path)
@@ -268,7 +285,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"transaction": 999_999}
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
     ids |= {"batch": 999_999, "certificate": "CN-2026-999999"}
-    ids |= {"claim": 999_999, "organisation": 999_999}
+    ids |= {"claim": 999_999, "organisation": 999_999, "invitation": 999_999}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []
