@@ -87,16 +87,6 @@ def get_version(session: Session, version_id: int) -> MethodologyVersion:
     return version
 
 
-def versions_of(session: Session, code: str) -> list[MethodologyVersion]:
-    """Every version of one methodology, newest registration first."""
-    stmt = (
-        sa.select(MethodologyVersion)
-        .where(MethodologyVersion.code == code)
-        .order_by(MethodologyVersion.id.desc())
-    )
-    return list(session.scalars(stmt))
-
-
 def version_in_effect(session: Session, code: str, at: datetime) -> MethodologyVersion | None:
     """The approved (or since retired) version of ``code`` whose interval contains ``at``."""
     stmt = sa.select(MethodologyVersion).where(
