@@ -167,7 +167,7 @@ def seed(url: str, secret_key: str, tokens_wanted: int, token_file: Path) -> Non
     with app.app_context():
         command.upgrade(alembic_config(url), "head")
         zone = ZoneInfo(app.config["CITY_TIMEZONE"])
-        password_hash = accounts._hasher.hash("bench-password-1")
+        password_hash = accounts.hash_password("bench-password-1")
         now = datetime.now(UTC)
         with db.unit_of_work() as session:
             say(f"  seeding {MERCHANTS} merchants with {CASHIERS_PER_MERCHANT} cashiers each …")

@@ -2,24 +2,24 @@
 
 Built-ins register through the same group as a third-party package, so both go through the same
 contract check. A methodology that is enabled but missing or broken stops start-up with an error
-that names the entry point and every problem found, instead of silently crediting nothing.
+that names the entry point and every problem found, instead of silently crediting nothing. The
+loading itself is the one both plugin families share (``plugins.loading``); the contract is here.
 """
 
 import inspect
 import json
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from marshmallow import Schema
 
 from methodologies.base import Finding, Methodology, Quantification
 from methodologies.parameters import STANDARD_PARAMETERS, Parameter
-from methodologies.text import Text
+from plugins.loading import PluginLoadError, load_entry_points
+from plugins.text import is_bilingual
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -35,13 +35,11 @@ _VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 _KINDS = ("decimal", "integer", "table")
 
 
-class MethodologyLoadError(RuntimeError):
+class MethodologyLoadError(PluginLoadError):
     """An enabled methodology is missing, cannot be imported or breaks the contract."""
 
-    def __init__(self, entry_point: str, problem: str) -> None:
-        super().__init__(f"methodology {entry_point!r} ({ENTRY_POINT_GROUP}): {problem}")
-        self.entry_point = entry_point
-        self.problem = problem
+    kind = "methodology"
+    group = ENTRY_POINT_GROUP
 
 
 def load_methodologies(enabled: Iterable[str] | None = None) -> dict[str, type[Methodology]]:
@@ -51,21 +49,7 @@ def load_methodologies(enabled: Iterable[str] | None = None) -> dict[str, type[M
     with two different targets, an import error or a contract violation. Only the codes loaded
     are imported, so a broken plugin the city did not enable cannot stop it.
     """
-    found: defaultdict[str, list[EntryPoint]] = defaultdict(list)
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        found[entry_point.name].append(entry_point)
-    codes = sorted(found) if enabled is None else list(dict.fromkeys(enabled))
-    loaded = {}
-    for code in codes:
-        candidates = found.get(code)
-        if not candidates:
-            raise MethodologyLoadError(code, "is enabled but no installed package registers it")
-        # The same target seen twice (a stale install beside a new one) is harmless.
-        if len({ep.value for ep in candidates}) > 1:
-            targets = sorted({f"{ep.value} ({_distribution(ep)})" for ep in candidates})
-            raise MethodologyLoadError(code, f"is registered more than once: {', '.join(targets)}")
-        loaded[code] = _load(candidates[0])
-    return loaded
+    return load_entry_points(MethodologyLoadError, validate_methodology, enabled)
 
 
 def validate_methodology(code: str, candidate: object) -> type[Methodology]:
@@ -78,23 +62,6 @@ def validate_methodology(code: str, candidate: object) -> type[Methodology]:
     if problems:
         raise MethodologyLoadError(code, "; ".join(problems))
     return candidate
-
-
-def _load(entry_point: EntryPoint) -> type[Methodology]:
-    try:
-        candidate = entry_point.load()
-    except Exception as exc:  # any import-time failure of a plugin is a load error
-        raise MethodologyLoadError(
-            entry_point.name,
-            f"cannot import {entry_point.value!r} ({_distribution(entry_point)}): "
-            f"{type(exc).__name__}: {exc}",
-        ) from exc
-    return validate_methodology(entry_point.name, candidate)
-
-
-def _distribution(entry_point: EntryPoint) -> str:
-    dist = entry_point.dist
-    return f"from {dist.name} {dist.version}" if dist is not None else "from an unknown package"
 
 
 @cache  # an app factory may load many times per process; a class is checked once
@@ -134,7 +101,7 @@ def _attribute_problems(code: str, cls: type[Methodology]) -> list[str]:
     if not (isinstance(kind, str) and _CODE.match(kind)):
         problems.append(f"activity_kind {kind!r} is not a lowercase identifier")
     for attribute in ("name", "formula"):
-        if not _is_text(attributes[attribute]):
+        if not is_bilingual(attributes[attribute]):
             problems.append(f"{attribute} must be a Text with non-empty zh and en")
     schema = attributes["input_schema"]
     if not (isinstance(schema, type) and issubclass(schema, Schema)):
@@ -159,7 +126,7 @@ def _parameter_problems(parameters: object) -> list[str]:
             problems.append(f"parameter {p.name!r} has kind {p.kind!r}, not one of {_KINDS}")
         if not (isinstance(p.unit, str) and p.unit and isinstance(p.source, str) and p.source):
             problems.append(f"parameter {p.name!r} needs a unit and a source")
-        if not _is_text(p.description):
+        if not is_bilingual(p.description):
             problems.append(f"parameter {p.name!r} needs a Text description with zh and en")
     kinds = {p.name: p.kind for p in parameters}
     for name, kind in STANDARD_PARAMETERS.items():
@@ -189,20 +156,10 @@ def _behaviour_problems(cls: type[Methodology]) -> list[str]:
     problems = []
     if not (isinstance(findings, list) and all(isinstance(f, Finding) for f in findings)):
         problems.append("check() must return a list of Finding")
-    if not isinstance(result, Quantification) or not _is_text(result.trace):
+    if not isinstance(result, Quantification) or not is_bilingual(result.trace):
         problems.append("quantify(explain=True) must return a Quantification with a trace")
     elif result.reduction_g < 0 or result.baseline_g < 0 or result.project_g < 0:
         problems.append(f"quantify() of the example gives negative grams: {result}")
     if not isinstance(cls.daily_cap_g(params), int):
         problems.append("daily_cap_g() must return whole grams")
     return problems
-
-
-def _is_text(value: object) -> bool:
-    return (
-        isinstance(value, Text)
-        and isinstance(value.zh, str)
-        and isinstance(value.en, str)
-        and bool(value.zh.strip())
-        and bool(value.en.strip())
-    )

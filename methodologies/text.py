@@ -1,27 +1,20 @@
-"""Bilingual text and the number formats of the calculation trace a resident reads.
+"""Bilingual text (the ``Text`` both plugin families share) and the number formats of the
+calculation trace a resident reads.
 
 Traces show the exact intermediate value (never a display-rounded one), so the only rounding a
 reader sees is the final ``→ N g`` step, which is ``to_grams``.
 """
 
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from methodologies.rounding import EXACT
+from plugins.text import Text
 
 __all__ = ["Text", "Trace", "approx", "exact", "factor", "grams", "quantity"]
 
 _ONE_PLACE = Decimal("0.1")
 # Only for values shown as "about" in messages (a speed); never used for grams.
 _DISPLAY = Context(prec=28, rounding=ROUND_HALF_UP)
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """A zh/en pair: every resident-facing string exists in both languages."""
-
-    zh: str
-    en: str
 
 
 #: The calculation trace of one quantification, e.g. en "10.0 km × 26.9 g/km = 269.0 g → 269 g".

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema
 
+from plugins.text import Text
 from rewards.codes import MIN_SECRET_BYTES, derive_code, require_positive_id
 
 __all__ = ["Fulfilment", "FulfilmentContext", "RewardContractError", "RewardType", "Text"]
@@ -27,21 +28,6 @@ class RewardContractError(RuntimeError):
 
     The redemption service lets it propagate so the whole redemption rolls back.
     """
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """A user-facing string in Chinese and English; zh-CN is the platform's first language."""
-
-    zh: str
-    en: str
-
-    def in_locale(self, locale: str) -> str:
-        """The string for a locale such as ``zh_CN`` or ``en``; any non-Chinese one gets English."""
-        return self.zh if locale.lower().startswith("zh") else self.en
-
-    def to_dict(self) -> dict[str, str]:
-        return {"zh": self.zh, "en": self.en}
 
 
 @dataclass(frozen=True, slots=True)

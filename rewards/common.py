@@ -1,16 +1,19 @@
-"""Schema fields and wording shared by the built-in reward types; third-party types may use them."""
+"""Schema fields, wording and the voucher fulfilment shared by the built-in reward types;
+third-party types may use them."""
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from marshmallow import ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validates_schema
 from marshmallow.validate import Range
 
-from rewards.base import FulfilmentContext, Text
+from rewards.base import Fulfilment, FulfilmentContext, RewardType, Text
 
 __all__ = [
     "MAX_FEN",
+    "OneBenefitSchema",
+    "Voucher",
     "expires_at",
     "fen_field",
     "format_deadline",
@@ -60,6 +63,17 @@ def require_exactly_one(data: Mapping[str, Any], *names: str) -> None:
     raise ValidationError({name: [message] for name in fields_at_fault})
 
 
+class OneBenefitSchema(Schema):
+    """A configuration that gives exactly one of its mutually exclusive ``benefits``."""
+
+    #: The names of the fields of which exactly one is given.
+    benefits: ClassVar[tuple[str, ...]]
+
+    @validates_schema
+    def _one_benefit(self, data: dict[str, Any], **kwargs: Any) -> None:
+        require_exactly_one(data, *self.benefits)
+
+
 def format_yuan(fen: int) -> str:
     """Fen as yuan the way Chinese prices are written: ``1500`` → ``15``, ``1550`` → ``15.50``."""
     yuan, rest = divmod(fen, 100)
@@ -74,3 +88,29 @@ def expires_at(context: FulfilmentContext, valid_days: int) -> datetime:
 def format_deadline(moment: datetime) -> str:
     """A deadline as shown in instructions, in the time zone it carries."""
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+class Voucher(RewardType):
+    """A benefit fulfilled as a voucher code someone checks offline with the shared key, valid for
+    the ``valid_days`` of its configuration (see :func:`valid_days_field`).
+
+    A subclass says how to use the voucher in :attr:`how_to_use` and describes its configuration;
+    the payload is the configuration without ``valid_days``.
+    """
+
+    #: One sentence in each language, followed in the instructions by the voucher's deadline.
+    how_to_use: ClassVar[Text]
+
+    @classmethod
+    def issue(cls, config: dict[str, Any], context: FulfilmentContext) -> Fulfilment:
+        until = expires_at(context, config["valid_days"])
+        deadline = format_deadline(until)
+        return Fulfilment(
+            code=cls.voucher_code(context),
+            instructions=Text(
+                f"{cls.how_to_use.zh}；{deadline} 前有效。",
+                f"{cls.how_to_use.en} Valid until {deadline}.",
+            ),
+            valid_until=until,
+            payload={key: value for key, value in config.items() if key != "valid_days"},
+        )

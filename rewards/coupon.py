@@ -7,11 +7,10 @@ from typing import Any, ClassVar
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from marshmallow.validate import Range
 
-from rewards.base import Fulfilment, FulfilmentContext, RewardType, Text
+from rewards.base import Text
 from rewards.common import (
-    expires_at,
+    Voucher,
     fen_field,
-    format_deadline,
     format_yuan,
     require_exactly_one,
     valid_days_field,
@@ -43,7 +42,7 @@ class CouponConfigSchema(Schema):
             )
 
 
-class MerchantCoupon(RewardType):
+class MerchantCoupon(Voucher):
     code = "coupon"
     name = Text("商户优惠券", "Merchant coupon")
     description = Text(
@@ -53,6 +52,10 @@ class MerchantCoupon(RewardType):
     public_service = False
     config_schema = CouponConfigSchema
     example_config: ClassVar[dict[str, Any]] = {"amount_off_fen": 1000, "min_spend_fen": 5000}
+    how_to_use = Text(
+        "结账时向商户出示券码，每张券限用一次",
+        "Show the voucher code at the merchant's checkout; it can be used once.",
+    )
 
     @classmethod
     def describe(cls, config: dict[str, Any]) -> Text:
@@ -71,19 +74,4 @@ class MerchantCoupon(RewardType):
         return Text(
             f"满 {format_yuan(minimum)} 元{zh}",
             f"{en} when you spend ¥{format_yuan(minimum)} or more",
-        )
-
-    @classmethod
-    def issue(cls, config: dict[str, Any], context: FulfilmentContext) -> Fulfilment:
-        until = expires_at(context, config["valid_days"])
-        deadline = format_deadline(until)
-        return Fulfilment(
-            code=cls.voucher_code(context),
-            instructions=Text(
-                f"结账时向商户出示券码，每张券限用一次；{deadline} 前有效。",
-                "Show the voucher code at the merchant's checkout; it can be used once. "
-                f"Valid until {deadline}.",
-            ),
-            valid_until=until,
-            payload={key: value for key, value in config.items() if key != "valid_days"},
         )

@@ -5,23 +5,22 @@ Fulfilled as a voucher code the car park's exit system checks offline with the s
 
 from typing import Any, ClassVar
 
-from marshmallow import Schema, fields, validates_schema
+from marshmallow import fields
 from marshmallow.validate import Range
 
-from rewards.base import Fulfilment, FulfilmentContext, RewardType, Text
+from rewards.base import Text
 from rewards.common import (
-    expires_at,
+    OneBenefitSchema,
+    Voucher,
     fen_field,
-    format_deadline,
     format_yuan,
-    require_exactly_one,
     valid_days_field,
 )
 
 __all__ = ["ParkingConfigSchema", "ParkingDiscount"]
 
 
-class ParkingConfigSchema(Schema):
+class ParkingConfigSchema(OneBenefitSchema):
     """Exactly one of ``free_minutes`` (up to a day) or ``amount_off_fen``."""
 
     free_minutes = fields.Integer(
@@ -32,12 +31,10 @@ class ParkingConfigSchema(Schema):
     amount_off_fen = fen_field(Text("停车费减免金额（分）", "Amount off the parking fee (fen)"))
     valid_days = valid_days_field()
 
-    @validates_schema
-    def _one_benefit(self, data: dict[str, Any], **kwargs: Any) -> None:
-        require_exactly_one(data, "free_minutes", "amount_off_fen")
+    benefits = ("free_minutes", "amount_off_fen")
 
 
-class ParkingDiscount(RewardType):
+class ParkingDiscount(Voucher):
     code = "parking_discount"
     name = Text("停车优惠", "Parking discount")
     description = Text(
@@ -47,6 +44,10 @@ class ParkingDiscount(RewardType):
     public_service = True
     config_schema = ParkingConfigSchema
     example_config: ClassVar[dict[str, Any]] = {"free_minutes": 60}
+    how_to_use = Text(
+        "离场时在出口扫描或输入券码，也可出示给收费员",
+        "When leaving, scan or enter the voucher code at the exit, or show it to the attendant.",
+    )
 
     @classmethod
     def describe(cls, config: dict[str, Any]) -> Text:
@@ -56,18 +57,3 @@ class ParkingDiscount(RewardType):
             return Text(f"停车减免 {minutes} 分钟", f"{minutes} {unit} of free parking")
         amount = format_yuan(config["amount_off_fen"])
         return Text(f"停车费减免 {amount} 元", f"¥{amount} off parking")
-
-    @classmethod
-    def issue(cls, config: dict[str, Any], context: FulfilmentContext) -> Fulfilment:
-        until = expires_at(context, config["valid_days"])
-        deadline = format_deadline(until)
-        return Fulfilment(
-            code=cls.voucher_code(context),
-            instructions=Text(
-                f"离场时在出口扫描或输入券码，也可出示给收费员；{deadline} 前有效。",
-                "When leaving, scan or enter the voucher code at the exit, or show it to the "
-                f"attendant. Valid until {deadline}.",
-            ),
-            valid_until=until,
-            payload={key: value for key, value in config.items() if key != "valid_days"},
-        )

@@ -3,16 +3,18 @@
 Built-in types register in the project's ``pyproject.toml`` exactly as a third-party package
 would in its own. Loading fails loudly, naming the entry point and what is wrong with it, so a
 broken plugin stops the platform at start-up instead of failing a resident's redemption later.
+The loading itself is the one both plugin families share (``plugins.loading``); the contract is
+here.
 """
 
 import inspect
-from collections import defaultdict
 from collections.abc import Iterable
-from importlib.metadata import EntryPoint, entry_points
 
 from marshmallow import Schema
 
-from rewards.base import RewardType, Text
+from plugins.loading import PluginLoadError, load_entry_points
+from plugins.text import is_bilingual
+from rewards.base import RewardType
 from rewards.codes import TYPE_CODE_PATTERN
 
 __all__ = ["ENTRY_POINT_GROUP", "RewardTypeLoadError", "check_reward_type", "load_reward_types"]
@@ -20,13 +22,11 @@ __all__ = ["ENTRY_POINT_GROUP", "RewardTypeLoadError", "check_reward_type", "loa
 ENTRY_POINT_GROUP = "tanpuhui.rewards"
 
 
-class RewardTypeLoadError(Exception):
+class RewardTypeLoadError(PluginLoadError):
     """A reward type entry point is missing, cannot be imported, or breaks the contract."""
 
-    def __init__(self, entry_point: str, problem: str) -> None:
-        super().__init__(f"reward type {entry_point!r} ({ENTRY_POINT_GROUP}): {problem}")
-        self.entry_point = entry_point
-        self.problem = problem
+    kind = "reward type"
+    group = ENTRY_POINT_GROUP
 
 
 def load_reward_types(enabled: Iterable[str] | None = None) -> dict[str, type[RewardType]]:
@@ -36,21 +36,9 @@ def load_reward_types(enabled: Iterable[str] | None = None) -> dict[str, type[Re
     the named ones are imported, and a name that is not installed raises too: a city that enabled
     a type expects it to be there.
     """
-    found: defaultdict[str, list[EntryPoint]] = defaultdict(list)
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        found[entry_point.name].append(entry_point)
-    names = sorted(found) if enabled is None else list(dict.fromkeys(enabled))
-    loaded: dict[str, type[RewardType]] = {}
-    for name in names:
-        candidates = found.get(name)
-        if not candidates:
-            raise RewardTypeLoadError(name, "no installed package registers it")
-        # The same target seen twice (e.g. a stale install beside a new one) is harmless.
-        targets = sorted({candidate.value for candidate in candidates})
-        if len(targets) > 1:
-            raise RewardTypeLoadError(name, f"registered more than once: {', '.join(targets)}")
-        loaded[name] = _load(candidates[0])
-    return loaded
+    return load_entry_points(
+        RewardTypeLoadError, lambda name, obj: check_reward_type(obj, name), enabled
+    )
 
 
 def check_reward_type(obj: object, name: str) -> type[RewardType]:
@@ -95,20 +83,6 @@ def check_reward_type(obj: object, name: str) -> type[RewardType]:
     return obj
 
 
-def _load(entry_point: EntryPoint) -> type[RewardType]:
-    try:
-        obj = entry_point.load()
-    except Exception as exc:
-        # A plugin's import can fail in any way; whatever it is, say which plugin.
-        raise RewardTypeLoadError(
-            entry_point.name, f"cannot load {entry_point.value}: {exc!r}"
-        ) from exc
-    return check_reward_type(obj, entry_point.name)
-
-
 def _check_text(name: str, what: str, value: object) -> None:
-    if not (
-        isinstance(value, Text)
-        and all(isinstance(text, str) and text.strip() for text in (value.zh, value.en))
-    ):
+    if not is_bilingual(value):
         raise RewardTypeLoadError(name, f"{what} must be a Text with both zh and en, got {value!r}")

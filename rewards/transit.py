@@ -5,23 +5,22 @@ Fulfilled as a voucher code a ticket machine or service desk checks offline with
 
 from typing import Any, ClassVar
 
-from marshmallow import Schema, fields, validates_schema
+from marshmallow import fields
 from marshmallow.validate import Range
 
-from rewards.base import Fulfilment, FulfilmentContext, RewardType, Text
+from rewards.base import Text
 from rewards.common import (
-    expires_at,
+    OneBenefitSchema,
+    Voucher,
     fen_field,
-    format_deadline,
     format_yuan,
-    require_exactly_one,
     valid_days_field,
 )
 
 __all__ = ["TransitConfigSchema", "TransitDiscount"]
 
 
-class TransitConfigSchema(Schema):
+class TransitConfigSchema(OneBenefitSchema):
     """Exactly one of ``fare_credit_fen`` or ``rides``."""
 
     fare_credit_fen = fen_field(Text("乘车金金额（分）", "Fare credit (fen)"))
@@ -32,12 +31,10 @@ class TransitConfigSchema(Schema):
     )
     valid_days = valid_days_field()
 
-    @validates_schema
-    def _one_benefit(self, data: dict[str, Any], **kwargs: Any) -> None:
-        require_exactly_one(data, "fare_credit_fen", "rides")
+    benefits = ("fare_credit_fen", "rides")
 
 
-class TransitDiscount(RewardType):
+class TransitDiscount(Voucher):
     code = "transit_discount"
     name = Text("公交地铁优惠", "Transit discount")
     description = Text(
@@ -48,6 +45,11 @@ class TransitDiscount(RewardType):
     public_service = True
     config_schema = TransitConfigSchema
     example_config: ClassVar[dict[str, Any]] = {"rides": 2}
+    how_to_use = Text(
+        "在地铁站售票机或公交服务点扫描或输入券码，领取到您的交通卡",
+        "Scan or enter the voucher code at a metro ticket machine or transit service "
+        "point to load it onto your transit card.",
+    )
 
     @classmethod
     def describe(cls, config: dict[str, Any]) -> Text:
@@ -57,18 +59,3 @@ class TransitDiscount(RewardType):
             return Text(f"公交地铁免费乘车 {rides} 次", f"{rides} free bus or metro {unit}")
         amount = format_yuan(config["fare_credit_fen"])
         return Text(f"公交地铁乘车金 {amount} 元", f"¥{amount} bus and metro fare credit")
-
-    @classmethod
-    def issue(cls, config: dict[str, Any], context: FulfilmentContext) -> Fulfilment:
-        until = expires_at(context, config["valid_days"])
-        deadline = format_deadline(until)
-        return Fulfilment(
-            code=cls.voucher_code(context),
-            instructions=Text(
-                f"在地铁站售票机或公交服务点扫描或输入券码，领取到您的交通卡；{deadline} 前有效。",
-                "Scan or enter the voucher code at a metro ticket machine or transit service "
-                f"point to load it onto your transit card. Valid until {deadline}.",
-            ),
-            valid_until=until,
-            payload={key: value for key, value in config.items() if key != "valid_days"},
-        )

@@ -104,9 +104,7 @@ def invite(
     return invitation
 
 
-def invitations_sent(
-    session: Session, organisation: Organisation
-) -> list[OrganisationInvitation]:
+def invitations_sent(session: Session, organisation: Organisation) -> list[OrganisationInvitation]:
     """The organisation's invitations nobody has answered yet, newest first."""
     return list(
         session.scalars(

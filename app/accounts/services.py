@@ -100,7 +100,7 @@ def _new_user(
         role=role,
         mobile=mobile,
         display_name=display_name,
-        password_hash=_hasher.hash(password),
+        password_hash=hash_password(password),
         **fields,
     )
     session.add(user)
@@ -164,10 +164,15 @@ def authenticate(session: Session, *, mobile: str, password: str) -> User | None
     if not _verify(user.password_hash, password) or not user.is_active:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = hash_password(password)
     user.last_sign_in_at = clock.now()
     session.flush()
     return user
+
+
+def hash_password(password: str) -> str:
+    """The stored form of a password (argon2id, with its parameters and salt)."""
+    return _hasher.hash(password)
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.activities import keys, pipeline, reasons
-from app.activities.kinds import IDENTIFIER_FOR_KIND
 from app.activities.models import Activity, ActivityStatus, IdentifierKind, LinkedIdentifier
 from app.errors import Conflict, DomainError, NotFound
 
@@ -183,7 +182,3 @@ def purge_held(session: Session, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
-
-
-def identifier_kind_for(kind: str) -> IdentifierKind | None:
-    return IDENTIFIER_FOR_KIND.get(kind)

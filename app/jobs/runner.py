@@ -174,10 +174,3 @@ def _close_run(
         .values(outcome=outcome, finished_at=clock.now(), counts=counts, error=error)
         .execution_options(synchronize_session=False)
     )
-
-
-def recent_runs(session: Session, *, job: str | None = None, limit: int = 50) -> list[JobRun]:
-    stmt = sa.select(JobRun).order_by(JobRun.id.desc()).limit(limit)
-    if job is not None:
-        stmt = stmt.where(JobRun.job == job)
-    return list(session.scalars(stmt))

@@ -27,10 +27,6 @@ class AccountType(enum.StrEnum):
     ADJUSTMENT = "adjustment"  # the other side of the bureau's manual adjustments
 
 
-#: The single accounts the migration creates; merchants' accounts are opened per merchant.
-SYSTEM_ACCOUNT_TYPES = (AccountType.ISSUANCE, AccountType.EXPIRY, AccountType.ADJUSTMENT)
-
-
 class TransactionKind(enum.StrEnum):
     ISSUE = "issue"
     REDEEM = "redeem"

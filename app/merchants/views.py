@@ -1,13 +1,15 @@
-"""Merchant pages: applying to join, the counter (scan, confirm, reverse), offers, stores, staff,
-and the monthly statement."""
+"""Merchant pages: applying to join, stores, staff, the voucher key and the monthly statement.
+
+The counter (``counter_views``) and offers (``offer_views``) are pages of the same ``merchant``
+blueprint (``pages.bp``) in modules of their own; importing this module registers them all.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import (
-    Blueprint,
     Response,
     current_app,
     flash,
@@ -17,8 +19,6 @@ from flask import (
     request,
     url_for,
 )
-from flask import session as web_session
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
@@ -31,24 +31,15 @@ from app.accounts.models import MerchantRole
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
 from app.db import db
-from app.errors import DomainError, NotFound
-from app.merchants import forms, offers, services, voucher_keys
-from app.merchants.context import (
-    city_zone,
-    current_manager,
-    current_staff,
-    keeping_refusals,
-    reward_types,
-    token_key,
-)
-from app.merchants.models import MerchantKind, MerchantStatus, Offer, OfferStatus
-from app.redemption import services as redemption
+from app.errors import DomainError
+from app.merchants import counter_views, forms, offer_views, services, voucher_keys
+from app.merchants.context import city_zone, current_manager, current_staff
+from app.merchants.models import MerchantKind, MerchantStatus, OfferStatus
+from app.merchants.pages import bp
 from app.redemption import settlement
-from app.redemption.code_limits import counting_failed_codes, typed_code_limits
-from rewards.base import RewardType
 
-bp = Blueprint("merchant", __name__)
-
+#: The modules whose pages are routes of this blueprint too: importing this module registers them.
+PAGE_MODULES = (counter_views, offer_views)
 
 OFFER_STATUS_NAMES = {
     OfferStatus.PENDING: _l("Waiting for the bureau"),
@@ -56,10 +47,6 @@ OFFER_STATUS_NAMES = {
     OfferStatus.REJECTED: _l("Rejected"),
     OfferStatus.WITHDRAWN: _l("Withdrawn"),
 }
-
-
-def _locale() -> str:
-    return str(get_locale() or "zh")
 
 
 @bp.app_template_filter("city_time")
@@ -128,292 +115,7 @@ def apply() -> Any:
     return redirect(url_for("public.home"))
 
 
-# --- the counter ------------------------------------------------------------------------------
-
-
-#: The store the staff member last scanned at, preselected on the next scan.
-_COUNTER_STORE = "counter_store_id"
-
-
-def _scan_form(*, submitted: bool = True) -> forms.ScanForm:
-    """The scan form, with the stores the staff member works at to choose from."""
-    form = forms.ScanForm() if submitted else forms.ScanForm(formdata=None)
-    stores = services.counter_stores(db.session, current_staff())
-    form.store_id.choices = [SelectChoice(store.id, store.name) for store in stores]
-    if form.store_id.data is None:
-        form.store_id.data = web_session.get(_COUNTER_STORE)
-    return form
-
-
-def _scan_page(form: forms.ScanForm, status: int = 200) -> tuple[str, int]:
-    return render_template("merchant/scan.html", form=form), status
-
-
-def _refused(form: forms.ScanForm, error: DomainError) -> tuple[str, int]:
-    """The scan page with the refusal next to the store choice or the code."""
-    on_store = error.field == "store_id" and len(form.store_id.choices) > 1
-    target = form.store_id if on_store else form.token
-    target.errors = [*target.errors, str(error.message)]
-    return _scan_page(form, error.status)
-
-
-@bp.get("/merchant/scan")
-@requires(Permission.MERCHANT_COUNTER)
-def scan() -> Any:
-    return _scan_page(_scan_form())
-
-
-@bp.post("/merchant/scan")
-@requires(Permission.MERCHANT_COUNTER)
-@typed_code_limits
-def scan_preview() -> Any:
-    """Show what the scanned or typed code would redeem, with a button to confirm."""
-    form = _scan_form()
-    if not form.validate_on_submit():
-        return _scan_page(form, 400)
-    try:
-        with counting_failed_codes(form.token.data):
-            preview = redemption.preview(
-                db.session,
-                current_staff(),
-                form.token.data,
-                store_id=form.store_id.data,
-                now=clock.now(),
-                key=token_key(),
-                zone=city_zone(),
-            )
-    except DomainError as error:
-        return _refused(form, error)
-    web_session[_COUNTER_STORE] = preview.store_id
-    summary = reward_types()[preview.reward_type].summary(preview.config).in_locale(_locale())
-    confirm_form = forms.ConfirmForm(token=form.token.data, store_id=preview.store_id)
-    return render_template(
-        "merchant/scan_preview.html", preview=preview, summary=summary, form=confirm_form
-    )
-
-
-@bp.post("/merchant/scan/confirm")
-@requires(Permission.MERCHANT_COUNTER)
-@typed_code_limits
-def scan_confirm() -> Any:
-    form = forms.ConfirmForm()
-    if not form.validate_on_submit():
-        return _scan_page(_scan_form(submitted=False), 400)
-    try:
-        with keeping_refusals(), counting_failed_codes(form.token.data):
-            confirmed = redemption.confirm(
-                db.session,
-                current_staff(),
-                form.token.data,
-                store_id=form.store_id.data,
-                now=clock.now(),
-                key=token_key(),
-                zone=city_zone(),
-                reward_types=reward_types(),
-            )
-    except DomainError as error:
-        return _refused(_scan_form(submitted=False), error)
-    return render_template("merchant/scan_result.html", confirmed=confirmed, locale=_locale())
-
-
-@bp.get("/merchant/redemptions")
-@requires(Permission.MERCHANT_COUNTER)
-def redemptions() -> str:
-    staff = current_staff()
-    rows = redemption.recent_redemptions(db.session, staff.merchant_id)
-    return render_template(
-        "merchant/redemptions.html",
-        rows=rows,
-        staff=staff,
-        form=forms.ReverseForm(),
-        reversible_after=clock.now() - redemption.REVERSAL_WINDOW,
-    )
-
-
-@bp.post("/merchant/redemptions/<int:redemption_id>/reverse")
-@requires(Permission.MERCHANT_MANAGE)
-def reverse(redemption_id: int) -> Any:
-    form = forms.ReverseForm()
-    if not form.validate_on_submit():
-        flash(_("Give a reason for the reversal."), "error")
-        return redirect(url_for("merchant.redemptions")), 303
-    redemption.reverse(
-        db.session,
-        current_actor(),
-        current_staff(),
-        redemption_id,
-        reason=form.reason.data,
-        now=clock.now(),
-    )
-    flash(_("The redemption was reversed: points and stock are back."), "success")
-    return redirect(url_for("merchant.redemptions"))
-
-
-# --- offers, stores, staff --------------------------------------------------------------------
-
-
-@bp.get("/merchant/offers")
-@requires(Permission.MERCHANT_COUNTER)
-def offer_list() -> str:
-    staff = current_staff()
-    return render_template(
-        "merchant/offers.html",
-        offers=offers.offers_of_merchant(db.session, staff.merchant_id),
-        staff=staff,
-        types=reward_types(),
-        locale=_locale(),
-        withdraw_form=EmptyForm(),
-    )
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=city_zone())
-
-
-def _local_day(instant: datetime, *, end: bool = False) -> date:
-    """The city's date of an instant; ``end`` for an exclusive end (the day before)."""
-    if end:
-        instant -= timedelta(microseconds=1)
-    return instant.astimezone(city_zone()).date()
-
-
-def _offer_in(
-    form: forms.OfferForm,
-    reward_type: str,
-    config_fields: list[forms.ConfigField],
-    editing: Offer | None = None,
-) -> offers.OfferIn:
-    """The form as the service takes it.
-
-    An edit keeps a start or end whose day is unchanged exactly as it was: an API client may
-    have set a time of day, which the form's dates cannot show.
-    """
-    valid_from = _local_midnight(form.valid_from.data)
-    valid_until = _local_midnight(form.valid_until.data + timedelta(days=1))
-    if editing is not None:
-        if form.valid_from.data == _local_day(editing.valid_from):
-            valid_from = editing.valid_from
-        if form.valid_until.data == _local_day(editing.valid_until, end=True):
-            valid_until = editing.valid_until
-    return offers.OfferIn(
-        reward_type=reward_type,
-        config=forms.config_from_form(config_fields),
-        title=form.title.data,
-        terms=form.terms.data or "",
-        points_price=form.points_price.data,
-        stock=form.stock.data,
-        daily_limit=form.daily_limit.data,
-        monthly_limit=form.monthly_limit.data,
-        valid_from=valid_from,
-        valid_until=valid_until,
-        store_ids=form.store_ids.data or [],
-    )
-
-
-def _offer_page_context(
-    reward_type: type[RewardType], config_fields: list[forms.ConfigField], **extra: Any
-) -> dict[str, Any]:
-    return {
-        "reward_type": reward_type,
-        "config_fields": config_fields,
-        "config_errors": {},
-        "locale": _locale(),
-        "editing": None,
-    } | extra
-
-
-@bp.route("/merchant/offers/new", methods=["GET", "POST"])
-@requires(Permission.MERCHANT_MANAGE)
-def new_offer() -> Any:
-    """Two steps on one page: choose a reward type, then fill in the offer and its settings."""
-    staff = current_manager()
-    types = reward_types()
-    chosen = request.values.get("reward_type", "")
-    if chosen not in types:
-        return render_template("merchant/offer_type.html", types=types, locale=_locale())
-    form = forms.OfferForm(reward_type=chosen)
-    stores = services.stores_of(db.session, staff.merchant_id)
-    form.store_ids.choices = [SelectChoice(store.id, store.name) for store in stores]
-    config_fields = forms.config_fields(types[chosen], _locale(), request.form)
-    context = _offer_page_context(types[chosen], config_fields)
-    template = "merchant/offer_form.html"
-    if request.method == "GET":
-        today = clock.now().astimezone(city_zone()).date()
-        form.valid_from.data, form.valid_until.data = today, today + timedelta(days=90)
-        form.store_ids.data = [store.id for store in stores]
-        return render_template(template, form=form, **context)
-    if not form.validate_on_submit():
-        return render_template(template, form=form, **context), 400
-    data = _offer_in(form, chosen, config_fields)
-    try:
-        offer = offers.create_offer(db.session, current_actor(), staff, data, reward_types=types)
-    except DomainError as error:
-        context["config_errors"] = error.details.get("config_errors", {})
-        return render_form_error(template, form, error, **context)
-    if offer.public_service:
-        flash(
-            _("Offer saved. The bureau approves public-service offers before they go live."),
-            "success",
-        )
-    else:
-        flash(_("Offer published."), "success")
-    return redirect(url_for("merchant.offer_list"))
-
-
-@bp.route("/merchant/offers/<int:offer_id>/edit", methods=["GET", "POST"])
-@requires(Permission.MERCHANT_MANAGE)
-def edit_offer(offer_id: int) -> Any:
-    """Change an offer; a public-service one goes back to the bureau when its terms change."""
-    staff = current_manager()
-    offer = offers.merchant_offer(db.session, staff.merchant_id, offer_id)
-    types = reward_types()
-    if offer.reward_type not in types:
-        raise NotFound("offer")
-    form = forms.OfferForm(
-        reward_type=offer.reward_type,
-        title=offer.title,
-        terms=offer.terms,
-        points_price=offer.points_price,
-        stock=offer.stock,
-        daily_limit=offer.daily_limit,
-        monthly_limit=offer.monthly_limit,
-        valid_from=_local_day(offer.valid_from),
-        valid_until=_local_day(offer.valid_until, end=True),
-        store_ids=[store.id for store in offer.stores],
-    )
-    stores = services.stores_of(db.session, staff.merchant_id)
-    form.store_ids.choices = [SelectChoice(store.id, store.name) for store in stores]
-    submitted = request.form if request.method == "POST" else forms.config_values(offer.config)
-    config_fields = forms.config_fields(types[offer.reward_type], _locale(), submitted)
-    context = _offer_page_context(types[offer.reward_type], config_fields, editing=offer)
-    template = "merchant/offer_form.html"
-    if request.method == "GET":
-        return render_template(template, form=form, **context)
-    if not form.validate_on_submit():
-        return render_template(template, form=form, **context), 400
-    data = _offer_in(form, offer.reward_type, config_fields, editing=offer)
-    was_pending = offer.status == OfferStatus.PENDING
-    try:
-        offer = offers.edit_offer(
-            db.session, current_actor(), staff, offer_id, data, reward_types=types
-        )
-    except DomainError as error:
-        context["config_errors"] = error.details.get("config_errors", {})
-        return render_form_error(template, form, error, **context)
-    if offer.status == OfferStatus.PENDING and not was_pending:
-        flash(_("Offer saved. It goes live again once the bureau approves the change."), "success")
-    else:
-        flash(_("Offer saved."), "success")
-    return redirect(url_for("merchant.offer_list"))
-
-
-@bp.post("/merchant/offers/<int:offer_id>/withdraw")
-@requires(Permission.MERCHANT_MANAGE)
-def withdraw_offer(offer_id: int) -> Response:
-    if EmptyForm().validate_on_submit():
-        offers.withdraw_offer(db.session, current_actor(), current_manager(), offer_id)
-        flash(_("The offer was withdrawn."), "success")
-    return redirect(url_for("merchant.offer_list"))
+# --- stores, staff ----------------------------------------------------------------------------
 
 
 @bp.route("/merchant/stores", methods=["GET", "POST"])

@@ -1,137 +1,69 @@
 """The bureau's workflow for methodology versions: register, edit, submit, approve, reject, retire.
 
-Rules kept here (and guarded again by the database and the ORM where they can be):
-
-* one version per methodology is in preparation (draft or submitted) at a time;
-* only a draft's parameters change, always through the plugin's parameter schema, and every value
-  that differs from the plugin's published default carries a note on its source;
-* four eyes: the admin who approves or rejects is not the one who submitted; a refused attempt is
-  itself audited;
-* approved versions of one methodology cover disjoint intervals [effective_from, effective_until),
-  appended in time order: a newer approval closes the open-ended version at its own start
-  (supersession); a start at or before an existing version's start is refused
-  (``overlapping_versions``), and so is a start in the past that would cut short a version already
-  crediting (``effective_in_past``);
-* an approved or retired version never changes except to be retired or to have its interval ended.
-
-Services flush and never commit. Every step writes an audit entry in the same transaction.
+Each step checks the workflow's rules (``rules``) before it writes; versions are read through
+``queries``. Services flush and never commit. Every step writes an audit entry in the same
+transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.audit import services as audit
 from app.audit.services import SYSTEM, Actor
-from app.errors import Conflict, DomainError, NotFound
-from app.methodology.models import (
-    FROZEN_STATUSES,
-    OPEN_STATUSES,
-    MethodologyVersion,
-    VersionStatus,
-    version_label,
+from app.errors import Conflict, DomainError
+from app.methodology.models import OPEN_STATUSES, MethodologyVersion, VersionStatus, version_label
+from app.methodology.queries import (
+    Plugins,
+    default_values,
+    get_version,
+    plugin_for,
+    version_in_effect,
+)
+from app.methodology.rules import (
+    MAX_COMMENT,
+    MAX_NOTE,
+    AuditedRefusal,
+    InvalidParameters,
+    add_or_conflict,
+    check_interval,
+    load_parameters,
+    lock_versions_of,
+    require_comment,
+    require_draft,
+    require_other_person,
+    require_person,
+    require_submitted,
 )
 from methodologies.base import Methodology
 
-Plugins = Mapping[str, type[Methodology]]
-
-#: Longest note on a parameter's source, and longest decision comment.
-MAX_NOTE = 500
-MAX_COMMENT = 2000
-
-
-class InvalidParameters(DomainError):
-    """Parameter values the plugin's schema refuses; ``errors`` mirrors the request's shape."""
-
-    def __init__(self, errors: Mapping[str, Any]) -> None:
-        super().__init__(
-            "invalid_parameters",
-            _l("Some parameters are not valid: %(names)s.", names=", ".join(_names(errors))),
-            field="parameters",
-        )
-        self.field_errors = dict(errors)
-
-    def errors(self) -> dict[str, Any]:
-        return self.field_errors
-
-
-class AuditedRefusal(DomainError):
-    """A refusal that is itself in the audit log: the edge keeps that entry despite the error.
-
-    Raised only before anything else was written, so keeping the transaction keeps just the entry.
-    """
-
-
-def _names(errors: Mapping[str, Any]) -> list[str]:
-    names = []
-    for group, value in errors.items():
-        names.extend(value if isinstance(value, Mapping) else [group])
-    return names
-
-
-# --- reading ------------------------------------------------------------------------------------
-
-
-def get_version(session: Session, version_id: int) -> MethodologyVersion:
-    version = session.get(MethodologyVersion, version_id)
-    if version is None:
-        raise NotFound("methodology_version")
-    return version
-
-
-def versions_of(session: Session, code: str) -> list[MethodologyVersion]:
-    """Every version of one methodology, newest registration first."""
-    stmt = (
-        sa.select(MethodologyVersion)
-        .where(MethodologyVersion.code == code)
-        .order_by(MethodologyVersion.id.desc())
-    )
-    return list(session.scalars(stmt))
-
-
-def version_in_effect(session: Session, code: str, at: datetime) -> MethodologyVersion | None:
-    """The approved (or since retired) version of ``code`` whose interval contains ``at``."""
-    stmt = sa.select(MethodologyVersion).where(
-        MethodologyVersion.code == code,
-        MethodologyVersion.status.in_(FROZEN_STATUSES),
-        MethodologyVersion.effective_from <= at,
-        sa.or_(
-            MethodologyVersion.effective_until.is_(None), MethodologyVersion.effective_until > at
-        ),
-    )
-    return session.scalars(stmt).one_or_none()
-
-
-def plugin_for(plugins: Plugins, version: MethodologyVersion) -> type[Methodology]:
-    """The installed plugin class that computes ``version``; its software version must match."""
-    cls = plugins.get(version.code)
-    if cls is None or cls.version != version.plugin_version:
-        installed = f"{cls.code} {cls.version}" if cls is not None else None
-        raise Conflict(
-            "methodology_not_installed",
-            _l(
-                "%(label)s needs plugin %(code)s %(plugin_version)s, which is not installed "
-                "or not enabled here.",
-                label=version.label,
-                code=version.code,
-                plugin_version=version.plugin_version,
-            ),
-            details={"installed": installed},
-        )
-    return cls
-
-
-def default_values(cls: type[Methodology]) -> Mapping[str, Any]:
-    return cls.load_parameters(cls.default_parameters()).values
-
+#: The workflow's steps, and what callers read beside them (versions, limits, refusals).
+__all__ = [
+    "MAX_COMMENT",
+    "MAX_NOTE",
+    "AuditedRefusal",
+    "InvalidParameters",
+    "Plugins",
+    "approve",
+    "default_values",
+    "edit_draft",
+    "get_version",
+    "plugin_for",
+    "register_and_approve",
+    "register_draft",
+    "reject",
+    "retire",
+    "submit",
+    "sync_drafts",
+    "version_in_effect",
+]
 
 # --- the workflow -------------------------------------------------------------------------------
 
@@ -149,7 +81,7 @@ def register_draft(
     Refused while another version of the methodology is in preparation.
     """
     code = plugin_cls.code
-    _lock_versions_of(session, code)
+    lock_versions_of(session, code)
     open_version = session.scalar(
         sa.select(MethodologyVersion).where(
             MethodologyVersion.code == code, MethodologyVersion.status.in_(OPEN_STATUSES)
@@ -173,7 +105,7 @@ def register_draft(
                 _l("Copy from a version of the same methodology."),
                 field="copy_from",
             )
-        loaded = _load(plugin_cls, source.parameters)
+        loaded = load_parameters(plugin_cls, source.parameters)
         parameters = plugin_cls.dump_parameters(loaded)
         defaults = default_values(plugin_cls)
         notes = {
@@ -201,7 +133,7 @@ def register_draft(
         parameter_notes=notes,
         created_by_id=actor.user_id,
     )
-    _add_or_conflict(session, version)
+    add_or_conflict(session, version)
     audit.record(
         session,
         actor,
@@ -228,10 +160,10 @@ def edit_draft(
     schema. An empty note removes it. Every value that differs from the default needs a note.
     """
     version = get_version(session, version_id)
-    _require_draft(version)
+    require_draft(version)
     cls = plugin_for(plugins, version)
     merged = {**version.parameters, **(parameters or {})}
-    loaded = _load(cls, merged)
+    loaded = load_parameters(cls, merged)
     new_notes = dict(version.parameter_notes)
     note_errors: dict[str, list[str]] = {}
     for name, note in (notes or {}).items():
@@ -274,10 +206,10 @@ def edit_draft(
 
 def submit(session: Session, actor: Actor, plugins: Plugins, version_id: int) -> MethodologyVersion:
     """Hand a draft to the bureau admins for approval; its parameters are checked once more."""
-    user_id = _require_person(actor)
+    user_id = require_person(actor)
     version = get_version(session, version_id)
-    _require_draft(version)
-    _load(plugin_for(plugins, version), version.parameters)
+    require_draft(version)
+    load_parameters(plugin_for(plugins, version), version.parameters)
     version.status = VersionStatus.SUBMITTED
     version.submitted_by_id = user_id
     version.submitted_at = clock.now()
@@ -307,8 +239,8 @@ def approve(
     Takes the lock on the methodology's versions first, so two approvals of the same methodology
     run one after the other and the second sees the first's interval.
     """
-    user_id = _require_person(actor)
-    comment = _require_comment(comment)
+    user_id = require_person(actor)
+    comment = require_comment(comment)
     if effective_from.utcoffset() is None:
         raise DomainError(
             "invalid_effective_from",
@@ -317,11 +249,11 @@ def approve(
         )
     effective_from = effective_from.astimezone(UTC)
     version = get_version(session, version_id)
-    siblings = _lock_versions_of(session, version.code)
-    _require_submitted(version)
-    _require_other_person(session, actor, user_id, version, "approve")
-    _load(plugin_for(plugins, version), version.parameters)
-    superseded = _check_interval(siblings, version, effective_from)
+    siblings = lock_versions_of(session, version.code)
+    require_submitted(version)
+    require_other_person(session, actor, user_id, version, "approve")
+    load_parameters(plugin_for(plugins, version), version.parameters)
+    superseded = check_interval(siblings, version, effective_from)
     if superseded is not None:
         superseded.effective_until = effective_from
         session.flush()  # closes the open-ended version before this one becomes it
@@ -350,12 +282,12 @@ def approve(
 
 def reject(session: Session, actor: Actor, version_id: int, *, comment: str) -> MethodologyVersion:
     """Send a submitted version back for good; a corrected one starts as a new draft (copy)."""
-    user_id = _require_person(actor)
-    comment = _require_comment(comment)
+    user_id = require_person(actor)
+    comment = require_comment(comment)
     version = get_version(session, version_id)
-    _lock_versions_of(session, version.code)
-    _require_submitted(version)
-    _require_other_person(session, actor, user_id, version, "reject")
+    lock_versions_of(session, version.code)
+    require_submitted(version)
+    require_other_person(session, actor, user_id, version, "reject")
     version.status = VersionStatus.REJECTED
     version.decided_by_id = user_id
     version.decided_at = clock.now()
@@ -378,10 +310,10 @@ def retire(session: Session, actor: Actor, version_id: int, *, comment: str) -> 
     Activities that happened while it was in effect still resolve to it, so stored reductions stay
     recomputable and late reports of that time are credited under the rules of that time.
     """
-    user_id = _require_person(actor)
-    comment = _require_comment(comment)
+    user_id = require_person(actor)
+    comment = require_comment(comment)
     version = get_version(session, version_id)
-    _lock_versions_of(session, version.code)
+    lock_versions_of(session, version.code)
     if version.status != VersionStatus.APPROVED:
         raise Conflict(
             "version_not_approved", _l("Only an approved version can be retired."), field="status"
@@ -457,158 +389,3 @@ def register_and_approve(
             )
         )
     return approved
-
-
-# --- rules --------------------------------------------------------------------------------------
-
-
-def _load(cls: type[Methodology], values: Mapping[str, Any]) -> Any:
-    try:
-        return cls.load_parameters(values)
-    except ValidationError as error:
-        messages = error.messages
-        if not isinstance(messages, Mapping):
-            messages = {"_schema": messages}
-        raise InvalidParameters({"parameters": messages}) from error
-
-
-def _lock_versions_of(session: Session, code: str) -> list[MethodologyVersion]:
-    """Lock the methodology's versions (PostgreSQL row locks; SQLite writers are serial already).
-
-    Rows are locked in id order, so two callers never deadlock, and reloaded, so the caller sees
-    what a transaction that held the lock before it committed.
-    """
-    stmt = (
-        sa.select(MethodologyVersion)
-        .where(MethodologyVersion.code == code)
-        .order_by(MethodologyVersion.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return list(session.scalars(stmt))
-
-
-def _check_interval(
-    siblings: Iterable[MethodologyVersion], version: MethodologyVersion, start: datetime
-) -> MethodologyVersion | None:
-    """The open-ended version that ``start`` supersedes, if any; refuse any overlap."""
-    superseded = None
-    for other in siblings:
-        if other.id == version.id or other.status not in FROZEN_STATUSES:
-            continue
-        assert other.effective_from is not None
-        if other.effective_until is None and start > other.effective_from:
-            superseded = other
-            continue
-        if other.effective_until == other.effective_from:
-            continue  # retired before it started: it never covers an instant
-        if other.effective_until is None or start < other.effective_until:
-            raise DomainError(
-                "overlapping_versions",
-                _l(
-                    "%(label)s is in effect from %(start)s; a new version must start after it.",
-                    label=other.label,
-                    start=(other.effective_until or other.effective_from).isoformat(),
-                ),
-                field="effective_from",
-                details={"conflicts_with": other.id},
-            )
-    if superseded is not None and start < clock.now():
-        raise DomainError(
-            "effective_in_past",
-            _l(
-                "%(label)s is crediting activities now; its successor cannot start in the past.",
-                label=superseded.label,
-            ),
-            field="effective_from",
-        )
-    return superseded
-
-
-def _require_draft(version: MethodologyVersion) -> None:
-    if version.status in FROZEN_STATUSES:
-        raise Conflict(
-            "version_immutable",
-            _l(
-                "%(label)s is approved and never changes: register a new version.",
-                label=version.label,
-            ),
-            field="status",
-        )
-    if version.status != VersionStatus.DRAFT:
-        raise Conflict(
-            "version_not_draft",
-            _l(
-                "Only a draft can be changed or submitted; %(label)s is %(status)s.",
-                label=version.label,
-                status=version.status.value,
-            ),
-            field="status",
-        )
-
-
-def _require_submitted(version: MethodologyVersion) -> None:
-    if version.status != VersionStatus.SUBMITTED:
-        raise Conflict(
-            "version_not_submitted",
-            _l(
-                "Only a submitted version can be approved or rejected; %(label)s is %(status)s.",
-                label=version.label,
-                status=version.status.value,
-            ),
-            field="status",
-        )
-
-
-def _require_other_person(
-    session: Session, actor: Actor, user_id: int, version: MethodologyVersion, decision: str
-) -> None:
-    """Four eyes; the refused attempt is recorded before anything else is written."""
-    if version.submitted_by_id != user_id:
-        return
-    audit.record(
-        session,
-        actor,
-        "methodology.decision_refused",
-        "methodology_version",
-        version.id,
-        {"label": version.label, "decision": decision, "reason": "four_eyes"},
-    )
-    raise AuditedRefusal(
-        "four_eyes",
-        _l("You submitted this version: another bureau admin must approve or reject it."),
-        status=403,
-    )
-
-
-def _require_person(actor: Actor) -> int:
-    if actor.user_id is None:
-        raise DomainError(
-            "person_required",
-            _l("A named bureau member must take this step."),
-            status=403,
-        )
-    return actor.user_id
-
-
-def _require_comment(comment: str | None) -> str:
-    text = (comment or "").strip()
-    if not text:
-        raise DomainError("comment_required", _l("Please write a comment."), field="comment")
-    if len(text) > MAX_COMMENT:
-        raise DomainError(
-            "comment_too_long", _l("At most %(n)s characters.", n=MAX_COMMENT), field="comment"
-        )
-    return text
-
-
-def _add_or_conflict(session: Session, version: MethodologyVersion) -> None:
-    """Insert in a savepoint; a concurrent registration that won the race becomes a 409."""
-    try:
-        with session.begin_nested():
-            session.add(version)
-            session.flush()
-    except sa.exc.IntegrityError as error:
-        raise Conflict(
-            "draft_exists", _l("Another version of this methodology is being prepared.")
-        ) from error

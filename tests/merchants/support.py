@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts import services as accounts
 from app.accounts.models import MerchantRole, User
+from app.accounts.roles import Role
 from app.audit.services import SYSTEM
 from app.ledger import services as ledger
 from app.ledger.policy import LedgerPolicy
@@ -28,7 +30,7 @@ from app.merchants.models import (
     staff_stores,
 )
 from app.redemption import services, tokens
-from tests.factories import PASSWORD, next_mobile
+from tests.factories import PASSWORD, make_user, next_mobile
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _keys = itertools.count(1)
@@ -150,3 +152,30 @@ def offer_stock(session: Session, offer: Offer) -> int | None:
 
 def later(instant: datetime, **delta: float) -> datetime:
     return instant + timedelta(**delta)
+
+
+@dataclass
+class Scene:
+    """A merchant with a store, an offer, a manager and a cashier, and a resident with points."""
+
+    merchant: Merchant
+    store: Store
+    offer: Offer
+    manager: User
+    cashier: User
+    resident: User
+
+
+def make_scene(session: Session) -> Scene:
+    merchant, store = make_merchant(session)
+    offer = make_offer(session, merchant, store, stock=10)
+    resident = make_user(session, Role.RESIDENT, display_name="张小绿")
+    give_points(session, resident, 2000)
+    return Scene(
+        merchant=merchant,
+        store=store,
+        offer=offer,
+        manager=make_staff(session, merchant, "manager"),
+        cashier=make_staff(session, merchant, "cashier"),
+        resident=resident,
+    )

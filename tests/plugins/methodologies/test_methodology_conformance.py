@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from methodologies import Finding, Methodology, Quantification, Severity, Text, validate_methodology
-from tests.methodologies.support import OCCURRED_AT, parameter_values
+from tests.plugins.methodologies.support import OCCURRED_AT, parameter_values
 
 Registry = dict[str, type[Methodology]]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from methodologies import ENTRY_POINT_GROUP, Methodology, load_methodologies
-from tests.methodologies.support import BUILTIN_ENTRY_POINTS, write_distribution
+from tests.plugins.methodologies.support import BUILTIN_ENTRY_POINTS, write_distribution
 
 THIRDPARTY = Path(__file__).parent / "thirdparty"
 

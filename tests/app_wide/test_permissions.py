@@ -17,7 +17,6 @@ from tests.factories import log_in, make_user
 ANON = "anonymous"
 ROLES = (ANON, *Role)
 ALL = {role: 200 for role in ROLES}
-SIGNED_IN = {ANON: 302} | {role: 200 for role in Role}
 
 
 def only(*allowed: Role, ok: int = 200, anon: int = 302, other: int = 403) -> dict[str, int]:

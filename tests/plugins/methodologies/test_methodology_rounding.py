@@ -7,7 +7,7 @@ import pytest
 from methodologies import to_grams
 from methodologies.rounding import mul
 from methodologies.transit import MetroRide
-from tests.methodologies.support import OCCURRED_AT
+from tests.plugins.methodologies.support import OCCURRED_AT
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from methodologies.household_energy import ElectricitySaving, GasSaving
 from methodologies.recycling import Recycling
 from methodologies.transit import BusRide, MetroRide
 from methodologies.walking import Walking
-from tests.methodologies.support import OCCURRED_AT
+from tests.plugins.methodologies.support import OCCURRED_AT
 
 MAY = {"period_start": "2024-05-01", "period_end": "2024-05-31"}
 

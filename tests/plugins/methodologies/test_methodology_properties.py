@@ -17,7 +17,7 @@ from methodologies.recycling import MATERIALS, Recycling
 from methodologies.text import grams
 from methodologies.transit import BusRide, MetroRide
 from methodologies.walking import Walking
-from tests.methodologies.support import OCCURRED_AT, parameter_values
+from tests.plugins.methodologies.support import OCCURRED_AT, parameter_values
 
 Raw = dict[str, Any]
 

@@ -17,7 +17,7 @@ from rewards import ENTRY_POINT_GROUP, FulfilmentContext, RewardType, load_rewar
 SECRET = b"test-voucher-key-0123456789abcdef"
 ISSUED_AT = datetime(2025, 3, 1, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 
-_PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+_PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
 BUILTIN_ENTRY_POINTS: dict[str, str] = tomllib.loads(_PYPROJECT.read_text())["project"][
     "entry-points"
 ][ENTRY_POINT_GROUP]

@@ -16,7 +16,7 @@ from methodologies import (
     validate_methodology,
 )
 from methodologies.transit import BusRide
-from tests.methodologies.support import BUILTIN_ENTRY_POINTS, OCCURRED_AT
+from tests.plugins.methodologies.support import BUILTIN_ENTRY_POINTS, OCCURRED_AT
 
 Install = Callable[[str], None]
 InstallDistribution = Callable[[str, Mapping[str, str]], None]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from methodologies import ENTRY_POINT_GROUP, Methodology
 
-_PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+_PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
 #: The methodology entry points this project declares, name -> "module:Class".
 BUILTIN_ENTRY_POINTS: dict[str, str] = tomllib.loads(_PYPROJECT.read_text())["project"][
     "entry-points"
