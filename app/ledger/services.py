@@ -3,7 +3,8 @@
 All take a SQLAlchemy session and plain values, only flush, and raise DomainError; the edge
 commits or rolls back. In short:
 
-- ``issue_points(session, reduction_ids, policy=, now=)``: batch issuance for verified reductions;
+- ``issue_points(session, earnings, policy=, now=)``: batch issuance for verified reductions, each
+  given as a plain ``Earning``;
 - ``redeem(session, holder_id=, merchant_id=, points=, idempotency_key=, reference_id=, memo=)``:
   the redemption debit, with a ``Guard`` for what it is conditional on and writes besides in its
   statement (PostgreSQL); ``reverse(session, transaction_id, idempotency_key=, memo=)``;
@@ -22,7 +23,7 @@ from app.ledger.expiry import (
     expire_points,
     expiring_soon,
 )
-from app.ledger.issuance import IssueLine, IssueResult, issue_points
+from app.ledger.issuance import Earning, IssueLine, IssueResult, issue_points
 from app.ledger.policy import Caps, LedgerPolicy, current_policy, policy_from_config
 from app.ledger.postings import (
     Guard,
@@ -53,6 +54,7 @@ __all__ = [
     "Caps",
     "Credit",
     "DayPoints",
+    "Earning",
     "Debit",
     "ExpiringLot",
     "ExpiringPage",
