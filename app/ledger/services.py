@@ -12,7 +12,8 @@ commits or rolls back. In short:
 - ``expire_points(session, now=, policy=, after_wallet_id=, limit=, previous_run=)`` in chunks, and
   ``expiring_soon(session, now=, within=, after_wallet_id=, limit=)`` for reminders;
 - ``balance``, ``locked_balance`` and ``locked_balance_of`` (both lock the wallet first),
-  ``wallet_summary``, ``history``, ``history_item``, ``totals``, ``reconcile``.
+  ``wallet_summary``, ``totals``, ``reconcile``. A wallet's described history is the wallet's read
+  model (``app.wallet.history``).
 """
 
 from app.ledger.expiry import (
@@ -36,33 +37,18 @@ from app.ledger.postings import (
     redeem,
     reverse,
 )
-from app.ledger.queries import (
-    Credit,
-    DayPoints,
-    Debit,
-    HistoryItem,
-    HistoryPage,
-    WalletSummary,
-    find_holder,
-    history,
-    history_item,
-    wallet_summary,
-)
+from app.ledger.queries import DayPoints, WalletSummary, wallet_summary
 from app.ledger.reports import LedgerTotals, ReconcileReport, reconcile, totals
 
 __all__ = [
     "Caps",
-    "Credit",
     "DayPoints",
     "Earning",
-    "Debit",
     "ExpiringLot",
     "ExpiringPage",
     "ExpiringWallet",
     "ExpiryRun",
     "Guard",
-    "HistoryItem",
-    "HistoryPage",
     "IssueLine",
     "IssueResult",
     "LedgerPolicy",
@@ -75,9 +61,6 @@ __all__ = [
     "current_policy",
     "expire_points",
     "expiring_soon",
-    "find_holder",
-    "history",
-    "history_item",
     "issue_points",
     "locked_balance",
     "locked_balance_of",

@@ -15,6 +15,7 @@ from app.ledger.models import Cap, Entry, Issuance, Transaction, TransactionKind
 from app.ledger.policy import Caps, LedgerPolicy
 from app.reductions.issuance import issue_points_for
 from app.reductions.models import ReductionStatus
+from app.wallet.history import history
 from tests.factories import make_user
 from tests.ledger.support import (
     SHANGHAI,
@@ -144,7 +145,7 @@ def test_a_reduction_capped_to_nothing_still_shows_in_the_history(session, versi
     capped = policy(daily=100)
     reductions = [make_reduction(session, alice.id, 100, version=version) for _ in range(2)]
     issue_points_for(session, [r.id for r in reductions], policy=capped)
-    page = ledger.history(session, alice.id, limit=10)
+    page = history(session, alice.id, limit=10)
     assert [(item.points, item.credit.capped_points) for item in page.items] == [(0, 100), (100, 0)]
     assert page.items[0].credit.cap == Cap.DAILY
 
