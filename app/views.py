@@ -21,7 +21,7 @@ def register(app: Flask) -> None:
     from app.activities import api as activities_api
     from app.activities import views as activities_views
     from app.api import docs
-    from app.audit import api as audit_api
+    from app.bureau import audit_api
     from app.bureau import views as bureau_views
     from app.dashboard import api as dashboard_api
     from app.dashboard import views as dashboard_views
