@@ -32,7 +32,7 @@ from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
 from app.db import db
 from app.errors import DomainError, NotFound
-from app.merchants import forms, offers, services, voucher_keys
+from app.merchants import forms, offers, services
 from app.merchants.context import (
     city_zone,
     current_manager,
@@ -43,7 +43,7 @@ from app.merchants.context import (
 )
 from app.merchants.models import MerchantKind, MerchantStatus, Offer, OfferStatus
 from app.redemption import services as redemption
-from app.redemption import settlement
+from app.redemption import settlement, voucher_keys
 from app.redemption.code_limits import counting_failed_codes, typed_code_limits
 from rewards.base import RewardType
 
