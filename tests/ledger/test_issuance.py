@@ -60,6 +60,27 @@ def test_a_batch_credits_each_reduction_once_with_its_own_transaction(session, v
     assert ledger.totals(session).issued == 371
 
 
+def test_the_ledger_issues_the_plain_lines_it_is_given(session, version):
+    """The ledger reads no reduction: the day, grams and methodology are the line's."""
+    alice = make_user(session)
+    reduction = make_reduction(session, alice.id, 300, version=version)
+    line = ledger.Earning(
+        reduction.id, alice.id, 120, reduction.occurred_at, at("2025-03-02T00:00").date(), "bus"
+    )
+    result = ledger.issue_points(
+        session, [line, line], policy=policy(by_methodology={"bus": Caps(daily=100)})
+    )
+    [issued] = result.lines
+    assert (issued.issued_points, issued.capped_points, issued.cap) == (
+        100,
+        20,
+        Cap.METHODOLOGY_DAILY,
+    )
+    issuance = session.get(Issuance, reduction.id)
+    assert (issuance.methodology_code, issuance.activity_date.isoformat()) == ("bus", "2025-03-02")
+    assert wallet_balance(session, alice.id) == 100
+
+
 def test_issuing_again_changes_nothing(session, version):
     alice = make_user(session)
     first = make_reduction(session, alice.id, 10, version=version)
