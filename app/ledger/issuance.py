@@ -89,10 +89,12 @@ def issue_points(
     The caller vouches that each reduction exists and is verified; a reduction given twice is
     issued once.
     """
-    found = list({earning.reduction_id: earning for earning in earnings}.values())
-    if not found:
+    found = list(earnings)
+    ids = sorted({earning.reduction_id for earning in found})
+    if not ids:
         return IssueResult((), ())
-    ids = sorted(earning.reduction_id for earning in found)
+    if len(ids) < len(found):  # a reduction given twice is issued once
+        found = list({earning.reduction_id: earning for earning in found}.values())
     now = now or clock.now()
     session.flush()  # rows the caller added in this session must be visible to SQL
     conn = session.connection()
