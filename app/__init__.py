@@ -28,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    from app import models  # noqa: F401  (every mapper, so relationships resolve in every process)
     from app.db import db
 
     db.init_app(app)

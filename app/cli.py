@@ -127,10 +127,12 @@ def register(app: Flask) -> None:
     from app.jobs.cli import jobs_group, scheduler_command
     from app.ledger.cli import register as register_ledger_commands
     from app.methodology.cli import register as register_methodology_commands
+    from app.reductions.cli import recompute
 
     for command in (db_group, create_admin, seed_demo, simulate_command, purge_held_command):
         app.cli.add_command(command)
     register_methodology_commands(app)
+    app.cli.add_command(recompute)
     for command in (jobs_group, scheduler_command, verify_filing, export_filing):
         app.cli.add_command(command)
     register_ledger_commands(app)

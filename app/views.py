@@ -21,15 +21,13 @@ def register(app: Flask) -> None:
     from app.activities import api as activities_api
     from app.activities import views as activities_views
     from app.api import docs
-    from app.audit import api as audit_api
+    from app.bureau import audit_api
     from app.bureau import views as bureau_views
     from app.dashboard import api as dashboard_api
     from app.dashboard import views as dashboard_views
     from app.filings import claim_views
     from app.filings import views as filings_views
     from app.jobs import views as jobs_views
-    from app.ledger import api as ledger_api
-    from app.ledger import views as ledger_views
     from app.merchants import api as merchants_api
     from app.merchants import bureau_views as merchant_bureau_views
     from app.merchants import views as merchant_views
@@ -38,6 +36,8 @@ def register(app: Flask) -> None:
     from app.public import views as public_views
     from app.redemption import api as redemption_api
     from app.redemption import views as redemption_views
+    from app.wallet import api as wallet_api
+    from app.wallet import views as wallet_views
 
     app.context_processor(_template_globals)
     for blueprint in (public_views.bp, accounts_views.bp, bureau_views.bp, i18n.bp, docs.bp):
@@ -56,7 +56,7 @@ def register(app: Flask) -> None:
         dashboard_views.bp,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (ledger_views.bp, ledger_views.bureau_bp):
+    for blueprint in (wallet_views.bp, wallet_views.bureau_bp):
         app.register_blueprint(blueprint)
 
     app.config.setdefault("API_SPEC_OPTIONS", API_SPEC_OPTIONS)
@@ -70,8 +70,8 @@ def register(app: Flask) -> None:
     for blp in (merchants_api.blp, redemption_api.blp):
         csrf.exempt(blp)
         api.register_blueprint(blp)
-    csrf.exempt(ledger_api.blp)
-    api.register_blueprint(ledger_api.blp)
+    csrf.exempt(wallet_api.blp)
+    api.register_blueprint(wallet_api.blp)
     csrf.exempt(dashboard_api.blp)  # read-only open data
     api.register_blueprint(dashboard_api.blp)
     app.before_request(protect_cookie_api_call)

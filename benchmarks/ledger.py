@@ -9,7 +9,8 @@ For each backend it builds a fresh database with the migrations (PostgreSQL: a s
 at ``--postgres-url``, dropped at the end; SQLite: a WAL file in a temporary folder), seeds
 ``--wallets`` residents, merchants and verified reductions outside the clock, then measures:
 
-1. batch issuance: ``ledger.issue_points`` over ``--issues`` reductions in batches of ``--batch``,
+1. batch issuance: ``issue_points_for`` (the reductions' lines to ``ledger.issue_points``) over
+   ``--issues`` reductions in batches of ``--batch``,
    one commit per batch, caps on, from ``--issue-writers`` threads at once (default: one per
    core, as the ingestion workers issue side by side), each on its own share of the batches
    (issue transactions per second);
@@ -68,6 +69,7 @@ from app.ledger import services as ledger
 from app.ledger.policy import Caps, LedgerPolicy
 from app.merchants.models import Merchant
 from app.methodology.models import MethodologyVersion
+from app.reductions.issuance import issue_points_for
 from app.reductions.models import Reduction
 from methodologies.transit import BusRide
 
@@ -272,7 +274,7 @@ def seed(app: Flask, wallets: int, issues: int) -> Seed:
         # wallets that exist (opening one is a first-credit cost, once per resident).
         postings.ensure_wallets(conn, result.holders, now)
         # The hot wallet holds enough for every debit of the run; caps would hold it back.
-        ledger.issue_points(session, [hot], policy=LedgerPolicy(zone=ledger_zone(app)))
+        issue_points_for(session, [hot], policy=LedgerPolicy(zone=ledger_zone(app)))
     result.service_reductions, result.bare_reductions = ids[:issues], ids[issues:]
     return result
 
@@ -300,7 +302,7 @@ def issue_with_service(app: Flask, batches: list[list[int]]) -> None:
     with app.app_context():
         for ids in batches:
             with db.unit_of_work() as session:
-                ledger.issue_points(session, ids, policy=policy)
+                issue_points_for(session, ids, policy=policy)
 
 
 _ISSUE_LOAD = (

@@ -33,6 +33,7 @@ from app.activities.models import Activity, ActivityStatus
 from app.errors import DomainError
 from app.ledger.policy import LedgerPolicy
 from app.methodology.apply import Applied, VersionResolver
+from app.reductions.issuance import issue_points_for
 from app.reductions.models import Reduction, ReductionStatus
 from app.reductions.services import reduction_row
 from methodologies.base import Activity as MethodologyActivity
@@ -354,8 +355,6 @@ def write_reductions(session: Session, candidates: Iterable[Candidate], now: dat
 
 def credit(session: Session, candidates: Iterable[Candidate], settings: Settings) -> None:
     """Issue points for the verified candidates' reductions, in the caller's transaction."""
-    from app.ledger.services import issue_points
-
     ids = [c.reduction_id for c in candidates if c.status == ActivityStatus.VERIFIED]
     if ids:
-        issue_points(session, ids, policy=settings.ledger_policy, now=settings.now)  # type: ignore[arg-type]
+        issue_points_for(session, ids, policy=settings.ledger_policy, now=settings.now)  # type: ignore[arg-type]

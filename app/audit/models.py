@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.accounts.roles import Role
 from app.db import Base, BigId, created_at, intpk, str_enum
+from app.roles import Role
 
 
 class AuditEntry(Base):

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.accounts.roles import Role
 from app.audit.models import AuditEntry
+from app.roles import Role
 
 
 @dataclass(frozen=True, slots=True)

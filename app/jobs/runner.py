@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-import app.models  # noqa: F401  (every mapper, so relationships resolve in a bare job process)
 from app import clock
 from app.db import db
 from app.jobs import leases

@@ -1,11 +1,13 @@
 """Issuing points for verified reductions, in batches, with the city's daily and monthly caps.
 
-One issue transaction per reduction (wallet +points, issuance −points), written in a few
-statements per batch. Caps count by the activity's local date in the city's time zone: overall and
-per methodology, per day and per calendar month. The part above a cap is not issued; it is
-recorded on the reduction's issuance row, so the resident sees it. The batch locks the wallets it
-credits (in id order, so two batches never deadlock) before it reads what was already issued, so
-concurrent batches cannot together exceed a cap or issue a reduction twice.
+The ledger takes each reduction as a plain :class:`Earning` (who, how many grams, when, which
+methodology) that its caller builds; it knows no domain that feeds it. One issue transaction per
+reduction (wallet +points, issuance −points), written in a few statements per batch. Caps count
+by the activity's local date in the city's time zone: overall and per methodology, per day and per
+calendar month. The part above a cap is not issued; it is recorded on the reduction's issuance
+row, so the resident sees it. The batch locks the wallets it credits (in id order, so two batches
+never deadlock) before it reads what was already issued, so concurrent batches cannot together
+exceed a cap or issue a reduction twice.
 """
 
 from __future__ import annotations
@@ -17,22 +19,32 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.errors import DomainError
 from app.ledger import batch
 from app.ledger.models import Account, AccountType, Cap, Issuance, TransactionKind
 from app.ledger.policy import Caps, LedgerPolicy
 from app.ledger.postings import ensure_wallets, fingerprint, system_account_id
-from app.methodology.models import MethodologyVersion
-from app.reductions.models import Reduction, ReductionStatus
 
 accounts = Account.__table__
 issuances = Issuance.__table__
-reductions = Reduction.__table__
-versions = MethodologyVersion.__table__
+
+
+class Earning(NamedTuple):
+    """A verified reduction to issue points for, as plain values.
+
+    A named tuple: batches make thousands of them.
+    """
+
+    reduction_id: int
+    participant_id: int
+    grams: int
+    #: When the activity happened: a participant's earlier activities take a cap's room first.
+    occurred_at: datetime
+    #: Its local date in the city's time zone (the policy's): caps count by it.
+    day: date
+    methodology_code: str
 
 
 class IssueLine(NamedTuple):
@@ -65,33 +77,27 @@ class IssueResult:
         return sum(line.capped_points for line in self.lines)
 
 
-class _Reduction(NamedTuple):
-    id: int
-    participant_id: int
-    grams: int
-    occurred_at: datetime
-    day: date  # local date of the activity: caps count by it
-    methodology_code: str
-
-
 def issue_points(
     session: Session,
-    reduction_ids: Iterable[int],
+    earnings: Iterable[Earning],
     *,
     policy: LedgerPolicy,
     now: datetime | None = None,
 ) -> IssueResult:
     """Issue points for verified reductions, each at most once, in the caller's transaction.
 
-    Refuses the whole batch (nothing written) if a reduction is unknown or not verified.
+    The caller vouches that each reduction exists and is verified; a reduction given twice is
+    issued once.
     """
-    ids = sorted(set(reduction_ids))
+    found = list(earnings)
+    ids = sorted({earning.reduction_id for earning in found})
     if not ids:
         return IssueResult((), ())
+    if len(ids) < len(found):  # a reduction given twice is issued once
+        found = list({earning.reduction_id: earning for earning in found}.values())
     now = now or clock.now()
-    session.flush()  # reductions the caller added in this session must be visible to SQL
+    session.flush()  # rows the caller added in this session must be visible to SQL
     conn = session.connection()
-    found = _load_reductions(conn, ids, policy)
     participants = sorted({r.participant_id for r in found})
     wallets = _lock_wallets(conn, participants)
     new = [p for p in participants if p not in wallets]
@@ -106,8 +112,8 @@ def issue_points(
         ).scalars()
     )
     todo = sorted(
-        (r for r in found if r.id not in done),
-        key=lambda r: (r.participant_id, r.occurred_at, r.id),
+        (r for r in found if r.reduction_id not in done),
+        key=lambda r: (r.participant_id, r.occurred_at, r.reduction_id),
     )
     if not todo:
         return IssueResult((), tuple(sorted(done)))
@@ -118,20 +124,21 @@ def issue_points(
     kind = TransactionKind.ISSUE.value
     transaction_rows, entry_rows, issuance_rows, lines = [], [], [], []
     deltas: dict[int, int] = defaultdict(int)
-    for reduction, transaction_id in zip(todo, transaction_ids, strict=True):
-        requested = policy.points_for(reduction.grams)
-        issued, cap = counter.take(reduction, requested)
+    for earning, transaction_id in zip(todo, transaction_ids, strict=True):
+        reduction_id = earning.reduction_id
+        requested = policy.points_for(earning.grams)
+        issued, cap = counter.take(earning, requested)
         capped = requested - issued
-        participant = reduction.participant_id
+        participant = earning.participant_id
         wallet = wallets[participant]
         transaction_rows.append(
             (
                 transaction_id,
                 kind,
-                f"issue:{reduction.id}",
-                fingerprint(kind, reduction.id, participant, issued),
+                f"issue:{reduction_id}",
+                fingerprint(kind, reduction_id, participant, issued),
                 "reduction",
-                reduction.id,
+                reduction_id,
                 "",
                 now,
             )
@@ -140,11 +147,11 @@ def issue_points(
         entry_rows.append((transaction_id, issuance_account, -issued, None))
         issuance_rows.append(
             (
-                reduction.id,
+                reduction_id,
                 transaction_id,
                 participant,
-                reduction.methodology_code,
-                reduction.day,
+                earning.methodology_code,
+                earning.day,
                 requested,
                 issued,
                 capped,
@@ -153,50 +160,13 @@ def issue_points(
         )
         deltas[wallet] += issued
         lines.append(
-            IssueLine(reduction.id, participant, transaction_id, requested, issued, capped, cap)
+            IssueLine(reduction_id, participant, transaction_id, requested, issued, capped, cap)
         )
     batch.insert_rows(conn, "ledger_transactions", transaction_rows)
     batch.insert_rows(conn, "ledger_entries", entry_rows)
     batch.insert_rows(conn, "ledger_issuances", issuance_rows)
     batch.change_wallet_balances(conn, deltas)
     return IssueResult(tuple(lines), tuple(sorted(done)))
-
-
-def _load_reductions(conn: sa.Connection, ids: list[int], policy: LedgerPolicy) -> list[_Reduction]:
-    verified = reductions.c.status == ReductionStatus.VERIFIED
-    rows = conn.execute(
-        sa.select(
-            reductions.c.id,
-            reductions.c.participant_id,
-            reductions.c.reduction_g,
-            reductions.c.occurred_at,
-            verified.label("verified"),
-            versions.c.code,
-        )
-        .join(versions, versions.c.id == reductions.c.methodology_version_id)
-        .where(batch.id_list_filter(conn, reductions.c.id, ids))
-    ).all()
-    missing = set(ids) - {row.id for row in rows}
-    if missing:
-        raise DomainError(
-            "reduction_not_found",
-            _l("Unknown reductions: %(ids)s.", ids=", ".join(map(str, sorted(missing)[:20]))),
-            status=404,
-        )
-    unverified = sorted(row.id for row in rows if not row.verified)
-    if unverified:
-        raise DomainError(
-            "reduction_not_verified",
-            _l(
-                "Only verified reductions earn points; not verified: %(ids)s.",
-                ids=", ".join(map(str, unverified[:20])),
-            ),
-        )
-    zone = policy.zone
-    return [
-        _Reduction(id_, participant, grams, at, at.astimezone(zone).date(), code)
-        for id_, participant, grams, at, _verified, code in rows
-    ]
 
 
 def _lock_wallets(conn: sa.Connection, participants: list[int]) -> dict[int, int]:
@@ -237,7 +207,7 @@ class _CapCounter:
     """Running totals per participant (and methodology) per day and month: earlier batches from
     the database, then this batch as it is issued. Only the caps in force are counted."""
 
-    def __init__(self, conn: sa.Connection, policy: LedgerPolicy, todo: list[_Reduction]) -> None:
+    def __init__(self, conn: sa.Connection, policy: LedgerPolicy, todo: list[Earning]) -> None:
         self.overall = _rules(policy.caps, Cap.DAILY, Cap.MONTHLY)
         self.by_methodology = {
             code: _rules(caps, Cap.METHODOLOGY_DAILY, Cap.METHODOLOGY_MONTHLY)
@@ -251,7 +221,7 @@ class _CapCounter:
         if any(self.rules.values()):
             self._load(conn, todo)
 
-    def _load(self, conn: sa.Connection, todo: list[_Reduction]) -> None:
+    def _load(self, conn: sa.Connection, todo: list[Earning]) -> None:
         """Earlier batches' points per participant and methodology, summed by the database: for
         each month of the batch, one row for each of the batch's days and one for the rest of
         the month, so what is read stays a few rows per participant however full the month."""
@@ -287,7 +257,7 @@ class _CapCounter:
                         continue
                     rule.totals[key] = rule.totals.get(key, 0) + int(points)
 
-    def take(self, reduction: _Reduction, requested: int) -> tuple[int, Cap | None]:
+    def take(self, reduction: Earning, requested: int) -> tuple[int, Cap | None]:
         """Points to issue now for ``requested`` and the cap that held back the rest, if any."""
         rules = self.rules[reduction.methodology_code]
         if not rules or requested == 0:

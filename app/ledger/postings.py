@@ -31,7 +31,6 @@ from app.errors import Conflict, DomainError, NotFound
 from app.ledger.batch import bigint_array, is_postgresql
 from app.ledger.models import Account, AccountType, Entry, Transaction, TransactionKind
 from app.ledger.policy import LedgerPolicy
-from app.merchants.models import Merchant
 
 accounts = Account.__table__
 transactions = Transaction.__table__
@@ -212,7 +211,10 @@ def require_wallet_holder(session: Session, holder_id: int) -> User:
 def open_merchant_account(session: Session, merchant_id: int) -> int:
     """The merchant's redemption clearing account, opened on first use."""
     conn = session.connection()
-    if session.scalar(sa.select(Merchant.id).where(Merchant.id == merchant_id)) is None:
+    # The row the account's foreign key would point to: the ledger knows its key, not merchants.
+    [merchant_key] = accounts.c.merchant_id.foreign_keys
+    merchant = merchant_key.column
+    if session.scalar(sa.select(merchant).where(merchant == merchant_id)) is None:
         raise NotFound("merchant")
     conn.execute(
         _insert(conn, accounts).on_conflict_do_nothing(index_elements=["merchant_id"]),

@@ -3,7 +3,8 @@
 All take a SQLAlchemy session and plain values, only flush, and raise DomainError; the edge
 commits or rolls back. In short:
 
-- ``issue_points(session, reduction_ids, policy=, now=)``: batch issuance for verified reductions;
+- ``issue_points(session, earnings, policy=, now=)``: batch issuance for verified reductions, each
+  given as a plain ``Earning``;
 - ``redeem(session, holder_id=, merchant_id=, points=, idempotency_key=, reference_id=, memo=)``:
   the redemption debit, with a ``Guard`` for what it is conditional on and writes besides in its
   statement (PostgreSQL); ``reverse(session, transaction_id, idempotency_key=, memo=)``;
@@ -11,7 +12,8 @@ commits or rolls back. In short:
 - ``expire_points(session, now=, policy=, after_wallet_id=, limit=, previous_run=)`` in chunks, and
   ``expiring_soon(session, now=, within=, after_wallet_id=, limit=)`` for reminders;
 - ``balance``, ``locked_balance`` and ``locked_balance_of`` (both lock the wallet first),
-  ``wallet_summary``, ``history``, ``history_item``, ``totals``, ``reconcile``.
+  ``wallet_summary``, ``totals``, ``reconcile``. A wallet's described history is the wallet's read
+  model (``app.wallet.history``).
 """
 
 from app.ledger.expiry import (
@@ -22,7 +24,7 @@ from app.ledger.expiry import (
     expire_points,
     expiring_soon,
 )
-from app.ledger.issuance import IssueLine, IssueResult, issue_points
+from app.ledger.issuance import Earning, IssueLine, IssueResult, issue_points
 from app.ledger.policy import Caps, LedgerPolicy, current_policy, policy_from_config
 from app.ledger.postings import (
     Guard,
@@ -35,32 +37,18 @@ from app.ledger.postings import (
     redeem,
     reverse,
 )
-from app.ledger.queries import (
-    Credit,
-    DayPoints,
-    Debit,
-    HistoryItem,
-    HistoryPage,
-    WalletSummary,
-    find_holder,
-    history,
-    history_item,
-    wallet_summary,
-)
+from app.ledger.queries import DayPoints, WalletSummary, wallet_summary
 from app.ledger.reports import LedgerTotals, ReconcileReport, reconcile, totals
 
 __all__ = [
     "Caps",
-    "Credit",
     "DayPoints",
-    "Debit",
+    "Earning",
     "ExpiringLot",
     "ExpiringPage",
     "ExpiringWallet",
     "ExpiryRun",
     "Guard",
-    "HistoryItem",
-    "HistoryPage",
     "IssueLine",
     "IssueResult",
     "LedgerPolicy",
@@ -73,9 +61,6 @@ __all__ = [
     "current_policy",
     "expire_points",
     "expiring_soon",
-    "find_holder",
-    "history",
-    "history_item",
     "issue_points",
     "locked_balance",
     "locked_balance_of",

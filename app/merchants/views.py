@@ -32,11 +32,11 @@ from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
 from app.db import db
 from app.errors import DomainError
-from app.merchants import counter_views, forms, offer_views, services, voucher_keys
+from app.merchants import counter_views, forms, offer_views, services
 from app.merchants.context import city_zone, current_manager, current_staff
 from app.merchants.models import MerchantKind, MerchantStatus, OfferStatus
 from app.merchants.pages import bp
-from app.redemption import settlement
+from app.redemption import settlement, voucher_keys
 
 #: The modules whose pages are routes of this blueprint too: importing this module registers them.
 PAGE_MODULES = (counter_views, offer_views)

@@ -1,4 +1,4 @@
-"""Commands: register drafts for newly installed methodologies; recompute every reduction."""
+"""Commands: register drafts for newly installed methodologies."""
 
 from __future__ import annotations
 
@@ -33,49 +33,5 @@ def register_drafts() -> None:
         click.echo("every installed methodology version is registered already")
 
 
-@click.command("recompute")
-@click.option("--batch-size", default=1000, show_default=True, help="Rows fetched at a time")
-@click.option(
-    "--progress-every", default=10_000, show_default=True, help="Report progress every N rows"
-)
-@with_appcontext
-def recompute(batch_size: int, progress_every: int) -> None:
-    """Recompute every stored reduction from its inputs and version; list any mismatch.
-
-    Exits with status 1 when a reduction differs from its recomputation or cannot be recomputed.
-    """
-    from app.reductions.services import Recomputation
-
-    with db.unit_of_work() as session:
-        run = Recomputation(
-            session,
-            installed_plugins(),
-            batch_size=batch_size,
-            progress_every=progress_every,
-            on_progress=lambda checked: click.echo(f"… {checked:,} checked", err=True),
-        )
-        for mismatch in run:
-            if mismatch.problem:
-                click.echo(
-                    f"reduction {mismatch.reduction_id} ({mismatch.version}): {mismatch.problem}"
-                )
-            else:
-                click.echo(
-                    f"reduction {mismatch.reduction_id} ({mismatch.version}): "
-                    f"stored {_figures(mismatch.stored)}, "
-                    f"recomputed {_figures(mismatch.recomputed)}"
-                )
-    click.echo(f"{run.checked:,} reductions checked, {run.mismatches:,} mismatches")
-    if run.mismatches:
-        raise SystemExit(1)
-
-
-def _figures(figures: dict[str, object] | None) -> str:
-    if figures is None:
-        return "-"
-    return " ".join(f"{name}={value}" for name, value in figures.items())
-
-
 def register(app: Flask) -> None:
-    for command in (methodologies_group, recompute):
-        app.cli.add_command(command)
+    app.cli.add_command(methodologies_group)

@@ -14,6 +14,7 @@ from app.dashboard import services
 from app.dashboard.models import DailyActivityStatistic, DailyTotal
 from app.jobs.runner import run_job
 from app.ledger import services as ledger
+from app.reductions.issuance import issue_points_for
 from tests.factories import make_user
 from tests.filings.support import SHANGHAI, make_reduction, make_version, shanghai
 
@@ -27,7 +28,7 @@ def _seed(app, session):
         make_reduction(session, version, people[1], shanghai(2026, 4, 1, 12), km="5"),
     ]
     policy = ledger.policy_from_config(app.config)
-    ledger.issue_points(
+    issue_points_for(
         session, [r.id for r in reductions], policy=policy,
         now=shanghai(2026, 4, 1, 13).astimezone(UTC),
     )  # fmt: skip

@@ -19,6 +19,7 @@ from app.jobs.registry import JOBS
 from app.jobs.runner import lease_name, run_job
 from app.jobs.scheduler import trigger_for
 from app.ledger import services as ledger
+from app.reductions.issuance import issue_points_for
 from tests.factories import log_in, make_user
 from tests.filings.support import SHANGHAI, make_reduction, make_version, shanghai
 
@@ -46,7 +47,7 @@ def wallet(app, session):
     resident = make_user(session)
     reduction = make_reduction(session, version, resident, shanghai(2025, 6, 1, 8), km="20")
     policy = ledger.policy_from_config(app.config)
-    issued = ledger.issue_points(
+    issued = issue_points_for(
         session, [reduction.id], policy=policy, now=shanghai(2025, 6, 1, 9).astimezone(UTC)
     )
     session.commit()

@@ -19,6 +19,7 @@ from app.db import db
 from app.errors import DomainError
 from app.ledger import services as ledger
 from app.ledger.models import Account
+from app.reductions.issuance import issue_points_for
 from tests.conftest import create_test_database, drop_test_database, make_app
 from tests.factories import make_user
 from tests.ledger.support import make_merchant, make_reduction, make_version, policy
@@ -34,7 +35,7 @@ def race(backend: str, tmp_path: Path, *, threads: int, debits: int, points: int
             holder = make_user(session).id
             merchant = make_merchant(session).id
             reduction = make_reduction(session, holder, 100, version=make_version(session))
-            ledger.issue_points(session, [reduction.id], policy=policy())
+            issue_points_for(session, [reduction.id], policy=policy())
 
         def debit(n: int) -> str:
             with app.app_context():

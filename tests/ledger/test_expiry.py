@@ -11,6 +11,7 @@ from app.audit.services import SYSTEM
 from app.ledger import services as ledger
 from app.ledger.models import Transaction, TransactionKind
 from app.ledger.policy import valid_until
+from app.reductions.issuance import issue_points_for
 from tests.factories import make_user
 from tests.ledger.support import SHANGHAI, entry_sum, make_reduction, policy, wallet_balance
 
@@ -26,7 +27,7 @@ def at(text: str) -> datetime:
 def earn(session, holder, points, version, when):
     reduction = make_reduction(session, holder.id, points, version=version, occurred_at=when)
     with time_machine.travel(when, tick=False):
-        ledger.issue_points(session, [reduction.id], policy=policy())
+        issue_points_for(session, [reduction.id], policy=policy())
 
 
 def spend(session, holder, merchant, points, key):

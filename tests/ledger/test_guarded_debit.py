@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.ledger import services as ledger
+from app.reductions.issuance import issue_points_for
 from tests.factories import make_user
 from tests.ledger.support import (
     entry_sum,
@@ -36,7 +37,7 @@ def tables(session):
 @pytest.fixture
 def resident(session, version):
     resident = make_user(session)
-    ledger.issue_points(
+    issue_points_for(
         session, [make_reduction(session, resident.id, 300, version=version).id], policy=policy()
     )
     return resident

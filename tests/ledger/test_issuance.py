@@ -13,7 +13,9 @@ from app.errors import DomainError
 from app.ledger import services as ledger
 from app.ledger.models import Cap, Entry, Issuance, Transaction, TransactionKind
 from app.ledger.policy import Caps, LedgerPolicy
+from app.reductions.issuance import issue_points_for
 from app.reductions.models import ReductionStatus
+from app.wallet.history import history
 from tests.factories import make_user
 from tests.ledger.support import (
     SHANGHAI,
@@ -38,7 +40,7 @@ def test_a_batch_credits_each_reduction_once_with_its_own_transaction(session, v
         make_reduction(session, alice.id, 100, version=version),
         make_reduction(session, bob.id, 50, version=version),
     ]
-    result = ledger.issue_points(session, [r.id for r in reductions], policy=policy())
+    result = issue_points_for(session, [r.id for r in reductions], policy=policy())
     assert result.issued_points == 371 and result.capped_points == 0
     assert wallet_balance(session, alice.id) == 321 == entry_sum(session, alice.id)
     assert wallet_balance(session, bob.id) == 50
@@ -58,13 +60,34 @@ def test_a_batch_credits_each_reduction_once_with_its_own_transaction(session, v
     assert ledger.totals(session).issued == 371
 
 
+def test_the_ledger_issues_the_plain_lines_it_is_given(session, version):
+    """The ledger reads no reduction: the day, grams and methodology are the line's."""
+    alice = make_user(session)
+    reduction = make_reduction(session, alice.id, 300, version=version)
+    line = ledger.Earning(
+        reduction.id, alice.id, 120, reduction.occurred_at, at("2025-03-02T00:00").date(), "bus"
+    )
+    result = ledger.issue_points(
+        session, [line, line], policy=policy(by_methodology={"bus": Caps(daily=100)})
+    )
+    [issued] = result.lines
+    assert (issued.issued_points, issued.capped_points, issued.cap) == (
+        100,
+        20,
+        Cap.METHODOLOGY_DAILY,
+    )
+    issuance = session.get(Issuance, reduction.id)
+    assert (issuance.methodology_code, issuance.activity_date.isoformat()) == ("bus", "2025-03-02")
+    assert wallet_balance(session, alice.id) == 100
+
+
 def test_issuing_again_changes_nothing(session, version):
     alice = make_user(session)
     first = make_reduction(session, alice.id, 10, version=version)
-    ledger.issue_points(session, [first.id], policy=policy())
+    issue_points_for(session, [first.id], policy=policy())
     count = transaction_count(session)
     second = make_reduction(session, alice.id, 5, version=version)
-    result = ledger.issue_points(session, [first.id, second.id, first.id], policy=policy())
+    result = issue_points_for(session, [first.id, second.id, first.id], policy=policy())
     assert result.already_issued == (first.id,)
     assert [line.reduction_id for line in result.lines] == [second.id]
     assert transaction_count(session) == count + 1
@@ -77,7 +100,7 @@ def test_only_verified_reductions_earn_points(session, version, status):
     good = make_reduction(session, alice.id, 10, version=version)
     bad = make_reduction(session, alice.id, 10, version=version, status=status)
     with pytest.raises(DomainError) as refused:
-        ledger.issue_points(session, [good.id, bad.id], policy=policy())
+        issue_points_for(session, [good.id, bad.id], policy=policy())
     assert refused.value.reason == "reduction_not_verified"
     assert str(bad.id) in str(refused.value.message)
     assert wallet_balance(session, alice.id) is None  # nothing written, not even the good one
@@ -85,7 +108,7 @@ def test_only_verified_reductions_earn_points(session, version, status):
 
 def test_an_unknown_reduction_refuses_the_batch(session, version):
     with pytest.raises(DomainError) as refused:
-        ledger.issue_points(session, [987_654], policy=policy())
+        issue_points_for(session, [987_654], policy=policy())
     assert refused.value.reason == "reduction_not_found" and refused.value.status == 404
 
 
@@ -93,7 +116,7 @@ def test_the_city_rate_rounds_down_to_whole_points(session, version):
     alice = make_user(session)
     reduction = make_reduction(session, alice.id, 999, version=version)
     half = LedgerPolicy(zone=SHANGHAI, points_per_gram=Decimal("0.5"))
-    [line] = ledger.issue_points(session, [reduction.id], policy=half).lines
+    [line] = issue_points_for(session, [reduction.id], policy=half).lines
     assert (line.requested_points, line.issued_points) == (499, 499)
 
 
@@ -112,7 +135,7 @@ def test_the_daily_cap_counts_by_the_local_day_at_midnight_in_shanghai(session, 
         session, alice.id, 250, version=version, occurred_at=at("2025-03-01T16:00:00")
     )
     with time_machine.travel(at("2025-03-02T01:00"), tick=False):
-        result = ledger.issue_points(
+        result = issue_points_for(
             session, [r.id for r in [*late, last_second, next_day]], policy=capped
         )
     by_id = {line.reduction_id: line for line in result.lines}
@@ -132,9 +155,9 @@ def test_caps_count_what_earlier_batches_issued(session, version):
     alice = make_user(session)
     capped = policy(daily=300)
     first = make_reduction(session, alice.id, 250, version=version)
-    ledger.issue_points(session, [first.id], policy=capped)
+    issue_points_for(session, [first.id], policy=capped)
     second = make_reduction(session, alice.id, 250, version=version)
-    [line] = ledger.issue_points(session, [second.id], policy=capped).lines
+    [line] = issue_points_for(session, [second.id], policy=capped).lines
     assert (line.issued_points, line.capped_points, line.cap) == (50, 200, Cap.DAILY)
 
 
@@ -142,8 +165,8 @@ def test_a_reduction_capped_to_nothing_still_shows_in_the_history(session, versi
     alice = make_user(session)
     capped = policy(daily=100)
     reductions = [make_reduction(session, alice.id, 100, version=version) for _ in range(2)]
-    ledger.issue_points(session, [r.id for r in reductions], policy=capped)
-    page = ledger.history(session, alice.id, limit=10)
+    issue_points_for(session, [r.id for r in reductions], policy=capped)
+    page = history(session, alice.id, limit=10)
     assert [(item.points, item.credit.capped_points) for item in page.items] == [(0, 100), (100, 0)]
     assert page.items[0].credit.cap == Cap.DAILY
 
@@ -162,9 +185,7 @@ def test_the_monthly_cap_counts_the_calendar_month_in_shanghai(session, version)
     april = make_reduction(
         session, alice.id, 400, version=version, occurred_at=at("2025-03-31T16:30")
     )
-    result = ledger.issue_points(
-        session, [r.id for r in [*march, last_minutes, april]], policy=capped
-    )
+    result = issue_points_for(session, [r.id for r in [*march, last_minutes, april]], policy=capped)
     issued = {line.reduction_id: (line.issued_points, line.cap) for line in result.lines}
     assert [issued[r.id] for r in march] == [(400, None), (400, None), (200, Cap.MONTHLY)]
     assert issued[last_minutes.id] == (0, Cap.MONTHLY)
@@ -181,13 +202,13 @@ def test_earlier_batches_count_toward_their_own_day_and_their_whole_month(sessio
         )
 
     for day, grams in (("2025-03-03", 300), ("2025-03-10", 300), ("2025-04-01", 400)):
-        ledger.issue_points(session, [reduction(day, grams).id], policy=capped)
+        issue_points_for(session, [reduction(day, grams).id], policy=capped)
     batch = [
         reduction("2025-03-10", 300),
         reduction("2025-03-20", 300),
         reduction("2025-04-01", 300),
     ]
-    result = ledger.issue_points(session, [r.id for r in batch], policy=capped)
+    result = issue_points_for(session, [r.id for r in batch], policy=capped)
     issued = {line.reduction_id: (line.issued_points, line.cap) for line in result.lines}
     # 10 March: 300 earlier that day; 20 March: 800 earlier that month; 1 April: 400 that day.
     assert [issued[r.id] for r in batch] == [(200, Cap.DAILY), (200, Cap.MONTHLY), (100, Cap.DAILY)]
@@ -199,7 +220,7 @@ def test_caps_per_methodology_apply_next_to_the_overall_caps(session):
     capped = policy(daily=1_000, by_methodology={"bus": Caps(daily=300)})
     rides = [make_reduction(session, alice.id, 200, version=bus) for _ in range(2)]
     trains = [make_reduction(session, alice.id, 400, version=metro) for _ in range(2)]
-    result = ledger.issue_points(session, [r.id for r in [*rides, *trains]], policy=capped)
+    result = issue_points_for(session, [r.id for r in [*rides, *trains]], policy=capped)
     issued = {line.reduction_id: (line.issued_points, line.cap) for line in result.lines}
     assert [issued[r.id] for r in rides] == [(200, None), (100, Cap.METHODOLOGY_DAILY)]
     assert [issued[r.id] for r in trains] == [(400, None), (300, Cap.DAILY)]
@@ -212,7 +233,7 @@ def test_caps_count_earlier_batches_of_every_methodology(session):
 
     def issue(version, grams):
         reduction = make_reduction(session, alice.id, grams, version=version)
-        [line] = ledger.issue_points(session, [reduction.id], policy=capped).lines
+        [line] = issue_points_for(session, [reduction.id], policy=capped).lines
         return line.issued_points, line.cap
 
     assert issue(metro, 600) == (600, None)

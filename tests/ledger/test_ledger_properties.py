@@ -20,6 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from app.errors import DomainError
 from app.ledger import services as ledger
 from app.ledger.models import Entry
+from app.reductions.issuance import issue_points_for
 from tests.factories import make_user
 from tests.ledger.support import make_merchant, make_reduction, make_version, policy
 
@@ -89,9 +90,7 @@ def machine_for(session):
                 session, holder.id, grams, version=self.version, occurred_at=self.clock
             )
             result = self.step(
-                lambda: ledger.issue_points(
-                    session, [reduction.id], policy=self.rules, now=self.clock
-                )
+                lambda: issue_points_for(session, [reduction.id], policy=self.rules, now=self.clock)
             )
             [line] = result.lines
             assert line.issued_points == grams
@@ -145,7 +144,7 @@ def machine_for(session):
                 return
             reduction = self.reduction_ids[pick % len(self.reduction_ids)]
             result = self.step(
-                lambda: ledger.issue_points(session, [reduction], policy=self.rules, now=self.clock)
+                lambda: issue_points_for(session, [reduction], policy=self.rules, now=self.clock)
             )
             assert result.lines == () and result.already_issued == (reduction,)
 

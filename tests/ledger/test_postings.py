@@ -11,6 +11,7 @@ from app.audit.services import SYSTEM, Actor
 from app.errors import DomainError
 from app.ledger import services as ledger
 from app.ledger.models import Account, AccountType, Entry, Transaction, TransactionKind
+from app.reductions.issuance import issue_points_for
 from tests.factories import make_user
 from tests.ledger.support import (
     entry_sum,
@@ -30,7 +31,7 @@ def resident(session):
 def fund(session, holder, points, version):
     """Give ``holder`` ``points`` through the issuance path."""
     reduction = make_reduction(session, holder.id, points, version=version)
-    ledger.issue_points(session, [reduction.id], policy=policy())
+    issue_points_for(session, [reduction.id], policy=policy())
     return reduction
 
 

@@ -12,6 +12,7 @@ from app.accounts.roles import Role
 from app.audit.models import AuditEntry
 from app.ledger import services as ledger
 from app.ledger.models import Account
+from app.reductions.issuance import issue_points_for
 from tests.factories import csrf_token_from, log_in, make_user
 from tests.ledger.support import make_reduction, policy
 
@@ -32,7 +33,7 @@ def fund(session, holder, version, *grams, caps=None):
         )
         for g in grams
     ]
-    return ledger.issue_points(session, [r.id for r in reductions], policy=caps or policy())
+    return issue_points_for(session, [r.id for r in reductions], policy=caps or policy())
 
 
 def spend(session, holder, merchant, points, key, memo="停车 2 小时优惠券"):
@@ -248,7 +249,7 @@ def test_a_stored_trace_is_shown_as_it_was_recorded(client, session, version):
     reduction = make_reduction(session, resident.id, 999, version=version)
     reduction.trace = {"zh": "记录的计算 → 999 克", "en": "recorded calculation → 999 g"}
     session.flush()
-    ledger.issue_points(session, [reduction.id], policy=policy())
+    issue_points_for(session, [reduction.id], policy=policy())
     log_in(client, resident)
     [item] = client.get("/api/v1/wallet/history").get_json()["items"]
     assert item["credit"]["trace"] == reduction.trace

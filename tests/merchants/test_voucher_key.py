@@ -8,8 +8,8 @@ import re
 import sqlalchemy as sa
 
 from app.audit.models import AuditEntry
-from app.merchants import voucher_keys
 from app.merchants.models import Merchant
+from app.redemption import voucher_keys
 from app.redemption.models import Redemption
 from rewards import derive_code, verify_code
 from tests.factories import csrf_token_from, log_in

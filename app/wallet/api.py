@@ -13,9 +13,9 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.api.pagination import PageArgs
 from app.db import db
-from app.ledger import schemas
 from app.ledger import services as ledger
 from app.ledger.postings import require_wallet_holder
+from app.wallet import history, schemas
 
 blp = Blueprint("ledger_api", __name__, url_prefix="/api/v1", description="Points and the ledger")
 
@@ -38,18 +38,18 @@ def wallet() -> ledger.WalletSummary:
 @requires(Permission.USE_WALLET)
 @blp.arguments(PageArgs(), location="query")
 @blp.response(200, schemas.HistoryPageOut)
-def wallet_history(page: dict[str, Any]) -> ledger.HistoryPage:
+def wallet_history(page: dict[str, Any]) -> history.HistoryPage:
     """The caller's transactions, newest first: credits with their calculation, debits with
     their offer and merchant."""
-    return ledger.history(db.session, current_user.id, methodologies=_methodologies(), **page)
+    return history.history(db.session, current_user.id, methodologies=_methodologies(), **page)
 
 
 @blp.get("/wallet/history/<int:transaction_id>")
 @requires(Permission.USE_WALLET)
 @blp.response(200, schemas.HistoryItemOut)
-def wallet_history_item(transaction_id: int) -> ledger.HistoryItem:
+def wallet_history_item(transaction_id: int) -> history.HistoryItem:
     """One transaction of the caller's wallet (404 for any other)."""
-    return ledger.history_item(
+    return history.history_item(
         db.session, current_user.id, transaction_id, methodologies=_methodologies()
     )
 
@@ -60,7 +60,7 @@ def wallet_history_item(transaction_id: int) -> ledger.HistoryItem:
 @blp.response(200, schemas.BureauWalletOut)
 def look_up_wallet(args: dict[str, str]) -> dict[str, Any]:
     """A resident's or organisation's wallet, found by mobile number."""
-    holder = ledger.find_holder(db.session, args["mobile"])
+    holder = history.find_holder(db.session, args["mobile"])
     summary = ledger.wallet_summary(
         db.session, holder.id, now=clock.now(), policy=ledger.current_policy()
     )
@@ -81,10 +81,10 @@ def _fields(summary: ledger.WalletSummary) -> dict[str, Any]:
 @requires(Permission.READ_LEDGER)
 @blp.arguments(PageArgs(), location="query")
 @blp.response(200, schemas.HistoryPageOut)
-def wallet_history_for_bureau(page: dict[str, Any], user_id: int) -> ledger.HistoryPage:
+def wallet_history_for_bureau(page: dict[str, Any], user_id: int) -> history.HistoryPage:
     """A holder's transactions, newest first."""
     require_wallet_holder(db.session, user_id)
-    return ledger.history(db.session, user_id, methodologies=_methodologies(), **page)
+    return history.history(db.session, user_id, methodologies=_methodologies(), **page)
 
 
 @blp.post("/bureau/ledger/wallets/<int:user_id>/adjustments")

@@ -19,9 +19,10 @@ from app.accounts.roles import Permission
 from app.db import db
 from app.errors import DomainError
 from app.ledger import services as ledger
-from app.ledger.forms import AdjustmentForm, WalletLookupForm
 from app.ledger.policy import policy_from_config, valid_until
 from app.ledger.postings import require_wallet_holder
+from app.wallet import history
+from app.wallet.forms import AdjustmentForm, WalletLookupForm
 
 bp = Blueprint("wallet", __name__)
 bureau_bp = Blueprint("ledger_bureau", __name__, url_prefix="/bureau")
@@ -94,7 +95,7 @@ def _wallet_context(holder_id: int) -> dict[str, Any]:
     summary = ledger.wallet_summary(
         db.session, holder_id, now=clock.now(), policy=ledger.current_policy()
     )
-    page = ledger.history(
+    page = history.history(
         db.session,
         holder_id,
         limit=HISTORY_PAGE,
@@ -117,7 +118,7 @@ def wallets() -> Any:
     if not request.args.get("mobile"):
         return render_template("bureau/ledger_wallets.html", form=form, holder=None)
     try:
-        holder = ledger.find_holder(db.session, form.mobile.data or "")
+        holder = history.find_holder(db.session, form.mobile.data or "")
     except DomainError:
         form.mobile.errors = [str(NO_SUCH_HOLDER)]
         return render_template("bureau/ledger_wallets.html", form=form, holder=None), 404

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from flask_smorest import Blueprint
 
 from app.accounts.auth import requires
-from app.accounts.roles import Permission, Role
 from app.api.pagination import PageArgs, keyset_page, page_schema
 from app.audit.models import AuditEntry
 from app.db import db
+from app.roles import Permission, Role
 
 blp = Blueprint("audit_api", __name__, url_prefix="/api/v1/bureau", description="Audit log")
 

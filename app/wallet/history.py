@@ -1,0 +1,312 @@
+"""A wallet's history as its holder and the bureau read it: the wallet's read model.
+
+History pages are keyset pages over the wallet's entries (index on account, transaction), newest
+first, so the thousandth page costs what the first does. Each page is then described in a fixed
+number of queries: credits get their activity, methodology version and calculation trace (computed
+only for the lines shown), debits their offer and merchant. The ledger records transactions and
+knows no domain; this module joins them to the reductions, methodologies and merchants they were
+for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
+from sqlalchemy.orm import Session
+
+from app.accounts.models import User
+from app.accounts.services import normalise_mobile
+from app.api.pagination import decode_cursor, encode_cursor
+from app.errors import DomainError, NotFound
+from app.ledger.batch import id_list_filter
+from app.ledger.models import Account, Cap, Entry, Issuance, Transaction, TransactionKind
+from app.ledger.postings import require_wallet_holder
+from app.merchants.models import Merchant
+from app.methodology.models import MethodologyVersion
+from app.reductions.models import Reduction
+from methodologies.base import Methodology
+from methodologies.text import Text
+
+log = logging.getLogger(__name__)
+
+accounts = Account.__table__
+entries = Entry.__table__
+transactions = Transaction.__table__
+issuances = Issuance.__table__
+reductions = Reduction.__table__
+versions = MethodologyVersion.__table__
+merchants = Merchant.__table__
+
+Methodologies = Mapping[str, type[Methodology]]
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """Where an issue's points came from."""
+
+    reduction_id: int
+    activity_kind: str
+    activity_name: Text | None  # the methodology's name, when its plugin is loaded
+    occurred_at: datetime
+    quantities: dict[str, Any]
+    methodology_code: str
+    methodology_version: str
+    requested_points: int
+    capped_points: int
+    cap: Cap | None
+    trace: Text | None
+
+
+@dataclass(frozen=True, slots=True)
+class Debit:
+    """Where a redemption's points went (and came back from, for its reversal)."""
+
+    merchant_id: int | None
+    merchant_name: str | None
+    offer: str
+    reference_type: str | None
+    reference_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    transaction_id: int
+    kind: TransactionKind
+    points: int  # signed: what this transaction did to the wallet
+    posted_at: datetime
+    memo: str
+    expires_at: datetime | None
+    reverses_id: int | None
+    credit: Credit | None = None
+    debit: Debit | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    items: list[HistoryItem]
+    next_cursor: str | None
+
+
+def find_holder(session: Session, mobile: str) -> User:
+    """The resident or organisation with this mobile number (404 for anyone else)."""
+    try:
+        number = normalise_mobile(mobile)
+    except DomainError as error:
+        raise NotFound("wallet") from error
+    user = session.scalar(sa.select(User).where(User.mobile == number))
+    if user is None:
+        raise NotFound("wallet")
+    return require_wallet_holder(session, user.id)
+
+
+def _entry_rows(session: Session, holder_id: int) -> tuple[int | None, sa.Select[Any]]:
+    wallet = session.scalar(sa.select(accounts.c.id).where(accounts.c.holder_id == holder_id))
+    stmt = (
+        sa.select(
+            entries.c.transaction_id,
+            entries.c.amount,
+            entries.c.expires_at,
+            transactions.c.kind,
+            transactions.c.created_at,
+            transactions.c.memo,
+            transactions.c.reference_type,
+            transactions.c.reference_id,
+            transactions.c.reverses_id,
+        )
+        .join(transactions, transactions.c.id == entries.c.transaction_id)
+        .where(entries.c.account_id == wallet)
+    )
+    return wallet, stmt
+
+
+def history(
+    session: Session,
+    holder_id: int,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    methodologies: Methodologies | None = None,
+) -> HistoryPage:
+    """The wallet's transactions, newest first, ``limit`` at a time."""
+    before = _cursor_value(cursor) if cursor else None
+    wallet, stmt = _entry_rows(session, holder_id)
+    if wallet is None:
+        return HistoryPage([], None)
+    if before is not None:
+        stmt = stmt.where(entries.c.transaction_id < before)
+    rows = session.execute(stmt.order_by(entries.c.transaction_id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = _describe(session, rows, methodologies or {})
+    return HistoryPage(items, encode_cursor([rows[-1].transaction_id]) if more else None)
+
+
+def _cursor_value(cursor: str) -> int:
+    values = decode_cursor(cursor)
+    if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
+        raise DomainError("invalid_cursor", _l("The page cursor is not valid."), field="cursor")
+    return values[0]
+
+
+def history_item(
+    session: Session,
+    holder_id: int,
+    transaction_id: int,
+    *,
+    methodologies: Methodologies | None = None,
+) -> HistoryItem:
+    """One transaction of the holder's wallet; 404 for any other, whether it exists or not."""
+    wallet, stmt = _entry_rows(session, holder_id)
+    row = (
+        session.execute(stmt.where(entries.c.transaction_id == transaction_id)).one_or_none()
+        if wallet is not None
+        else None
+    )
+    if row is None:
+        raise NotFound("transaction")
+    return _describe(session, [row], methodologies or {})[0]
+
+
+def _describe(session: Session, rows: list[Any], methodologies: Methodologies) -> list[HistoryItem]:
+    issued = [row.reference_id for row in rows if row.kind == TransactionKind.ISSUE]
+    spent = [
+        row.transaction_id
+        for row in rows
+        if row.kind in (TransactionKind.REDEEM, TransactionKind.REVERSE)
+    ]
+    reversed_ids = [row.reverses_id for row in rows if row.kind == TransactionKind.REVERSE]
+    credits = _credits(session, issued, methodologies) if issued else {}
+    merchant_of = _merchants(session, spent) if spent else {}
+    # A reversed redemption names the offer its reversal gave the points back for.
+    offer_of = _memos(session, reversed_ids) if reversed_ids else {}
+    items = []
+    for row in rows:
+        debit = None
+        merchant = merchant_of.get(row.transaction_id)
+        if merchant is not None or row.kind == TransactionKind.REDEEM:
+            merchant_id, name = merchant or (None, None)
+            offer = offer_of.get(row.reverses_id, "") if row.reverses_id else row.memo
+            debit = Debit(merchant_id, name, offer, row.reference_type, row.reference_id)
+        items.append(
+            HistoryItem(
+                transaction_id=row.transaction_id,
+                kind=TransactionKind(row.kind),
+                points=row.amount,
+                posted_at=row.created_at,
+                memo=row.memo,
+                expires_at=row.expires_at,
+                reverses_id=row.reverses_id,
+                credit=credits.get(row.reference_id) if row.kind == TransactionKind.ISSUE else None,
+                debit=debit,
+            )
+        )
+    return items
+
+
+def _memos(session: Session, transaction_ids: list[int]) -> dict[int, str]:
+    conn = session.connection()
+    return dict(
+        session.execute(
+            sa.select(transactions.c.id, transactions.c.memo).where(
+                id_list_filter(conn, transactions.c.id, transaction_ids)
+            )
+        ).all()
+    )
+
+
+def _merchants(session: Session, transaction_ids: list[int]) -> dict[int, tuple[int, str]]:
+    conn = session.connection()
+    rows = session.execute(
+        sa.select(entries.c.transaction_id, merchants.c.id, merchants.c.name)
+        .join(accounts, accounts.c.id == entries.c.account_id)
+        .join(merchants, merchants.c.id == accounts.c.merchant_id)
+        .where(id_list_filter(conn, entries.c.transaction_id, transaction_ids))
+    )
+    return {transaction_id: (merchant_id, name) for transaction_id, merchant_id, name in rows}
+
+
+def _credits(
+    session: Session, reduction_ids: list[int], methodologies: Methodologies
+) -> dict[int, Credit]:
+    conn = session.connection()
+    rows = session.execute(
+        sa.select(
+            issuances.c.reduction_id,
+            issuances.c.requested_points,
+            issuances.c.capped_points,
+            issuances.c.cap,
+            reductions.c.activity_kind,
+            reductions.c.occurred_at,
+            reductions.c.quantities,
+            reductions.c.self_reported,
+            reductions.c.reduction_g,
+            reductions.c.trace,
+            versions.c.id.label("version_id"),
+            versions.c.code,
+            versions.c.version,
+            versions.c.plugin_version,
+            versions.c.parameters,
+        )
+        .join(reductions, reductions.c.id == issuances.c.reduction_id)
+        .join(versions, versions.c.id == reductions.c.methodology_version_id)
+        .where(id_list_filter(conn, issuances.c.reduction_id, reduction_ids))
+    ).all()
+    tracer = _Tracer(methodologies)
+    return {
+        row.reduction_id: Credit(
+            reduction_id=row.reduction_id,
+            activity_kind=row.activity_kind,
+            activity_name=tracer.name(row.code),
+            occurred_at=row.occurred_at,
+            quantities=row.quantities,
+            methodology_code=row.code,
+            methodology_version=row.version,
+            requested_points=row.requested_points,
+            capped_points=row.capped_points,
+            cap=Cap(row.cap) if row.cap else None,
+            trace=tracer.trace(row),
+        )
+        for row in rows
+    }
+
+
+class _Tracer:
+    """The calculation a resident reads: stored with the reduction, or else recomputed from the
+    stored version's parameters by the plugin of that version (batch ingestion skips the trace).
+
+    A recomputed trace is shown only when it gives the stored grams, so a resident never reads a
+    calculation that does not match what was credited.
+    """
+
+    def __init__(self, methodologies: Methodologies) -> None:
+        self.methodologies = methodologies
+        self.parameters: dict[int, Any] = {}
+
+    def name(self, code: str) -> Text | None:
+        methodology = self.methodologies.get(code)
+        return methodology.name if methodology else None
+
+    def trace(self, row: Any) -> Text | None:
+        if row.trace:
+            return Text(zh=row.trace["zh"], en=row.trace["en"])
+        methodology = self.methodologies.get(row.code)
+        if methodology is None or methodology.version != row.plugin_version:
+            return None
+        try:
+            if row.version_id not in self.parameters:
+                self.parameters[row.version_id] = methodology.load_parameters(row.parameters)
+            activity = methodology.build_activity(
+                row.quantities, row.occurred_at, self_reported=row.self_reported
+            )
+            result = methodology.quantify(activity, self.parameters[row.version_id], explain=True)
+        except (ValidationError, ValueError, TypeError, KeyError):
+            log.warning("no trace for reduction %s", row.reduction_id, exc_info=True)
+            return None
+        return result.trace if result.reduction_g == row.reduction_g else None
