@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app import adapters
 from app.activities import bulk, reasons
 from app.activities.kinds import TRIP_KINDS
 from app.activities.models import Activity, ActivityStatus
@@ -124,9 +125,7 @@ class _History:
 
 def _times(column: Any, session: Session) -> Any:
     """A timestamp column read without per-row conversion where the driver returns aware values."""
-    if session.get_bind().dialect.name == "postgresql":
-        return sa.type_coerce(column, sa.DateTime(timezone=True))
-    return column
+    return adapters.of(session).aware_timestamps(column)
 
 
 def _load_history(
@@ -144,7 +143,7 @@ def _load_history(
         history.fingerprints.update(
             session.scalars(
                 sa.select(Activity.credit_fingerprint).where(
-                    bulk.any_of(Activity.credit_fingerprint, prints, session)
+                    adapters.of(session).any_of(Activity.credit_fingerprint, prints)
                 )
             )
         )
@@ -165,7 +164,7 @@ def _load_history(
         _times(Activity.ends_at, session),
         sa.type_coerce(Activity.status, sa.String),  # compared as text: no enum per row
     ).where(
-        bulk.any_of(Activity.participant_id, participants, session),
+        adapters.of(session).any_of(Activity.participant_id, participants),
         Activity.occurred_at >= earliest - timedelta(days=1),
         Activity.occurred_at < max(last_day_ends, last_trip_ends),
         sa.or_(Activity.occurred_at >= first_day_starts, Activity.ends_at > earliest),

@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app import adapters
 from app.ledger import batch
 from app.ledger.models import Account, AccountType, Entry, Transaction, TransactionKind
 from app.ledger.policy import LedgerPolicy, valid_until
@@ -123,11 +124,9 @@ def expire_points(
     the wallet's last transaction.
     """
     conn = session.connection()
-    if batch.is_postgresql(conn):
-        # The planner's estimate for the per-wallet sums is high enough to switch on JIT
-        # compilation, which takes longer (about half a second a chunk) than the index lookups
-        # it would speed up.
-        conn.exec_driver_sql("SET LOCAL jit = off")
+    # The planner's estimate for the per-wallet sums is high enough to switch on JIT compilation,
+    # which takes longer (about half a second a chunk) than the index lookups it would speed up.
+    adapters.of(conn).without_jit(conn)
     conditions = [
         accounts.c.type == AccountType.WALLET,
         accounts.c.balance > 0,
@@ -164,7 +163,7 @@ def expire_points(
             sa.select(sa.func.max(entries.c.transaction_id))
             .where(entries.c.account_id == account)
             .scalar_subquery(),
-        ).where(batch.id_list_filter(conn, account, locked))
+        ).where(adapters.of(conn).any_of(account, locked))
     ).all()
     expiring = [(row[0], row[1] - row[2], row[3], row[4]) for row in rows if row[1] > row[2]]
     next_after = locked[-1] if len(locked) == limit else None
