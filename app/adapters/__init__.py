@@ -51,16 +51,23 @@ def of(bind: Session | sa.Connection | Engine) -> Adapter:
         return _choose(dialect)
 
 
+def for_url(url: str) -> Adapter:
+    """The adapter of the backend a database URL names (for settings made before any engine)."""
+    return _for_backend(sa.engine.make_url(url).get_backend_name())
+
+
 def _choose(dialect: sa.Dialect) -> Adapter:
-    if dialect.name == "postgresql":
+    adapter = _chosen[dialect] = _for_backend(dialect.name)
+    return adapter
+
+
+def _for_backend(name: str) -> Adapter:
+    if name == "postgresql":
         from app.adapters.postgresql import PostgreSQL
 
-        adapter: Adapter = PostgreSQL()
-    elif dialect.name == "sqlite":
+        return PostgreSQL()
+    if name == "sqlite":
         from app.adapters.sqlite import SQLite
 
-        adapter = SQLite()
-    else:
-        raise RuntimeError(f"no adapter for the {dialect.name} backend (PostgreSQL or SQLite)")
-    _chosen[dialect] = adapter
-    return adapter
+        return SQLite()
+    raise RuntimeError(f"no adapter for the {name} backend (PostgreSQL or SQLite)")
