@@ -304,7 +304,8 @@ def _screen(
 
 # --- writing ------------------------------------------------------------------------------------
 
-_REDUCTION_COLUMNS = (
+#: The columns :func:`write_reductions` writes, in its rows' order.
+REDUCTION_COLUMNS = (
     "id",
     "participant_id",
     "methodology_version_id",
@@ -346,9 +347,9 @@ def write_reductions(session: Session, candidates: Iterable[Candidate], now: dat
         row = reduction_row(candidate.participant_id, candidate.applied, status, now=now)
         row["id"] = reduction_id
         row["status"] = status.value
-        rows.append(tuple(row[name] for name in _REDUCTION_COLUMNS))
+        rows.append(tuple(row[name] for name in REDUCTION_COLUMNS))
         candidate.reduction_id = reduction_id
-    bulk.insert_rows(session, Reduction.__table__, _REDUCTION_COLUMNS, rows)
+    bulk.insert_rows(session, Reduction.__table__, REDUCTION_COLUMNS, rows)
 
 
 def credit(session: Session, candidates: Iterable[Candidate], settings: Settings) -> None:

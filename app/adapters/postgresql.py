@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import Insert
 
-from app.adapters.base import Adapter, DebitRow, Guard
+from app.adapters.base import Adapter, Compiled, DebitRow, Guard
 from app.db import UTCDateTime
 
 #: PostgreSQL's binary COPY type of each column type the bulk writes use (JSON goes as its text).
@@ -58,35 +59,11 @@ def bigint_array(values: Iterable[int]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-class _Compiled:
-    """A statement compiled once for psycopg, with the parameter conversions it needs."""
-
-    def __init__(self, statement: sa.Executable, dialect: sa.Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql = compiled.string
-        #: The values the statement holds itself (its constants), under their compiled names.
-        self.constants = {
-            name: bind.value for bind, name in compiled.bind_names.items() if not bind.required
-        }
-        self.processors = [
-            (name, processor)
-            for bind, name in compiled.bind_names.items()
-            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
-        ]
-
-    def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any:
-        values = {**self.constants, **params}
-        for name, processor in self.processors:
-            values[name] = processor(values[name])
-        driver: Any = conn.connection.driver_connection
-        return driver.execute(self.sql, values).fetchone()
-
-
 class PostgreSQL(Adapter):
     name = "postgresql"
 
     def __init__(self) -> None:
-        self._debits: dict[Guard | None, _Compiled] = {}
+        self._debits: dict[Guard | None, Compiled] = {}
         self._updates: dict[tuple[sa.Update, Callable[..., Any]], sa.Select[Any]] = {}
 
     # -- connections ----------------------------------------------------------------------------
@@ -215,7 +192,7 @@ class PostgreSQL(Adapter):
 
     def change_balances(self, conn: sa.Connection, changes: Sequence[tuple[int, int]]) -> int:
         return conn.execute(
-            _CHANGE_BALANCES,
+            _change_balances(),
             {
                 "ids": bigint_array(c[0] for c in changes),
                 "deltas": bigint_array(c[1] for c in changes),
@@ -233,7 +210,7 @@ class PostgreSQL(Adapter):
         last, so the wallet's row lock is held for the rest of one statement and the commit."""
         compiled = self._debits.get(guard)
         if compiled is None:
-            compiled = self._debits[guard] = _Compiled(debit_statement(guard), conn.dialect)
+            compiled = self._debits[guard] = compiled_debit(guard, conn.dialect)
         if record is not None:
             params = params | {f"record_{name}": value for name, value in record.items()}
         return DebitRow(*compiled.execute(conn, params))
@@ -244,16 +221,28 @@ _OPEN_WALLETS = sa.text(
     "SELECT 'wallet', holder, 0, :now FROM unnest(CAST(:holders AS bigint[])) AS holder "
     "ON CONFLICT (holder_id) DO NOTHING"
 ).bindparams(sa.bindparam("now", type_=UTCDateTime))
-_CHANGE_BALANCES = sa.text(
-    "UPDATE ledger_accounts AS a SET balance = a.balance + v.delta "
-    "FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[])) AS v(id, delta) "
-    "WHERE a.id = v.id AND a.type = 'wallet' AND a.balance + v.delta >= 0"
-)
 
 
 _TRANSACTION_COLUMNS = [
     "kind", "idempotency_key", "fingerprint", "reference_type", "reference_id", "memo", "created_at"
 ]  # fmt: skip
+
+
+@cache
+def _change_balances() -> sa.Update:
+    """Every wallet's change in one statement, from two arrays (ids, deltas)."""
+    from app.ledger.models import Account, AccountType, change_balance
+
+    arrays = (sa.cast(sa.bindparam(name), ARRAY(sa.BigInteger)) for name in ("ids", "deltas"))
+    changes = sa.func.unnest(*arrays).table_valued("id", "delta").render_derived(name="v")
+    return change_balance(changes.c.id, changes.c.delta).where(
+        Account.__table__.c.type == AccountType.WALLET
+    )
+
+
+def compiled_debit(guard: Guard | None = None, dialect: sa.Dialect | None = None) -> Compiled:
+    """:func:`debit_statement` compiled for psycopg: what :meth:`PostgreSQL.debit` sends."""
+    return Compiled(debit_statement(guard), dialect or postgresql.psycopg.dialect())
 
 
 def debit_statement(guard: Guard | None = None) -> sa.Select[Any]:
@@ -265,7 +254,7 @@ def debit_statement(guard: Guard | None = None) -> sa.Select[Any]:
     wallet's and the clearing account's ids, the transaction's id, the new balance, and with a
     guard whether it yielded a row.
     """
-    from app.ledger.models import Account, Entry, Transaction
+    from app.ledger.models import Account, Entry, Transaction, change_balance
 
     accounts, transactions, entries = Account.__table__, Transaction.__table__, Entry.__table__
     points = sa.cast(sa.bindparam("points"), sa.BigInteger)
@@ -304,13 +293,8 @@ def debit_statement(guard: Guard | None = None) -> sa.Select[Any]:
         ),
     )
     u = (
-        accounts.update()
-        .where(
-            accounts.c.id == sa.select(w.c.id).scalar_subquery(),
-            accounts.c.balance >= points,
-            sa.exists(sa.select(t.c.id)),
-        )
-        .values(balance=accounts.c.balance - points)
+        change_balance(sa.select(w.c.id).scalar_subquery(), -points)
+        .where(sa.exists(sa.select(t.c.id)))
         .returning(accounts.c.balance)
         .cte("u")
     )

@@ -22,7 +22,7 @@ from sqlalchemy.sql.dml import Insert
 from app.adapters.base import Adapter, DebitRow, Guard
 from app.db import UTCDateTime
 
-#: The debit's statements, in order (see :meth:`SQLite.debit`).
+#: The debit's statements, in order (see :meth:`SQLite.debit`), the balance's last.
 FIND_ACCOUNTS = sa.text(
     "SELECT (SELECT id FROM ledger_accounts WHERE holder_id = :holder_id), "
     "(SELECT id FROM ledger_accounts WHERE merchant_id = :merchant_id)"
@@ -38,14 +38,33 @@ INSERT_ENTRIES = sa.text(
     "VALUES (:transaction_id, :wallet_id, -:points), "
     "(:transaction_id, :merchant_account_id, :points)"
 )
-DEBIT = sa.text(
-    "UPDATE ledger_accounts SET balance = balance - :points "
-    "WHERE id = :wallet_id AND balance >= :points RETURNING balance"
-)
+
+
+def _debit_balance() -> sa.Update:
+    from app.ledger.models import Account, change_balance
+
+    points = sa.bindparam("points", type_=sa.BigInteger)
+    return change_balance(sa.bindparam("wallet_id"), -points).returning(Account.__table__.c.balance)
+
+
+DEBIT = _debit_balance()
 
 
 class SQLite(Adapter):
     name = "sqlite"
+    pools_connections = False
+
+    def __init__(self) -> None:
+        self._bind_names: dict[sa.Executable, frozenset[str]] = {}
+
+    def _run(self, conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> Any:
+        """Execute ``statement`` with only its own parameters of ``params``: to an UPDATE,
+        SQLAlchemy would add any other parameter that names a column to what it sets."""
+        names = self._bind_names.get(statement)
+        if names is None:
+            names = frozenset(statement.compile(dialect=conn.dialect).params)
+            self._bind_names[statement] = names
+        return conn.execute(statement, {k: v for k, v in params.items() if k in names})
 
     def configure(self, engine: Engine, *, random_page_cost: str | None) -> None:
         """Foreign keys on, WAL, and write transactions that take the lock up front."""
@@ -104,7 +123,7 @@ class SQLite(Adapter):
     ) -> sa.Row[Any] | None:
         """Two statements: SQLite's RETURNING names only the updated table, and no CTE may
         write."""
-        updated = conn.execute(update, params).first()
+        updated = self._run(conn, update, params).first()
         if updated is None:
             return None
         returned = sa.select(
@@ -126,17 +145,14 @@ class SQLite(Adapter):
         )
 
     def change_balances(self, conn: sa.Connection, changes: Sequence[tuple[int, int]]) -> int:
-        from app.ledger.models import Account
+        from app.ledger.models import Account, AccountType, change_balance
 
-        accounts = Account.__table__
+        delta = sa.bindparam("delta", type_=sa.BigInteger)
+        statement = change_balance(sa.bindparam("account_id"), delta).where(
+            Account.__table__.c.type == AccountType.WALLET
+        )
         return conn.execute(
-            accounts.update()
-            .where(
-                accounts.c.id == sa.bindparam("account_id"),
-                accounts.c.type == "wallet",
-                accounts.c.balance + sa.bindparam("delta") >= 0,
-            )
-            .values(balance=accounts.c.balance + sa.bindparam("delta")),
+            statement,
             [{"account_id": account_id, "delta": delta} for account_id, delta in changes],
         ).rowcount
 
@@ -151,14 +167,14 @@ class SQLite(Adapter):
         wallet, merchant_account = conn.execute(FIND_ACCOUNTS, params).one()
         if wallet is None or merchant_account is None:
             return DebitRow(wallet, merchant_account, None, None)
-        if guard is not None and conn.execute(guard.condition, params).first() is None:
+        if guard is not None and self._run(conn, guard.condition, params).first() is None:
             return DebitRow(wallet, merchant_account, None, None, guard_passed=False)
         transaction_id = conn.execute(INSERT_TRANSACTION, params).scalar()
         if transaction_id is None:
             return DebitRow(wallet, merchant_account, None, None)
         ids = {"transaction_id": transaction_id, "wallet_id": wallet}
         conn.execute(INSERT_ENTRIES, {**params, **ids, "merchant_account_id": merchant_account})
-        balance = conn.execute(DEBIT, {**params, **ids}).scalar()
+        balance = conn.execute(DEBIT, {"points": params["points"], "wallet_id": wallet}).scalar()
         if guard is not None and balance is not None:
             conn.execute(
                 guard.record.insert(),

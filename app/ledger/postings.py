@@ -30,7 +30,14 @@ from app.ledger.accounts import (
     wallet_balance,
     wallet_id,
 )
-from app.ledger.models import Account, AccountType, Entry, Transaction, TransactionKind
+from app.ledger.models import (
+    Account,
+    AccountType,
+    Entry,
+    Transaction,
+    TransactionKind,
+    change_balance,
+)
 from app.ledger.policy import LedgerPolicy
 
 accounts = Account.__table__
@@ -191,10 +198,7 @@ def _post(
     for line in lines:
         if line.wallet:
             changed = conn.execute(
-                accounts.update()
-                .where(accounts.c.id == line.account_id, accounts.c.balance + line.amount >= 0)
-                .values(balance=accounts.c.balance + line.amount)
-                .returning(accounts.c.balance)
+                change_balance(line.account_id, line.amount).returning(accounts.c.balance)
             ).scalar()
             if changed is None:
                 raise insufficient_points(wallet_balance(conn, line.account_id), -line.amount)
