@@ -388,9 +388,10 @@ def _redeem(
     """The stock, the debit, the benefit and the redemption row once every other rule passed;
     None when the stock is gone or the resident reached a limit (then nothing was written).
 
-    The take guards the debit and the redemption row (a ledger :class:`~app.ledger.Guard`); on
-    PostgreSQL its snapshot is taken after the wallet's lock was granted, so the limits are
-    counted exactly, and the stock's condition holds under concurrent takers.
+    The take guards the debit and the redemption row (a ledger
+    :class:`~app.ledger.services.Guard`); on PostgreSQL its snapshot is taken after the wallet's
+    lock was granted, so the limits are counted exactly, and the stock's condition holds under
+    concurrent takers.
     """
     fulfilment = (
         reward_types[token.reward_type]
