@@ -163,7 +163,7 @@ def expire_points(
             sa.select(sa.func.max(entries.c.transaction_id))
             .where(entries.c.account_id == account)
             .scalar_subquery(),
-        ).where(adapters.of(conn).any_of(account, locked))
+        ).where(batch.id_list_filter(conn, account, locked))
     ).all()
     expiring = [(row[0], row[1] - row[2], row[3], row[4]) for row in rows if row[1] > row[2]]
     next_after = locked[-1] if len(locked) == limit else None
