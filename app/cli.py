@@ -6,12 +6,12 @@ import getpass
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from app import adapters
 from app.db import db
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -52,9 +52,7 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database to REVISION (default: the newest)."""
     alembic_command.upgrade(alembic_config(), revision)
     with db.engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            # Fresh statistics, so the planner does not keep plans made for empty tables.
-            connection.execute(sa.text("ANALYZE"))
+        adapters.of(connection).analyze(connection)
         connection.commit()
     click.echo("database is at the newest schema")
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app.db import RANDOM_PAGE_COST
+from app import adapters
+from app.adapters import RANDOM_PAGE_COST
 
 
 class ConfigError(RuntimeError):
@@ -170,9 +171,9 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
                 "pool_pre_ping": _env_bool("DATABASE_POOL_PRE_PING", False),
                 "pool_recycle": _env_int("DATABASE_POOL_RECYCLE", 1800),
             }.items()
-            if not database_url.startswith("sqlite")
+            if adapters.for_url(database_url).pools_connections
         },
-        # PostgreSQL planner cost of a random page read (app.db.RANDOM_PAGE_COST); empty: the
+        # PostgreSQL planner cost of a random page read (app.adapters.RANDOM_PAGE_COST); empty: the
         # server's own setting.
         "DATABASE_RANDOM_PAGE_COST": _random_page_cost(),
         # The city: one deployment's settings, never code.

@@ -65,7 +65,7 @@ from app.activities import keys, partners, simulator  # noqa: E402
 from app.activities import settings as edge  # noqa: E402
 from app.activities.ingest import ACTIVITY_COLUMNS  # noqa: E402
 from app.activities.models import Activity  # noqa: E402
-from app.activities.pipeline import _REDUCTION_COLUMNS, fingerprint, trip_end  # noqa: E402
+from app.activities.pipeline import REDUCTION_COLUMNS, fingerprint, trip_end  # noqa: E402
 from app.audit.services import SYSTEM, Actor  # noqa: E402
 from app.cli import alembic_config  # noqa: E402
 from app.db import RANDOM_PAGE_COST, db  # noqa: E402
@@ -318,7 +318,7 @@ def bare_copy(
         tables = [
             (f"{table} ({', '.join(columns)})", rows)
             for table, columns, rows in (
-                ("reductions", _REDUCTION_COLUMNS, reductions),
+                ("reductions", REDUCTION_COLUMNS, reductions),
                 ("activities", ACTIVITY_COLUMNS, activities),
                 ("ledger_transactions", ledger_batch.TRANSACTION_COLUMNS, transactions),
                 ("ledger_entries", ledger_batch.ENTRY_COLUMNS, entries),

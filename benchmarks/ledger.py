@@ -58,9 +58,13 @@ import psycopg
 import sqlalchemy as sa
 from alembic import command
 from flask import Flask
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from app import create_app
 from app.accounts.models import User
+from app.adapters import sqlite as sqlite_debit
+from app.adapters.base import Compiled
+from app.adapters.postgresql import compiled_debit
 from app.cli import alembic_config
 from app.config import normalise_database_url
 from app.db import RANDOM_PAGE_COST, db, make_engine
@@ -348,7 +352,7 @@ def issue_bare_postgresql(database: Database, batches: list[list[int]]) -> None:
     """The statements ``issue_points`` sends on PostgreSQL, from a bare psycopg connection."""
     from sqlalchemy.dialects import postgresql
 
-    from app.db import copy_types
+    from app.adapters.postgresql import copy_types
     from app.ledger.batch import ENTRY_COLUMNS, ISSUANCE_COLUMNS, TRANSACTION_COLUMNS
     from app.ledger.models import Entry, Issuance, Transaction
 
@@ -554,7 +558,6 @@ def debit_with_service(
     return per_thread * threads / run_threads(threads, work)
 
 
-_PSYCOPG_REDEEM = postings._REDEEM_POSTGRESQL
 #: The debit the spread goal was set beside (about 5,000/s from 8 threads where the goal of
 #: 3,000/s was set): lock the wallet, insert the transaction and its two entries, update, commit.
 _YARDSTICK_DEBIT = (
@@ -635,12 +638,18 @@ def debit_bare(
     def params(rng: random.Random, number: int, i: int) -> dict[str, Any]:
         return debit_params(seeded, pick(rng), f"{tag}-{number}-{i}", i)
 
+    # The statements ledger.redeem sends (on SQLite, its last: the balance).
+    if database.schema is not None:
+        debit = compiled_debit()
+    else:
+        debit = Compiled(sqlite_debit.DEBIT, sqlite_dialect.dialect(paramstyle="named"))
+
     def work_postgresql(number: int) -> None:
         rng, connection = random.Random(number), connections[number]
         with connection.cursor() as cursor:
             for i in range(per_thread):
                 values = params(rng, number, i) | {"now": datetime.now(UTC)}
-                row = cursor.execute(_PSYCOPG_REDEEM, values).fetchone()
+                row = cursor.execute(debit.sql, debit.constants | values).fetchone()
                 connection.commit()
                 assert row is not None and row[3] is not None, row
 
@@ -651,14 +660,14 @@ def debit_bare(
             values["now"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
             connection.execute("BEGIN IMMEDIATE")
             wallet, merchant = connection.execute(
-                postings._FIND_ACCOUNTS_SQLITE.text, values
+                sqlite_debit.FIND_ACCOUNTS.text, values
             ).fetchone()
             values |= {"wallet_id": wallet, "merchant_account_id": merchant}
             (values["transaction_id"],) = connection.execute(
-                postings._INSERT_TRANSACTION_SQLITE.text, values
+                sqlite_debit.INSERT_TRANSACTION.text, values
             ).fetchone()
-            connection.execute(postings._INSERT_ENTRIES_SQLITE.text, values)
-            balance = connection.execute(postings._DEBIT_SQLITE.text, values).fetchone()
+            connection.execute(sqlite_debit.INSERT_ENTRIES.text, values)
+            balance = connection.execute(debit.sql, debit.constants | values).fetchone()
             connection.execute("COMMIT")
             assert balance is not None
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from app import adapters
 from app.activities import bulk, pipeline, reasons
 from app.activities.keys import hash_identifier
 from app.activities.kinds import IDENTIFIER_FOR_KIND
@@ -291,7 +292,7 @@ def _existing(
     rows = session.execute(
         sa.select(Activity.external_id, Activity.id, Activity.status, Activity.reasons).where(
             Activity.partner_id == partner_id,
-            bulk.any_of(Activity.external_id, external_ids, session),
+            adapters.of(session).any_of(Activity.external_id, external_ids),
         )
     )
     return {external_id: (id_, status, found) for external_id, id_, status, found in rows}
@@ -322,7 +323,7 @@ def linked_participants(session: Session, hashes: Sequence[str]) -> dict[str, in
         return {}
     rows = session.execute(
         sa.select(LinkedIdentifier.identifier_hash, LinkedIdentifier.participant_id).where(
-            bulk.any_of(LinkedIdentifier.identifier_hash, sorted(set(hashes)), session)
+            adapters.of(session).any_of(LinkedIdentifier.identifier_hash, sorted(set(hashes)))
         )
     )
     return {digest: participant for digest, participant in rows}

@@ -12,19 +12,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import adapters, clock
 from app.activities.models import PartnerMessage
 
 
 def claim(session: Session, partner_id: int, message_id: str) -> int | None:
     """Claim ``message_id`` for this request: its row id, or None if it was answered before."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(PartnerMessage)
+        adapters.of(session)
+        .insert(PartnerMessage)
         .values(partner_id=partner_id, message_id=message_id, created_at=clock.now())
         .on_conflict_do_nothing(index_elements=["partner_id", "message_id"])
         .returning(PartnerMessage.id)

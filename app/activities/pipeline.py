@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app import adapters
 from app.activities import bulk, reasons
 from app.activities.kinds import TRIP_KINDS
 from app.activities.models import Activity, ActivityStatus
@@ -125,9 +126,7 @@ class _History:
 
 def _times(column: Any, session: Session) -> Any:
     """A timestamp column read without per-row conversion where the driver returns aware values."""
-    if session.get_bind().dialect.name == "postgresql":
-        return sa.type_coerce(column, sa.DateTime(timezone=True))
-    return column
+    return adapters.of(session).aware_timestamps(column)
 
 
 def _load_history(
@@ -145,7 +144,7 @@ def _load_history(
         history.fingerprints.update(
             session.scalars(
                 sa.select(Activity.credit_fingerprint).where(
-                    bulk.any_of(Activity.credit_fingerprint, prints, session)
+                    adapters.of(session).any_of(Activity.credit_fingerprint, prints)
                 )
             )
         )
@@ -166,7 +165,7 @@ def _load_history(
         _times(Activity.ends_at, session),
         sa.type_coerce(Activity.status, sa.String),  # compared as text: no enum per row
     ).where(
-        bulk.any_of(Activity.participant_id, participants, session),
+        adapters.of(session).any_of(Activity.participant_id, participants),
         Activity.occurred_at >= earliest - timedelta(days=1),
         Activity.occurred_at < max(last_day_ends, last_trip_ends),
         sa.or_(Activity.occurred_at >= first_day_starts, Activity.ends_at > earliest),
@@ -306,7 +305,8 @@ def _screen(
 
 # --- writing ------------------------------------------------------------------------------------
 
-_REDUCTION_COLUMNS = (
+#: The columns :func:`write_reductions` writes, in its rows' order.
+REDUCTION_COLUMNS = (
     "id",
     "participant_id",
     "methodology_version_id",
@@ -348,9 +348,9 @@ def write_reductions(session: Session, candidates: Iterable[Candidate], now: dat
         row = reduction_row(candidate.participant_id, candidate.applied, status, now=now)
         row["id"] = reduction_id
         row["status"] = status.value
-        rows.append(tuple(row[name] for name in _REDUCTION_COLUMNS))
+        rows.append(tuple(row[name] for name in REDUCTION_COLUMNS))
         candidate.reduction_id = reduction_id
-    bulk.insert_rows(session, Reduction.__table__, _REDUCTION_COLUMNS, rows)
+    bulk.insert_rows(session, Reduction.__table__, REDUCTION_COLUMNS, rows)
 
 
 def credit(session: Session, candidates: Iterable[Candidate], settings: Settings) -> None:

@@ -22,10 +22,9 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import adapters, clock
 from app.activities.models import Activity
 from app.audit import services as audit
 from app.audit.services import SYSTEM, Actor
@@ -92,11 +91,7 @@ def _free_verified(*conditions: Any) -> sa.Select[Any]:
 
 
 def _queue_behind_other_bundling_runs(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
-            {"key": BUNDLING_LOCK},
-        )
+    adapters.of(session).queue_behind(session.connection(), BUNDLING_LOCK)
 
 
 def bundle_due(
@@ -176,9 +171,9 @@ def bundle_month(
     batch.serial = f"TPH-{period_start:%Y%m}-{batch.id:06d}"
     # Reductions already in a live batch are skipped by the partial unique index itself: an
     # anti-join against filing_lines would rescan the rows this very statement inserts.
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
-        insert(FilingLine)
+        adapters.of(session)
+        .insert(FilingLine)
         .from_select(
             ["batch_id", "reduction_id", "reduction_g", "active"],
             sa.select(
@@ -278,16 +273,6 @@ def _manifest_body(batch: FilingBatch, city: str) -> dict[str, Any]:
 LINE_CHUNK = 20_000
 
 
-def _utc_text(column: Any, dialect: str) -> Any:
-    """The instant as ISO 8601 in UTC with microseconds, formatted by the database itself."""
-    if dialect == "postgresql":
-        return sa.func.to_char(
-            sa.func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
-        )
-    # SQLite keeps UTC instants as "YYYY-MM-DD HH:MM:SS.ffffff".
-    return sa.func.replace(sa.cast(column, sa.Text), " ", "T") + "+00:00"
-
-
 def line_rows(session: Session, batch_id: int) -> Iterator[package.LineRow]:
     """The batch's lines in package order, streamed from one query in chunks of Core rows.
 
@@ -304,7 +289,7 @@ def line_rows(session: Session, batch_id: int) -> Iterator[package.LineRow]:
             Activity.id,
             ParticipantPseudonym.pseudonym,
             Reduction.activity_kind,
-            _utc_text(Reduction.occurred_at, connection.dialect.name),
+            adapters.of(connection).utc_iso_text(Reduction.occurred_at),
             Reduction.self_reported,
             sa.cast(Reduction.quantities, sa.Text),
             Reduction.baseline_g,

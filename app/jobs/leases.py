@@ -13,9 +13,9 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app import adapters
 from app.jobs.models import JobLease
 
 #: This process as a lease holder: host, process id and a random part (a reused pid differs).
@@ -91,6 +91,6 @@ def holder_is_gone(holder: str) -> bool:
 
 
 def _ensure_row(session: Session, name: str) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(JobLease).values(name=name).on_conflict_do_nothing())
+    session.execute(
+        adapters.of(session).insert(JobLease).values(name=name).on_conflict_do_nothing()
+    )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app import adapters
 from app.jobs.models import ExpiryNotice
 from app.ledger import services as ledger
 
@@ -23,9 +23,9 @@ def remind_expiring(
     )
     if not page.items:
         return 0, page.next_after
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     made = session.scalars(
-        insert(ExpiryNotice)
+        adapters.of(session)
+        .insert(ExpiryNotice)
         .values(
             [
                 {

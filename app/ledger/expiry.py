@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app import adapters
 from app.ledger import batch
 from app.ledger.models import Account, AccountType, Entry, Transaction, TransactionKind
 from app.ledger.policy import LedgerPolicy, valid_until
@@ -123,11 +124,9 @@ def expire_points(
     the wallet's last transaction.
     """
     conn = session.connection()
-    if batch.is_postgresql(conn):
-        # The planner's estimate for the per-wallet sums is high enough to switch on JIT
-        # compilation, which takes longer (about half a second a chunk) than the index lookups
-        # it would speed up.
-        conn.exec_driver_sql("SET LOCAL jit = off")
+    # The planner's estimate for the per-wallet sums is high enough to switch on JIT compilation,
+    # which takes longer (about half a second a chunk) than the index lookups it would speed up.
+    adapters.of(conn).without_jit(conn)
     conditions = [
         accounts.c.type == AccountType.WALLET,
         accounts.c.balance > 0,

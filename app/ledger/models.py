@@ -200,3 +200,18 @@ class Issuance(Base):
         sa.BigInteger, comment="Points not issued because a cap was reached"
     )
     cap: Mapped[Cap | None] = mapped_column(str_enum(Cap, "issuance_cap"))
+
+
+def change_balance(
+    wallet: sa.ColumnElement[int] | int, delta: sa.ColumnElement[int] | int
+) -> sa.Update:
+    """The rule every change of a wallet's stored balance follows, written once: add ``delta``
+    to the balance of account ``wallet`` unless it would go below zero (then nothing changes;
+    the CHECK constraint would refuse it as an error rather than a refusal). Debits, reversals,
+    adjustments, issuance and expiry all build on it."""
+    accounts = Account.__table__
+    return (
+        accounts.update()
+        .where(accounts.c.id == wallet, accounts.c.balance + delta >= 0)
+        .values(balance=accounts.c.balance + delta)
+    )

@@ -6,8 +6,9 @@ commits or rolls back. In short:
 - ``issue_points(session, earnings, policy=, now=)``: batch issuance for verified reductions, each
   given as a plain ``Earning``;
 - ``redeem(session, holder_id=, merchant_id=, points=, idempotency_key=, reference_id=, memo=)``:
-  the redemption debit, with a ``Guard`` for what it is conditional on and writes besides in its
-  statement (PostgreSQL); ``reverse(session, transaction_id, idempotency_key=, memo=)``;
+  the redemption debit, with a ``Guard`` (SQLAlchemy Core) for what it is conditional on and the
+  row it writes besides, in its own statement;
+  ``reverse(session, transaction_id, idempotency_key=, memo=)``;
 - ``adjust(session, actor, holder_id=, points=, reason=, idempotency_key=, policy=)``: audited;
 - ``expire_points(session, now=, policy=, after_wallet_id=, limit=, previous_run=)`` in chunks, and
   ``expiring_soon(session, now=, within=, after_wallet_id=, limit=)`` for reminders;
@@ -16,6 +17,8 @@ commits or rolls back. In short:
   model (``app.wallet.history``).
 """
 
+from app.ledger.accounts import balance, locked_balance, locked_balance_of, open_merchant_account
+from app.ledger.debits import Guard, redeem
 from app.ledger.expiry import (
     ExpiringLot,
     ExpiringPage,
@@ -26,17 +29,7 @@ from app.ledger.expiry import (
 )
 from app.ledger.issuance import Earning, IssueLine, IssueResult, issue_points
 from app.ledger.policy import Caps, LedgerPolicy, current_policy, policy_from_config
-from app.ledger.postings import (
-    Guard,
-    Posted,
-    adjust,
-    balance,
-    locked_balance,
-    locked_balance_of,
-    open_merchant_account,
-    redeem,
-    reverse,
-)
+from app.ledger.postings import Posted, adjust, reverse
 from app.ledger.queries import DayPoints, WalletSummary, wallet_summary
 from app.ledger.reports import LedgerTotals, ReconcileReport, reconcile, totals
 

@@ -1,4 +1,5 @@
-"""Bulk writes: primary keys drawn up front (``next_ids``) and rows copied in (``copy_rows``)."""
+"""Bulk writes: primary keys drawn up front (``next_ids``) and rows copied in (``copy_rows``),
+through the backend's adapter."""
 
 from __future__ import annotations
 
@@ -8,10 +9,19 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from app import adapters
 from app.activities.models import DataPartner
-from app.db import copy_rows, copy_types, next_ids
+from app.adapters.postgresql import copy_types
 
 partners = DataPartner.__table__
+
+
+def next_ids(conn, table_name, count):
+    return adapters.of(conn).next_ids(conn, table_name, count)
+
+
+def copy_rows(conn, table, columns, rows):
+    adapters.of(conn).copy_rows(conn, table, columns, rows)
 
 
 def test_ids_are_fresh_ascending_and_never_handed_out_twice(session):
