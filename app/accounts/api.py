@@ -73,7 +73,7 @@ def me() -> User:
     """The account making the request."""
     if not current_user.is_authenticated:
         abort(401)
-    return current_user
+    return db.session.get_one(User, current_user.id)  # a token's principal is plain values
 
 
 @blp.get("/organisation/members")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
 from flask import abort, current_app, g, request
 from flask_login import current_user
+from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE_NAME
 
 from app.accounts import services
-from app.accounts.models import User
-from app.accounts.roles import PRIVILEGED, Permission
+from app.accounts.models import MerchantRole, User
+from app.accounts.roles import PRIVILEGED, Permission, Role, role_has
 from app.audit import services as audit
 from app.audit.services import Actor
 from app.db import db
@@ -36,6 +38,57 @@ def _load_user_from_bearer_token(req: Any) -> User | None:
     if user is not None:
         g.authenticated_by_token = True
     return user
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The account behind a live bearer token, as the plain values the API reads of its caller.
+
+    It answers Flask-Login's user protocol, so ``current_user`` is this on the API's token path.
+    """
+
+    id: int
+    role: Role
+    merchant_id: int | None
+    merchant_role: MerchantRole | None
+
+    is_active: ClassVar[bool] = True  # the query admits active accounts only
+    is_authenticated: ClassVar[bool] = True
+    is_anonymous: ClassVar[bool] = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def can(self, permission: Permission) -> bool:
+        return role_has(self.role, permission)
+
+
+def sign_in_by_bearer_token() -> None:
+    """Sign an API call that carries a bearer token (and no cookie) in with one Core query.
+
+    ``current_user`` becomes the token's :class:`Principal`, or anonymous when the token is not
+    live, and Flask-Login's loaders (an ORM load of the account) never run. A call that also
+    carries the session or remember cookie is left to Flask-Login, whose cookie comes first.
+    """
+    if not request.path.startswith("/api/"):
+        return
+    token = bearer_token()
+    if token is None:
+        return
+    cookies = request.cookies
+    cookie_names = (current_app.config["SESSION_COOKIE_NAME"], _remember_cookie_name())
+    if any(name in cookies for name in cookie_names):
+        return
+    row = services.principal_for_token(db.session.connection(), token)
+    if row is None:
+        g._login_user = login_manager.anonymous_user()
+        return
+    g._login_user = Principal(*row)
+    g.authenticated_by_token = True
+
+
+def _remember_cookie_name() -> str:
+    return str(current_app.config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE_NAME))
 
 
 def bearer_token() -> str | None:
