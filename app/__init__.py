@@ -34,13 +34,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _load_plugins(app)
 
-    from app import cli, errors, views
+    from app import cli, error_handlers, views
 
     init_request_hooks(app)
     _commit_at_the_edge(app)
     app.register_blueprint(health)
     views.register(app)
-    errors.register_error_handlers(app)  # after the API's, so one handler serves pages and API
+    error_handlers.register(app)  # after the API's, so one handler serves pages and API
     cli.register(app)
     return app
 
@@ -71,15 +71,15 @@ def _load_plugins(app: Flask) -> None:
 def _commit_at_the_edge(app: Flask) -> None:
     """A request commits once, when it succeeded; an error status rolls everything back.
 
-    The one exception is a refusal that must itself be kept (a denied privileged attempt is
-    audited): the permission check marks the request before anything else is written.
+    A refusal that must itself be kept (an audited denial, a burned QR token) was committed
+    where it was raised, before anything else could be written (``keep_writes``).
     """
 
     @app.after_request
     def _commit_or_rollback(response: Response) -> Response:
         session = g.get("_db_session")
         if session is not None:
-            if response.status_code < 400 or g.get("commit_despite_error"):
+            if response.status_code < 400:
                 session.commit()
             else:
                 session.rollback()

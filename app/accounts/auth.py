@@ -150,7 +150,7 @@ def authorize(permission: Permission) -> None:
 
 
 def _record_refusal(permission: Permission) -> None:
-    """Record the refused attempt and keep it although the request ends in an error.
+    """Record the refused attempt and commit it, although the request ends in an error.
 
     Nothing else has been written yet: the check runs before the view does anything.
     """
@@ -162,4 +162,4 @@ def _record_refusal(permission: Permission) -> None:
         request.endpoint,
         {"permission": permission.value, "method": request.method, "path": request.path},
     )
-    g.commit_despite_error = True
+    db.session.commit()

@@ -32,6 +32,7 @@ from app.activities.kinds import IDENTIFIER_NAMES, KIND_NAMES, STATUS_NAMES, kin
 from app.activities.models import IdentifierKind
 from app.db import db
 from app.errors import DomainError
+from app.methodology.apply import InvalidQuantities
 from methodologies.recycling import MATERIALS
 
 bp = Blueprint("activities", __name__)
@@ -98,7 +99,7 @@ def self_report() -> Any:
             evidence_max_bytes=current_app.config["EVIDENCE_MAX_BYTES"],
             settings=edge.pipeline_settings(),
         )
-    except self_reports.InvalidQuantities as error:
+    except InvalidQuantities as error:
         for name, messages in error.messages.items():
             field = getattr(form, name, None)
             if field is not None:

@@ -98,17 +98,23 @@ def fingerprint(*content: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, content)).encode()).hexdigest()
 
 
-def insufficient_points(balance: int, points: int) -> DomainError:
-    return Conflict(
-        "insufficient_points",
-        _l(
-            "Not enough points: the balance is %(balance)s points and this needs %(points)s.",
-            balance=balance,
-            points=points,
-        ),
-        field="points",
-        details={"balance": balance, "points": points},
-    )
+class InsufficientPoints(Conflict):
+    """The wallet holds fewer points than asked for (409, with the balance and the points).
+
+    ``field``: the request field that asked for the points, if the caller named them.
+    """
+
+    def __init__(self, balance: int, points: int, *, field: str | None = "points") -> None:
+        super().__init__(
+            "insufficient_points",
+            _l(
+                "Not enough points: the balance is %(balance)s points and this needs %(points)s.",
+                balance=balance,
+                points=points,
+            ),
+            field=field,
+            details={"balance": balance, "points": points},
+        )
 
 
 def _idempotency_conflict() -> DomainError:
@@ -367,7 +373,7 @@ def redeem(
         wallet, merchant_account, transaction_id, new_balance, *guarded = run(conn, params)
     if wallet is None:
         require_wallet_holder(session, holder_id)
-        raise insufficient_points(0, points)
+        raise InsufficientPoints(0, points)
     if guarded and not guarded[0]:
         return None
     if transaction_id is None:
@@ -375,7 +381,7 @@ def redeem(
             raise RuntimeError(f"the guarded debit's key {key!r} was used before")
         return _replay(session, key, params["fingerprint"], wallet)
     if new_balance is None:
-        raise insufficient_points(_wallet_balance(conn, wallet), points)
+        raise InsufficientPoints(_wallet_balance(conn, wallet), points)
     return Posted(transaction_id, new_balance)
 
 
@@ -478,7 +484,7 @@ def _post(
                 .returning(accounts.c.balance)
             ).scalar()
             if changed is None:
-                raise insufficient_points(_wallet_balance(conn, line.account_id), -line.amount)
+                raise InsufficientPoints(_wallet_balance(conn, line.account_id), -line.amount)
             new_balance = changed
     return Posted(transaction_id, new_balance)
 

@@ -26,6 +26,7 @@ from app.ledger.issuance import IssueLine, IssueResult, issue_points
 from app.ledger.policy import Caps, LedgerPolicy, current_policy, policy_from_config
 from app.ledger.postings import (
     Guard,
+    InsufficientPoints,
     Posted,
     adjust,
     balance,
@@ -61,6 +62,7 @@ __all__ = [
     "Guard",
     "HistoryItem",
     "HistoryPage",
+    "InsufficientPoints",
     "IssueLine",
     "IssueResult",
     "LedgerPolicy",

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g
+from flask import current_app
 from flask_login import current_user
 
 from app.merchants.services import Staff, require_manager
 from app.redemption import tokens
-from app.redemption.services import Refused
 from rewards.base import RewardType
 
 
@@ -41,17 +39,3 @@ def token_key() -> bytes:
         key = tokens.signing_key(current_app.config["SECRET_KEY"])
         current_app.extensions["tanpuhui.redemption_token_key"] = key
     return key
-
-
-@contextmanager
-def keeping_refusals() -> Iterator[None]:
-    """Commit the request although it fails when a confirmation was refused after the burn.
-
-    The service wrote nothing but the burned token and the refusal's reason (or a replay's
-    count), which must be kept.
-    """
-    try:
-        yield
-    except Refused:
-        g.commit_despite_error = True
-        raise

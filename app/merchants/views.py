@@ -31,13 +31,13 @@ from app.accounts.models import MerchantRole
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
 from app.db import db
+from app.error_handlers import keeping_writes
 from app.errors import DomainError, NotFound
 from app.merchants import forms, offers, services, voucher_keys
 from app.merchants.context import (
     city_zone,
     current_manager,
     current_staff,
-    keeping_refusals,
     reward_types,
     token_key,
 )
@@ -200,7 +200,7 @@ def scan_confirm() -> Any:
     if not form.validate_on_submit():
         return _scan_page(_scan_form(submitted=False), 400)
     try:
-        with keeping_refusals(), counting_failed_codes(form.token.data):
+        with keeping_writes(), counting_failed_codes(form.token.data):
             confirmed = redemption.confirm(
                 db.session,
                 current_staff(),

@@ -12,11 +12,12 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.api.pagination import keyset_page
 from app.db import db
+from app.error_handlers import keeping_writes
 from app.errors import NotFound
 from app.methodology import schemas, services
 from app.methodology.apply import Applied, apply
 from app.methodology.catalogue import catalogue, catalogue_entry, parameter_specs
-from app.methodology.edge import installed_plugins, keeping_audited_refusals
+from app.methodology.edge import installed_plugins
 from app.methodology.models import MethodologyVersion
 
 blp = Blueprint(
@@ -121,7 +122,7 @@ def submit(version_id: int) -> MethodologyVersion:
 @blp.response(200, schemas.MethodologyVersionOut)
 def approve(data: dict[str, Any], version_id: int) -> MethodologyVersion:
     """Approve a submitted version from an instant; it supersedes the one in effect (audited)."""
-    with keeping_audited_refusals():
+    with keeping_writes():
         return services.approve(
             db.session,
             current_actor(),
@@ -138,7 +139,7 @@ def approve(data: dict[str, Any], version_id: int) -> MethodologyVersion:
 @blp.response(200, schemas.MethodologyVersionOut)
 def reject(data: dict[str, Any], version_id: int) -> MethodologyVersion:
     """Reject a submitted version with a comment (audited)."""
-    with keeping_audited_refusals():
+    with keeping_writes():
         return services.reject(db.session, current_actor(), version_id, comment=data["comment"])
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.methodology.models import VersionStatus
-from app.methodology.services import AuditedRefusal, Plugins
+from app.methodology.services import Plugins
 
 STATUS_NAMES = {
     VersionStatus.DRAFT: _l("Draft"),
@@ -25,16 +23,6 @@ STATUS_NAMES = {
 def installed_plugins() -> Plugins:
     """The methodologies this deployment loaded at start-up, by code."""
     return current_app.extensions["tanpuhui.methodologies"]
-
-
-@contextmanager
-def keeping_audited_refusals() -> Iterator[None]:
-    """Let a refusal that was itself audited (four eyes) keep its audit entry past the 4xx."""
-    try:
-        yield
-    except AuditedRefusal:
-        g.commit_despite_error = True
-        raise
 
 
 def localized(text: Any) -> str:

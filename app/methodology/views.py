@@ -18,6 +18,7 @@ from app.accounts.forms import EmptyForm
 from app.accounts.models import User
 from app.accounts.roles import Permission
 from app.db import db
+from app.error_handlers import keeping_writes
 from app.errors import DomainError, NotFound
 from app.methodology import forms, services
 from app.methodology.catalogue import (
@@ -29,7 +30,6 @@ from app.methodology.catalogue import (
 from app.methodology.edge import (
     STATUS_NAMES,
     installed_plugins,
-    keeping_audited_refusals,
     localized,
 )
 from app.methodology.models import OPEN_STATUSES, MethodologyVersion, VersionStatus
@@ -166,7 +166,7 @@ def approve(version_id: int) -> Any:
         return _render_detail(version, approve_form=form), 400
     effective_from = form.effective_from.data.replace(tzinfo=_city_zone())
     try:
-        with keeping_audited_refusals():
+        with keeping_writes():
             services.approve(
                 db.session,
                 current_actor(),
@@ -190,7 +190,7 @@ def reject(version_id: int) -> Any:
     if not form.validate_on_submit():
         return _render_detail(version, reject_form=form), 400
     try:
-        with keeping_audited_refusals():
+        with keeping_writes():
             services.reject(db.session, current_actor(), version_id, comment=form.comment.data)
     except DomainError as error:
         _field_error(form, error)

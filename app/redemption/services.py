@@ -69,8 +69,10 @@ class Refused(DomainError):
     """A confirmation was refused after the token was identified: the token stays burned.
 
     Nothing but the burn (and the refusal's reason, or a replay's count) was written, and the
-    edge that catches this commits it despite the error status.
+    edge commits it despite the error status.
     """
+
+    keep_writes = True
 
     def __init__(self, refusal: DomainError) -> None:
         super().__init__(
@@ -139,7 +141,7 @@ def issue_token(
     redeemable_problem(offer, offer.merchant.status, now)
     balance = ledger.balance(session, holder_id)
     if balance < offer.points_price:
-        raise _too_few_points(balance, offer.points_price)
+        raise ledger.InsufficientPoints(balance, offer.points_price, field=None)
     _check_limits(
         session, holder_id, offer.id, offer.daily_limit, offer.monthly_limit, now=now, zone=zone
     )
@@ -170,18 +172,6 @@ def issue_token(
             continue  # the code is live for another token: draw again
         return IssuedToken(token.id, tokens.sign(key, token.id), code, now, expires_at)
     raise RuntimeError("no free redemption code after several draws")
-
-
-def _too_few_points(balance: int, points: int) -> DomainError:
-    return Conflict(
-        "insufficient_points",
-        _l(
-            "Not enough points: the balance is %(balance)s points and this needs %(points)s.",
-            balance=balance,
-            points=points,
-        ),
-        details={"balance": balance, "points": points},
-    )
 
 
 def _check_limits(
@@ -540,7 +530,7 @@ def preview(
     _check_rules(token, staff, now)
     balance = ledger.balance(session, token.resident_id)
     if balance < token.points_price:
-        raise _too_few_points(balance, token.points_price)
+        raise ledger.InsufficientPoints(balance, token.points_price, field=None)
     _check_token_limits(session, token, now, zone)
     return Preview(
         token_id=token.id,
@@ -616,7 +606,7 @@ def confirm(
     try:
         _check_rules(token, staff, now)
         if balance < token.points_price:
-            raise _too_few_points(balance, token.points_price)
+            raise ledger.InsufficientPoints(balance, token.points_price, field=None)
     except DomainError as refusal:
         raise _refused(session, token.id, refusal, staff) from refusal
     confirmed = _redeem(session, staff, store, token, now, zone, reward_types)
