@@ -28,11 +28,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    from app import context
     from app.db import db
 
     db.init_app(app)
     _init_extensions(app)
-    _load_plugins(app)
+    context.init_app(app)  # a broken plugin or setting stops start-up here
 
     from app import cli, error_handlers, views
 
@@ -57,15 +58,6 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     limiter.init_app(app)
-
-
-def _load_plugins(app: Flask) -> None:
-    """Load the configured methodologies and reward types; a broken one stops start-up here."""
-    from methodologies.registry import load_methodologies
-    from rewards.registry import load_reward_types
-
-    app.extensions["tanpuhui.methodologies"] = load_methodologies(app.config["METHODOLOGIES"])
-    app.extensions["tanpuhui.reward_types"] = load_reward_types(app.config["REWARD_TYPES"])
 
 
 def _commit_at_the_edge(app: Flask) -> None:

@@ -22,12 +22,12 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from app import context as edge
 from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
 from app.activities import evidence, forms, links, partners, queries, reasons, review, self_reports
-from app.activities import settings as edge
 from app.activities.kinds import IDENTIFIER_NAMES, KIND_NAMES, STATUS_NAMES, kind_name
 from app.activities.models import IdentifierKind
 from app.db import db
@@ -49,7 +49,7 @@ def _kind_name(kind: str) -> str:
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["CITY_TIMEZONE"])
+    return edge.city_zone()
 
 
 # --- residents ----------------------------------------------------------------------------------

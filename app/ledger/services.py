@@ -23,7 +23,7 @@ from app.ledger.expiry import (
     expiring_soon,
 )
 from app.ledger.issuance import IssueLine, IssueResult, issue_points
-from app.ledger.policy import Caps, LedgerPolicy, current_policy, policy_from_config
+from app.ledger.policy import Caps, LedgerPolicy, policy_from_config
 from app.ledger.postings import (
     Guard,
     InsufficientPoints,
@@ -72,7 +72,6 @@ __all__ = [
     "WalletSummary",
     "adjust",
     "balance",
-    "current_policy",
     "expire_points",
     "expiring_soon",
     "find_holder",

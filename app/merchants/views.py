@@ -30,17 +30,17 @@ from app.accounts.forms import EmptyForm
 from app.accounts.models import MerchantRole
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
-from app.db import db
-from app.error_handlers import keeping_writes
-from app.errors import DomainError, NotFound
-from app.merchants import forms, offers, services, voucher_keys
-from app.merchants.context import (
+from app.context import (
     city_zone,
     current_manager,
     current_staff,
     reward_types,
     token_key,
 )
+from app.db import db
+from app.error_handlers import keeping_writes
+from app.errors import DomainError, NotFound
+from app.merchants import forms, offers, services, voucher_keys
 from app.merchants.models import MerchantKind, MerchantStatus, Offer, OfferStatus
 from app.redemption import services as redemption
 from app.redemption import settlement

@@ -16,8 +16,8 @@ from wtforms import DateTimeLocalField, Field, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from app.methodology.catalogue import ParameterSpec
-from app.methodology.edge import localized
 from app.methodology.services import MAX_COMMENT, MAX_NOTE
+from app.templating import localized
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
