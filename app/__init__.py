@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,31 @@ from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
+from app.extensions import SessionCookies
+
+
+class Tanpuhui(Flask):
+    """Flask, remembering which hooks and views are plain functions.
+
+    Flask asks ``inspect`` whether each hook and view is a coroutine function on every request;
+    the answer never changes, so it is kept (for the app's own, long-lived functions).
+    """
+
+    _KEEP_AT_MOST = 10_000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synced: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return self._synced[func]
+        except (KeyError, TypeError):
+            synced = super().ensure_sync(func)
+        with suppress(TypeError):
+            if len(self._synced) < self._KEEP_AT_MOST:
+                self._synced[func] = synced
+        return synced
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -16,7 +43,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     ``config`` overrides values read from the environment (tests pass their database here).
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = Tanpuhui(__name__, instance_relative_config=True)
+    app.session_interface = SessionCookies()
     settings = config_module.from_environment(Path(app.instance_path))
     settings.update(config or {})
     app.config.from_mapping(settings)
