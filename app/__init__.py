@@ -63,12 +63,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     context.init_app(app)  # a broken plugin or setting stops start-up here
 
-    from app import cli, error_handlers, views
+    from app import cli, error_handlers, templating, views
 
     init_request_hooks(app)
     _commit_at_the_edge(app)
     app.register_blueprint(health)
     views.register(app)
+    templating.register(app)
     error_handlers.register(app)  # after the API's, so one handler serves pages and API
     cli.register(app)
     return app

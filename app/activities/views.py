@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +26,7 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
-from app.activities import evidence, forms, links, partners, queries, reasons, review, self_reports
+from app.activities import evidence, forms, links, partners, queries, review, self_reports
 from app.activities.kinds import IDENTIFIER_NAMES, KIND_NAMES, STATUS_NAMES, kind_name
 from app.activities.models import IdentifierKind
 from app.db import db
@@ -36,16 +35,6 @@ from app.methodology.apply import InvalidQuantities
 from methodologies.recycling import MATERIALS
 
 bp = Blueprint("activities", __name__)
-
-
-@bp.app_template_filter("reason_text")
-def _reason_text(reason: dict[str, Any]) -> str:
-    return reasons.message(reason)
-
-
-@bp.app_template_filter("kind_name")
-def _kind_name(kind: str) -> str:
-    return kind_name(kind)
 
 
 def _zone() -> ZoneInfo:
@@ -331,10 +320,3 @@ def partner_kinds(partner_id: int) -> Any:
             return redirect(url_for("activities.partners_page"))
         flash(_("Saved."), "success")
     return redirect(url_for("activities.partners_page"))
-
-
-def local_time(instant: datetime, zone: ZoneInfo) -> str:
-    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-bp.add_app_template_filter(local_time, "local_time")

@@ -30,7 +30,7 @@ from app.accounts.views import render_form_error
 from app.api.pagination import keyset_page
 from app.db import db
 from app.errors import DomainError
-from app.filings import forms, package, services
+from app.filings import forms, services
 from app.filings.models import FilingBatch
 
 bureau_bp = Blueprint("filings_bureau", __name__, url_prefix="/bureau/filings")
@@ -38,11 +38,6 @@ verifier_bp = Blueprint("filings_verifier", __name__, url_prefix="/verifier/batc
 public_bp = Blueprint("filings_public", __name__)
 
 LINES_PER_PAGE = 50
-
-
-@bureau_bp.app_template_filter("tonnes")
-def tonnes_filter(grams: int) -> str:
-    return str(package.tonnes(grams))
 
 
 def batches_page(cursor: str | None) -> dict[str, Any]:

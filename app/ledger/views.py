@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -15,12 +15,11 @@ from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.models import User
 from app.accounts.roles import Permission
-from app.context import city_zone, ledger_policy, methodologies
+from app.context import ledger_policy, methodologies
 from app.db import db
 from app.errors import DomainError
 from app.ledger import services as ledger
 from app.ledger.forms import AdjustmentForm, WalletLookupForm
-from app.ledger.policy import valid_until
 from app.ledger.postings import require_wallet_holder
 
 bp = Blueprint("wallet", __name__)
@@ -28,12 +27,6 @@ bureau_bp = Blueprint("ledger_bureau", __name__, url_prefix="/bureau")
 
 HISTORY_PAGE = 20
 NO_SUCH_HOLDER = _l("No resident or organisation has this mobile number.")
-
-
-@bp.app_template_filter("points_valid_until")
-def points_valid_until(expires_at: datetime) -> str:
-    """The last local day points expiring at ``expires_at`` can be spent, as yyyy-mm-dd."""
-    return valid_until(expires_at, city_zone()).isoformat()
 
 
 @dataclass(frozen=True, slots=True)

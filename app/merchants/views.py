@@ -62,20 +62,6 @@ def _locale() -> str:
     return str(get_locale() or "zh")
 
 
-@bp.app_template_filter("city_time")
-def city_time(instant: datetime) -> str:
-    """An instant as the city's clock shows it, to the minute."""
-    return instant.astimezone(city_zone()).strftime("%Y-%m-%d %H:%M")
-
-
-@bp.app_template_filter("city_date")
-def city_date(instant: datetime, end: bool = False) -> str:
-    """The city's calendar date of an instant; ``end`` for an exclusive end (the day before)."""
-    if end:
-        instant -= timedelta(microseconds=1)
-    return instant.astimezone(city_zone()).date().isoformat()
-
-
 MERCHANT_STATUS_NAMES = {
     MerchantStatus.PENDING: _l("Waiting for review"),
     MerchantStatus.APPROVED: _l("Approved"),
