@@ -56,10 +56,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from app import context
+    from app import context, flush
     from app.db import db
 
     db.init_app(app)
+    flush.install()
     _init_extensions(app)
     context.init_app(app)  # a broken plugin or setting stops start-up here
 

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -42,6 +41,7 @@ from app.filings.models import (
     OffsetClaim,
     ParticipantPseudonym,
 )
+from app.flush import before_flush
 from app.methodology.models import MethodologyVersion
 from app.reductions.models import Reduction, ReductionStatus
 
@@ -488,7 +488,7 @@ class FiledBatchIsImmutable(RuntimeError):
     pass
 
 
-@event.listens_for(Session, "before_flush")
+@before_flush
 def _refuse_changes_to_filed_batches(session: Session, _context: Any, _instances: Any) -> None:
     for obj in session.deleted:
         if isinstance(obj, FilingBatch | FilingLine | OffsetClaim | OffsetAllocation):
