@@ -78,10 +78,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from app import i18n
-    from app.accounts import auth  # noqa: F401  (registers the user loaders)
+    from app.accounts import auth  # also registers the user loaders
     from app.extensions import babel, csrf, limiter, login_manager
 
     login_manager.init_app(app)
+    auth.skip_cookie_upkeep_on_token_calls(app)
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = None
     login_manager.session_protection = "basic"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from flask import abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, request
 from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE_NAME
 
@@ -79,12 +79,30 @@ def sign_in_by_bearer_token() -> None:
     cookie_names = (current_app.config["SESSION_COOKIE_NAME"], _remember_cookie_name())
     if any(name in cookies for name in cookie_names):
         return
+    g.cookieless_token_call = True
     row = services.principal_for_token(db.session.connection(), token)
     if row is None:
         g._login_user = login_manager.anonymous_user()
         return
     g._login_user = Principal(*row)
     g.authenticated_by_token = True
+
+
+def skip_cookie_upkeep_on_token_calls(app: Flask) -> None:
+    """Leave out Flask-Login's remember-cookie hook on token calls that brought no cookie.
+
+    They get none either (the hook would only look into the empty session), unless the remember
+    cookie is refreshed on every request.
+    """
+    if app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"):
+        return
+    upkeep = login_manager._update_remember_cookie
+    hooks = app.after_request_funcs.get(None, [])
+
+    def _unless_token_call(response: Response) -> Response:
+        return response if g.get("cookieless_token_call") else upkeep(response)
+
+    hooks[:] = [_unless_token_call if hook == upkeep else hook for hook in hooks]
 
 
 def _remember_cookie_name() -> str:

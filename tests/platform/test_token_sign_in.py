@@ -23,6 +23,7 @@ def test_a_live_token_signs_its_account_in(client, session):
     response = client.get("/api/v1/me", headers=bearer(session, user))
     assert response.status_code == 200
     assert response.get_json()["mobile"] == user.mobile
+    assert "Set-Cookie" not in response.headers
 
 
 def test_an_expired_token_is_refused(client, session):
