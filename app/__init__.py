@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,31 @@ from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
+from app.extensions import SessionCookies
+
+
+class Tanpuhui(Flask):
+    """Flask, remembering which hooks and views are plain functions.
+
+    Flask asks ``inspect`` whether each hook and view is a coroutine function on every request;
+    the answer never changes, so it is kept (for the app's own, long-lived functions).
+    """
+
+    _KEEP_AT_MOST = 10_000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synced: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return self._synced[func]
+        except (KeyError, TypeError):
+            synced = super().ensure_sync(func)
+        with suppress(TypeError):
+            if len(self._synced) < self._KEEP_AT_MOST:
+                self._synced[func] = synced
+        return synced
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -16,7 +43,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     ``config`` overrides values read from the environment (tests pass their database here).
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = Tanpuhui(__name__, instance_relative_config=True)
+    app.session_interface = SessionCookies()
     settings = config_module.from_environment(Path(app.instance_path))
     settings.update(config or {})
     app.config.from_mapping(settings)
@@ -28,30 +56,37 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from app import models  # noqa: F401  (every mapper, so relationships resolve in every process)
+    from app import (
+        context,
+        flush,
+        models,  # noqa: F401  (every mapper, so relationships resolve in every process)
+    )
     from app.db import db
 
     db.init_app(app)
+    flush.install()
     _init_extensions(app)
-    _load_plugins(app)
+    context.init_app(app)  # a broken plugin or setting stops start-up here
 
-    from app import cli, errors, views
+    from app import cli, error_handlers, templating, views
 
     init_request_hooks(app)
     _commit_at_the_edge(app)
     app.register_blueprint(health)
     views.register(app)
-    errors.register_error_handlers(app)  # after the API's, so one handler serves pages and API
+    templating.register(app)
+    error_handlers.register(app)  # after the API's, so one handler serves pages and API
     cli.register(app)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
     from app import i18n
-    from app.accounts import auth  # noqa: F401  (registers the user loaders)
+    from app.accounts import auth  # also registers the user loaders
     from app.extensions import babel, csrf, limiter, login_manager
 
     login_manager.init_app(app)
+    auth.skip_cookie_upkeep_on_token_calls(app)
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
@@ -60,27 +95,18 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
 
-def _load_plugins(app: Flask) -> None:
-    """Load the configured methodologies and reward types; a broken one stops start-up here."""
-    from methodologies.registry import load_methodologies
-    from rewards.registry import load_reward_types
-
-    app.extensions["tanpuhui.methodologies"] = load_methodologies(app.config["METHODOLOGIES"])
-    app.extensions["tanpuhui.reward_types"] = load_reward_types(app.config["REWARD_TYPES"])
-
-
 def _commit_at_the_edge(app: Flask) -> None:
     """A request commits once, when it succeeded; an error status rolls everything back.
 
-    The one exception is a refusal that must itself be kept (a denied privileged attempt is
-    audited): the permission check marks the request before anything else is written.
+    A refusal that must itself be kept (an audited denial, a burned QR token) was committed
+    where it was raised, before anything else could be written (``keep_writes``).
     """
 
     @app.after_request
     def _commit_or_rollback(response: Response) -> Response:
         session = g.get("_db_session")
         if session is not None:
-            if response.status_code < 400 or g.get("commit_despite_error"):
+            if response.status_code < 400:
                 session.commit()
             else:
                 session.rollback()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Session
 
+from app import context
 from app.accounts import memberships, services, verification
 from app.accounts.models import MerchantRole, OrganisationKind, User
 from app.accounts.roles import Role
@@ -70,7 +69,7 @@ def seed(session: Session) -> list[DemoAccount]:
     verification.decide(session, Actor(admin.id, admin.role), organisation.id, verified=True)
     invitation = memberships.invite(
         session, Actor(org_account.id, org_account.role), organisation,
-        memberships.InvitationRules(daily_limit=1, tz=ZoneInfo("Asia/Shanghai")),
+        memberships.InvitationRules(daily_limit=1, tz=context.city_zone()),
         mobile=resident.mobile,
     )  # fmt: skip
     memberships.answer(
@@ -107,7 +106,7 @@ def _parking_offer(session: Session, merchant: Merchant, *, resident: User, admi
     store = Store(
         merchant_id=merchant.id, name="凤凰停车场（北京路）", address="银川市金凤区北京中路 168 号"
     )
-    zone = ledger.current_policy().zone
+    zone = context.city_zone()
     offer = Offer(
         merchant_id=merchant.id,
         reward_type="parking_discount",
@@ -135,7 +134,7 @@ def _parking_offer(session: Session, merchant: Merchant, *, resident: User, admi
         points=2000,
         reason="演示积分",
         idempotency_key="demo:welcome-points",
-        policy=ledger.current_policy(),
+        policy=context.ledger_policy(),
     )
 
 
@@ -144,10 +143,10 @@ def _approve_methodologies(session: Session, *, reviewer: User, admin: User) -> 
     in effect from 1 January 2026 city time, so the demo city credits activities at once."""
     from app.methodology.services import register_and_approve
 
-    zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
+    zone = context.city_zone()
     register_and_approve(
         session,
-        current_app.extensions["tanpuhui.methodologies"],
+        context.methodologies(),
         submitter=Actor(user_id=reviewer.id, role=reviewer.role),
         approver=Actor(user_id=admin.id, role=admin.role),
         effective_from=datetime(2026, 1, 1, tzinfo=zone),

@@ -1,28 +1,27 @@
-"""Domain errors and the one error body every 4xx/5xx uses.
+"""Domain errors: what services raise when a business rule says no.
 
-Services raise :class:`DomainError` with a machine-readable reason and a readable message; the edge
-turns it into the JSON error body (``{code, status, reason, message, errors}``) for the API, or a
-message on the page. Unhandled exceptions become a generic 500 that never shows exception text.
+Plain Python (the message is a lazily translated string): services raise these without knowing
+about requests. The web edge (:mod:`app.error_handlers`) turns them into the one error body of
+the API (``{code, status, reason, message, errors}``) or a message on the page.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from flask import Flask, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_limiter import RateLimitExceeded
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
-
-log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    """A business rule said no. Nothing was written (the edge rolls back)."""
+    """A business rule said no.
+
+    The edge rolls the unit of work back, unless ``keep_writes`` is set: a refusal that must
+    itself be kept (an audited four-eyes refusal, a burned QR token), raised when nothing but
+    what it keeps was written.
+    """
 
     status = 422
+    keep_writes = False
 
     def __init__(
         self,
@@ -32,6 +31,7 @@ class DomainError(Exception):
         field: str | None = None,
         status: int | None = None,
         details: dict[str, Any] | None = None,
+        keep_writes: bool | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -40,8 +40,10 @@ class DomainError(Exception):
         self.details = details or {}
         if status is not None:
             self.status = status
+        if keep_writes is not None:
+            self.keep_writes = keep_writes
 
-    def errors(self) -> dict[str, list[str]] | None:
+    def errors(self) -> dict[str, Any] | None:
         return {self.field: [str(self.message)]} if self.field else None
 
 
@@ -54,110 +56,3 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status = 409
-
-
-def is_api_request() -> bool:
-    return request.path.startswith("/api/")
-
-
-def error_body(
-    status: int, reason: str, message: str, errors: dict[str, Any] | None = None, **extra: Any
-) -> dict[str, Any]:
-    from werkzeug.http import HTTP_STATUS_CODES
-
-    body: dict[str, Any] = {
-        "code": status,
-        "status": HTTP_STATUS_CODES.get(status, "Error"),
-        "reason": reason,
-        "message": message,
-    }
-    if errors:
-        body["errors"] = errors
-    body.update(extra)
-    return body
-
-
-_DEFAULT_MESSAGES = {
-    400: _l("The request could not be understood."),
-    401: _l("Please sign in first."),
-    403: _l("You do not have permission to do this."),
-    404: _l("The page or item you asked for does not exist."),
-    405: _l("This action is not allowed here."),
-    413: _l("The request is too large."),
-    422: _l("Some of the information you sent is not valid."),
-    429: _l("Too many attempts. Please wait a while and try again."),
-    500: _l("Something went wrong on our side. The error has been logged."),
-}
-
-
-_CSRF_MESSAGE = _l(
-    "Your form has expired or came from another site. Please refresh the page and try again."
-)
-
-
-def _message_for(exc: HTTPException) -> str:
-    if isinstance(exc, CSRFError):
-        return str(_CSRF_MESSAGE)
-    if isinstance(exc, RateLimitExceeded) and exc.limit.error_message:
-        return str(exc.description)  # a limit that words its own refusal
-    data = getattr(exc, "data", None) or {}
-    if "message" in data:
-        return str(data["message"])
-    return str(_DEFAULT_MESSAGES.get(exc.code or 500, exc.name))
-
-
-def register_error_handlers(app: Flask) -> None:
-    """One handler for HTTP errors, domain errors and crashes; JSON for the API, pages elsewhere."""
-
-    @app.errorhandler(DomainError)
-    def _domain_error(exc: DomainError) -> Response | tuple[Any, int]:
-        if is_api_request():
-            body = error_body(exc.status, exc.reason, str(exc.message), exc.errors(), **exc.details)
-            return jsonify(body), exc.status
-        flash(str(exc.message), "error")
-        return render_template(
-            "error.html", status=exc.status, message=str(exc.message)
-        ), exc.status
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | tuple[Any, int]:
-        status = exc.code or 500
-        if isinstance(exc, InternalServerError):
-            original = getattr(exc, "original_exception", None)
-            if original is not None:
-                log.error("unhandled exception", exc_info=original)
-        headers = dict(exc.get_headers()) if status != 500 else {}
-        headers.pop("Content-Type", None)
-        message = _message_for(exc)
-        if is_api_request():
-            data = getattr(exc, "data", None) or {}
-            errors = data.get("errors") or data.get("messages")
-            if isinstance(errors, dict) and set(errors) <= _LOCATIONS:
-                # webargs nests errors by location; flatten the single location a route reads.
-                errors = next(iter(errors.values())) if len(errors) == 1 else errors
-            reason = data.get("reason") or (
-                "csrf_failed" if isinstance(exc, CSRFError) else _reason_for(status)
-            )
-            return jsonify(error_body(status, reason, message, errors)), status, headers
-        if status == 401:
-            return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
-        return render_template("error.html", status=status, message=message), status, headers
-
-
-#: Where webargs reads arguments from (``multipart``: see :mod:`app.api.multipart`).
-_LOCATIONS = frozenset({"json", "query", "form", "headers", "multipart"})
-
-
-def _reason_for(status: int) -> str:
-    return {
-        400: "bad_request",
-        401: "authentication_required",
-        403: "forbidden",
-        404: "not_found",
-        405: "method_not_allowed",
-        409: "conflict",
-        413: "too_large",
-        422: "invalid_input",
-        429: "too_many_requests",
-        500: "internal_error",
-    }.get(status, "error")

@@ -1,6 +1,12 @@
 """Flask extensions, created here and bound to an application in :func:`app.create_app`."""
 
+from collections.abc import Callable
+from functools import partial, wraps
+from typing import Any, TypeVar
+
 import marshmallow as ma
+from flask import Flask, g
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -8,10 +14,72 @@ from flask_login import LoginManager
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
+_T = TypeVar("_T")
+
+
+class RouteLimiter(Limiter):
+    """Flask-Limiter that counts only on the routes decorated with a limit.
+
+    The platform sets no default, application-wide or blueprint limit, so the check Flask-Limiter
+    runs before every request has nothing to count; it is skipped, the decorators check their own
+    routes as before, and the limiter's response and teardown hooks run only after such a check.
+    Configuring a default or application limit stops start-up rather than being ignored.
+    """
+
+    def init_app(self, app: Flask) -> None:
+        if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
+            raise RuntimeError("default and application-wide rate limits are not supported")
+        super().init_app(app)
+        before = app.before_request_funcs.get(None, [])
+        before[:] = [f for f in before if not self._is_own(f)]
+        hooks = (app.after_request_funcs.get(None, []), app.teardown_request_funcs.get(None, []))
+        for funcs in hooks:
+            funcs[:] = [self._after_a_check(f) if self._is_own(f) else f for f in funcs]
+
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        if not in_middleware:  # a decorated route's own check
+            g._route_limit_checked = True
+            super()._check_request_limit(callable_name=callable_name, in_middleware=False)
+
+    def _is_own(self, func: Callable[..., Any]) -> bool:
+        bound_to = getattr(func, "__self__", None)
+        if isinstance(func, partial):
+            bound_to = func.args[0] if func.args else None
+        return bound_to is self
+
+    @staticmethod
+    def _after_a_check(hook: Callable[[_T], _T]) -> Callable[[_T], _T]:
+        @wraps(hook)
+        def guarded(value: _T) -> _T:
+            return hook(value) if g.get("_route_limit_checked") else value
+
+        return guarded
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer made once per set of keys.
+
+    Flask builds it on every request, whether the request carries a session cookie or not.
+    """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], Any] = {}
+
+    def get_signing_serializer(self, app: Flask) -> Any:
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            self._serializers = {keys: serializer}  # the keys of one app, as configured now
+        return serializer
+
+
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address)
+limiter = RouteLimiter(key_func=get_remote_address)
 
 
 class ErrorSchema(ma.Schema):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, has_request_context, redirect, request, url_for
+from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
 from app.redirects import local_path
@@ -38,3 +41,11 @@ def switch_language(code: str) -> Response:
             httponly=True,
         )
     return response
+
+
+def localized(text: Any) -> str:
+    """The visitor's language of a zh/en pair (a plugin's Text or a {zh, en} dict)."""
+    chinese = str(get_locale() or "zh").startswith("zh")
+    if isinstance(text, dict):
+        return str(text["zh" if chinese else "en"])
+    return str(text.zh if chinese else text.en)

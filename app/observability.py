@@ -86,7 +86,7 @@ def init_request_hooks(app: Flask) -> None:
         response.headers["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
         if current_app.config["SESSION_COOKIE_SECURE"]:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if request.endpoint != "static":
+        if request.endpoint != "static" and log.isEnabledFor(logging.INFO):
             started = g.get("request_started")
             log.info(
                 "%s %s %s",

@@ -8,7 +8,7 @@ from flask import Flask, current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app.accounts.auth import protect_cookie_api_call
+from app.accounts.auth import protect_cookie_api_call, sign_in_by_bearer_token
 from app.accounts.roles import Permission, Role
 from app.extensions import api, csrf
 from app.i18n import html_lang
@@ -74,6 +74,7 @@ def register(app: Flask) -> None:
     api.register_blueprint(wallet_api.blp)
     csrf.exempt(dashboard_api.blp)  # read-only open data
     api.register_blueprint(dashboard_api.blp)
+    app.before_request(sign_in_by_bearer_token)
     app.before_request(protect_cookie_api_call)
 
 

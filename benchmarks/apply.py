@@ -36,6 +36,7 @@ os.environ.setdefault("SECRET_KEY", "benchmark")
 
 from alembic import command
 
+from app import context as app_context
 from app import create_app
 from app.accounts import services as accounts
 from app.accounts.roles import Role
@@ -128,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace, app: Any) -> int:
     with app.app_context():
         say(f"approving bus and recycling on {db.engine.dialect.name} …")
-        plugins = app.extensions["tanpuhui.methodologies"]
+        plugins = app_context.of(app).methodologies
         with db.unit_of_work() as session:
             staff = [
                 accounts.create_staff(

@@ -60,9 +60,9 @@ SECRET_KEY = "benchmark-secret-key"
 os.environ.update(SECRET_KEY=SECRET_KEY, LOG_LEVEL="WARNING")
 sys.path.insert(0, str(ROOT))
 
+from app import context as edge  # noqa: E402
 from app import create_app  # noqa: E402
 from app.activities import keys, partners, simulator  # noqa: E402
-from app.activities import settings as edge  # noqa: E402
 from app.activities.ingest import ACTIVITY_COLUMNS  # noqa: E402
 from app.activities.models import Activity  # noqa: E402
 from app.activities.pipeline import REDUCTION_COLUMNS, fingerprint, trip_end  # noqa: E402
@@ -149,7 +149,7 @@ def seed(url: str, residents: int) -> dict[str, Any]:
             ]
             versions = register_and_approve(
                 session,
-                app.extensions["tanpuhui.methodologies"],
+                edge.of(app).methodologies,
                 submitter=Actor(staff[0].id, staff[0].role),
                 approver=Actor(staff[1].id, staff[1].role),
                 effective_from=datetime(2026, 1, 1, tzinfo=UTC),

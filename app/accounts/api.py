@@ -13,11 +13,11 @@ from flask_smorest import Blueprint, abort
 
 from app.accounts import memberships, schemas, services
 from app.accounts.auth import bearer_token, current_actor, requires
-from app.accounts.context import invitation_rules
 from app.accounts.models import User
 from app.accounts.roles import STAFF_ROLES, Permission
 from app.accounts.sign_in import sign_in_limits
 from app.api.pagination import PageArgs, keyset_page, page_schema
+from app.context import city_zone
 from app.db import db
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts and staff")
@@ -75,7 +75,7 @@ def me() -> User:
     """The account making the request."""
     if not current_user.is_authenticated:
         abort(401)
-    return current_user
+    return db.session.get_one(User, current_user.id)  # a token's principal is plain values
 
 
 @blp.get("/organisation/members")
@@ -105,7 +105,7 @@ def invite(data: dict[str, Any]) -> Any:
     anyone has signed up with it. The resident accepts or declines on their page."""
     org = services.organisation_of(db.session, current_user)
     return memberships.invite(
-        db.session, current_actor(), org, invitation_rules(), mobile=data["mobile"]
+        db.session, current_actor(), org, _invitation_rules(), mobile=data["mobile"]
     )
 
 
@@ -117,7 +117,7 @@ def received_invitations() -> list[dict[str, Any]]:
     return [
         {"id": invitation.id, "organisation": organisation, "status": invitation.status,
          "created_at": invitation.created_at}
-        for invitation, organisation in memberships.invitations_for(db.session, current_user)
+        for invitation, organisation in memberships.invitations_for(db.session, _caller())
     ]  # fmt: skip
 
 
@@ -128,7 +128,7 @@ def received_invitations() -> list[dict[str, Any]]:
 def answer_invitation(invitation_id: int) -> None:
     """Accept (and become a member) or decline an invitation sent to the caller's number."""
     accept = request.path.endswith("/accept")
-    memberships.answer(db.session, current_actor(), current_user, invitation_id, accept=accept)
+    memberships.answer(db.session, current_actor(), _caller(), invitation_id, accept=accept)
 
 
 @blp.delete("/organisation/members/<int:resident_id>")
@@ -166,3 +166,14 @@ def create_staff(data: dict[str, Any]) -> User:
 def set_staff_active(data: dict[str, Any], user_id: int) -> User:
     """Enable or disable a staff account (audited)."""
     return services.set_active(db.session, current_actor(), user_id, active=data["is_active"])
+
+
+def _invitation_rules() -> memberships.InvitationRules:
+    return memberships.InvitationRules(
+        daily_limit=current_app.config["INVITATIONS_PER_ORGANISATION_PER_DAY"], tz=city_zone()
+    )
+
+
+def _caller() -> User:
+    """The caller's account: the token's principal carries no mobile number."""
+    return db.session.get_one(User, current_user.id)

@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -280,6 +281,28 @@ _USER_FOR_TOKEN = (
         User.is_active.is_(True),
     )
 )
+
+
+_users, _tokens = User.__table__, ApiToken.__table__
+
+#: The API's sign-in: the caller's plain values from the token's unique index, no ORM load.
+_PRINCIPAL_FOR_TOKEN = (
+    sa.select(_users.c.id, _users.c.role, _users.c.merchant_id, _users.c.merchant_role)
+    .select_from(_tokens.join(_users, _tokens.c.user_id == _users.c.id))
+    .where(
+        _tokens.c.token_hash == sa.bindparam("token_hash"),
+        _tokens.c.revoked_at.is_(None),
+        _tokens.c.expires_at > sa.bindparam("now", type_=UTCDateTime),
+        _users.c.is_active.is_(True),
+    )
+)
+
+
+def principal_for_token(connection: sa.Connection, token: str) -> sa.Row[Any] | None:
+    """``(id, role, merchant_id, merchant_role)`` of the active account a live (unrevoked,
+    unexpired) bearer token belongs to, or None: the same rule as :func:`user_for_token`."""
+    params = {"token_hash": _token_digest(token), "now": clock.now()}
+    return connection.execute(_PRINCIPAL_FOR_TOKEN, params).first()
 
 
 def user_for_token(session: Session, token: str) -> User | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -13,10 +13,10 @@ from werkzeug.wrappers import Response
 
 from app.accounts import forms, memberships, services
 from app.accounts.auth import current_actor, requires
-from app.accounts.context import invitation_rules
 from app.accounts.models import OrganisationKind
 from app.accounts.roles import Permission
 from app.accounts.sign_in import sign_in_limits
+from app.context import city_zone
 from app.db import db
 from app.errors import DomainError
 from app.redirects import local_path
@@ -120,7 +120,7 @@ def organisation_home() -> Any:
         return page(400)
     try:
         invitation = memberships.invite(
-            db.session, current_actor(), org, invitation_rules(), mobile=form.mobile.data
+            db.session, current_actor(), org, _invitation_rules(), mobile=form.mobile.data
         )
     except DomainError as error:
         form.mobile.errors = [*form.mobile.errors, str(error.message)]
@@ -166,3 +166,9 @@ def leave_organisation(organisation_id: int) -> Any:
         memberships.leave(db.session, current_user, organisation_id)
         flash(_("You left the organisation."), "success")
     return redirect(url_for("public.resident_home"))
+
+
+def _invitation_rules() -> memberships.InvitationRules:
+    return memberships.InvitationRules(
+        daily_limit=current_app.config["INVITATIONS_PER_ORGANISATION_PER_DAY"], tz=city_zone()
+    )

@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from app import clock
+from app import context as edge
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.activities import (
@@ -28,7 +29,6 @@ from app.activities import (
     self_reports,
     signatures,
 )
-from app.activities import settings as edge
 from app.api.multipart import LOCATION as MULTIPART
 from app.api.multipart import MultipartBlueprint
 from app.api.pagination import PageArgs, page_schema

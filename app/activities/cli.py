@@ -5,15 +5,14 @@ from __future__ import annotations
 import random
 import time
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from app import clock
+from app import context as edge
 from app.activities import links, simulator
-from app.activities import settings as edge
 from app.db import db
 
 
@@ -44,7 +43,7 @@ def simulate_command(
     """
     if demo:
         residents = 60
-    zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
+    zone = edge.city_zone()
     day = (
         date.fromisoformat(day_text)
         if day_text

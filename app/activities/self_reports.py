@@ -20,6 +20,7 @@ from app.activities import pipeline, reasons
 from app.activities.kinds import SELF_REPORT_KINDS
 from app.activities.models import Activity, ActivitySource, ActivityStatus
 from app.errors import DomainError
+from app.methodology.apply import InvalidQuantities
 
 #: The quantities each self-reportable kind asks for (names as the methodology's input schema).
 SELF_REPORT_FIELDS = {
@@ -42,20 +43,6 @@ def quantities_from(kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
         if raw:
             quantities[name] = int(raw) if name == "steps" and raw.isdigit() else raw
     return quantities
-
-
-class InvalidQuantities(DomainError):
-    """Quantities the methodology's input schema refuses, by field."""
-
-    def __init__(self, messages: Mapping[str, Any]) -> None:
-        super().__init__("invalid_quantities", _l("Some of the values are not valid."))
-        self.messages = {
-            name: [str(m) for m in value] if isinstance(value, list) else [str(value)]
-            for name, value in messages.items()
-        }
-
-    def errors(self) -> dict[str, list[str]]:
-        return self.messages
 
 
 def report(
@@ -81,7 +68,7 @@ def report(
         loaded = plugin.load_quantities(quantities)
     except ma.ValidationError as error:
         messages = error.messages if isinstance(error.messages, Mapping) else {"_": error.messages}
-        raise InvalidQuantities(messages) from error
+        raise InvalidQuantities(messages, under=None) from error
     stored_evidence = None
     if evidence:
         stored_evidence = evidence_files.store(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,33 +21,24 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from app import context as edge
 from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
-from app.activities import evidence, forms, links, partners, queries, reasons, review, self_reports
-from app.activities import settings as edge
+from app.activities import evidence, forms, links, partners, queries, review, self_reports
 from app.activities.kinds import IDENTIFIER_NAMES, KIND_NAMES, STATUS_NAMES, kind_name
 from app.activities.models import IdentifierKind
 from app.db import db
 from app.errors import DomainError
+from app.methodology.apply import InvalidQuantities
 from methodologies.recycling import MATERIALS
 
 bp = Blueprint("activities", __name__)
 
 
-@bp.app_template_filter("reason_text")
-def _reason_text(reason: dict[str, Any]) -> str:
-    return reasons.message(reason)
-
-
-@bp.app_template_filter("kind_name")
-def _kind_name(kind: str) -> str:
-    return kind_name(kind)
-
-
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["CITY_TIMEZONE"])
+    return edge.city_zone()
 
 
 # --- residents ----------------------------------------------------------------------------------
@@ -98,7 +88,7 @@ def self_report() -> Any:
             evidence_max_bytes=current_app.config["EVIDENCE_MAX_BYTES"],
             settings=edge.pipeline_settings(),
         )
-    except self_reports.InvalidQuantities as error:
+    except InvalidQuantities as error:
         for name, messages in error.messages.items():
             field = getattr(form, name, None)
             if field is not None:
@@ -330,10 +320,3 @@ def partner_kinds(partner_id: int) -> Any:
             return redirect(url_for("activities.partners_page"))
         flash(_("Saved."), "success")
     return redirect(url_for("activities.partners_page"))
-
-
-def local_time(instant: datetime, zone: ZoneInfo) -> str:
-    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-bp.add_app_template_filter(local_time, "local_time")

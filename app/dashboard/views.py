@@ -6,10 +6,11 @@ import csv
 import io
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from app.context import methodologies
 from app.dashboard import charts, services
 from app.db import db
 from app.filings.package import tonnes
@@ -25,7 +26,7 @@ CSV_COLUMNS = (
 def kind_names() -> dict[str, str]:
     """Each activity kind's name in the visitor's language, from the methodology plugins."""
     chinese = str(get_locale() or "zh").startswith("zh")
-    plugins = current_app.extensions["tanpuhui.methodologies"].values()
+    plugins = methodologies().values()
     return {p.activity_kind: p.name.zh if chinese else p.name.en for p in plugins}
 
 

@@ -4,7 +4,6 @@ bureau's two queues (claims and organisations to verify), and the public certifi
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -18,6 +17,7 @@ from app.accounts.forms import EmptyForm
 from app.accounts.models import Organisation, Verification
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
+from app.context import city_zone
 from app.db import db
 from app.errors import DomainError
 from app.filings import claims, forms
@@ -30,9 +30,7 @@ OFFSETS = "filings/offsets.html"
 
 def _rules() -> claims.ClaimRules:
     config = current_app.config
-    return claims.ClaimRules(
-        yearly_cap_g=config["OFFSET_CLAIM_CAP_G"], tz=ZoneInfo(config["CITY_TIMEZONE"])
-    )
+    return claims.ClaimRules(yearly_cap_g=config["OFFSET_CLAIM_CAP_G"], tz=city_zone())
 
 
 def _offsets_page(org: Organisation, status: int = 200, **forms_given: Any) -> Any:

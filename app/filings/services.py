@@ -12,7 +12,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -30,6 +29,7 @@ from app.filings.models import (
     OffsetClaim,
     ParticipantPseudonym,
 )
+from app.flush import before_flush
 from app.reductions.models import Reduction
 
 _BATCH_CONTENT = (
@@ -159,7 +159,7 @@ class FiledBatchIsImmutable(RuntimeError):
     pass
 
 
-@event.listens_for(Session, "before_flush")
+@before_flush
 def _refuse_changes_to_filed_batches(session: Session, _context: Any, _instances: Any) -> None:
     for obj in session.deleted:
         if isinstance(obj, FilingBatch | FilingLine | OffsetClaim | OffsetAllocation):

@@ -26,18 +26,13 @@ from app.accounts.roles import Permission
 from app.api.pagination import keyset_page
 from app.db import db
 from app.errors import DomainError
-from app.filings import bundling, forms, package, services
+from app.filings import bundling, forms, services
 from app.filings.models import FilingBatch
 
 bureau_bp = Blueprint("filings_bureau", __name__, url_prefix="/bureau/filings")
 verifier_bp = Blueprint("filings_verifier", __name__, url_prefix="/verifier/batches")
 
 LINES_PER_PAGE = 50
-
-
-@bureau_bp.app_template_filter("tonnes")
-def tonnes_filter(grams: int) -> str:
-    return str(package.tonnes(grams))
 
 
 def batches_page(cursor: str | None) -> dict[str, Any]:

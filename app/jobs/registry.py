@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app import context as app_context
 from app.jobs.runner import JobContext, Step
 
 
@@ -55,7 +56,7 @@ def _expire_points(session: Session, context: JobContext, after: Any) -> Step:
     run = ledger.expire_points(
         session,
         now=context.now,
-        policy=ledger.policy_from_config(context.config),
+        policy=app_context.ledger_policy(),
         after_wallet_id=after or 0,
         limit=WALLETS_PER_CHUNK,
         previous_run=context.previous_success,

@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.context import city_zone
 from app.db import db
 from app.jobs import leases
 from app.jobs.models import JobRun, RunOutcome
@@ -90,7 +91,7 @@ def run_job(
         run_id = _open_run(name, trigger, holder)
         context = JobContext(
             now=clock.now(),
-            tz=ZoneInfo(current_app.config["CITY_TIMEZONE"]),
+            tz=city_zone(),
             config=current_app.config,
             previous_success=previous_success,
         )

@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from app import clock
+from app import context as app_context
 from app.db import db
 from app.jobs import leases
 from app.jobs.models import scheduler_jobs
@@ -81,7 +82,7 @@ class Scheduler:
                 if self.stopping.wait(self.poll_seconds):
                     return
             self.leading.set()
-            tz = ZoneInfo(self.app.config["CITY_TIMEZONE"])
+            tz = app_context.of(self.app).zone
             scheduler = BackgroundScheduler(
                 jobstores={"default": PlatformJobStore(engine=db.engine)},
                 timezone=tz,

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from app import clock
+from app.context import ledger_policy
 from app.db import db
 from app.ledger import services as ledger
 
@@ -60,7 +61,7 @@ def expire_points_command(at: str | None, chunk: int) -> None:
         except ValueError as error:
             raise click.BadParameter(f"not an ISO instant: {at}", param_hint="--now") from error
         now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    policy = ledger.current_policy()
+    policy = ledger_policy()
     after: int | None = 0
     wallets = points = 0
     while after is not None:

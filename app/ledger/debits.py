@@ -20,12 +20,12 @@ from app.adapters.base import Guard
 from app.ledger.accounts import open_merchant_account, require_wallet_holder, wallet_balance
 from app.ledger.models import TransactionKind
 from app.ledger.postings import (
+    InsufficientPoints,
     Posted,
     check_key,
     check_memo,
     check_points,
     fingerprint,
-    insufficient_points,
     replay,
 )
 
@@ -49,7 +49,7 @@ def redeem(
     """Debit ``points`` from the holder's wallet into the merchant's clearing account.
 
     ``memo`` is what the resident reads in the history (the offer's title). Raises
-    ``insufficient_points`` (409, with the balance), ``invalid_points`` (422),
+    ``InsufficientPoints`` (409, with the balance), ``invalid_points`` (422),
     ``wallet_not_found`` (404) or ``idempotency_conflict`` (409); the caller rolls back.
     With a ``guard`` (its parameters in ``guard_params``, its row's values in ``record``) it
     returns None when the guard yielded no row: then nothing was written.
@@ -78,7 +78,7 @@ def redeem(
         debited = adapter.debit(conn, params, guard, record)
     if debited.wallet_id is None:
         require_wallet_holder(session, holder_id)
-        raise insufficient_points(0, points)
+        raise InsufficientPoints(0, points)
     if not debited.guard_passed:
         return None
     if debited.transaction_id is None:
@@ -86,5 +86,5 @@ def redeem(
             raise RuntimeError(f"the guarded debit's key {key!r} was used before")
         return replay(session, key, params["fingerprint"], debited.wallet_id)
     if debited.balance is None:
-        raise insufficient_points(wallet_balance(conn, debited.wallet_id), points)
+        raise InsufficientPoints(wallet_balance(conn, debited.wallet_id), points)
     return Posted(debited.transaction_id, debited.balance)

@@ -1,7 +1,8 @@
 """The city's points rules as plain values: rate, caps, expiry and time zone.
 
 Services take a :class:`LedgerPolicy`; the edges (requests, CLI, jobs) build it once from the
-configuration with :func:`current_policy`, so business code never reads Flask's config itself.
+configuration (:func:`policy_from_config`, in :mod:`app.context` at start-up), so business code
+never reads Flask's config itself.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from flask import current_app
 
 from app.config import ConfigError
 
@@ -108,8 +107,3 @@ def policy_from_config(config: Mapping[str, Any]) -> LedgerPolicy:
         caps_by_methodology=parse_caps_by_methodology(config.get("POINTS_CAPS_BY_METHODOLOGY")),
         expiry_days=expiry_days,
     )
-
-
-def current_policy() -> LedgerPolicy:
-    """The running application's policy (cheap to build: a few values)."""
-    return policy_from_config(current_app.config)

@@ -105,17 +105,23 @@ def fingerprint(*content: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, content)).encode()).hexdigest()
 
 
-def insufficient_points(balance: int, points: int) -> DomainError:
-    return Conflict(
-        "insufficient_points",
-        _l(
-            "Not enough points: the balance is %(balance)s points and this needs %(points)s.",
-            balance=balance,
-            points=points,
-        ),
-        field="points",
-        details={"balance": balance, "points": points},
-    )
+class InsufficientPoints(Conflict):
+    """The wallet holds fewer points than asked for (409, with the balance and the points).
+
+    ``field``: the request field that asked for the points, if the caller named them.
+    """
+
+    def __init__(self, balance: int, points: int, *, field: str | None = "points") -> None:
+        super().__init__(
+            "insufficient_points",
+            _l(
+                "Not enough points: the balance is %(balance)s points and this needs %(points)s.",
+                balance=balance,
+                points=points,
+            ),
+            field=field,
+            details={"balance": balance, "points": points},
+        )
 
 
 def _idempotency_conflict() -> DomainError:
@@ -201,7 +207,7 @@ def _post(
                 change_balance(line.account_id, line.amount).returning(accounts.c.balance)
             ).scalar()
             if changed is None:
-                raise insufficient_points(wallet_balance(conn, line.account_id), -line.amount)
+                raise InsufficientPoints(wallet_balance(conn, line.account_id), -line.amount)
             new_balance = changed
     return Posted(transaction_id, new_balance)
 

@@ -28,8 +28,8 @@ from app.ledger.expiry import (
     expiring_soon,
 )
 from app.ledger.issuance import Earning, IssueLine, IssueResult, issue_points
-from app.ledger.policy import Caps, LedgerPolicy, current_policy, policy_from_config
-from app.ledger.postings import Posted, adjust, reverse
+from app.ledger.policy import Caps, LedgerPolicy, policy_from_config
+from app.ledger.postings import InsufficientPoints, Posted, adjust, reverse
 from app.ledger.queries import DayPoints, WalletSummary, wallet_summary
 from app.ledger.reports import LedgerTotals, ReconcileReport, reconcile, totals
 
@@ -42,6 +42,7 @@ __all__ = [
     "ExpiringWallet",
     "ExpiryRun",
     "Guard",
+    "InsufficientPoints",
     "IssueLine",
     "IssueResult",
     "LedgerPolicy",
@@ -51,7 +52,6 @@ __all__ = [
     "WalletSummary",
     "adjust",
     "balance",
-    "current_policy",
     "expire_points",
     "expiring_soon",
     "issue_points",

@@ -12,11 +12,11 @@ from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.api.pagination import PageArgs, keyset_page, page_schema
+from app.context import city_zone, current_manager, current_staff, reward_types
 from app.db import db
 from app.errors import DomainError
 from app.extensions import ErrorSchema
 from app.merchants import offer_changes, offers, schemas, services
-from app.merchants.context import city_zone, current_manager, current_staff, reward_types
 from app.merchants.models import Merchant, Offer, Store
 from app.redemption import voucher_keys
 

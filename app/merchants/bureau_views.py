@@ -23,10 +23,10 @@ from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.api.pagination import keyset_page
+from app.context import city_zone, reward_types
 from app.db import db
 from app.errors import DomainError, NotFound
 from app.merchants import forms, offer_changes, offers, services
-from app.merchants.context import city_zone, reward_types
 from app.merchants.models import Merchant, MerchantStatus
 from app.merchants.views import statement_csv, statement_page
 from app.redemption import settlement

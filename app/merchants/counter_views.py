@@ -14,16 +14,11 @@ from wtforms.fields.choices import SelectChoice
 from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
+from app.context import city_zone, current_staff, reward_types, token_key
 from app.db import db
+from app.error_handlers import keeping_writes
 from app.errors import DomainError
 from app.merchants import forms, services
-from app.merchants.context import (
-    city_zone,
-    current_staff,
-    keeping_refusals,
-    reward_types,
-    token_key,
-)
 from app.merchants.pages import bp, locale
 from app.redemption import services as redemption
 from app.redemption.code_limits import counting_failed_codes, typed_code_limits
@@ -97,7 +92,7 @@ def scan_confirm() -> Any:
     if not form.validate_on_submit():
         return _scan_page(_scan_form(submitted=False), 400)
     try:
-        with keeping_refusals(), counting_failed_codes(form.token.data):
+        with keeping_writes(), counting_failed_codes(form.token.data):
             confirmed = redemption.confirm(
                 db.session,
                 current_staff(),

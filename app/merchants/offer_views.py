@@ -16,10 +16,10 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
+from app.context import city_zone, current_manager, current_staff, reward_types
 from app.db import db
 from app.errors import DomainError, NotFound
 from app.merchants import forms, offers, services
-from app.merchants.context import city_zone, current_manager, current_staff, reward_types
 from app.merchants.models import Offer, OfferStatus
 from app.merchants.pages import bp, locale
 from rewards.base import RewardType

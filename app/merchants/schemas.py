@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_babel import get_locale
 
+from app.context import reward_types
 from app.merchants import offers
-from app.merchants.context import reward_types
 from app.merchants.models import MerchantKind, MerchantStatus, Offer, OfferStatus
 from app.merchants.services import DECISIONS
 

@@ -6,7 +6,7 @@ blueprint (``pages.bp``) in modules of their own; importing this module register
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import (
@@ -30,10 +30,10 @@ from app.accounts.forms import EmptyForm
 from app.accounts.models import MerchantRole
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
+from app.context import city_zone, current_manager, current_staff
 from app.db import db
 from app.errors import DomainError
 from app.merchants import counter_views, forms, offer_views, services
-from app.merchants.context import city_zone, current_manager, current_staff
 from app.merchants.models import MerchantKind, MerchantStatus, OfferStatus
 from app.merchants.pages import bp
 from app.redemption import settlement, voucher_keys
@@ -47,20 +47,6 @@ OFFER_STATUS_NAMES = {
     OfferStatus.REJECTED: _l("Rejected"),
     OfferStatus.WITHDRAWN: _l("Withdrawn"),
 }
-
-
-@bp.app_template_filter("city_time")
-def city_time(instant: datetime) -> str:
-    """An instant as the city's clock shows it, to the minute."""
-    return instant.astimezone(city_zone()).strftime("%Y-%m-%d %H:%M")
-
-
-@bp.app_template_filter("city_date")
-def city_date(instant: datetime, end: bool = False) -> str:
-    """The city's calendar date of an instant; ``end`` for an exclusive end (the day before)."""
-    if end:
-        instant -= timedelta(microseconds=1)
-    return instant.astimezone(city_zone()).date().isoformat()
 
 
 MERCHANT_STATUS_NAMES = {

@@ -11,12 +11,13 @@ from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.api.pagination import keyset_page
+from app.context import methodologies
 from app.db import db
+from app.error_handlers import keeping_writes
 from app.errors import NotFound
 from app.methodology import schemas, services
 from app.methodology.apply import Applied, apply
 from app.methodology.catalogue import catalogue, catalogue_entry, parameter_specs
-from app.methodology.edge import installed_plugins, keeping_audited_refusals
 from app.methodology.models import MethodologyVersion
 
 blp = Blueprint(
@@ -33,7 +34,7 @@ PUBLIC: list[dict[str, list[str]]] = []  # routes open without credentials
 @blp.doc(security=PUBLIC)
 def public_catalogue() -> dict[str, Any]:
     """Every methodology: formula, version in effect, upcoming and past versions, parameters."""
-    return {"items": catalogue(db.session, installed_plugins(), clock.now())}
+    return {"items": catalogue(db.session, methodologies(), clock.now())}
 
 
 @blp.get("/methodologies/<methodology_code>")
@@ -41,7 +42,7 @@ def public_catalogue() -> dict[str, Any]:
 @blp.doc(security=PUBLIC)
 def public_methodology(methodology_code: str) -> Any:
     """One methodology of the public catalogue."""
-    return catalogue_entry(db.session, installed_plugins(), methodology_code, clock.now())
+    return catalogue_entry(db.session, methodologies(), methodology_code, clock.now())
 
 
 @blp.get("/bureau/methodologies")
@@ -66,7 +67,7 @@ def list_versions(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(201, schemas.MethodologyVersionOut)
 def register(data: dict[str, Any]) -> MethodologyVersion:
     """Register a draft of an installed methodology, from its defaults or a copy (audited)."""
-    plugin = installed_plugins().get(data["code"])
+    plugin = methodologies().get(data["code"])
     if plugin is None:
         raise NotFound("methodology")
     return services.register_draft(db.session, current_actor(), plugin, copy_from=data["copy_from"])
@@ -78,7 +79,7 @@ def register(data: dict[str, Any]) -> MethodologyVersion:
 @blp.response(200, schemas.MethodologyAppliedOut)
 def try_apply(data: dict[str, Any]) -> Applied:
     """What the version in effect at ``occurred_at`` makes of an activity; nothing is stored."""
-    return apply(db.session, installed_plugins(), quantities_raw=data.pop("quantities"), **data)
+    return apply(db.session, methodologies(), quantities_raw=data.pop("quantities"), **data)
 
 
 @blp.get("/bureau/methodologies/<int:version_id>")
@@ -87,7 +88,7 @@ def try_apply(data: dict[str, Any]) -> Applied:
 def get_version(version_id: int) -> dict[str, Any]:
     """One version with the parameter schema its values must satisfy."""
     version = services.get_version(db.session, version_id)
-    plugin = services.plugin_for(installed_plugins(), version)
+    plugin = services.plugin_for(methodologies(), version)
     return {"version": version, "parameter_schema": parameter_specs(plugin)}
 
 
@@ -100,7 +101,7 @@ def edit(data: dict[str, Any], version_id: int) -> MethodologyVersion:
     return services.edit_draft(
         db.session,
         current_actor(),
-        installed_plugins(),
+        methodologies(),
         version_id,
         parameters=data["parameters"],
         notes=data["notes"],
@@ -112,7 +113,7 @@ def edit(data: dict[str, Any], version_id: int) -> MethodologyVersion:
 @blp.response(200, schemas.MethodologyVersionOut)
 def submit(version_id: int) -> MethodologyVersion:
     """Submit a draft for approval by another bureau admin (audited)."""
-    return services.submit(db.session, current_actor(), installed_plugins(), version_id)
+    return services.submit(db.session, current_actor(), methodologies(), version_id)
 
 
 @blp.post("/bureau/methodologies/<int:version_id>/approve")
@@ -121,11 +122,11 @@ def submit(version_id: int) -> MethodologyVersion:
 @blp.response(200, schemas.MethodologyVersionOut)
 def approve(data: dict[str, Any], version_id: int) -> MethodologyVersion:
     """Approve a submitted version from an instant; it supersedes the one in effect (audited)."""
-    with keeping_audited_refusals():
+    with keeping_writes():
         return services.approve(
             db.session,
             current_actor(),
-            installed_plugins(),
+            methodologies(),
             version_id,
             effective_from=data["effective_from"],
             comment=data["comment"],
@@ -138,7 +139,7 @@ def approve(data: dict[str, Any], version_id: int) -> MethodologyVersion:
 @blp.response(200, schemas.MethodologyVersionOut)
 def reject(data: dict[str, Any], version_id: int) -> MethodologyVersion:
     """Reject a submitted version with a comment (audited)."""
-    with keeping_audited_refusals():
+    with keeping_writes():
         return services.reject(db.session, current_actor(), version_id, comment=data["comment"])
 
 

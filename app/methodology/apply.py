@@ -71,18 +71,28 @@ class Applied:
 
 
 class InvalidQuantities(DomainError):
-    """Quantities the methodology's input schema refuses, with the messages per field."""
+    """Quantities the methodology's input schema refuses, with the messages per quantity.
 
-    def __init__(self, messages: Mapping[str, Any]) -> None:
+    ``under`` is the request field the quantities came in, the messages nest under it; None when
+    each quantity is a field of its own (the self-report form).
+    """
+
+    def __init__(self, messages: Mapping[str, Any], *, under: str | None = "quantities") -> None:
         super().__init__(
             "invalid_quantities",
             _l("Some quantities are not valid: %(names)s.", names=", ".join(messages)),
-            field="quantities",
+            field=under,
         )
-        self.messages = dict(messages)
+        self.messages = {
+            name: [str(m) for m in value] if isinstance(value, list) else value
+            for name, value in messages.items()
+        }
+        for name, value in self.messages.items():
+            if isinstance(value, str):
+                self.messages[name] = [value]
 
     def errors(self) -> dict[str, Any]:
-        return {"quantities": self.messages}
+        return {self.field: self.messages} if self.field else self.messages
 
 
 @dataclass(frozen=True, slots=True)

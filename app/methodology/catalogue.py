@@ -13,13 +13,23 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
-from app.methodology.models import FROZEN_STATUSES, MethodologyVersion
+from app.methodology.models import FROZEN_STATUSES, MethodologyVersion, VersionStatus
 from app.methodology.services import Plugins
 from methodologies.base import Methodology
 from methodologies.text import Text
+
+#: A version's status as the bureau's pages name it.
+STATUS_NAMES = {
+    VersionStatus.DRAFT: _l("Draft"),
+    VersionStatus.SUBMITTED: _l("Submitted"),
+    VersionStatus.APPROVED: _l("Approved"),
+    VersionStatus.REJECTED: _l("Rejected"),
+    VersionStatus.RETIRED: _l("Retired"),
+}
 
 
 @dataclass(frozen=True, slots=True)

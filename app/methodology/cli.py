@@ -6,9 +6,9 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from app.context import methodologies
 from app.db import db
 from app.methodology import services
-from app.methodology.edge import installed_plugins
 
 
 @click.group("methodologies", help="Methodology versions the bureau manages.")
@@ -24,7 +24,7 @@ def register_drafts() -> None:
     Run after installing or upgrading a methodology package; start-up never writes versions.
     """
     with db.unit_of_work() as session:
-        made, skipped = services.sync_drafts(session, installed_plugins())
+        made, skipped = services.sync_drafts(session, methodologies())
     for version in made:
         click.echo(f"registered draft {version.label}")
     for code, reason in skipped:

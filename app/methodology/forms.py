@@ -15,8 +15,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, Field, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from app.i18n import localized
 from app.methodology.catalogue import ParameterSpec
-from app.methodology.edge import localized
 from app.methodology.services import MAX_COMMENT, MAX_NOTE
 
 _INTEGER = re.compile(r"^[+-]?\d+$")

@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Base, BigId, UTCDateTime, created_at, intpk, str_enum
+from app.flush import before_flush
 
 
 class VersionStatus(enum.StrEnum):
@@ -149,7 +149,7 @@ class ApprovedVersionIsImmutable(RuntimeError):
 _CLOSING_ATTRIBUTES = frozenset({"status", "effective_until", "retired_at", "retired_by_id"})
 
 
-@event.listens_for(Session, "before_flush")
+@before_flush
 def _refuse_changes_to_frozen_versions(session: Session, _context: Any, _instances: Any) -> None:
     """The ORM's half of immutability: the services refuse first, this catches any other path."""
     for obj in session.deleted:

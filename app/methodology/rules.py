@@ -60,6 +60,8 @@ class AuditedRefusal(DomainError):
     Raised only before anything else was written, so keeping the transaction keeps just the entry.
     """
 
+    keep_writes = True
+
 
 def _names(errors: Mapping[str, Any]) -> list[str]:
     names = []

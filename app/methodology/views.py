@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -17,20 +17,18 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
 from app.accounts.models import User
 from app.accounts.roles import Permission
+from app.context import city_zone, methodologies
 from app.db import db
+from app.error_handlers import keeping_writes
 from app.errors import DomainError, NotFound
+from app.i18n import localized
 from app.methodology import forms, services
 from app.methodology.catalogue import (
+    STATUS_NAMES,
     catalogue,
     catalogue_entry,
     parameter_specs,
     parameter_values,
-)
-from app.methodology.edge import (
-    STATUS_NAMES,
-    installed_plugins,
-    keeping_audited_refusals,
-    localized,
 )
 from app.methodology.models import OPEN_STATUSES, MethodologyVersion, VersionStatus
 
@@ -39,7 +37,7 @@ public_bp = Blueprint("methodologies", __name__, url_prefix="/methodologies")
 
 
 def _city_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["CITY_TIMEZONE"])
+    return city_zone()
 
 
 def _page_context() -> dict[str, Any]:
@@ -51,13 +49,13 @@ def _page_context() -> dict[str, Any]:
 
 @public_bp.get("")
 def public_catalogue() -> str:
-    entries = catalogue(db.session, installed_plugins(), clock.now())
+    entries = catalogue(db.session, methodologies(), clock.now())
     return render_template("methodology/catalogue.html", entries=entries, **_page_context())
 
 
 @public_bp.get("/<methodology_code>")
 def public_methodology(methodology_code: str) -> str:
-    entry = catalogue_entry(db.session, installed_plugins(), methodology_code, clock.now())
+    entry = catalogue_entry(db.session, methodologies(), methodology_code, clock.now())
     return render_template("methodology/detail.html", entry=entry, **_page_context())
 
 
@@ -67,7 +65,7 @@ def public_methodology(methodology_code: str) -> str:
 @bureau_bp.get("")
 @requires(Permission.BUREAU_CONSOLE)
 def index() -> str:
-    plugins = installed_plugins()
+    plugins = methodologies()
     versions: dict[str, list[MethodologyVersion]] = {}
     for version in db.session.scalars(
         sa.select(MethodologyVersion).order_by(MethodologyVersion.id.desc())
@@ -99,7 +97,7 @@ def register() -> Response:
     if not form.validate_on_submit():
         flash(_("The form has expired; please try again."), "error")
         return redirect(url_for("bureau_methodologies.index"))
-    plugin = installed_plugins().get(form.code.data)
+    plugin = methodologies().get(form.code.data)
     if plugin is None:
         raise NotFound("methodology")
     copy_from = form.copy_from.data
@@ -123,7 +121,7 @@ def detail(version_id: int) -> str:
 @requires(Permission.EDIT_METHODOLOGY)
 def edit(version_id: int) -> Any:
     version = services.get_version(db.session, version_id)
-    plugin = services.plugin_for(installed_plugins(), version)
+    plugin = services.plugin_for(methodologies(), version)
     specs = parameter_specs(plugin)
     form = forms.parameter_form(specs, version.parameters, version.parameter_notes)
     if not form.validate_on_submit():
@@ -133,7 +131,7 @@ def edit(version_id: int) -> Any:
         services.edit_draft(
             db.session,
             current_actor(),
-            installed_plugins(),
+            methodologies(),
             version_id,
             parameters=values,
             notes=notes,
@@ -152,7 +150,7 @@ def submit(version_id: int) -> Any:
     version = services.get_version(db.session, version_id)
     if not EmptyForm().validate_on_submit():
         return _render_detail(version), 400
-    services.submit(db.session, current_actor(), installed_plugins(), version_id)
+    services.submit(db.session, current_actor(), methodologies(), version_id)
     flash(_("Submitted for approval."), "success")
     return redirect(url_for("bureau_methodologies.detail", version_id=version_id))
 
@@ -166,11 +164,11 @@ def approve(version_id: int) -> Any:
         return _render_detail(version, approve_form=form), 400
     effective_from = form.effective_from.data.replace(tzinfo=_city_zone())
     try:
-        with keeping_audited_refusals():
+        with keeping_writes():
             services.approve(
                 db.session,
                 current_actor(),
-                installed_plugins(),
+                methodologies(),
                 version_id,
                 effective_from=effective_from,
                 comment=form.comment.data,
@@ -190,7 +188,7 @@ def reject(version_id: int) -> Any:
     if not form.validate_on_submit():
         return _render_detail(version, reject_form=form), 400
     try:
-        with keeping_audited_refusals():
+        with keeping_writes():
             services.reject(db.session, current_actor(), version_id, comment=form.comment.data)
     except DomainError as error:
         _field_error(form, error)
@@ -225,7 +223,7 @@ def _field_error(form: Any, error: DomainError) -> None:
 
 def _render_detail(version: MethodologyVersion, **forms_given: Any) -> str:
     """The version page: values, workflow marks, and the forms the viewer may use."""
-    plugin = installed_plugins().get(version.code)
+    plugin = methodologies().get(version.code)
     if plugin is not None and plugin.version != version.plugin_version:
         plugin = None  # the installed code is not the one this version names: show values only
     parameters = (

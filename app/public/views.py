@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -14,6 +13,7 @@ from app.accounts import memberships
 from app.accounts.auth import requires
 from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission, Role
+from app.context import city_zone
 from app.db import db
 from app.ledger import services as ledger
 
@@ -52,7 +52,7 @@ def resident_home() -> Any:
     from app.jobs.notices import notices_for
     from app.ledger.policy import valid_until
 
-    zone = ZoneInfo(current_app.config["CITY_TIMEZONE"])
+    zone = city_zone()
     notices = [
         (notice.points, valid_until(notice.expires_at, zone))
         for notice in notices_for(db.session, current_user.id, now=clock.now())

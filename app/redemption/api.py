@@ -12,16 +12,16 @@ from flask_smorest import Blueprint
 from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
-from app.db import db
-from app.ledger import services as ledger
-from app.merchants.context import (
+from app.context import (
     city_zone,
     current_manager,
     current_staff,
-    keeping_refusals,
     reward_types,
     token_key,
 )
+from app.db import db
+from app.error_handlers import keeping_writes
+from app.ledger import services as ledger
 from app.redemption import qr, schemas, services, settlement
 from app.redemption.code_limits import counting_failed_codes, typed_code_limits
 from app.redemption.models import Redemption
@@ -140,7 +140,7 @@ def confirm(data: dict[str, Any]) -> services.Confirmed:
     The offer must be valid at the counter's store (``store_id``, needed when the caller works
     at several).
     """
-    with keeping_refusals(), counting_failed_codes(data["token"]):
+    with keeping_writes(), counting_failed_codes(data["token"]):
         return services.confirm(
             db.session,
             current_staff(),

@@ -56,7 +56,6 @@ from app.redemption.rules import (
     limit_params,
     mask_name,
     token_used,
-    too_few_points,
 )
 from rewards.base import FulfilmentContext, RewardType
 
@@ -206,7 +205,7 @@ def preview(
     check_rules(token, staff, now)
     balance = ledger.balance(session, token.resident_id)
     if balance < token.points_price:
-        raise too_few_points(balance, token.points_price)
+        raise ledger.InsufficientPoints(balance, token.points_price, field=None)
     check_limits(session, _token_limits(token, now, zone))
     return Preview(
         token_id=token.id,
@@ -285,7 +284,7 @@ def confirm(
         check_rules(burned, staff, now)
         balance = burned.balance or 0
         if balance < burned.points_price:
-            raise too_few_points(balance, burned.points_price)
+            raise ledger.InsufficientPoints(balance, burned.points_price, field=None)
     except DomainError as refusal:
         raise _refused(session, burned.id, refusal, staff) from refusal
     store = CounterStore(burned.store_id, burned.store_name)

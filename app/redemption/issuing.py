@@ -18,7 +18,7 @@ from app.ledger import services as ledger
 from app.merchants.offers import redeemable_problem, visible_offer
 from app.redemption import tokens
 from app.redemption.models import RedemptionToken
-from app.redemption.rules import check_limits, limit_params, too_few_points
+from app.redemption.rules import check_limits, limit_params
 
 _CODE_ATTEMPTS = 8
 
@@ -53,7 +53,7 @@ def issue_token(
     redeemable_problem(offer, offer.merchant.status, now)
     balance = ledger.balance(session, holder_id)
     if balance < offer.points_price:
-        raise too_few_points(balance, offer.points_price)
+        raise ledger.InsufficientPoints(balance, offer.points_price, field=None)
     check_limits(
         session,
         limit_params(holder_id, offer.id, offer.daily_limit, offer.monthly_limit, now, zone),

@@ -28,8 +28,10 @@ class Refused(DomainError):
     """A confirmation was refused after the token was identified: the token stays burned.
 
     Nothing but the burn (and the refusal's reason, or a replay's count) was written, and the
-    edge that catches this commits it despite the error status.
+    edge commits it despite the error status.
     """
+
+    keep_writes = True
 
     def __init__(self, refusal: DomainError) -> None:
         super().__init__(
@@ -52,18 +54,6 @@ def invalid_token() -> DomainError:
         "invalid_token",
         _l("This is not a valid redemption code. Scan the QR code again or check the digits."),
         field="token",
-    )
-
-
-def too_few_points(balance: int, points: int) -> DomainError:
-    return Conflict(
-        "insufficient_points",
-        _l(
-            "Not enough points: the balance is %(balance)s points and this needs %(points)s.",
-            balance=balance,
-            points=points,
-        ),
-        details={"balance": balance, "points": points},
     )
 
 

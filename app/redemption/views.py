@@ -12,11 +12,11 @@ from app import clock
 from app.accounts.auth import requires
 from app.accounts.roles import Permission
 from app.api.pagination import keyset_page
+from app.context import reward_types
 from app.db import db
 from app.errors import DomainError
 from app.ledger import services as ledger
 from app.merchants import offers
-from app.merchants.context import reward_types
 from app.merchants.models import Offer
 from app.redemption.api import issue_for_current_holder, token_body
 

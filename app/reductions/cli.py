@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from app.context import methodologies
 from app.db import db
-from app.methodology.edge import installed_plugins
 from app.reductions.services import Recomputation
 
 
@@ -24,7 +24,7 @@ def recompute(batch_size: int, progress_every: int) -> None:
     with db.unit_of_work() as session:
         run = Recomputation(
             session,
-            installed_plugins(),
+            methodologies(),
             batch_size=batch_size,
             progress_every=progress_every,
             on_progress=lambda checked: click.echo(f"… {checked:,} checked", err=True),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -12,6 +11,7 @@ from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.api.pagination import PageArgs
+from app.context import ledger_policy, methodologies
 from app.db import db
 from app.ledger import services as ledger
 from app.ledger.postings import require_wallet_holder
@@ -21,7 +21,7 @@ blp = Blueprint("ledger_api", __name__, url_prefix="/api/v1", description="Point
 
 
 def _methodologies() -> Any:
-    return current_app.extensions["tanpuhui.methodologies"]
+    return methodologies()
 
 
 @blp.get("/wallet")
@@ -30,7 +30,7 @@ def _methodologies() -> Any:
 def wallet() -> ledger.WalletSummary:
     """The caller's balance, what expires when, and this month's points per day."""
     return ledger.wallet_summary(
-        db.session, current_user.id, now=clock.now(), policy=ledger.current_policy()
+        db.session, current_user.id, now=clock.now(), policy=ledger_policy()
     )
 
 
@@ -61,9 +61,7 @@ def wallet_history_item(transaction_id: int) -> history.HistoryItem:
 def look_up_wallet(args: dict[str, str]) -> dict[str, Any]:
     """A resident's or organisation's wallet, found by mobile number."""
     holder = history.find_holder(db.session, args["mobile"])
-    summary = ledger.wallet_summary(
-        db.session, holder.id, now=clock.now(), policy=ledger.current_policy()
-    )
+    summary = ledger.wallet_summary(db.session, holder.id, now=clock.now(), policy=ledger_policy())
     return {**_fields(summary), "holder": holder}
 
 
@@ -94,7 +92,7 @@ def wallet_history_for_bureau(page: dict[str, Any], user_id: int) -> history.His
 def post_adjustment(data: dict[str, Any], user_id: int) -> ledger.Posted:
     """Add or take away points with a reason (audited); a retried key returns the first."""
     return ledger.adjust(
-        db.session, current_actor(), holder_id=user_id, policy=ledger.current_policy(), **data
+        db.session, current_actor(), holder_id=user_id, policy=ledger_policy(), **data
     )
 
 

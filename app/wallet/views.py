@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,10 +15,10 @@ from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.models import User
 from app.accounts.roles import Permission
+from app.context import ledger_policy, methodologies
 from app.db import db
 from app.errors import DomainError
 from app.ledger import services as ledger
-from app.ledger.policy import policy_from_config, valid_until
 from app.ledger.postings import require_wallet_holder
 from app.wallet import history
 from app.wallet.forms import AdjustmentForm, WalletLookupForm
@@ -29,18 +28,6 @@ bureau_bp = Blueprint("ledger_bureau", __name__, url_prefix="/bureau")
 
 HISTORY_PAGE = 20
 NO_SUCH_HOLDER = _l("No resident or organisation has this mobile number.")
-
-
-@bp.record_once
-def _check_policy(state: Any) -> None:
-    """A mistyped cap or expiry setting stops start-up instead of the first issuance."""
-    policy_from_config(state.app.config)
-
-
-@bp.app_template_filter("points_valid_until")
-def points_valid_until(expires_at: datetime) -> str:
-    """The last local day points expiring at ``expires_at`` can be spent, as yyyy-mm-dd."""
-    return valid_until(expires_at, ZoneInfo(current_app.config["CITY_TIMEZONE"])).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +75,11 @@ def month_chart(days: list[ledger.DayPoints]) -> list[Bar]:
 
 
 def _methodologies() -> Any:
-    return current_app.extensions["tanpuhui.methodologies"]
+    return methodologies()
 
 
 def _wallet_context(holder_id: int) -> dict[str, Any]:
-    summary = ledger.wallet_summary(
-        db.session, holder_id, now=clock.now(), policy=ledger.current_policy()
-    )
+    summary = ledger.wallet_summary(db.session, holder_id, now=clock.now(), policy=ledger_policy())
     page = history.history(
         db.session,
         holder_id,
@@ -154,7 +139,7 @@ def adjust(user_id: int) -> Any:
             points=form.points.data,
             reason=form.reason.data,
             idempotency_key=form.idempotency_key.data,
-            policy=ledger.current_policy(),
+            policy=ledger_policy(),
         )
     except DomainError as error:
         field = getattr(form, error.field, None) if error.field else None

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from app import clock
+from app import context as edge
 from app.accounts.roles import Role
 from app.activities import links, partners
-from app.activities import settings as edge
 from app.activities.models import IdentifierKind
 from app.audit.services import SYSTEM, Actor
 from app.methodology import services as methodology
@@ -38,7 +38,7 @@ def approve_methodologies(app: Flask, session: Session) -> None:
     approver = make_user(session, Role.BUREAU_ADMIN)
     methodology.register_and_approve(
         session,
-        app.extensions["tanpuhui.methodologies"],
+        edge.of(app).methodologies,
         submitter=Actor(submitter.id, submitter.role),
         approver=Actor(approver.id, approver.role),
         effective_from=datetime(2026, 1, 1, tzinfo=UTC),
@@ -117,3 +117,9 @@ def ride(
         "occurred_at": when.isoformat(),
         "quantities": {"distance_km": km, "duration_minutes": minutes, **extra},
     }
+
+
+def configure(app: Flask, **settings: object) -> None:
+    """Change settings of a running test app and rebuild its context from them."""
+    app.config.update(settings)
+    edge.init_app(app)

@@ -19,6 +19,7 @@ from tests.activities.support import (
     BATCH_URL,
     STATUS_URL,
     at,
+    configure,
     link,
     make_partner,
     post_batch,
@@ -189,7 +190,7 @@ def test_overlapping_trips_of_one_participant_credit_once(city, client, session)
 
 
 def test_too_many_trips_in_a_day_go_to_review(city, client, session):
-    city.config["MAX_TRIPS_PER_DAY"] = 3
+    configure(city, MAX_TRIPS_PER_DAY=3)
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
     link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "F-1001")
@@ -199,7 +200,7 @@ def test_too_many_trips_in_a_day_go_to_review(city, client, session):
 
 
 def test_earlier_trips_count_on_their_own_day_and_one_past_midnight_overlaps(city, client, session):
-    city.config["MAX_TRIPS_PER_DAY"] = 2
+    configure(city, MAX_TRIPS_PER_DAY=2)
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
     link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "M-1001")
@@ -280,7 +281,7 @@ def test_rotation_overlaps_until_the_old_key_is_revoked(city, client, session):
 
 
 def test_a_batch_over_the_limit_is_refused_with_413(city, client, session):
-    city.config["PARTNER_BATCH_LIMIT"] = 3
+    configure(city, PARTNER_BATCH_LIMIT=3)
     key = make_partner(city, session, ["bus_ride"])
     response = post_batch(client, key, [ride(f"r{n}", "T", at(8)) for n in range(4)])
     assert response.status_code == 413

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from app import context as app_context
 from app.jobs import registry
 from app.jobs.registry import JOBS
 from app.jobs.runner import run_job
@@ -31,7 +32,7 @@ PURGE_AT = T0 + timedelta(hours=24, minutes=5)
 def _confirm(app, session, staff, token: str, now: datetime):
     return services.confirm(
         session, Staff.of(staff), token, store_id=None, now=now, key=key(app), zone=SHANGHAI,
-        reward_types=app.extensions["tanpuhui.reward_types"],
+        reward_types=app_context.of(app).reward_types,
     )  # fmt: skip
 
 

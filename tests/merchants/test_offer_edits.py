@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from app import context as app_context
 from app.accounts.roles import Role
 from app.audit.models import AuditEntry
 from app.audit.services import SYSTEM
@@ -215,7 +216,7 @@ def test_a_rejected_offer_is_resubmitted_by_an_edit(app, session, scene):
     )  # fmt: skip
     edited = offers.edit_offer(
         session, SYSTEM, Staff.of(scene.manager), scene.offer.id, data,
-        reward_types=app.extensions["tanpuhui.reward_types"],
+        reward_types=app_context.of(app).reward_types,
     )  # fmt: skip
     assert edited.status == OfferStatus.PENDING
     assert edited.decision_note == "" and edited.decided_at is None

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from app import context as app_context
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit.services import Actor
@@ -27,7 +28,7 @@ def actor(user: User) -> Actor:
 
 
 def plugins(app: Flask) -> dict[str, type[Methodology]]:
-    return app.extensions["tanpuhui.methodologies"]
+    return app_context.of(app).methodologies
 
 
 class Bureau:

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app import context as app_context
 from app.accounts.roles import Role
 from app.methodology import services
 from app.methodology.apply import VersionResolver
@@ -91,7 +92,7 @@ def test_register_command_makes_a_draft_per_new_plugin_version(app, session):
     assert first.exit_code == 0, first.output
     assert "registered draft bus@1.0.0" in first.output
     drafts = session.scalars(sa.select(MethodologyVersion)).all()
-    assert {version.code for version in drafts} == set(app.extensions["tanpuhui.methodologies"])
+    assert {version.code for version in drafts} == set(app_context.of(app).methodologies)
     assert {version.status for version in drafts} == {VersionStatus.DRAFT}
     again = runner.invoke(args=["methodologies", "register"])
     assert "already" in again.output
@@ -100,7 +101,7 @@ def test_register_command_makes_a_draft_per_new_plugin_version(app, session):
 def test_demo_data_approves_every_builtin_so_the_demo_city_credits(app, session):
     result = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
     assert result.exit_code == 0, result.output
-    plugins = app.extensions["tanpuhui.methodologies"]
+    plugins = app_context.of(app).methodologies
     versions = session.scalars(sa.select(MethodologyVersion)).all()
     assert {version.code for version in versions} == set(plugins)
     for version in versions:

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from app import context as app_context
 from app.accounts.roles import Role
 from app.db import db
 from app.errors import DomainError
@@ -76,7 +77,7 @@ def test_a_second_approval_waits_for_the_first_and_is_refused(database, committe
     With the lock, T2 waits for T1's commit, then sees the version approved and is refused.
     Without it, T2 would read "submitted" and overwrite T1's decision.
     """
-    plugins = committed_app.extensions["tanpuhui.methodologies"]
+    plugins = app_context.of(committed_app).methodologies
     with committed_app.app_context(), db.unit_of_work() as session:
         reviewer = make_user(session, Role.BUREAU_REVIEWER)
         first, second = (actor(make_user(session, Role.BUREAU_ADMIN)) for _ in range(2))
@@ -132,7 +133,7 @@ def test_a_second_approval_waits_for_the_first_and_is_refused(database, committe
 
 
 def test_two_reviewers_registering_at_once_make_one_draft(database, committed_app):
-    plugins = committed_app.extensions["tanpuhui.methodologies"]
+    plugins = app_context.of(committed_app).methodologies
     with committed_app.app_context(), db.unit_of_work() as session:
         reviewers = [actor(make_user(session, Role.BUREAU_REVIEWER)) for _ in range(4)]
     results = race(

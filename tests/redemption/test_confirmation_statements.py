@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
+from app import context
 from app.merchants.services import Staff
 from app.redemption import services
 from tests.merchants.support import SHANGHAI, issue, key
@@ -41,7 +42,7 @@ def test_a_confirmation_writes_in_two_statements(app, session, scene, statements
         "now": NOW,
         "key": key(app),
         "zone": SHANGHAI,
-        "reward_types": app.extensions["tanpuhui.reward_types"],
+        "reward_types": context.of(app).reward_types,
     }
     staff = Staff.of(scene.cashier)
     first = issue(app, session, scene.resident, scene.offer, now=NOW)

@@ -1,0 +1,161 @@
+"""The running app's context: what services are handed, built once and checked at start-up.
+
+:func:`init_app` turns the configuration into plain values once, in ``create_app``: the city's time
+zone, the methodology and reward-type registries (a plugin that cannot load stops start-up), the
+ledger's policy (a mistyped cap stops start-up), the ingestion settings and the keys derived from
+the secret. Views, API routes, commands and jobs read them here and pass them to services as
+arguments; services never read Flask's config or extensions themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+from flask_login import current_user
+
+from app import clock
+from app.activities import keys, kinds, pipeline
+from app.activities.ingest import IngestSettings
+from app.config import ConfigError
+from app.ledger.policy import LedgerPolicy, policy_from_config
+from app.merchants.services import Staff, require_manager
+from app.redemption import tokens
+from methodologies.base import Methodology
+from rewards.base import RewardType
+
+_KEY = "tanpuhui.context"
+
+
+@dataclass(frozen=True, slots=True)
+class Ingestion:
+    """How partner batches and the pipeline run, from the configuration."""
+
+    max_trips_per_day: int
+    batch_limit: int
+    held_days: int
+    identifier_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    zone: ZoneInfo
+    methodologies: Mapping[str, type[Methodology]]
+    reward_types: Mapping[str, type[RewardType]]
+    ledger_policy: LedgerPolicy
+    ingestion: Ingestion
+    redemption_token_key: bytes
+
+
+def build(config: Mapping[str, Any]) -> AppContext:
+    """The context of an app with ``config``; raises at the first setting that cannot work."""
+    from methodologies.registry import load_methodologies
+    from rewards.registry import load_reward_types
+
+    return AppContext(
+        zone=ZoneInfo(config["CITY_TIMEZONE"]),
+        methodologies=load_methodologies(config["METHODOLOGIES"]),
+        reward_types=load_reward_types(config["REWARD_TYPES"]),
+        ledger_policy=policy_from_config(config),
+        ingestion=Ingestion(
+            max_trips_per_day=_whole(config, "MAX_TRIPS_PER_DAY"),
+            batch_limit=_whole(config, "PARTNER_BATCH_LIMIT"),
+            held_days=_whole(config, "HELD_ACTIVITY_DAYS", minimum=0),
+            identifier_key=keys.identifier_hash_key(
+                config.get("IDENTIFIER_HASH_KEY"), config["SECRET_KEY"]
+            ),
+        ),
+        redemption_token_key=tokens.signing_key(config["SECRET_KEY"]),
+    )
+
+
+def _whole(config: Mapping[str, Any], name: str, *, minimum: int = 1) -> int:
+    value = config[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
+    return value
+
+
+def init_app(app: Flask) -> None:
+    """Build and check the context (again, after a test changed the configuration)."""
+    app.extensions[_KEY] = build(app.config)
+
+
+def of(app: Flask) -> AppContext:
+    return app.extensions[_KEY]  # type: ignore[no-any-return]
+
+
+def current() -> AppContext:
+    return of(current_app)  # type: ignore[arg-type]
+
+
+# --- what the edges hand to services ------------------------------------------------------------
+
+
+def city_zone() -> ZoneInfo:
+    return current().zone
+
+
+def methodologies() -> Mapping[str, type[Methodology]]:
+    """The methodologies this deployment loaded at start-up, by code."""
+    return current().methodologies
+
+
+def reward_types() -> Mapping[str, type[RewardType]]:
+    return current().reward_types
+
+
+def ledger_policy() -> LedgerPolicy:
+    return current().ledger_policy
+
+
+def token_key() -> bytes:
+    """The redemption tokens' signing key (each confirmation needs it)."""
+    return current().redemption_token_key
+
+
+def identifier_key() -> bytes:
+    return current().ingestion.identifier_key
+
+
+def pipeline_settings() -> pipeline.Settings:
+    context = current()
+    return pipeline.Settings(
+        tz=context.zone,
+        max_trips_per_day=context.ingestion.max_trips_per_day,
+        plugins=context.methodologies,
+        now=clock.now(),
+        ledger_policy=context.ledger_policy,
+    )
+
+
+def ingest_settings() -> IngestSettings:
+    ingestion = current().ingestion
+    return IngestSettings(
+        pipeline=pipeline_settings(),
+        batch_limit=ingestion.batch_limit,
+        identifier_key=ingestion.identifier_key,
+        held_days=ingestion.held_days,
+    )
+
+
+def enabled_kinds() -> list[str]:
+    return sorted(cls.activity_kind for cls in methodologies().values())
+
+
+def partner_kinds() -> list[str]:
+    return kinds.partner_kinds(enabled_kinds())
+
+
+def current_staff() -> Staff:
+    return Staff.of(current_user)
+
+
+def current_manager() -> Staff:
+    """The caller as staff, refused unless a manager (the role permission alone is not enough)."""
+    staff = current_staff()
+    require_manager(staff)
+    return staff

@@ -1,0 +1,46 @@
+"""What every template may use: the app-wide Jinja filters and the visitor's language of a text."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from app.activities import reasons
+from app.activities.kinds import kind_name
+from app.context import city_zone
+from app.filings.package import tonnes
+from app.ledger.policy import valid_until
+
+
+def register(app: Flask) -> None:
+    """The filters every page's template may use, whichever blueprint renders it."""
+    app.add_template_filter(city_time, "city_time")
+    app.add_template_filter(city_date, "city_date")
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(points_valid_until, "points_valid_until")
+    app.add_template_filter(kind_name, "kind_name")
+    app.add_template_filter(reasons.message, "reason_text")
+    app.add_template_filter(lambda grams: str(tonnes(grams)), "tonnes")
+
+
+def city_time(instant: datetime) -> str:
+    """An instant as the city's clock shows it, to the minute."""
+    return local_time(instant, city_zone())
+
+
+def city_date(instant: datetime, end: bool = False) -> str:
+    """The city's calendar date of an instant; ``end`` for an exclusive end (the day before)."""
+    if end:
+        instant -= timedelta(microseconds=1)
+    return instant.astimezone(city_zone()).date().isoformat()
+
+
+def local_time(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def points_valid_until(expires_at: datetime) -> str:
+    """The last local day points expiring at ``expires_at`` can be spent, as yyyy-mm-dd."""
+    return valid_until(expires_at, city_zone()).isoformat()
