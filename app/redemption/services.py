@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -884,17 +884,23 @@ def reverse(
     return redemption
 
 
-def recent_redemptions(session: Session, merchant_id: int, *, limit: int = 50) -> list[Any]:
-    """The merchant's latest redemptions with their store, newest first."""
-    return list(
-        session.execute(
-            sa.select(Redemption, Store.name.label("store_name"))
-            .outerjoin(Store, Store.id == Redemption.store_id)
-            .where(Redemption.merchant_id == merchant_id)
-            .order_by(Redemption.confirmed_at.desc())
-            .limit(limit)
-        )
+def recent_redemptions(
+    session: Session,
+    merchant_id: int,
+    *,
+    store_ids: Sequence[int] | None = None,
+    limit: int = 50,
+) -> list[Any]:
+    """The merchant's latest redemptions with their store, newest first; only those made at
+    ``store_ids`` when given (a cashier's stores)."""
+    stmt = (
+        sa.select(Redemption, Store.name.label("store_name"))
+        .outerjoin(Store, Store.id == Redemption.store_id)
+        .where(Redemption.merchant_id == merchant_id)
     )
+    if store_ids is not None:
+        stmt = stmt.where(Redemption.store_id.in_(store_ids))
+    return list(session.execute(stmt.order_by(Redemption.confirmed_at.desc()).limit(limit)))
 
 
 # --- the resident's side ----------------------------------------------------------------------
