@@ -23,6 +23,7 @@ from app.accounts.models import (
     User,
     Verification,
 )
+from app.accounts.password_policy import check_password
 from app.accounts.roles import STAFF_ROLES, Role
 from app.audit import services as audit
 from app.audit.services import Actor
@@ -34,11 +35,6 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
-MIN_PASSWORD_LENGTH = 8
-_COMMON_PASSWORDS = frozenset(
-    {"12345678", "123456789", "1234567890", "password", "password1", "qwerty123", "abc12345",
-     "a1234567", "11111111", "88888888", "iloveyou1", "woaini520", "qwertyuiop"}
-)  # fmt: skip
 
 
 def normalise_mobile(raw: str) -> str:
@@ -57,26 +53,6 @@ def normalise_mobile(raw: str) -> str:
     return digits
 
 
-def check_password_strength(password: str, mobile: str) -> None:
-    """8+ characters with letters and digits, not the mobile number, not a common password."""
-    weak = (
-        len(password) < MIN_PASSWORD_LENGTH
-        or not re.search(r"[A-Za-z]", password)
-        or not re.search(r"\d", password)
-        or mobile in password
-        or password.lower() in _COMMON_PASSWORDS
-    )
-    if weak:
-        raise DomainError(
-            "weak_password",
-            _l(
-                "Choose a password of at least 8 characters with letters and digits, "
-                "not your mobile number."
-            ),
-            field="password",
-        )
-
-
 def _check_display_name(display_name: str, field: str = "display_name") -> str:
     name = (display_name or "").strip()
     if not 1 <= len(name) <= 64:
@@ -88,7 +64,7 @@ def _new_user(
     session: Session, *, role: Role, mobile: str, password: str, display_name: str, **fields: object
 ) -> User:
     mobile = normalise_mobile(mobile)
-    check_password_strength(password, mobile)
+    check_password(password, mobile)
     display_name = _check_display_name(display_name)
     if session.scalar(sa.select(User.id).where(User.mobile == mobile)) is not None:
         raise Conflict(
