@@ -16,9 +16,10 @@ from app.accounts.auth import bearer_token, current_actor, requires
 from app.accounts.context import invitation_rules
 from app.accounts.models import User
 from app.accounts.roles import STAFF_ROLES, Permission
-from app.accounts.sign_in import sign_in_limits
+from app.accounts.sign_in import masked_account, sign_in_limits
 from app.api.pagination import PageArgs, keyset_page, page_schema
 from app.db import db
+from app.observability import security_event
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts and staff")
 PUBLIC: list[dict[str, list[str]]] = []  # routes open without credentials
@@ -34,10 +35,15 @@ def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
     user = services.authenticate(db.session, **credentials)
     if user is None:
         g.sign_in_failed = True
+        security_event(
+            "sign_in", "failure", account=masked_account(credentials["mobile"]), via="api"
+        )
         abort(401, message=str(_l("Wrong mobile number or password.")), reason="bad_credentials")
     token, expires_at = services.issue_api_token(
         db.session, user, lifetime_seconds=current_app.config["API_TOKEN_LIFETIME_SECONDS"]
     )
+    security_event("sign_in", "success", user_id=user.id, via="api")
+    security_event("api_token.create", "success", user_id=user.id, expires_at=expires_at)
     return {"token": token, "expires_at": expires_at}
 
 
@@ -49,6 +55,7 @@ def revoke_current_token() -> None:
     if token is None or not current_user.is_authenticated:
         abort(401)
     services.revoke_api_token(db.session, token)
+    security_event("api_token.revoke", "success", user_id=current_user.id)
 
 
 @blp.post("/residents")

@@ -25,6 +25,14 @@ def _attempted_account() -> str:
         return "account:" + raw[:32]
 
 
+def masked_account(raw: str | None) -> str:
+    """The account a sign-in names, as the security log keeps it: masked, or ``invalid``."""
+    try:
+        return services.mask_mobile(services.normalise_mobile(raw or ""))
+    except DomainError:
+        return "invalid"
+
+
 def _failed(_response: Any) -> bool:
     """Only failed attempts count against the limits; a correct password is never slowed down."""
     return bool(g.get("sign_in_failed"))

@@ -16,9 +16,10 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.context import invitation_rules
 from app.accounts.models import OrganisationKind
 from app.accounts.roles import Permission
-from app.accounts.sign_in import sign_in_limits
+from app.accounts.sign_in import masked_account, sign_in_limits
 from app.db import db
 from app.errors import DomainError
+from app.observability import security_event
 from app.redirects import local_path
 
 bp = Blueprint("accounts", __name__)
@@ -45,16 +46,19 @@ def sign_in() -> Any:
     user = services.authenticate(db.session, mobile=form.mobile.data, password=form.password.data)
     if user is None:
         g.sign_in_failed = True
+        security_event("sign_in", "failure", account=masked_account(form.mobile.data), via="page")
         flash(_("Wrong mobile number or password."), "error")
         return render_template("accounts/sign_in.html", form=form), 401
     login_user(user)
+    security_event("sign_in", "success", user_id=user.id, via="page")
     return redirect(local_path(request.args.get("next")) or url_for("public.home"))
 
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
     form = forms.EmptyForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and current_user.is_authenticated:
+        security_event("sign_out", "success", user_id=current_user.id)
         logout_user()
     return redirect(url_for("public.landing"))
 
