@@ -3,6 +3,8 @@ invitations, staff."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +18,12 @@ from app.accounts.auth import bearer_token, current_actor, requires
 from app.accounts.context import invitation_rules
 from app.accounts.models import User
 from app.accounts.roles import STAFF_ROLES, Permission
-from app.accounts.sign_in import masked_account, sign_in_limits
+from app.accounts.sign_in import (
+    keeping_wrong_password_audit,
+    masked_account,
+    password_change_limits,
+    sign_in_limits,
+)
 from app.api.pagination import PageArgs, keyset_page, page_schema
 from app.db import db
 from app.observability import security_event
@@ -56,6 +63,34 @@ def revoke_current_token() -> None:
         abort(401)
     services.revoke_api_token(db.session, token)
     security_event("api_token.revoke", "success", user_id=current_user.id)
+
+
+def _signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Any signed-in account may call the view; others get 401 before the body is read."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            abort(401)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@blp.post("/me/password")
+@_signed_in
+@blp.arguments(schemas.PasswordChangeIn())
+@blp.response(204)
+@password_change_limits
+def change_password(data: dict[str, Any]) -> None:
+    """Change the caller's password, giving the current one (audited). Every other bearer token
+    of the account is revoked; the one this request was made with stays valid. Wrong current
+    passwords are limited per account."""
+    with keeping_wrong_password_audit():
+        services.change_password(
+            db.session, current_actor(), current_user, keep_token=bearer_token(), **data
+        )
+    security_event("password.change", "success", user_id=current_user.id, via="api")
 
 
 @blp.post("/residents")

@@ -171,12 +171,68 @@ def create_staff(
         password=password,
         display_name=display_name,
         created_by_id=actor.user_id,
+        # A password someone else chose is changed at first sign-in; an operator's own (the
+        # command line's first admin, demo data) is not.
+        must_change_password=actor.user_id is not None,
     )
     audit.record(
         session, actor, "staff.create", "user", user.id,
         {"role": role.value, "display_name": user.display_name, "mobile": mask_mobile(user.mobile)},
     )  # fmt: skip
     return user
+
+
+def change_password(
+    session: Session,
+    actor: Actor,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+    keep_token: str | None = None,
+) -> None:
+    """The account holder replaces their password, giving the current one (audited).
+
+    A wrong current password is refused as :class:`WrongPassword` after its audit entry is
+    written, which the edge keeps. Bearer tokens issued before the change are revoked, except
+    ``keep_token``, the one the change was made with.
+    """
+    if not _verify(user.password_hash, current_password):
+        audit.record(session, actor, "password.change_refused", "user", user.id,
+                     {"reason": "wrong_current_password"})  # fmt: skip
+        raise WrongPassword()
+    check_password(new_password, user.mobile, field="new_password")
+    if _verify(user.password_hash, new_password):
+        raise DomainError(
+            "same_password",
+            _l("Choose a new password, not the one you have now."),
+            field="new_password",
+        )
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    kept = _token_digest(keep_token) if keep_token else ""
+    revoked = session.execute(
+        sa.update(ApiToken)
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.token_hash != kept,
+        )
+        .values(revoked_at=clock.now())
+    ).rowcount
+    audit.record(session, actor, "password.change", "user", user.id, {"tokens_revoked": revoked})
+    session.flush()
+
+
+class WrongPassword(DomainError):
+    """The current password given to change it was wrong (the refusal itself is audited)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "wrong_password",
+            _l("Your current password is not right."),
+            field="current_password",
+        )
 
 
 def create_merchant_staff(
