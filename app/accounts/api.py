@@ -3,6 +3,8 @@ invitations, staff."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,10 +17,16 @@ from app.accounts import memberships, schemas, services
 from app.accounts.auth import bearer_token, current_actor, requires
 from app.accounts.models import User
 from app.accounts.roles import STAFF_ROLES, Permission
-from app.accounts.sign_in import sign_in_limits
+from app.accounts.sign_in import (
+    keeping_wrong_password_audit,
+    masked_account,
+    password_change_limits,
+    sign_in_limits,
+)
 from app.api.pagination import PageArgs, keyset_page, page_schema
 from app.context import city_zone
 from app.db import db
+from app.observability import security_event
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts and staff")
 PUBLIC: list[dict[str, list[str]]] = []  # routes open without credentials
@@ -34,10 +42,15 @@ def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
     user = services.authenticate(db.session, **credentials)
     if user is None:
         g.sign_in_failed = True
+        security_event(
+            "sign_in", "failure", account=masked_account(credentials["mobile"]), via="api"
+        )
         abort(401, message=str(_l("Wrong mobile number or password.")), reason="bad_credentials")
     token, expires_at = services.issue_api_token(
         db.session, user, lifetime_seconds=current_app.config["API_TOKEN_LIFETIME_SECONDS"]
     )
+    security_event("sign_in", "success", user_id=user.id, via="api")
+    security_event("api_token.create", "success", user_id=user.id, expires_at=expires_at)
     return {"token": token, "expires_at": expires_at}
 
 
@@ -49,6 +62,35 @@ def revoke_current_token() -> None:
     if token is None or not current_user.is_authenticated:
         abort(401)
     services.revoke_api_token(db.session, token)
+    security_event("api_token.revoke", "success", user_id=current_user.id)
+
+
+def _signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Any signed-in account may call the view; others get 401 before the body is read."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            abort(401)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@blp.post("/me/password")
+@_signed_in
+@blp.arguments(schemas.PasswordChangeIn())
+@blp.response(204)
+@password_change_limits
+def change_password(data: dict[str, Any]) -> None:
+    """Change the caller's password, giving the current one (audited). Every other bearer token
+    of the account is revoked; the one this request was made with stays valid. Wrong current
+    passwords are limited per account."""
+    with keeping_wrong_password_audit():
+        services.change_password(
+            db.session, current_actor(), _caller(), keep_token=bearer_token(), **data
+        )
+    security_event("password.change", "success", user_id=current_user.id, via="api")
 
 
 @blp.post("/residents")

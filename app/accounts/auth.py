@@ -51,6 +51,7 @@ class Principal:
     role: Role
     merchant_id: int | None
     merchant_role: MerchantRole | None
+    must_change_password: bool
 
     is_active: ClassVar[bool] = True  # the query admits active accounts only
     is_authenticated: ClassVar[bool] = True

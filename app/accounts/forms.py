@@ -17,6 +17,11 @@ class SignInForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[InputRequired()])
 
 
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[InputRequired()])
+    new_password = PasswordField(_l("New password"), validators=[InputRequired()])
+
+
 class ResidentSignUpForm(FlaskForm):
     display_name = StringField(_l("Name to show"), validators=[InputRequired(), Length(max=64)])
     mobile = StringField(_l("Mobile number"), validators=[InputRequired()])

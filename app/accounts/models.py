@@ -51,6 +51,12 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(sa.String(64))
     password_hash: Mapped[str] = mapped_column(sa.String(255), comment="argon2id hash")
     is_active: Mapped[bool] = mapped_column(default=True, comment="False: may not sign in")
+    must_change_password: Mapped[bool] = mapped_column(
+        default=False,
+        server_default=sa.false(),
+        comment="True: an admin set the password; until its holder changes it, nothing else is "
+        "reachable",
+    )
     merchant_id: Mapped[int | None] = mapped_column(
         BigId, sa.ForeignKey("merchants.id"), index=True
     )

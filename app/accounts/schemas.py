@@ -14,6 +14,15 @@ class CredentialsIn(ma.Schema):
     password = ma.fields.String(required=True, load_only=True)
 
 
+class PasswordChangeIn(ma.Schema):
+    current_password = ma.fields.String(required=True, load_only=True)
+    new_password = ma.fields.String(
+        required=True,
+        load_only=True,
+        metadata={"description": "12 to 128 characters of any kind; not a leaked password"},
+    )
+
+
 class TokenOut(ma.Schema):
     token = ma.fields.String(metadata={"description": "Send as `Authorization: Bearer <token>`"})
     expires_at = ma.fields.AwareDateTime()

@@ -24,6 +24,7 @@ from app.accounts.models import (
     User,
     Verification,
 )
+from app.accounts.password_policy import check_password
 from app.accounts.roles import STAFF_ROLES, Role
 from app.audit import services as audit
 from app.audit.services import Actor
@@ -35,11 +36,6 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
-MIN_PASSWORD_LENGTH = 8
-_COMMON_PASSWORDS = frozenset(
-    {"12345678", "123456789", "1234567890", "password", "password1", "qwerty123", "abc12345",
-     "a1234567", "11111111", "88888888", "iloveyou1", "woaini520", "qwertyuiop"}
-)  # fmt: skip
 
 
 def normalise_mobile(raw: str) -> str:
@@ -58,26 +54,6 @@ def normalise_mobile(raw: str) -> str:
     return digits
 
 
-def check_password_strength(password: str, mobile: str) -> None:
-    """8+ characters with letters and digits, not the mobile number, not a common password."""
-    weak = (
-        len(password) < MIN_PASSWORD_LENGTH
-        or not re.search(r"[A-Za-z]", password)
-        or not re.search(r"\d", password)
-        or mobile in password
-        or password.lower() in _COMMON_PASSWORDS
-    )
-    if weak:
-        raise DomainError(
-            "weak_password",
-            _l(
-                "Choose a password of at least 8 characters with letters and digits, "
-                "not your mobile number."
-            ),
-            field="password",
-        )
-
-
 def _check_display_name(display_name: str, field: str = "display_name") -> str:
     name = (display_name or "").strip()
     if not 1 <= len(name) <= 64:
@@ -89,7 +65,7 @@ def _new_user(
     session: Session, *, role: Role, mobile: str, password: str, display_name: str, **fields: object
 ) -> User:
     mobile = normalise_mobile(mobile)
-    check_password_strength(password, mobile)
+    check_password(password, mobile)
     display_name = _check_display_name(display_name)
     if session.scalar(sa.select(User.id).where(User.mobile == mobile)) is not None:
         raise Conflict(
@@ -196,12 +172,70 @@ def create_staff(
         password=password,
         display_name=display_name,
         created_by_id=actor.user_id,
+        # A password someone else chose is changed at first sign-in; an operator's own (the
+        # command line's first admin, demo data) is not.
+        must_change_password=actor.user_id is not None,
     )
     audit.record(
         session, actor, "staff.create", "user", user.id,
         {"role": role.value, "display_name": user.display_name, "mobile": mask_mobile(user.mobile)},
     )  # fmt: skip
     return user
+
+
+def change_password(
+    session: Session,
+    actor: Actor,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+    keep_token: str | None = None,
+) -> None:
+    """The account holder replaces their password, giving the current one (audited).
+
+    A wrong current password is refused as :class:`WrongPassword` after its audit entry is
+    written, which the edge keeps. Bearer tokens issued before the change are revoked, except
+    ``keep_token``, the one the change was made with.
+    """
+    if not _verify(user.password_hash, current_password):
+        audit.record(session, actor, "password.change_refused", "user", user.id,
+                     {"reason": "wrong_current_password"})  # fmt: skip
+        raise WrongPassword()
+    check_password(new_password, user.mobile, field="new_password")
+    if _verify(user.password_hash, new_password):
+        raise DomainError(
+            "same_password",
+            _l("Choose a new password, not the one you have now."),
+            field="new_password",
+        )
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    kept = _token_digest(keep_token) if keep_token else ""
+    revoked = session.execute(
+        sa.update(ApiToken)
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.token_hash != kept,
+        )
+        .values(revoked_at=clock.now())
+    ).rowcount
+    audit.record(session, actor, "password.change", "user", user.id, {"tokens_revoked": revoked})
+    session.flush()
+
+
+class WrongPassword(DomainError):
+    """The current password given to change it was wrong (the refusal itself is audited)."""
+
+    keep_writes = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "wrong_password",
+            _l("Your current password is not right."),
+            field="current_password",
+        )
 
 
 def create_merchant_staff(
@@ -287,7 +321,13 @@ _users, _tokens = User.__table__, ApiToken.__table__
 
 #: The API's sign-in: the caller's plain values from the token's unique index, no ORM load.
 _PRINCIPAL_FOR_TOKEN = (
-    sa.select(_users.c.id, _users.c.role, _users.c.merchant_id, _users.c.merchant_role)
+    sa.select(
+        _users.c.id,
+        _users.c.role,
+        _users.c.merchant_id,
+        _users.c.merchant_role,
+        _users.c.must_change_password,
+    )
     .select_from(_tokens.join(_users, _tokens.c.user_id == _users.c.id))
     .where(
         _tokens.c.token_hash == sa.bindparam("token_hash"),
@@ -299,8 +339,9 @@ _PRINCIPAL_FOR_TOKEN = (
 
 
 def principal_for_token(connection: sa.Connection, token: str) -> sa.Row[Any] | None:
-    """``(id, role, merchant_id, merchant_role)`` of the active account a live (unrevoked,
-    unexpired) bearer token belongs to, or None: the same rule as :func:`user_for_token`."""
+    """``(id, role, merchant_id, merchant_role, must_change_password)`` of the active account a
+    live (unrevoked, unexpired) bearer token belongs to, or None: the same rule as
+    :func:`user_for_token`."""
     params = {"token_hash": _token_digest(token), "now": clock.now()}
     return connection.execute(_PRINCIPAL_FOR_TOKEN, params).first()
 

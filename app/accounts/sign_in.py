@@ -1,16 +1,21 @@
-"""Rate limits on failed sign-ins, per account and per address, for pages and the API alike."""
+"""Rate limits on failed sign-ins, per account and per address, for pages and the API alike, and
+on wrong current passwords given to change a password, per account."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
 from app.accounts import services
+from app.error_handlers import keeping_writes
 from app.errors import DomainError
 from app.extensions import limiter
+from app.observability import security_event
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,6 +28,14 @@ def _attempted_account() -> str:
         return "account:" + services.normalise_mobile(raw)
     except DomainError:
         return "account:" + raw[:32]
+
+
+def masked_account(raw: str | None) -> str:
+    """The account a sign-in names, as the security log keeps it: masked, or ``invalid``."""
+    try:
+        return services.mask_mobile(services.normalise_mobile(raw or ""))
+    except DomainError:
+        return "invalid"
 
 
 def _failed(_response: Any) -> bool:
@@ -47,3 +60,32 @@ def sign_in_limits(view: F) -> F:
         scope="sign-in-account",
     )
     return per_address(per_account(view))
+
+
+def _signed_in_account() -> str:
+    return "account:" + (str(current_user.id) if current_user.is_authenticated else "")
+
+
+def password_change_limits(view: F) -> F:
+    """Wrong current passwords are limited per account as failed sign-ins are (one counter for
+    the page and the API), so the change form is no way to guess a password faster."""
+    return limiter.shared_limit(
+        lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"],
+        "password-change-account",
+        key_func=_signed_in_account,
+        methods=["POST"],
+        deduct_when=_failed,
+    )(view)
+
+
+@contextmanager
+def keeping_wrong_password_audit() -> Iterator[None]:
+    """Around a password change: a wrong current password is counted and logged, and its audit
+    entry kept although the request fails (the service wrote nothing else)."""
+    try:
+        with keeping_writes():
+            yield
+    except services.WrongPassword:
+        g.sign_in_failed = True
+        security_event("password.change", "failure", user_id=current_user.id)
+        raise

@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -15,10 +16,17 @@ from app.accounts import forms, memberships, services
 from app.accounts.auth import current_actor, requires
 from app.accounts.models import OrganisationKind
 from app.accounts.roles import Permission
-from app.accounts.sign_in import sign_in_limits
+from app.accounts.sign_in import (
+    keeping_wrong_password_audit,
+    masked_account,
+    password_change_limits,
+    sign_in_limits,
+)
 from app.context import city_zone
 from app.db import db
+from app.error_handlers import is_api_request
 from app.errors import DomainError
+from app.observability import security_event
 from app.redirects import local_path
 
 bp = Blueprint("accounts", __name__)
@@ -45,18 +53,76 @@ def sign_in() -> Any:
     user = services.authenticate(db.session, mobile=form.mobile.data, password=form.password.data)
     if user is None:
         g.sign_in_failed = True
+        security_event("sign_in", "failure", account=masked_account(form.mobile.data), via="page")
         flash(_("Wrong mobile number or password."), "error")
         return render_template("accounts/sign_in.html", form=form), 401
     login_user(user)
+    security_event("sign_in", "success", user_id=user.id, via="page")
     return redirect(local_path(request.args.get("next")) or url_for("public.home"))
 
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
     form = forms.EmptyForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and current_user.is_authenticated:
+        security_event("sign_out", "success", user_id=current_user.id)
         logout_user()
     return redirect(url_for("public.landing"))
+
+
+#: What an account whose password an admin set may reach before changing it.
+OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
+    {
+        "static",
+        "accounts.change_password",
+        "accounts.sign_out",
+        "i18n.switch_language",
+        "accounts_api.change_password",
+        "accounts_api.revoke_current_token",
+        "health.livez",
+        "health.healthz",
+    }
+)
+
+
+@bp.before_app_request
+def _password_change_first() -> Response | None:
+    """Until the holder changes a password an admin set, only the change page answers."""
+    if request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    if is_api_request():
+        raise DomainError(
+            "password_change_required",
+            _l("Change the password you were given first (POST /api/v1/me/password)."),
+            status=403,
+        )
+    return redirect(url_for("accounts.change_password"))
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+@login_required
+@password_change_limits
+def change_password() -> Any:
+    form = forms.ChangePasswordForm()
+    template = "accounts/change_password.html"
+    if not form.validate_on_submit():
+        return render_template(template, form=form), 400 if form.errors else 200
+    try:
+        with keeping_wrong_password_audit():
+            services.change_password(
+                db.session,
+                current_actor(),
+                current_user,
+                current_password=form.current_password.data,
+                new_password=form.new_password.data,
+            )
+    except DomainError as error:
+        return render_form_error(template, form, error)
+    security_event("password.change", "success", user_id=current_user.id, via="page")
+    flash(_("Your password was changed."), "success")
+    return redirect(url_for("public.home"))
 
 
 @bp.route("/sign-up", methods=["GET", "POST"])

@@ -112,7 +112,9 @@ def scan_confirm() -> Any:
 @requires(Permission.MERCHANT_COUNTER)
 def redemptions() -> str:
     staff = current_staff()
-    rows = redemption.recent_redemptions(db.session, staff.merchant_id)
+    rows = redemption.recent_redemptions(
+        db.session, staff.merchant_id, store_ids=services.visible_store_ids(db.session, staff)
+    )
     return render_template(
         "merchant/redemptions.html",
         rows=rows,

@@ -380,6 +380,14 @@ def counter_stores(session: Session, staff: Staff) -> list[Store]:
     return list(session.scalars(stmt, _staff_params(staff)))
 
 
+def visible_store_ids(session: Session, staff: Staff) -> list[int] | None:
+    """The stores whose redemptions and totals this staff member may see: None (every store of
+    the merchant) for a manager, a cashier's own stores otherwise."""
+    if staff.is_manager:
+        return None
+    return [store.id for store in counter_stores(session, staff)]
+
+
 class CounterStore(NamedTuple):
     id: int
     name: str

@@ -265,24 +265,30 @@ def rotate_voucher_key() -> Response:
 # --- settlement -------------------------------------------------------------------------------
 
 
-def _statement_for(merchant_id: int) -> settlement.Statement:
+def _statement_for(merchant_id: int, store_ids: list[int] | None) -> settlement.Statement:
     month = settlement.parse_month(
         request.args.get("month"), today=clock.now().astimezone(city_zone()).date()
     )
-    return settlement.statement(
+    stmt = settlement.statement(
         db.session,
         merchant_id,
         month,
         zone=city_zone(),
         yuan_per_point=current_app.config["YUAN_PER_POINT_SUBSIDY"],
     )
+    return settlement.for_stores(stmt, store_ids)
 
 
 def statement_page(
-    merchant_id: int, csv_endpoint: str, csv_args: dict[str, Any] | None = None
+    merchant_id: int,
+    csv_endpoint: str,
+    csv_args: dict[str, Any] | None = None,
+    *,
+    store_ids: list[int] | None = None,
 ) -> str:
-    """One merchant's statement as a page (also the bureau's view of it)."""
-    stmt = _statement_for(merchant_id)
+    """One merchant's statement as a page (also the bureau's view of it); only the stores
+    ``store_ids`` when given (a cashier's)."""
+    stmt = _statement_for(merchant_id, store_ids)
     return render_template(
         "merchant/settlement.html",
         stmt=stmt,
@@ -293,8 +299,8 @@ def statement_page(
     )
 
 
-def statement_csv(merchant_id: int) -> Response:
-    stmt = _statement_for(merchant_id)
+def statement_csv(merchant_id: int, *, store_ids: list[int] | None = None) -> Response:
+    stmt = _statement_for(merchant_id, store_ids)
     body = settlement.statement_csv(stmt, city_zone())
     filename = f"settlement-{stmt.merchant_id}-{stmt.month:%Y-%m}.csv"
     return Response(
@@ -307,10 +313,16 @@ def statement_csv(merchant_id: int) -> Response:
 @bp.get("/merchant/settlement")
 @requires(Permission.MERCHANT_COUNTER)
 def merchant_settlement() -> str:
-    return statement_page(current_staff().merchant_id, "merchant.merchant_settlement_csv")
+    staff = current_staff()
+    return statement_page(
+        staff.merchant_id,
+        "merchant.merchant_settlement_csv",
+        store_ids=services.visible_store_ids(db.session, staff),
+    )
 
 
 @bp.get("/merchant/settlement.csv")
 @requires(Permission.MERCHANT_COUNTER)
 def merchant_settlement_csv() -> Response:
-    return statement_csv(current_staff().merchant_id)
+    staff = current_staff()
+    return statement_csv(staff.merchant_id, store_ids=services.visible_store_ids(db.session, staff))

@@ -22,6 +22,7 @@ from app.context import (
 from app.db import db
 from app.error_handlers import keeping_writes
 from app.ledger import services as ledger
+from app.merchants.services import visible_store_ids
 from app.redemption import qr, schemas, services, settlement
 from app.redemption.code_limits import counting_failed_codes, typed_code_limits
 from app.redemption.models import Redemption
@@ -157,10 +158,12 @@ def confirm(data: dict[str, Any]) -> services.Confirmed:
 @requires(Permission.MERCHANT_COUNTER)
 @blp.response(200, schemas.MerchantRedemptionOut(many=True))
 def recent() -> list[Redemption]:
-    """The merchant's latest 50 redemptions, newest first."""
+    """The merchant's latest 50 redemptions, newest first (a cashier's: of their stores only)."""
+    staff = current_staff()
+    store_ids = visible_store_ids(db.session, staff)
     return [
         row.Redemption
-        for row in services.recent_redemptions(db.session, current_staff().merchant_id)
+        for row in services.recent_redemptions(db.session, staff.merchant_id, store_ids=store_ids)
     ]
 
 
@@ -189,14 +192,17 @@ def _month(args: dict[str, Any]) -> Any:
 @blp.arguments(schemas.MonthArgs(), location="query")
 @blp.response(200, schemas.StatementOut)
 def merchant_statement(args: dict[str, Any]) -> settlement.Statement:
-    """The caller's merchant's statement for a month (default: this month)."""
-    return settlement.statement(
+    """The caller's merchant's statement for a month (default: this month); a cashier's holds
+    the lines and totals of their own stores only."""
+    staff = current_staff()
+    stmt = settlement.statement(
         db.session,
-        current_staff().merchant_id,
+        staff.merchant_id,
         _month(args),
         zone=city_zone(),
         yuan_per_point=current_app.config["YUAN_PER_POINT_SUBSIDY"],
     )
+    return settlement.for_stores(stmt, visible_store_ids(db.session, staff))
 
 
 @blp.get("/bureau/settlement")

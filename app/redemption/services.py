@@ -8,6 +8,7 @@ what the resident's page shows of the tokens it issued.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,17 +106,23 @@ def reverse(
     return redemption
 
 
-def recent_redemptions(session: Session, merchant_id: int, *, limit: int = 50) -> list[Any]:
-    """The merchant's latest redemptions with their store, newest first."""
-    return list(
-        session.execute(
-            sa.select(Redemption, Store.name.label("store_name"))
-            .outerjoin(Store, Store.id == Redemption.store_id)
-            .where(Redemption.merchant_id == merchant_id)
-            .order_by(Redemption.confirmed_at.desc())
-            .limit(limit)
-        )
+def recent_redemptions(
+    session: Session,
+    merchant_id: int,
+    *,
+    store_ids: Sequence[int] | None = None,
+    limit: int = 50,
+) -> list[Any]:
+    """The merchant's latest redemptions with their store, newest first; only those made at
+    ``store_ids`` when given (a cashier's stores)."""
+    stmt = (
+        sa.select(Redemption, Store.name.label("store_name"))
+        .outerjoin(Store, Store.id == Redemption.store_id)
+        .where(Redemption.merchant_id == merchant_id)
     )
+    if store_ids is not None:
+        stmt = stmt.where(Redemption.store_id.in_(store_ids))
+    return list(session.execute(stmt.order_by(Redemption.confirmed_at.desc()).limit(limit)))
 
 
 # --- the resident's side ----------------------------------------------------------------------

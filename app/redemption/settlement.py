@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -148,6 +148,28 @@ def statement(
         points=points,
         amount_yuan=amount,
         reversed=len(lines) - redemptions,
+        lines=lines,
+        by_store=_by_store(lines),
+    )
+
+
+def for_stores(stmt: Statement, store_ids: Sequence[int] | None) -> Statement:
+    """The part of a statement made at ``store_ids`` (a cashier's stores); all of it for None.
+
+    Each line keeps its share of the merchant's amount, so a store's total is the same whoever
+    looks, and the part adds up from its lines exactly as the whole does.
+    """
+    if store_ids is None:
+        return stmt
+    allowed = set(store_ids)
+    lines = [line for line in stmt.lines if line.store_id in allowed]
+    standing = [line for line in lines if line.status == RedemptionStatus.COMPLETED]
+    return replace(
+        stmt,
+        redemptions=len(standing),
+        points=sum(line.points for line in standing),
+        amount_yuan=sum((line.amount_yuan for line in lines), Decimal("0.00")),
+        reversed=len(lines) - len(standing),
         lines=lines,
         by_store=_by_store(lines),
     )

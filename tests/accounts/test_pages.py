@@ -75,7 +75,7 @@ def test_sign_up_errors_are_shown_next_to_the_field_and_nothing_is_written(clien
     cases = [
         ({"mobile": existing.mobile, "password": "fine-pass-2026"}, 409, "已存在"),
         ({"mobile": "1234", "password": "fine-pass-2026"}, 422, "11"),
-        ({"mobile": next_mobile(), "password": "weak"}, 422, "8"),
+        ({"mobile": next_mobile(), "password": "weak"}, 422, "12"),
     ]
     before = session.scalar(sa.select(sa.func.count()).select_from(User))
     for fields, status, fragment in cases:
