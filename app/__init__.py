@@ -9,6 +9,7 @@ from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
+from app.api.ids import IdConverter
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -17,6 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ``config`` overrides values read from the environment (tests pass their database here).
     """
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = IdConverter  # every integer in a URL is an id
     settings = config_module.from_environment(Path(app.instance_path))
     settings.update(config or {})
     app.config.from_mapping(settings)

@@ -30,6 +30,7 @@ from app.activities import evidence, forms, links, partners, queries, reasons, r
 from app.activities import settings as edge
 from app.activities.kinds import IDENTIFIER_NAMES, KIND_NAMES, STATUS_NAMES, kind_name
 from app.activities.models import IdentifierKind
+from app.api.ids import parse_id
 from app.db import db
 from app.errors import DomainError
 from methodologies.recycling import MATERIALS
@@ -208,7 +209,7 @@ def review_queue() -> Any:
     filters = _review_filters()
     status = 200
     if request.method == "POST":
-        ids = [int(value) for value in request.form.getlist("activity_id") if value.isdigit()]
+        ids = [i for i in map(parse_id, request.form.getlist("activity_id")) if i is not None]
         if not form.validate_on_submit() or not ids:
             flash(_("Choose at least one activity and a decision."), "error")
             status = 400
