@@ -37,8 +37,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _load_plugins(app)
 
     from app import cli, errors, views
+    from app.api import json_depth
 
     init_request_hooks(app)
+    json_depth.init_app(app)
     _commit_at_the_edge(app)
     app.register_blueprint(health)
     views.register(app)

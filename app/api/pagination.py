@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from app.api import json_depth
 from app.api.ids import is_id
 from app.errors import DomainError
 
@@ -50,7 +51,7 @@ def encode_cursor(values: Sequence[Any]) -> str:
 def decode_cursor(cursor: str) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = json_depth.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad_cursor() from exc
     if not isinstance(values, list):
