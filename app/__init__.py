@@ -11,6 +11,7 @@ from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
+from app.api.ids import IdConverter
 from app.extensions import SessionCookies
 
 
@@ -45,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """
     app = Tanpuhui(__name__, instance_relative_config=True)
     app.session_interface = SessionCookies()
+    app.url_map.converters["int"] = IdConverter  # every integer in a URL is an id
     settings = config_module.from_environment(Path(app.instance_path))
     settings.update(config or {})
     app.config.from_mapping(settings)
@@ -69,8 +71,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     context.init_app(app)  # a broken plugin or setting stops start-up here
 
     from app import cli, error_handlers, templating, views
+    from app.api import json_depth
 
     init_request_hooks(app)
+    json_depth.init_app(app)
     _commit_at_the_edge(app)
     app.register_blueprint(health)
     views.register(app)

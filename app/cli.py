@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from app import adapters
 from app.db import db
+from app.filings.cli import verify_filing
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -29,6 +30,8 @@ main = FlaskGroup(
     add_version_option=False,
     help="Tanpuhui carbon-inclusion platform.",
 )
+# A verifier checks a package offline: no app, so no configuration or database is needed.
+main.add_command(verify_filing)
 
 
 def alembic_config(database_url: str | None = None) -> AlembicConfig:
@@ -121,7 +124,7 @@ def seed_demo(if_empty: bool) -> None:
 
 def register(app: Flask) -> None:
     from app.activities.cli import purge_held_command, simulate_command
-    from app.filings.cli import export_filing, verify_filing
+    from app.filings.cli import export_filing
     from app.jobs.cli import jobs_group, scheduler_command
     from app.ledger.cli import register as register_ledger_commands
     from app.methodology.cli import register as register_methodology_commands
@@ -131,6 +134,6 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
     register_methodology_commands(app)
     app.cli.add_command(recompute)
-    for command in (jobs_group, scheduler_command, verify_filing, export_filing):
+    for command in (jobs_group, scheduler_command, export_filing):
         app.cli.add_command(command)
     register_ledger_commands(app)

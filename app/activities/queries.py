@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.activities.models import Activity, ActivitySource, ActivityStatus, EvidenceFile
-from app.api.pagination import decode_cursor, encode_cursor
-from app.errors import DomainError, NotFound
+from app.api.pagination import decode_id_cursor, encode_cursor
+from app.errors import NotFound
 from app.ledger.models import Issuance
 from app.reductions.models import Reduction
 
@@ -67,10 +67,7 @@ def rows_page(
 ) -> dict[str, Any]:
     """One keyset page (newest first) of ``stmt``, an extension of :func:`_statement`."""
     if cursor:
-        (last_id,) = decode_cursor(cursor) or [None]
-        if not isinstance(last_id, int):
-            raise DomainError("invalid_cursor", "The page cursor is not valid.", field="cursor")
-        stmt = stmt.where(Activity.id < last_id)
+        stmt = stmt.where(Activity.id < decode_id_cursor(cursor))
     rows = [
         _row(*row) for row in session.execute(stmt.order_by(Activity.id.desc()).limit(limit + 1))
     ]

@@ -10,6 +10,7 @@ from app.activities import reasons
 from app.activities.ingest import ActivityItemIn, AwareIsoDateTime
 from app.activities.kinds import SELF_REPORT_KINDS, kind_name
 from app.activities.models import ActivityStatus, IdentifierKind
+from app.api.ids import Id
 from app.api.multipart import File
 
 
@@ -168,15 +169,13 @@ class ActivityReviewArgs(ma.Schema):
     source = ma.fields.String(
         load_default=None, validate=ma.validate.OneOf(("partner", "self_report"))
     )
-    partner_id = ma.fields.Integer(load_default=None)
+    partner_id = Id(load_default=None)
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 200))
     cursor = ma.fields.String(load_default=None)
 
 
 class ReviewDecisionIn(ma.Schema):
-    activity_ids = ma.fields.List(
-        ma.fields.Integer(), required=True, validate=ma.validate.Length(min=1, max=500)
-    )
+    activity_ids = ma.fields.List(Id(), required=True, validate=ma.validate.Length(min=1, max=500))
     decision = ma.fields.String(required=True, validate=ma.validate.OneOf(("approve", "reject")))
     note = ma.fields.String(
         load_default="", metadata={"description": "Required to reject: the resident reads it"}

@@ -29,6 +29,7 @@ from app.accounts.views import render_form_error
 from app.activities import evidence, forms, links, partners, queries, review, self_reports
 from app.activities.kinds import IDENTIFIER_NAMES, KIND_NAMES, STATUS_NAMES, kind_name
 from app.activities.models import IdentifierKind
+from app.api.ids import parse_id
 from app.db import db
 from app.errors import DomainError
 from app.methodology.apply import InvalidQuantities
@@ -198,7 +199,7 @@ def review_queue() -> Any:
     filters = _review_filters()
     status = 200
     if request.method == "POST":
-        ids = [int(value) for value in request.form.getlist("activity_id") if value.isdigit()]
+        ids = [i for i in map(parse_id, request.form.getlist("activity_id")) if i is not None]
         if not form.validate_on_submit() or not ids:
             flash(_("Choose at least one activity and a decision."), "error")
             status = 400

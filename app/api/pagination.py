@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from app.api import json_depth
+from app.api.ids import is_id
 from app.errors import DomainError
 
 MAX_LIMIT = 200
@@ -49,12 +51,21 @@ def encode_cursor(values: Sequence[Any]) -> str:
 def decode_cursor(cursor: str) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = json_depth.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad_cursor() from exc
     if not isinstance(values, list):
         raise _bad_cursor()
     return values
+
+
+def decode_id_cursor(cursor: str) -> int:
+    """The one id a keyset cursor carries; anything else (a list, a number too large for the
+    database) is an invalid cursor, never a crash."""
+    values = decode_cursor(cursor)
+    if len(values) != 1 or not is_id(values[0]):
+        raise _bad_cursor()
+    return values[0]
 
 
 def _bad_cursor() -> DomainError:
@@ -66,10 +77,7 @@ def keyset_page(
 ) -> dict[str, Any]:
     """Newest first by a unique, increasing id column."""
     if cursor:
-        (last_id,) = decode_cursor(cursor) or [None]
-        if not isinstance(last_id, int):
-            raise _bad_cursor()
-        stmt = stmt.where(id_column < last_id)
+        stmt = stmt.where(id_column < decode_id_cursor(cursor))
     rows = list(session.scalars(stmt.order_by(id_column.desc()).limit(limit + 1)))
     has_more = len(rows) > limit
     rows = rows[:limit]

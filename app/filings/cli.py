@@ -26,7 +26,8 @@ def verify_filing(package_path: str, expected_root: str | None) -> None:
         return
     for discrepancy in report.discrepancies:
         click.echo(discrepancy)
-    click.echo(f"{len(report.discrepancies)} discrepancies", err=True)
+    count = len(report.discrepancies)
+    click.echo(f"{count} {'discrepancy' if count == 1 else 'discrepancies'}", err=True)
     sys.exit(1)
 
 

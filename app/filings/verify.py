@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
+import lzma
 import zipfile
+import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,11 +22,18 @@ from typing import IO, Any
 
 from marshmallow import ValidationError
 
+from app.api import json_depth
 from app.filings import package
 from methodologies import Methodology, QuantificationError
 from methodologies.registry import MethodologyLoadError, load_methodologies
 
 _RECOMPUTED = ("baseline_g", "project_g", "reduction_g")
+#: What reading a damaged zip or member raises: zipfile's own error, a broken deflate or lzma
+#: stream, a truncated file, an encrypted member, an unknown compression method, bad UTF-8.
+_UNREADABLE = (
+    zipfile.BadZipFile, OSError, EOFError, zlib.error, lzma.LZMAError, NotImplementedError,
+    RuntimeError, ValueError, csv.Error,
+)  # fmt: skip
 
 
 @dataclass
@@ -47,11 +56,15 @@ def verify_package(path: Path | IO[bytes], *, expected_root: str | None = None) 
     report = Report()
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _UNREADABLE as exc:
         report.add(f"package: not a readable zip ({exc})")
         return report
     with archive:
-        names = set(archive.namelist())
+        listed = Counter(archive.namelist())
+        for name, count in sorted(listed.items()):
+            if count > 1:
+                report.add(f"{name}: {count} members of this name (a package has one of each)")
+        names = set(listed)
         expected = {package.MANIFEST, package.SUMMARY, package.LINES}
         for name in sorted(expected - names):
             report.add(f"{name}: missing from the package")
@@ -62,15 +75,16 @@ def verify_package(path: Path | IO[bytes], *, expected_root: str | None = None) 
         manifest = _read_manifest(archive, report)
         if manifest is None:
             return report
+        stated_hashes = _stated_hashes(manifest, report)
         hashes = {}
         for name in (package.LINES, package.SUMMARY):
             if name in names:
                 hashes[name] = _file_hash(archive, name, report)
-                stated = manifest.get("files", {}).get(name)
+                stated = stated_hashes.get(name)
                 if hashes[name] is not None and hashes[name] != stated:
                     report.add(f"{name}: SHA-256 is {hashes[name]}, the manifest says {stated}")
-        if manifest.get("files") and all(hashes.get(n) for n in hashes):
-            root = package.root_hash(manifest["files"], manifest)
+        if stated_hashes and all(hashes.get(n) for n in hashes):
+            root = package.root_hash(stated_hashes, manifest)
             if root != manifest.get("root_hash"):
                 report.add(
                     f"manifest.json: root hash is {root}, the manifest says "
@@ -89,8 +103,8 @@ def verify_package(path: Path | IO[bytes], *, expected_root: str | None = None) 
 def _read_manifest(archive: zipfile.ZipFile, report: Report) -> dict[str, Any] | None:
     try:
         raw = archive.read(package.MANIFEST)
-        manifest = json.loads(raw)
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        manifest = json_depth.loads(raw)
+    except _UNREADABLE as exc:
         report.add(f"manifest.json: not readable JSON ({exc})")
         return None
     if not isinstance(manifest, dict):
@@ -103,20 +117,43 @@ def _read_manifest(archive: zipfile.ZipFile, report: Report) -> dict[str, Any] |
     return manifest
 
 
+def _stated_hashes(manifest: dict[str, Any], report: Report) -> dict[str, str]:
+    files = manifest.get("files")
+    if isinstance(files, dict) and all(isinstance(v, str) for v in files.values()):
+        return files
+    report.add(f"manifest.json: files is {_kind(files)}, not an object of file names and SHA-256s")
+    return {}
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, in words, for a message."""
+    if value is None:
+        return "missing"
+    names = {bool: "a boolean", str: "a string", list: "a list", dict: "an object"}
+    return names.get(type(value), "a number")
+
+
 def _file_hash(archive: zipfile.ZipFile, name: str, report: Report) -> str | None:
     digest = hashlib.sha256()
     try:
         with archive.open(name) as member:
             while chunk := member.read(1 << 16):
                 digest.update(chunk)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _UNREADABLE as exc:
         report.add(f"{name}: cannot be read ({exc})")
         return None
     return digest.hexdigest()
 
 
 def _methodology(manifest: dict[str, Any], report: Report) -> tuple[type[Methodology], Any] | None:
-    described = manifest.get("methodology") or {}
+    described = manifest.get("methodology")
+    if not isinstance(described, dict):
+        report.add(f"manifest.json: methodology is {_kind(described)}, not an object")
+        return None
+    parameters = described.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        report.add(f"manifest.json: methodology parameters are {_kind(parameters)}, not an object")
+        return None
     code, version = described.get("code"), described.get("plugin_version")
     try:
         plugin = load_methodologies([str(code)])[str(code)]
@@ -130,7 +167,7 @@ def _methodology(manifest: dict[str, Any], report: Report) -> tuple[type[Methodo
         )
         return None
     try:
-        params = plugin.load_parameters(described.get("parameters") or {})
+        params = plugin.load_parameters(parameters)
     except ValidationError as exc:
         report.add(f"manifest.json: methodology parameters are not valid ({exc.messages})")
         return None
@@ -147,7 +184,7 @@ def _check_lines(archive: zipfile.ZipFile, manifest: dict[str, Any], report: Rep
     rows = _rows(archive)
     try:
         header = next(rows, None)
-    except (csv.Error, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+    except _UNREADABLE as exc:
         report.add(f"lines.csv: cannot be read ({exc})")
         return
     if header != list(package.COLUMNS):
@@ -171,7 +208,7 @@ def _check_lines(archive: zipfile.ZipFile, manifest: dict[str, Any], report: Rep
             total_g += stated["reduction_g"]
             if loaded is not None:
                 _recompute(loaded, values, stated, where, report)
-    except (csv.Error, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+    except _UNREADABLE as exc:
         report.add(f"lines.csv row {number + 1}: cannot be read ({exc})")
         return
     report.lines = number
@@ -184,9 +221,12 @@ def _stated(values: dict[str, str], where: str, report: Report) -> dict[str, Any
         stated["capped"] = _flag(values["capped"])
         stated["self_reported"] = _flag(values["self_reported"])
         stated["occurred_at"] = datetime.fromisoformat(values["occurred_at"])
-        stated["quantities"] = json.loads(values["quantities"])
+        stated["quantities"] = json_depth.loads(values["quantities"])
     except (ValueError, TypeError) as exc:
         report.add(f"{where}: unreadable value ({exc})")
+        return None
+    if not isinstance(stated["quantities"], dict):
+        report.add(f"{where}: quantities are {_kind(stated['quantities'])}, not an object")
         return None
     if stated["occurred_at"].utcoffset() is None:
         report.add(f"{where}: occurred_at has no time zone")

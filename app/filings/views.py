@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission
+from app.api.ids import parse_id
 from app.api.pagination import keyset_page
 from app.db import db
 from app.errors import DomainError
@@ -40,7 +41,7 @@ def batches_page(cursor: str | None) -> dict[str, Any]:
 
 
 def _lines(batch: FilingBatch) -> tuple[list[services.LineView], int | None]:
-    after = request.args.get("after", type=int)
+    after = parse_id(request.args.get("after"))
     return services.batch_lines(db.session, batch.id, after=after, limit=LINES_PER_PAGE)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_babel import get_locale
 
+from app.api.ids import Id
 from app.context import reward_types
 from app.merchants import offers
 from app.merchants.models import MerchantKind, MerchantStatus, Offer, OfferStatus
@@ -18,7 +19,7 @@ class StoreSchema(ma.Schema):
 
 
 class StaffStoresIn(ma.Schema):
-    store_ids = ma.fields.List(ma.fields.Integer(strict=True), required=True)
+    store_ids = ma.fields.List(Id(strict=True), required=True)
 
 
 class StaffStoresOut(ma.Schema):
@@ -82,7 +83,7 @@ class OfferIn(ma.Schema):
     monthly_limit = ma.fields.Integer(load_default=None, strict=True, allow_none=True)
     valid_from = ma.fields.AwareDateTime(required=True)
     valid_until = ma.fields.AwareDateTime(required=True)
-    store_ids = ma.fields.List(ma.fields.Integer(), required=True)
+    store_ids = ma.fields.List(Id(), required=True)
 
 
 class PublicOfferOut(ma.Schema):
@@ -160,4 +161,4 @@ class RotateKeyIn(ma.Schema):
 
 class BrowseArgs(ma.Schema):
     reward_type = ma.fields.String(load_default=None)
-    merchant_id = ma.fields.Integer(load_default=None)
+    merchant_id = Id(load_default=None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.api.ids import Id
 from app.api.pagination import PageArgs, page_schema
 from app.methodology.models import VersionStatus
 
@@ -115,7 +116,7 @@ class MethodologyVersionListArgs(PageArgs):
 
 class MethodologyRegisterIn(ma.Schema):
     code = ma.fields.String(required=True, metadata={"example": "bus"})
-    copy_from = ma.fields.Integer(
+    copy_from = Id(
         load_default=None,
         metadata={"description": "Start from this version's parameters instead of the defaults"},
     )

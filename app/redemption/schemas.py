@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.api.ids import Id
+
 
 class QrTokenOut(ma.Schema):
     """A QR token for the resident's screen."""
@@ -17,9 +19,7 @@ class QrTokenOut(ma.Schema):
 
 
 class StatusArgs(ma.Schema):
-    since = ma.fields.Integer(
-        required=True, metadata={"description": "The first token id the page was given"}
-    )
+    since = Id(required=True, metadata={"description": "The first token id the page was given"})
 
 
 class FulfilmentOut(ma.Schema):
@@ -53,7 +53,7 @@ class TokenIn(ma.Schema):
         required=True,
         metadata={"description": "What the QR code carries, or the 8-digit code under it"},
     )
-    store_id = ma.fields.Integer(
+    store_id = Id(
         load_default=None,
         allow_none=True,
         strict=True,

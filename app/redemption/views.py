@@ -11,6 +11,7 @@ from flask_login import current_user
 from app import clock
 from app.accounts.auth import requires
 from app.accounts.roles import Permission
+from app.api.ids import parse_id
 from app.api.pagination import keyset_page
 from app.context import reward_types
 from app.db import db
@@ -33,7 +34,7 @@ def browse() -> str:
     types = reward_types()
     reward_type = request.args.get("reward_type") or None
     reward_type = reward_type if reward_type in types else None
-    merchant_id = request.args.get("merchant_id", type=int)
+    merchant_id = parse_id(request.args.get("merchant_id"))
     page = keyset_page(
         db.session,
         offers.browsable(now, reward_type=reward_type, merchant_id=merchant_id),

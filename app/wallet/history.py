@@ -17,13 +17,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.accounts.services import normalise_mobile
-from app.api.pagination import decode_cursor, encode_cursor
+from app.api.pagination import decode_id_cursor, encode_cursor
 from app.errors import DomainError, NotFound
 from app.ledger.batch import id_list_filter
 from app.ledger.models import Account, Cap, Entry, Issuance, Transaction, TransactionKind
@@ -135,7 +134,7 @@ def history(
     methodologies: Methodologies | None = None,
 ) -> HistoryPage:
     """The wallet's transactions, newest first, ``limit`` at a time."""
-    before = _cursor_value(cursor) if cursor else None
+    before = decode_id_cursor(cursor) if cursor else None
     wallet, stmt = _entry_rows(session, holder_id)
     if wallet is None:
         return HistoryPage([], None)
@@ -146,13 +145,6 @@ def history(
     rows = rows[:limit]
     items = _describe(session, rows, methodologies or {})
     return HistoryPage(items, encode_cursor([rows[-1].transaction_id]) if more else None)
-
-
-def _cursor_value(cursor: str) -> int:
-    values = decode_cursor(cursor)
-    if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
-        raise DomainError("invalid_cursor", _l("The page cursor is not valid."), field="cursor")
-    return values[0]
 
 
 def history_item(

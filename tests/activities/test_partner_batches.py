@@ -11,6 +11,7 @@ from app import clock
 from app.accounts.roles import Role
 from app.activities.models import Activity, ActivityStatus, IdentifierKind, PartnerMessage
 from app.activities.partners import IssuedKey
+from app.api.json_depth import MAX_JSON_DEPTH
 from app.audit.models import AuditEntry
 from app.jobs import registry
 from app.jobs.runner import run_job
@@ -289,6 +290,23 @@ def test_a_batch_over_the_limit_is_refused_with_413(city, client, session):
     city.config["MAX_CONTENT_LENGTH"] = 100
     response = post_batch(client, key, [ride("r1", "T", at(8))])
     assert response.status_code == 413
+    assert session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 0
+
+
+def test_a_body_nested_past_the_json_depth_limit_is_refused(city, client, session):
+    """The batch, its list and an item take three levels; the quantities the rest."""
+    key = make_partner(city, session, ["bus_ride"])
+    for extra, status in ((0, 200), (1, 400), (100_000, 400)):
+        depth = MAX_JSON_DEPTH - 3 + extra
+        item = json.dumps({**ride("r1", "T", at(8)), "quantities": "Q"})
+        quantities = "[" * depth + "1" + "]" * depth
+        body = ('{"activities": [' + item.replace('"Q"', quantities) + "]}").encode()
+        response = client.post(BATCH_URL, data=body, headers=signed_headers(key, body))
+        assert response.status_code == status, response.get_data(as_text=True)
+        if status == 400:
+            assert response.get_json()["reason"] == "json_too_deep"
+        else:
+            assert response.get_json()["results"][0]["result"] == "rejected"
     assert session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 0
 
 

@@ -6,11 +6,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import struct
+import traceback
+import warnings
 import zipfile
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from app.cli import main
 from app.filings import bundling, package
 from app.filings.verify import verify_package
 from tests.factories import make_user
@@ -72,10 +77,29 @@ def test_an_untouched_package_verifies_and_is_rebuilt_byte_for_byte(session, bat
     assert len(first.split(",")[2]) == 32  # a pseudonym, not the participant's id
 
 
-def test_verify_filing_command_prints_ok(app, session, batch, tmp_path: Path):
+def verify_command(path: Path, **env: str | None):
+    """``tanpuhui verify-filing PATH`` as the command line runs it (no app is made for it)."""
+    environment = {"FLASK_RUN_FROM_CLI": None, **env}
+    result = CliRunner().invoke(main, ["verify-filing", str(path)], env=environment)
+    assert result.exception is None or isinstance(result.exception, SystemExit), "".join(
+        traceback.format_exception(result.exception)
+    )
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_verify_filing_command_prints_ok(session, batch, tmp_path: Path):
     path = tmp_path / "package.zip"
     path.write_bytes(_package(session, batch))
-    result = app.test_cli_runner().invoke(args=["verify-filing", str(path)])
+    result = verify_command(path)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("OK: 12 lines")
+
+
+def test_verify_filing_needs_no_configuration_even_in_production(session, batch, tmp_path: Path):
+    path = tmp_path / "package.zip"
+    path.write_bytes(_package(session, batch))
+    result = verify_command(path, TANPUHUI_ENV="production", DATABASE_URL=None, SECRET_KEY=None)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("OK: 12 lines")
 
@@ -177,11 +201,96 @@ def test_a_missing_or_extra_file_is_named(session, batch):
     assert "summary.html: missing" in text and "notes.txt: not part" in text
 
 
-def test_verify_filing_command_lists_discrepancies(app, session, batch, tmp_path: Path):
+def test_verify_filing_command_lists_discrepancies(session, batch, tmp_path: Path):
     files = _files(_package(session, batch))
     files["summary.html"] += b" "
     path = tmp_path / "tampered.zip"
     path.write_bytes(_rezip(files).getvalue())
-    result = app.test_cli_runner().invoke(args=["verify-filing", str(path)])
+    result = verify_command(path)
     assert result.exit_code == 1
     assert result.output.startswith("summary.html: SHA-256")
+
+
+# --- packages made to break the reader ---------------------------------------------------------
+
+
+def _deflated(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _member_data_offset(raw: bytes, name: str) -> int:
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        offset = archive.getinfo(name).header_offset
+    name_length, extra_length = struct.unpack("<HH", raw[offset + 26 : offset + 30])
+    return offset + 30 + name_length + extra_length
+
+
+@pytest.mark.parametrize("name", ["lines.csv", "manifest.json", "summary.html"])
+def test_a_corrupted_member_is_named_not_a_traceback(session, batch, tmp_path: Path, name):
+    raw = _deflated(_files(_package(session, batch)))
+    start = _member_data_offset(raw, name)
+    for at in (0, 1, 7, 40, 200):  # a broken deflate stream, or a wrong CRC, at each
+        corrupted = bytearray(raw)
+        corrupted[start + at] ^= 0xA5
+        path = tmp_path / f"corrupted-{at}.zip"
+        path.write_bytes(bytes(corrupted))
+        result = verify_command(path)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(name), result.output
+
+
+def _with_manifest(files: dict[str, bytes], changes: dict[str, object]) -> dict[str, bytes]:
+    manifest = {**json.loads(files["manifest.json"]), **changes}
+    return {**files, "manifest.json": package.canonical_json(manifest)}
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"files": "sha-256"}, "manifest.json: files is a string, not an object"),
+        ({"files": ["lines.csv", "summary.html"]}, "manifest.json: files is a list, not an"),
+        ({"files": {"lines.csv": 1}}, "manifest.json: files is an object, not an object of"),
+        ({"methodology": "bus"}, "manifest.json: methodology is a string, not an object"),
+        ({"methodology": {"code": "bus", "parameters": [1]}}, "parameters are a list"),
+        ({"files": None}, "manifest.json: files is missing"),
+    ],
+    ids=["files-string", "files-list", "files-number", "methodology-string", "params-list",
+         "files-null"],
+)  # fmt: skip
+def test_a_manifest_of_the_wrong_shape_is_a_discrepancy(
+    session, batch, tmp_path: Path, changes, expected
+):
+    files = _with_manifest(_files(_package(session, batch)), changes)
+    path = tmp_path / "package.zip"
+    path.write_bytes(_rezip(files).getvalue())
+    result = verify_command(path)
+    assert result.exit_code == 1
+    assert expected in result.output, result.output
+
+
+def test_a_line_whose_quantities_are_not_an_object_is_named(session, batch):
+    files = _files(_package(session, batch))
+    files["lines.csv"], row = _edit_row(files["lines.csv"], 2, "quantities", "[1, 2]")
+    text = "\n".join(verify_package(_rezip(files)).discrepancies)
+    assert f"lines.csv row 2 (reduction {row[0]}): quantities are a list, not an object" in text
+
+
+def test_two_members_of_one_name_are_refused(session, batch, tmp_path: Path):
+    files = _files(_package(session, batch))
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns of the duplicate it writes
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, content in files.items():
+                archive.writestr(name, content)
+            archive.writestr("lines.csv", files["lines.csv"])  # the same again: a reader
+            # sees only one of the two
+    path = tmp_path / "duplicated.zip"
+    path.write_bytes(buffer.getvalue())
+    result = verify_command(path)
+    assert result.exit_code == 1
+    assert "lines.csv: 2 members of this name" in result.output
