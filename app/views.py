@@ -39,6 +39,10 @@ def register(app: Flask) -> None:
     from app.wallet import api as wallet_api
     from app.wallet import views as wallet_views
 
+    # First of all request hooks: every later hook that reads current_user finds the token's
+    # principal instead of making Flask-Login load the account.
+    app.before_request(sign_in_by_bearer_token)
+    app.before_request(protect_cookie_api_call)
     app.context_processor(_template_globals)
     for blueprint in (public_views.bp, accounts_views.bp, bureau_views.bp, i18n.bp, docs.bp):
         app.register_blueprint(blueprint)
@@ -74,8 +78,6 @@ def register(app: Flask) -> None:
     api.register_blueprint(wallet_api.blp)
     csrf.exempt(dashboard_api.blp)  # read-only open data
     api.register_blueprint(dashboard_api.blp)
-    app.before_request(sign_in_by_bearer_token)
-    app.before_request(protect_cookie_api_call)
 
 
 def _template_globals() -> dict[str, Any]:

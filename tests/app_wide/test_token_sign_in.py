@@ -55,3 +55,25 @@ def test_the_session_cookie_comes_before_a_token_as_ever(client, session):
     log_in(client, signed_in)
     response = client.get("/api/v1/me", headers=bearer(session, other))
     assert response.get_json()["mobile"] == signed_in.mobile
+
+
+def test_no_request_hook_makes_flask_login_load_the_account(client, session, monkeypatch):
+    """The bearer sign-in runs before every other hook, so the hooks that read current_user (the
+    forced password change among them) find the token's principal, not an ORM load."""
+    headers = bearer(session, make_user(session))
+
+    def loaded(*_args, **_kwargs):
+        raise AssertionError("the account was loaded through Flask-Login")
+
+    monkeypatch.setattr(services, "user_for_token", loaded)
+    response = client.get("/api/v1/wallet", headers=headers)
+    assert response.status_code == 200 and "balance" in response.get_json()
+
+
+def test_a_token_of_an_account_that_must_change_its_password_is_held_to_it(client, session):
+    user = make_user(session)
+    user.must_change_password = True
+    headers = bearer(session, user)
+    response = client.get("/api/v1/wallet", headers=headers)
+    assert response.status_code == 403
+    assert response.get_json()["reason"] == "password_change_required"
