@@ -56,7 +56,10 @@ browser:
 ## extract-messages: refresh the catalogues after changing UI text
 extract-messages: $(VENV)/.installed-test
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l en \
+	  --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -l zh_Hans_CN \
+	  --no-fuzzy-matching --ignore-obsolete -w 100  # the Chinese catalogue keeps 100-column lines
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
