@@ -193,7 +193,7 @@ class Methodology(ABC):
         """Loads an activity's raw quantities: the kind's declared fields and cross-field rules."""
         return _input_schema(cls)
 
-    @classmethod
+    @classmethod  # noqa: B027 (an optional hook, empty by default)
     def validate_quantities(cls, data: Mapping[str, Any]) -> None:
         """Rules between fields (distance or stations, say): raise ``ValidationError`` naming
         the field. Each field's own type and bounds are already checked from its declaration."""
