@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from app import adapters
 from app.activities import bulk, pipeline, reasons
 from app.activities.keys import hash_identifier
-from app.activities.kinds import IDENTIFIER_FOR_KIND
 from app.activities.models import Activity, ActivitySource, ActivityStatus, LinkedIdentifier
 from app.activities.signatures import Sender
 from app.errors import DomainError
@@ -218,7 +217,7 @@ def _validate(
                 ],
             )
             continue
-        if plugin is None or kind not in IDENTIFIER_FOR_KIND:
+        if plugin is None:
             results[index] = _rejected(
                 index,
                 raw,
@@ -253,9 +252,7 @@ def _validate(
                 occurred_at=occurred_at,
                 loaded=loaded,
                 dumped=dumped,
-                identifier_hash=hash_identifier(
-                    key, IDENTIFIER_FOR_KIND[kind].value, data["identifier"]
-                ),
+                identifier_hash=hash_identifier(key, plugin.kind.identifier, data["identifier"]),
                 evidence_url=data["evidence_url"],
             )
         )
@@ -390,7 +387,8 @@ def _store(
             row = (
                 activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
                 None, item.identifier_hash, held_until, item.occurred_at,
-                pipeline.trip_end(item.kind, item.occurred_at, item.loaded), item.dumped,
+                pipeline.trip_end(item.plugin.kind.trip, item.occurred_at, item.loaded),
+                item.dumped,
                 status.value, [], item.evidence_url, None, None, now, None,
             )  # fmt: skip
             found: list[dict[str, Any]] = []

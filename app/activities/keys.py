@@ -13,7 +13,6 @@ import base64
 import hashlib
 import hmac
 import os
-import re
 import secrets
 from functools import lru_cache
 
@@ -21,8 +20,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from methodologies.kinds import IdentifierKind
+
 _CIPHER_VERSION = "v1"
-_SEPARATORS = re.compile(r"[\s\-]")
 
 
 def new_key_id() -> str:
@@ -65,12 +65,8 @@ def identifier_hash_key(configured: str | None, secret_key: str) -> bytes:
     return _derive(secret_key, b"tanpuhui identifier hashes v1")
 
 
-def normalise_identifier(identifier: str) -> str:
-    """Card and meter numbers as people type them: no blanks or dashes, upper case."""
-    return _SEPARATORS.sub("", identifier).upper()
-
-
-def hash_identifier(key: bytes, kind: str, identifier: str) -> str:
-    """The keyed hash stored and matched instead of the identifier itself."""
-    message = f"{kind}:{normalise_identifier(identifier)}".encode()
+def hash_identifier(key: bytes, kind: IdentifierKind, identifier: str) -> str:
+    """The keyed hash stored and matched instead of the identifier itself, after the identifier
+    kind's own normalisation (declared by its methodology)."""
+    message = f"{kind.code}:{kind.normalise(identifier)}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from app import adapters
 from app.activities import bulk, reasons
-from app.activities.kinds import TRIP_KINDS
+from app.activities.kinds import trips_of
 from app.activities.models import Activity, ActivityStatus
 from app.errors import DomainError
 from app.ledger.policy import LedgerPolicy
@@ -39,6 +39,7 @@ from app.reductions.models import Reduction, ReductionStatus
 from app.reductions.services import reduction_row
 from methodologies.base import Activity as MethodologyActivity
 from methodologies.base import Methodology, Quantification, QuantificationError, Severity
+from methodologies.kinds import Trip
 
 _BUCKET_SECONDS = 600
 _NO_DURATION = timedelta(minutes=1)
@@ -81,29 +82,36 @@ class Candidate:
 # --- fingerprints and intervals -----------------------------------------------------------------
 
 
-def trip_end(kind: str, occurred_at: datetime, quantities: Mapping[str, Any]) -> datetime | None:
+def trip_end(
+    trip: Trip | None, occurred_at: datetime, quantities: Mapping[str, Any]
+) -> datetime | None:
     """When a trip ended: its start plus the reported duration (a minute when none is given)."""
-    if kind not in TRIP_KINDS:
+    if trip is None:
         return None
-    minutes = quantities.get("duration_minutes")
+    minutes = quantities.get(trip.duration_field)
     if not minutes:
         return occurred_at + _NO_DURATION
     return occurred_at + timedelta(minutes=float(minutes))
 
 
 def fingerprint(
-    participant_id: int, kind: str, occurred_at: datetime, quantities: Mapping[str, Any]
+    participant_id: int,
+    kind: str,
+    occurred_at: datetime,
+    quantities: Mapping[str, Any],
+    trip: Trip | None = None,
 ) -> str:
     """What makes two reports the same real action, whoever reported it.
 
-    A trip: stations when given, else the distance to the whole km; anything else: all of its
-    quantities. Both with the 10-minute bucket the action started in.
+    A trip: its route fields (stations) when given, else the distance to the whole km; anything
+    else: all of its quantities. Both with the 10-minute bucket the action started in.
     """
     bucket = int(occurred_at.timestamp()) // _BUCKET_SECONDS
-    if kind in TRIP_KINDS and "from_station" in quantities:
-        key: Any = sorted((quantities["from_station"], quantities["to_station"]))
-    elif kind in TRIP_KINDS and "distance_km" in quantities:
-        key = str(Decimal(quantities["distance_km"]).quantize(Decimal(1)))
+    route = trip.route_fields if trip is not None else ()
+    if route and all(name in quantities for name in route):
+        key: Any = sorted(str(quantities[name]) for name in route)
+    elif trip is not None and trip.distance_field in quantities:
+        key = str(Decimal(quantities[trip.distance_field]).quantize(Decimal(1)))
     else:
         key = sorted((name, str(value)) for name, value in quantities.items())
     raw = json.dumps([participant_id, kind, bucket, key], default=str, ensure_ascii=False)
@@ -148,7 +156,8 @@ def _load_history(
                 )
             )
         )
-    trips = [c for c in candidates if c.kind in TRIP_KINDS]
+    trip_kinds = trips_of(settings.plugins)
+    trips = [c for c in candidates if c.kind in trip_kinds]
     if not trips:
         return history
     participants = sorted({c.participant_id for c in trips})
@@ -169,7 +178,7 @@ def _load_history(
         Activity.occurred_at >= earliest - timedelta(days=1),
         Activity.occurred_at < max(last_day_ends, last_trip_ends),
         sa.or_(Activity.occurred_at >= first_day_starts, Activity.ends_at > earliest),
-        Activity.kind.in_(sorted(TRIP_KINDS)),
+        Activity.kind.in_(sorted(trip_kinds)),
         Activity.status.in_((ActivityStatus.VERIFIED, ActivityStatus.FLAGGED)),
     )
     if excluded:
@@ -239,18 +248,23 @@ def decide(
     overlaps and daily caps still do.
     """
     resolver = VersionResolver(session, settings.plugins)
+    trips = trips_of(settings.plugins)
     for candidate in candidates:
         candidate.status = None
         candidate.reasons = []
         if candidate.ends_at is None:
             candidate.ends_at = trip_end(
-                candidate.kind, candidate.occurred_at, candidate.quantities
+                trips.get(candidate.kind), candidate.occurred_at, candidate.quantities
             )
         _measure(candidate, resolver)
     measured = [c for c in candidates if c.status is None]
     for candidate in measured:
         candidate.print_key = fingerprint(
-            candidate.participant_id, candidate.kind, candidate.occurred_at, candidate.quantities
+            candidate.participant_id,
+            candidate.kind,
+            candidate.occurred_at,
+            candidate.quantities,
+            trips.get(candidate.kind),
         )
     history = _load_history(session, measured, settings)
     tz = settings.tz
@@ -262,7 +276,6 @@ def _screen(
     candidate: Candidate, history: _History, tz: ZoneInfo, max_trips: int, reviewed: bool
 ) -> None:
     participant = candidate.participant_id
-    kind = candidate.kind
     print_ = candidate.print_key
     assert print_ is not None
     if print_ in history.fingerprints:
@@ -283,7 +296,7 @@ def _screen(
                     )
                 )
                 return
-    if kind in TRIP_KINDS:
+    if ends_at is not None:  # a trip (only trips have an end)
         day = (participant, candidate.occurred_at.astimezone(tz).date())
         history.trips[day] += 1
         if history.trips[day] > max_trips and not reviewed:

@@ -30,7 +30,7 @@ from app import clock
 from app.accounts import services as accounts
 from app.accounts.models import User
 from app.activities import keys, links, partners
-from app.activities.models import DataPartner, IdentifierKind, PartnerKey
+from app.activities.models import DataPartner, PartnerKey
 from app.audit.services import SYSTEM
 
 #: The simulated operators: name, the kinds each sends.
@@ -137,10 +137,10 @@ def ensure_residents(
             session, mobile=mobile, password=SIM_PASSWORD, display_name=f"模拟居民{index:04d}"
         )
         for kind, number in (
-            (IdentifierKind.TRANSIT_CARD, resident.card),
-            (IdentifierKind.BIKE_ACCOUNT, resident.bike),
-            (IdentifierKind.ELECTRICITY_METER, resident.meter),
-            (IdentifierKind.RECYCLING_CARD, resident.recycling),
+            ("transit_card", resident.card),
+            ("bike_account", resident.bike),
+            ("electricity_meter", resident.meter),
+            ("recycling_card", resident.recycling),
         ):
             links.link(
                 session, user.id, kind=kind, identifier=number, label=None,
