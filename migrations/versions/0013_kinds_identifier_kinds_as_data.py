@@ -33,7 +33,7 @@ _OLD_KINDS = (
 
 def upgrade() -> None:
     with op.batch_alter_table("linked_identifiers") as batch:
-        batch.drop_constraint("ck_linked_identifiers_identifier_kind", type_="check")
+        batch.drop_constraint(batch.f("ck_linked_identifiers_identifier_kind"), type_="check")
         batch.alter_column(
             "identifier_kind",
             existing_type=sa.String(length=32),
@@ -86,6 +86,6 @@ def downgrade() -> None:
             existing_comment=_KIND_COMMENT,
         )
         batch.create_check_constraint(
-            op.f("ck_linked_identifiers_identifier_kind"),
+            batch.f("ck_linked_identifiers_identifier_kind"),
             sa.column("identifier_kind").in_(_OLD_KINDS),
         )
