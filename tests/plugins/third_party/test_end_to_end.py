@@ -22,6 +22,7 @@ import sqlalchemy as sa
 import time_machine
 from click.testing import CliRunner
 
+from app import context
 from app.accounts import services as accounts
 from app.accounts.roles import Role
 from app.activities.models import Activity, ActivitySource, ActivityStatus, LinkedIdentifier
@@ -30,9 +31,14 @@ from app.filings import bundling
 from app.filings.verify import verify_package
 from app.methodology.models import MethodologyVersion
 from app.reductions.models import Reduction
-from tests.activities.support import DAY, at, post_batch
-from tests.factories import make_user
+from tests.activities.support import DAY, at, configure, post_batch
+from tests.conftest import make_app
+from tests.factories import log_in, make_user
 from tests.filings.support import SETTINGS
+from tests.plugins.methodologies.support import BUILTIN_ENTRY_POINTS
+
+BUILTINS = sorted(BUILTIN_ENTRY_POINTS)
+NOT_INSTALLED = "本平台未安装该方法学"
 
 BUREAU = "/api/v1/bureau/methodologies"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -60,7 +66,9 @@ def _cup(external_id: str, card: str, hour: int, **quantities: Any) -> dict[str,
     }
 
 
-def test_a_third_party_methodology_goes_end_to_end(app, client, session, frozen, tmp_path):
+def test_a_third_party_methodology_goes_end_to_end(
+    app, client, session, database, frozen, tmp_path
+):
     app.config["EVIDENCE_DIR"] = str(tmp_path / "evidence")
     reviewer = _token(session, make_user(session, Role.BUREAU_REVIEWER))
     admin = _token(session, make_user(session, Role.BUREAU_ADMIN))
@@ -199,6 +207,25 @@ def test_a_third_party_methodology_goes_end_to_end(app, client, session, frozen,
     links = session.scalars(sa.select(LinkedIdentifier.identifier_kind)).all()
     assert links == ["campus_card"]
     assert session.get(MethodologyVersion, version_id).parameters["g_per_cup"] == "12"
+
+    # The plugin is uninstalled while its version is approved: the platform still starts, the
+    # version shows "not installed", recompute says so, the resident's pages still render.
+    configure(app, METHODOLOGIES=BUILTINS)
+    rebuilt = make_app(database, METHODOLOGIES=BUILTINS)
+    assert "campus_cup" not in context.of(rebuilt).methodologies
+    staff = make_user(session, Role.BUREAU_ADMIN)
+    session.commit()
+    log_in(client, staff)
+    page = client.get("/bureau/methodologies")
+    assert page.status_code == 200
+    assert "campus_cup" in page.text and NOT_INSTALLED in page.text
+    recomputed = app.test_cli_runner().invoke(args=["recompute"])
+    assert recomputed.exit_code == 1
+    assert "plugin campus_cup 1.0.0 is not installed (installed: nothing)" in recomputed.output
+    log_in(client, resident)
+    mine = client.get("/activities")
+    assert mine.status_code == 200 and "reusable_cup" in mine.text
+    assert client.get("/me/links").status_code == 200
 
 
 def _manifest(raw: bytes) -> str:
