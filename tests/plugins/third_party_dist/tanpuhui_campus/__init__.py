@@ -9,16 +9,19 @@ from decimal import Decimal
 
 from methodologies import (
     Activity,
+    ActivityKind,
     Finding,
+    IdentifierKind,
     Measure,
     Methodology,
     Parameter,
     Parameters,
+    QuantityField,
+    SelfReport,
     Severity,
     Text,
     standard_parameters,
 )
-from methodologies.kinds import ActivityKind, IdentifierKind, QuantityField, SelfReport
 from methodologies.rounding import ZERO, mul
 from methodologies.text import factor, quantity
 
