@@ -80,7 +80,10 @@ def test_a_third_party_methodology_goes_end_to_end(
     assert draft.get_json()["activity_kind"] == "reusable_cup"
     edited = client.patch(
         url,
-        json={"parameters": {"g_per_cup": "12"}, "notes": {"g_per_cup": "Canteen survey 2026"}},
+        json={
+            "parameters": {"g_per_cup": "12", "max_cups": 12},
+            "notes": {"g_per_cup": "Canteen survey 2026", "max_cups": "Largest tray"},
+        },
         headers=reviewer,
     )
     assert edited.status_code == 200, edited.get_json()
@@ -132,6 +135,7 @@ def test_a_third_party_methodology_goes_end_to_end(
             _cup("c-3", "2026000123", 10, cups=21),
             _cup("c-4", "2026000123", 11, cups=1, straws=3),
             _cup("c-5", "2026000123", 12, cups=0),
+            _cup("c-6", "2026000123", 13, cups=10),
         ],
     )
     assert answer.status_code == 200, answer.get_json()
@@ -144,11 +148,18 @@ def test_a_third_party_methodology_goes_end_to_end(
     assert problems[2][0][0] == "quantities.cups" and "20" in problems[2][0][1]
     assert problems[3] == [("quantities.straws", "Unknown field.")]
     assert problems[4][0][0] == "quantities.cups" and "1" in problems[4][0][1]
-    assert [r["result"] for r in results[1:]] == ["rejected"] * 4
+    assert [r["result"] for r in results[1:5]] == ["rejected"] * 4
+    assert results[5]["status"] == "verified"
     credited = session.scalars(
-        sa.select(Reduction).where(Reduction.methodology_version_id == version_id)
+        sa.select(Reduction)
+        .where(Reduction.methodology_version_id == version_id)
+        .order_by(Reduction.id)
     ).all()
-    assert [(r.reduction_g, r.participant_id) for r in credited] == [(24, resident.id)]
+    # 10 cups × 12 g = 120 g, capped at the plugin's 100 g per activity
+    assert [(r.reduction_g, r.capped, r.participant_id) for r in credited] == [
+        (24, False, resident.id),
+        (100, True, resident.id),
+    ]
 
     # A self-report needs a receipt (the plugin says so), waits for a reviewer, then is credited.
     form = {"kind": "reusable_cup", "occurred_at": at(15).isoformat(), "cups": "3"}
@@ -181,7 +192,7 @@ def test_a_third_party_methodology_goes_end_to_end(
             sa.select(Reduction.reduction_g).where(Reduction.methodology_version_id == version_id)
         )
     )
-    assert grams == [18, 24]  # 3 cups × 12 g × 0.5 (self-reported); 2 cups × 12 g
+    assert grams == [18, 24, 100]  # 3 cups × 12 g × 0.5 (self-reported); 2 cups; 10 cups capped
 
     # A filing batch of the month includes both; verify-filing recomputes them offline.
     batch = bundling.bundle_month(session, SETTINGS, version_id, date(2026, 11, 1))
@@ -191,7 +202,7 @@ def test_a_third_party_methodology_goes_end_to_end(
     session.commit()
     report = verify_package(io.BytesIO(buffer.getvalue()), expected_root=batch.root_hash)
     assert report.ok, report.discrepancies
-    assert report.lines == 2
+    assert report.lines == 3
     path = tmp_path / "campus.zip"
     path.write_bytes(buffer.getvalue())
     result = CliRunner().invoke(
@@ -201,7 +212,7 @@ def test_a_third_party_methodology_goes_end_to_end(
         traceback.format_exception(result.exception)
     )
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("OK: 2 lines")
+    assert result.output.startswith("OK: 3 lines")
     manifest_kinds = json.loads(_manifest(buffer.getvalue()))["methodology"]["code"]
     assert manifest_kinds == "campus_cup"
     links = session.scalars(sa.select(LinkedIdentifier.identifier_kind)).all()
