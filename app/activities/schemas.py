@@ -7,21 +7,11 @@ from typing import Any
 import marshmallow as ma
 
 from app.activities import reasons
-from app.activities.ingest import ActivityItemIn, AwareIsoDateTime
+from app.activities.ingest import AwareIsoDateTime
 from app.activities.kinds import kind_name
 from app.activities.models import ActivityStatus
 from app.api.ids import Id
 from app.api.multipart import File
-
-
-class ActivityBatchIn(ma.Schema):
-    """A partner's batch (documentation: the endpoint reads the signed raw body itself)."""
-
-    activities = ma.fields.List(
-        ma.fields.Nested(ActivityItemIn),
-        required=True,
-        metadata={"description": "At most 5,000 items; each gets its own result by index"},
-    )
 
 
 class ActivityReasonOut(ma.Schema):
