@@ -133,3 +133,64 @@ def request_preview(
 
 def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return dict(a) == dict(b)
+
+
+_ERRORS = {
+    "methodology_not_installed": _l(
+        "%(label)s needs software that is not installed here, so it cannot be computed."
+    ),
+    "invalid_parameters": _l("The parameters of %(label)s are not valid: %(names)s."),
+    "preview_failed": _l("The preview could not be computed; the server log has the details."),
+}
+
+
+def error_message(error: Mapping[str, Any] | None) -> str | None:
+    """A stored failure (of the preview, or of the version in effect's side) in words."""
+    if not error:
+        return None
+    template = _ERRORS.get(error.get("code", ""))
+    if template is None:
+        return str(error.get("code"))
+    names = ", ".join(sorted((error.get("errors") or {}).get("parameters", {})))
+    return str(template) % {"label": error.get("label", ""), "names": names}
+
+
+def describe(preview: MethodologyPreview, draft_parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The preview as the page and the API show it: progress, outcome, and what differs."""
+    result = preview.result
+    described: dict[str, Any] = {
+        "id": preview.id,
+        "version_id": preview.version_id,
+        "status": preview.status,
+        "processed": preview.processed,
+        "total": preview.total,
+        "percent": 100 * preview.processed // preview.total if preview.total else 0,
+        "requested_at": preview.requested_at,
+        "started_at": preview.started_at,
+        "finished_at": preview.finished_at,
+        "window_from": preview.window_from,
+        "window_until": preview.window_until,
+        "outdated": not _same(preview.parameters, draft_parameters),
+        "error": _error_out(preview.error),
+        "result": None,
+    }
+    if result is not None:
+        current, draft = result["current"], result["draft"]
+        change = None
+        if current is not None:
+            change = {key: draft[key] - current[key] for key in _COUNTED}
+        described["result"] = result | {
+            "change": change,
+            "current_error": _error_out(result.get("current_error")),
+        }
+    return described
+
+
+#: The figures each side of a preview counts.
+_COUNTED = ("credited", "flagged", "rejected", "capped", "grams", "points")
+
+
+def _error_out(error: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not error:
+        return None
+    return {"code": error["code"], "message": error_message(error)}

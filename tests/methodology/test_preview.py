@@ -299,3 +299,20 @@ def test_the_daily_cap_credits_up_to_the_cap_exactly():
     assert preview.daily_cap_credit(501, 2500, 3000) == 500  # one past it
     assert preview.daily_cap_credit(100, 3000, 3000) == 0
     assert preview.daily_cap_credit(100, 3100, 3000) == 0
+
+
+def test_the_scheduler_poll_starts_the_job_only_when_a_preview_waits(
+    app, session, month, monkeypatch
+):
+    from app.jobs import scheduler
+
+    monkeypatch.setattr(scheduler, "_app", app)
+    runs = sa.select(sa.func.count()).select_from(JobRun)
+    with time_machine.travel(NOW, tick=False):
+        scheduler.run_if_due("methodology-previews")
+        assert session.scalar(runs) == 0  # nothing waits: no run, no run record
+        queued = _request(session, month)
+        scheduler.run_if_due("methodology-previews")
+    assert session.scalar(runs) == 1
+    session.refresh(queued)
+    assert queued.status == PreviewStatus.SUCCEEDED
