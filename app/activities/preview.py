@@ -17,10 +17,12 @@ activities they rejected are skipped.
 from __future__ import annotations
 
 import heapq
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +39,7 @@ from app.methodology.models import MethodologyPreview, MethodologyVersion, Previ
 from app.methodology.previews import TOP_DIFFERENCES
 from app.methodology.queries import Plugins, plugin_for, version_in_effect
 from app.methodology.rules import load_parameters
+from methodologies.base import Activity as MethodologyActivity
 from methodologies.base import Methodology, QuantificationError, Severity
 from methodologies.parameters import Parameters
 
@@ -49,8 +52,9 @@ activities = Activity.__table__
 previews = MethodologyPreview.__table__
 
 CREDITED, FLAGGED, REJECTED = "credited", "flagged", "rejected"
-#: What a platform rule (not a methodology) decided: such rejections are not replayed.
-_NOT_REPLAYED = ActivityStatus.REJECTED.value
+#: Distinct reports whose loaded quantities a replay keeps (then it starts afresh).
+_MAX_LOADED = 100_000
+_UNSEEN = object()
 
 
 def daily_cap_credit(grams: int, used_today: int, daily_cap_g: int) -> int:
@@ -110,6 +114,8 @@ class Replay:
     skipped: int = 0
     after: tuple[int, datetime, int] | None = None
     largest: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
+    #: Quantities loaded by the plugin, by their stored JSON text (reports repeat a lot).
+    loaded: dict[str, Mapping[str, Any] | None] = field(default_factory=dict)
 
     def result(self) -> dict[str, Any]:
         ranked = sorted(self.largest, key=lambda entry: (-entry[0], -entry[1]))
@@ -305,10 +311,18 @@ def _rows(session: Session, replay: Replay, chunk: int) -> Iterator[Any]:
             activities.c.id,
             activities.c.participant_id,
             times(activities.c.occurred_at),
-            activities.c.quantities,
+            # As text: equal reports load once (see ``Replay.loaded``), and JSON is parsed only
+            # for the reports not seen before.
+            sa.cast(activities.c.quantities, sa.Text),
             sa.type_coerce(activities.c.source, sa.String),
-            sa.type_coerce(activities.c.status, sa.String),
-            activities.c.reasons,
+            # Only a rejection's reasons are read (was it a platform rule?).
+            sa.case(
+                (
+                    activities.c.status == ActivityStatus.REJECTED,
+                    sa.cast(activities.c.reasons, sa.Text),
+                ),
+                else_=sa.null(),
+            ),
         )
         .where(*_filters(replay.kind, replay.window))
         .order_by(activities.c.participant_id, activities.c.occurred_at, activities.c.id)
@@ -325,7 +339,7 @@ def _rows(session: Session, replay: Replay, chunk: int) -> Iterator[Any]:
                 )
             )
         )
-    yield from session.connection().execute(stmt.execution_options(yield_per=2000))
+    yield from session.connection().execute(stmt.execution_options(yield_per=min(chunk, 5000)))
 
 
 def _replay_chunk(session: Session, replay: Replay, chunk: int) -> int:
@@ -336,17 +350,23 @@ def _replay_chunk(session: Session, replay: Replay, chunk: int) -> int:
     largest, top = replay.largest, TOP_DIFFERENCES
     done = 0
     row = None
+    loaded, kind = replay.loaded, replay.kind
     for row in _rows(session, replay, chunk):
         done += 1
-        activity_id, participant, occurred_at, raw, source, status, reasons = row
-        if status == _NOT_REPLAYED and _platform_rejected(reasons):
+        activity_id, participant, occurred_at, raw, source, reasons = row
+        if reasons is not None and _platform_rejected(json.loads(reasons)):
             replay.skipped += 1
             continue
         day = (participant, occurred_at.astimezone(zone).date())
-        try:
-            activity = plugin.build_activity(raw, occurred_at, self_reported=source == self_report)
-        except ValidationError:
-            activity = None
+        quantities = loaded.get(raw, _UNSEEN)
+        if quantities is _UNSEEN:
+            quantities = _load(plugin, raw)
+            if len(loaded) >= _MAX_LOADED:
+                loaded.clear()
+            loaded[raw] = quantities
+        activity = None
+        if quantities is not None:
+            activity = MethodologyActivity(kind, quantities, occurred_at, source == self_report)
         new = _apply(draft, activity, day, points_for)
         old = _apply(current, activity, day, points_for) if current is not None else None
         if old is None or old != new:
@@ -371,6 +391,15 @@ def _replay_chunk(session: Session, replay: Replay, chunk: int) -> int:
     if row is not None:
         replay.after = (row[1], row[2], row[0])
     return done
+
+
+def _load(plugin: type[Methodology], raw: str) -> Mapping[str, Any] | None:
+    """A report's quantities as the plugin's input schema loads them (as ``build_activity``
+    does); None if the schema refuses them."""
+    try:
+        return MappingProxyType(plugin.load_quantities(json.loads(raw)))
+    except (ValidationError, ValueError, TypeError):
+        return None
 
 
 def _platform_rejected(reasons: list[dict[str, Any]] | None) -> bool:
