@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 import time_machine
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.activities import preview
 from app.activities.models import Activity
@@ -316,3 +318,51 @@ def test_the_scheduler_poll_starts_the_job_only_when_a_preview_waits(
     assert session.scalar(runs) == 1
     session.refresh(queued)
     assert queued.status == PreviewStatus.SUCCEEDED
+
+
+@given(
+    grams=st.integers(min_value=0, max_value=10_000),
+    used=st.integers(min_value=0, max_value=10_000),
+    cap=st.integers(min_value=0, max_value=10_000),
+)
+def test_the_daily_cap_never_credits_past_the_cap_nor_more_than_earned(grams, used, cap):
+    credited = preview.daily_cap_credit(grams, used, cap)
+    assert 0 <= credited <= grams
+    assert used + credited <= max(cap, used)
+    assert credited == grams or used + credited >= cap  # cut only at the cap
+
+
+def test_quantities_the_input_schema_refuses_are_rejected_under_both(app, session, month):
+    session.execute(
+        sa.update(Activity)
+        .where(Activity.id == month["ids"]["a1"])
+        .values(quantities={"distance_km": "far", "duration_minutes": "30"})
+    )
+    session.commit()
+    queued = _request(session, month)
+    _run_all(session, month)
+    session.refresh(queued)
+    result = queued.result
+    assert result["current"]["rejected"] == CURRENT["rejected"] + 1
+    assert result["draft"]["rejected"] == DRAFT["rejected"] + 1
+    assert result["draft"]["credited"] == DRAFT["credited"] - 1
+    ids = {d["activity_id"] for d in result["differences"]}
+    assert month["ids"]["a1"] not in ids  # rejected under both: no difference
+
+
+def test_with_no_version_in_effect_every_figure_is_new(app, session, month):
+    versions = MethodologyVersion.__table__
+    session.execute(
+        sa.update(versions)
+        .where(versions.c.status == VersionStatus.APPROVED)
+        .values(effective_from=NOW + timedelta(days=1))
+    )
+    session.commit()
+    queued = _request(session, month)
+    _run_all(session, month)
+    session.refresh(queued)
+    assert queued.result["current"] is None and queued.result["current_error"] is None
+    # Every replayed activity is new, the flagged one (0 g) last.
+    assert [d["current"] for d in queued.result["differences"]] == [None] * 6
+    assert queued.result["differences"][-1]["draft"] == {"outcome": "flagged", "grams": 0}
+    assert queued.result["differences"][0]["difference_g"] == 1500
