@@ -244,6 +244,7 @@ def preview(version_id: int) -> str:
 def _preview_context(version: MethodologyVersion) -> dict[str, Any]:
     """The preview panel: the latest preview, why none can be asked for, and the button."""
     latest = previews.latest_preview(db.session, version.id)
+    zone = _city_zone()
     refusal = previews.readiness(methodologies(), version)
     return {
         "preview": previews.describe(latest, version.parameters) if latest else None,
@@ -254,7 +255,10 @@ def _preview_context(version: MethodologyVersion) -> dict[str, Any]:
         "outcome_names": {
             "credited": _("Credited"), "flagged": _("Flagged"), "rejected": _("Rejected"),
         },
-        "zone": _city_zone(),
+        "zone": zone,
+        "city_instant": lambda iso: datetime.fromisoformat(iso).astimezone(zone).strftime(
+            "%Y-%m-%d %H:%M"
+        ),
     }  # fmt: skip
 
 

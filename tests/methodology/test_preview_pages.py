@@ -54,15 +54,15 @@ def test_a_reviewer_asks_on_the_draft_page_and_follows_the_progress(app, client,
     assert _run_job(app).counts == {"previews": 1, "activities": 7}
     done = client.get(f"{url}/preview").get_data(as_text=True)
     assert 'http-equiv="refresh"' not in done
-    assert f">{CURRENT['grams']}<" in done and f">{DRAFT['grams']}<" in done
-    assert f">+{DRAFT['grams'] - CURRENT['grams']}<" in done
+    assert f">{CURRENT['grams']:,}<" in done and f">{DRAFT['grams']:,}<" in done
+    assert f">+{DRAFT['grams'] - CURRENT['grams']:,}<" in done
     ids = month["ids"]
     links = [f'/bureau/activities/{ids[name]}"' for name, _old, _new in DIFFERENCES]
     positions = [done.index(link) for link in links]
     assert positions == sorted(positions)  # largest difference first
     assert f'/bureau/activities/{ids["a4"]}"' not in done  # flagged under both: no difference
     # The version page shows the same result, and the activity page the link leads to opens.
-    assert f">{DRAFT['grams']}<" in client.get(url).get_data(as_text=True)
+    assert f">{DRAFT['grams']:,}<" in client.get(url).get_data(as_text=True)
     activity = client.get(f"/bureau/activities/{ids['a5']}")
     assert activity.status_code == 200 and "distance_km" in activity.get_data(as_text=True)
 
@@ -80,7 +80,7 @@ def test_the_admin_who_decides_sees_the_preview_of_a_submitted_version(app, clie
     assert client.post(f"{url}/preview", data={"csrf_token": token}).status_code == 302
     _run_job(app)
     page = client.get(url).get_data(as_text=True)
-    assert f">{DRAFT['grams']}<" in page
+    assert f">{DRAFT['grams']:,}<" in page
 
 
 def test_the_api_queues_reuses_and_reports_progress_then_the_result(app, client, session, month):
