@@ -1,7 +1,7 @@
 """methodology_previews: a draft replayed on recent activities beside the version in effect
 
 Revision ID: 0013_preview
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07 17:10:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import app.db
 
 revision: str = "0013_preview"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
