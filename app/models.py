@@ -27,7 +27,7 @@ from app.filings.models import (
 from app.jobs.models import ExpiryNotice, JobLease, JobRun
 from app.ledger.models import Account, Entry, Issuance, Transaction
 from app.merchants.models import Merchant, Offer, Store
-from app.methodology.models import MethodologyVersion
+from app.methodology.models import MethodologyPreview, MethodologyVersion
 from app.redemption.models import Redemption, RedemptionToken
 from app.reductions.models import Reduction
 
@@ -49,6 +49,7 @@ __all__ = [
     "JobRun",
     "LinkedIdentifier",
     "Merchant",
+    "MethodologyPreview",
     "MethodologyVersion",
     "Offer",
     "OffsetAllocation",

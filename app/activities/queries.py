@@ -107,3 +107,14 @@ def evidence_for(
     if evidence is None or (evidence.owner_id != viewer_id and not reviewer):
         raise NotFound("evidence")
     return evidence
+
+
+def activity_with_reduction(
+    session: Session, activity_id: int
+) -> tuple[Activity, Reduction | None]:
+    """One activity and the reduction it earned, if any; NotFound if there is no such activity."""
+    activity = session.get(Activity, activity_id)
+    if activity is None:
+        raise NotFound("activity")
+    reduction = session.get(Reduction, activity.reduction_id) if activity.reduction_id else None
+    return activity, reduction

@@ -22,7 +22,7 @@ from app.db import db
 from app.error_handlers import keeping_writes
 from app.errors import DomainError, NotFound
 from app.i18n import localized
-from app.methodology import forms, services
+from app.methodology import forms, previews, services
 from app.methodology.catalogue import (
     STATUS_NAMES,
     catalogue,
@@ -213,6 +213,55 @@ def retire(version_id: int) -> Any:
     return redirect(url_for("bureau_methodologies.detail", version_id=version_id))
 
 
+@bureau_bp.post("/<int:version_id>/preview")
+@requires(Permission.BUREAU_CONSOLE)
+def request_preview(version_id: int) -> Any:
+    version = services.get_version(db.session, version_id)
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form has expired; please try again."), "error")
+        return _render_detail(version), 400
+    try:
+        previews.request_preview(
+            db.session, current_actor(), methodologies(), version_id, now=clock.now()
+        )
+    except DomainError as error:
+        flash(str(error.message), "error")
+        return _render_detail(version), error.status
+    return redirect(url_for("bureau_methodologies.preview", version_id=version_id))
+
+
+@bureau_bp.get("/<int:version_id>/preview")
+@requires(Permission.BUREAU_CONSOLE)
+def preview(version_id: int) -> str:
+    """The latest impact preview; reloads itself while the job computes it."""
+    version = services.get_version(db.session, version_id)
+    return render_template(
+        "bureau/methodology_preview.html", version=version, **_preview_context(version),
+        **_page_context(),
+    )  # fmt: skip
+
+
+def _preview_context(version: MethodologyVersion) -> dict[str, Any]:
+    """The preview panel: the latest preview, why none can be asked for, and the button."""
+    latest = previews.latest_preview(db.session, version.id)
+    zone = _city_zone()
+    refusal = previews.readiness(methodologies(), version)
+    return {
+        "preview": previews.describe(latest, version.parameters) if latest else None,
+        "preview_refusal": str(refusal.message) if refusal and version.status in OPEN_STATUSES
+        else None,
+        "preview_form": EmptyForm() if refusal is None else None,
+        "preview_days": previews.PREVIEW_DAYS,
+        "outcome_names": {
+            "credited": _("Credited"), "flagged": _("Flagged"), "rejected": _("Rejected"),
+        },
+        "zone": zone,
+        "city_instant": lambda iso: datetime.fromisoformat(iso).astimezone(zone).strftime(
+            "%Y-%m-%d %H:%M"
+        ),
+    }  # fmt: skip
+
+
 def _field_error(form: Any, error: DomainError) -> None:
     """The rule's message next to the field it names, or at the top of the page."""
     if error.field and error.field in form:
@@ -275,6 +324,7 @@ def _render_detail(version: MethodologyVersion, **forms_given: Any) -> str:
         parameters=parameters,
         people=people,
         own_submission=version.submitted_by_id == current_user.id,
+        **(_preview_context(version) if version.status in OPEN_STATUSES else {}),
         **page_forms,
         **_page_context(),
     )

@@ -191,6 +191,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/bureau/methodologies/{version}/approve"): only(Role.BUREAU_ADMIN, ok=404),
     ("POST", "/bureau/methodologies/{version}/reject"): only(Role.BUREAU_ADMIN, ok=404),
     ("POST", "/bureau/methodologies/{version}/retire"): only(Role.BUREAU_ADMIN, ok=404),
+    # Impact previews: the reviewer who prepares a draft and the admin who decides both see them.
+    ("GET", "/bureau/methodologies/{version}/preview"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/methodologies/{version}/preview"): only(*BUREAU, ok=404),
+    ("GET", "/bureau/activities/{activity}"): only(*BUREAU, ok=404),
     ("GET", "/api/v1/methodologies"): ALL,
     ("GET", "/api/v1/methodologies/bus"): ALL,
     ("GET", "/api/v1/bureau/methodologies"): api_only(*BUREAU),
@@ -202,6 +206,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/bureau/methodologies/{version}/approve"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("POST", "/api/v1/bureau/methodologies/{version}/reject"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("POST", "/api/v1/bureau/methodologies/{version}/retire"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("GET", "/api/v1/bureau/methodologies/{version}/preview"): api_only(*BUREAU, ok=404),
+    ("POST", "/api/v1/bureau/methodologies/{version}/preview"): api_only(*BUREAU, ok=404),
     ("GET", "/wallet"): only(Role.RESIDENT, Role.ORGANISATION),
     ("GET", "/bureau/wallets"): only(*BUREAU),
     ("POST", "/bureau/wallets/{staff}/adjustments"): only(Role.BUREAU_ADMIN, ok=404),
@@ -257,6 +263,7 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:version_id>", "{version}", path)
     path = re.sub(r"<methodology_code>", "bus", path)
     path = re.sub(r"<int:evidence_id>", "{evidence}", path)
+    path = re.sub(r"<int:activity_id>", "{activity}", path)
     path = re.sub(r"<int:link_id>", "{link}", path)
     path = re.sub(r"<int:partner_id>", "{partner}", path)
     path = re.sub(r"<key_id>", "{key}", path)
@@ -282,7 +289,7 @@ def test_every_route_is_in_the_matrix(app):
 def test_role_matrix(app, client, session, role):
     app.config["WTF_CSRF_ENABLED"] = False  # the matrix is about roles; CSRF has its own tests
     staff = make_user(session, Role.VERIFIER)
-    ids = {"resident": 999_999, "staff": staff.id, "version": 999_999}
+    ids = {"resident": 999_999, "staff": staff.id, "version": 999_999, "activity": 999_999}
     ids |= {"offer": 999_999, "merchant": 999_999, "redemption": 999_999}
     ids |= {"transaction": 999_999}
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
