@@ -26,6 +26,7 @@ from app.activities.kinds import IDENTIFIER_FOR_KIND
 from app.activities.models import Activity, ActivitySource, ActivityStatus, LinkedIdentifier
 from app.activities.signatures import Sender
 from app.errors import DomainError
+from app.methodology.apply import PreparedVersion, VersionResolver
 from methodologies.base import Methodology
 
 #: How far ahead of the server's clock an activity may say it happened (clock skew).
@@ -125,7 +126,7 @@ class _Item:
     index: int
     external_id: str
     kind: str
-    plugin: type[Methodology]
+    prepared: PreparedVersion
     occurred_at: datetime
     loaded: Mapping[str, Any]
     dumped: dict[str, Any]
@@ -148,9 +149,9 @@ def ingest_batch(
     if len(items) > settings.batch_limit:
         raise batch_too_large(settings.batch_limit)
     now = settings.pipeline.now
-    plugins_by_kind = {cls.activity_kind: cls for cls in settings.pipeline.plugins.values()}
+    resolver = VersionResolver(session, settings.pipeline.plugins)
     results: list[dict[str, Any] | None] = [None] * len(items)
-    valid = _validate(items, sender, plugins_by_kind, settings, now, results)
+    valid = _validate(items, sender, resolver, settings, now, results)
     existing = _existing(session, sender.partner_id, [item.external_id for item in valid])
     fresh: list[_Item] = []
     seen: dict[str, int] = {}
@@ -183,7 +184,7 @@ def batch_too_large(limit: int) -> DomainError:
 def _validate(
     items: Sequence[Any],
     sender: Sender,
-    plugins_by_kind: Mapping[str, type[Methodology]],
+    resolver: VersionResolver,
     settings: IngestSettings,
     now: datetime,
     results: list[dict[str, Any] | None],
@@ -204,7 +205,6 @@ def _validate(
             results[index] = _rejected(index, raw, _field_problems(error.messages))
             continue
         kind = data["kind"]
-        plugin = plugins_by_kind.get(kind)
         if kind not in sender.allowed_kinds:
             results[index] = _rejected(
                 index,
@@ -218,7 +218,7 @@ def _validate(
                 ],
             )
             continue
-        if plugin is None or kind not in IDENTIFIER_FOR_KIND:
+        if kind not in resolver.kinds() or kind not in IDENTIFIER_FOR_KIND:
             results[index] = _rejected(
                 index,
                 raw,
@@ -239,8 +239,17 @@ def _validate(
                 [_problem("in_future", "occurred_at", _l("This time is in the future."))],
             )
             continue
+        # One rule: the version in effect at the activity's time validates and quantifies it.
+        prepared = pipeline.resolve(resolver, kind, occurred_at)
+        if prepared is None:
+            results[index] = _rejected(
+                index,
+                raw,
+                [_problem("no_methodology", "occurred_at", reasons.MESSAGES["no_methodology"])],
+            )
+            continue
         try:
-            loaded, dumped = _quantities(plugin, data["quantities"])
+            loaded, dumped = _quantities(prepared.plugin, data["quantities"])
         except ma.ValidationError as error:
             results[index] = _rejected(index, raw, _field_problems(error.messages, "quantities"))
             continue
@@ -249,7 +258,7 @@ def _validate(
                 index=index,
                 external_id=data["external_id"],
                 kind=kind,
-                plugin=plugin,
+                prepared=prepared,
                 occurred_at=occurred_at,
                 loaded=loaded,
                 dumped=dumped,
@@ -375,6 +384,8 @@ def _store(
                 quantities=item.loaded,
                 participant_id=participant_id,
                 dumped=item.dumped,
+                prepared=item.prepared,
+                partner_id=sender.partner_id,
             )
         )
     matched = [c for c in candidates if c is not None]
@@ -389,15 +400,14 @@ def _store(
             status = ActivityStatus.HELD
             row = (
                 activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
-                None, item.identifier_hash, held_until, item.occurred_at,
-                pipeline.trip_end(item.kind, item.occurred_at, item.loaded), item.dumped,
+                None, item.identifier_hash, held_until, item.occurred_at, None, item.dumped,
                 status.value, [], item.evidence_url, None, None, now, None,
             )  # fmt: skip
             found: list[dict[str, Any]] = []
         else:
             status = candidate.status  # type: ignore[assignment]
             found = candidate.reasons
-            decided = now if status != ActivityStatus.FLAGGED else None
+            decided = now if status != ActivityStatus.FLAGGED else None  # no reduction: decided
             row = (
                 activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
                 candidate.participant_id, None, None, item.occurred_at, candidate.ends_at,

@@ -52,7 +52,7 @@ def earnings(session: Session, ids: list[int], zone: ZoneInfo) -> list[Earning]:
         sa.select(
             reductions.c.id,
             reductions.c.participant_id,
-            reductions.c.reduction_g,
+            sa.func.coalesce(reductions.c.credited_g, reductions.c.reduction_g),
             reductions.c.occurred_at,
             verified.label("verified"),
             versions.c.code,
