@@ -299,6 +299,7 @@ def _load_history(
         any_of(Activity.participant_id, participants),
         Activity.occurred_at >= earliest - matching.LONGEST_TRIP,
         Activity.occurred_at <= latest,
+        Activity.ends_at >= earliest,
         Activity.kind.in_(trip_kinds),
         Activity.status == ActivityStatus.VERIFIED,
     )
@@ -309,8 +310,6 @@ def _load_history(
         if index is not None:
             history.trips[participant, bounds[index][0]] += count
     for participant, kind, partner_id, occurred_at, ends_at, quantities in session.execute(near):
-        if ends_at is None or ends_at < earliest:
-            continue
         history.credited[participant].append(
             matching.Trip(
                 participant_id=participant,
