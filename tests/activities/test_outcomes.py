@@ -184,8 +184,9 @@ def test_use_above_baseline_and_a_zero_distance_trip_are_no_reduction(city, clie
     items = client.get("/api/v1/me/activities").get_json()["items"]
     assert {i["status"] for i in items} == {"no_reduction"}
     assert all(i["reasons"][0]["code"] == "no_reduction" and i["points"] is None for i in items)
-    page = client.get("/activities", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "No reduction" in page
+    page = client.get("/activities").get_data(as_text=True)
+    assert page.count('badge-no_reduction">无减排<') == 2  # the status, zh by default
+    assert "没有减排，不计积分" in page  # the meter reading's calculation, as the reason
 
 
 # --- caps ---------------------------------------------------------------------------------------
@@ -239,10 +240,10 @@ def test_the_daily_cap_credits_exactly_up_to_it_and_records_the_rest(city, clien
     assert (credit["credited_g"], credit["capped_g"], credit["methodology_cap"]) == (
         0, 1, "methodology_daily",
     )  # fmt: skip
-    page = client.get("/activities", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "1 g not credited: this kind of activity earns at most 4,000 g a day." in page
-    wallet = client.get("/wallet", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "1 g of 1 g not credited" in wallet
+    page = client.get("/activities").get_data(as_text=True)
+    assert "1 克未计入：此类行为每天最多计入 4,000 克。" in page
+    wallet = client.get("/wallet").get_data(as_text=True)
+    assert "1 克中有 1 克未计入：此类行为已达每日上限。" in wallet
 
 
 def test_the_cap_counts_by_the_city_day_so_a_ride_after_midnight_has_room(city, client, session):
