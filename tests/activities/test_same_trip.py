@@ -19,10 +19,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from app.activities import pipeline
 from app.activities.models import Activity, ActivityStatus, IdentifierKind
 from app.ledger.models import Issuance
 from app.reductions.models import Reduction
-from tests.activities.support import at, link, make_partner, post_batch, ride
+from tests.activities.support import at, configure, link, make_partner, post_batch, ride
 from tests.factories import make_user
 
 CITY = ZoneInfo("Asia/Shanghai")
@@ -183,3 +184,32 @@ def test_the_oracle_matches_the_documented_edges():
     assert expected_credits(later) == 2
     farther = {"first": (start, Decimal(8), 1), "second": (start, Decimal("10.1"), 1)}
     assert expected_credits(farther) == 1  # distances disagree, but the two overlap
+
+
+def test_a_batch_reads_only_the_trips_near_its_own_not_the_day(city, client, session, monkeypatch):
+    """A card with a full day of trips: the next ride's rules read the one trip that can still
+    overlap it and the day's count (summed by the database), not thirty rows."""
+    configure(city, MAX_TRIPS_PER_DAY=100)
+    operator, _ = _partners(city, session)
+    resident = make_user(session)
+    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "BUSY-0001")
+    day = [
+        ride(f"busy-{n}", "BUSY-0001", at(5) + timedelta(minutes=20 * n), km="2", minutes="10")
+        for n in range(30)
+    ]  # 05:00 … 14:40, each ten minutes long
+    assert post_batch(client, operator, day).status_code == 200
+    seen = []
+    load = pipeline._load_history
+
+    def spy(*args, **kwargs):
+        history = load(*args, **kwargs)
+        seen.append((dict(history.credited), dict(history.trips)))
+        return history
+
+    monkeypatch.setattr(pipeline, "_load_history", spy)
+    late = ride("busy-late", "BUSY-0001", at(14, 48), km="2", minutes="10")
+    (result,) = post_batch(client, operator, [late]).get_json()["results"]
+    assert result["status"] == "rejected" and result["reasons"][0]["code"] == "overlapping_trip"
+    ((credited, counts),) = seen
+    assert [trip.start for trip in credited[resident.id]] == [at(14, 40)]
+    assert counts[resident.id, at(12).astimezone(CITY).date()] == 30
