@@ -1,9 +1,11 @@
 """A partner's batch in: validate each item, ingest each (partner, external id) once, decide, write.
 
-Per batch, whatever its size: one query for the external ids already ingested, one for the linked
-identifiers, the pipeline's two queries, then bulk writes (COPY on PostgreSQL) of reductions and
-activities and the ledger's batch issuance, all in the request's transaction. One bad item is
-rejected with its index and reasons; the others go on.
+Each item is validated by the methodology version in effect at its time (the same version the
+pipeline then quantifies it with). Per batch, whatever its size: one query for the approved
+versions, one for the external ids already ingested, one for the linked identifiers, the
+pipeline's few (its wallet locks, history and caps), then bulk writes (COPY on PostgreSQL) of
+reductions and activities and the ledger's batch issuance, all in the request's transaction. One
+bad item is rejected with its index and reasons; the others go on.
 """
 
 from __future__ import annotations
@@ -169,7 +171,7 @@ def ingest_batch(
         else:
             seen[item.external_id] = item.index
             fresh.append(item)
-    _store(session, sender, fresh, settings, results)
+    _store(session, sender, fresh, settings, results, resolver)
     return _summary(sender.message_id, results)
 
 
@@ -193,6 +195,7 @@ def _validate(
     load = _ITEM.load
     key = settings.identifier_key
     latest = now + FUTURE_SKEW
+    known = resolver.kinds()
     for index, raw in enumerate(items):
         if not isinstance(raw, Mapping):
             results[index] = _rejected(
@@ -218,7 +221,7 @@ def _validate(
                 ],
             )
             continue
-        if kind not in resolver.kinds() or kind not in IDENTIFIER_FOR_KIND:
+        if kind not in known or kind not in IDENTIFIER_FOR_KIND:
             results[index] = _rejected(
                 index,
                 raw,
@@ -366,6 +369,7 @@ def _store(
     fresh: list[_Item],
     settings: IngestSettings,
     results: list[dict[str, Any] | None],
+    resolver: VersionResolver,
 ) -> None:
     if not fresh:
         return
@@ -389,7 +393,7 @@ def _store(
             )
         )
     matched = [c for c in candidates if c is not None]
-    pipeline.decide(session, matched, settings.pipeline)
+    pipeline.decide(session, matched, settings.pipeline, resolver=resolver)
     pipeline.write_reductions(session, matched, now)
     ids = bulk.allocate_ids(session, Activity.__table__, len(fresh))
     held_until = now + timedelta(days=settings.held_days)

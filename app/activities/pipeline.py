@@ -189,14 +189,15 @@ def decide(
     settings: Settings,
     *,
     reviewed: bool = False,
+    resolver: VersionResolver | None = None,
 ) -> None:
     """Set each candidate's status (verified, flagged, rejected or no reduction), reasons,
     fingerprint and credited grams.
 
     ``reviewed`` is a reviewer's approval: flags no longer hold the activity back, but duplicates,
-    overlaps and caps still do.
+    overlaps and caps still do. ``resolver``: the caller's, when it resolved versions already.
     """
-    resolver = VersionResolver(session, settings.plugins)
+    resolver = resolver or VersionResolver(session, settings.plugins)
     for candidate in candidates:
         candidate.status = None
         candidate.reasons = []

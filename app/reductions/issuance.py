@@ -1,5 +1,8 @@
 """Points for verified reductions: each becomes the ledger's plain :class:`Earning` line.
 
+An Earning carries the reduction's credited grams: what the methodology's caps let through
+(``Reduction.credited_g``; all of it for a reduction credited before caps were recorded).
+
 The ledger issues what it is given and knows nothing of reductions; this module reads the
 reductions (with their methodology's code) in one query, refuses unknown or unverified ones, and
 hands the lines to ``ledger.issue_points``.
