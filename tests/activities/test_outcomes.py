@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from marshmallow import fields
@@ -18,6 +19,8 @@ from app.ledger.models import Issuance, Transaction
 from app.methodology import services as methodology
 from app.methodology.models import MethodologyVersion
 from app.reductions.models import Reduction
+from methodologies.parameters import Parameter
+from methodologies.text import Text
 from methodologies.transit import BusRide, TransitRideSchema
 from tests.activities.support import (
     STATUS_URL,
@@ -30,6 +33,8 @@ from tests.activities.support import (
     signed_headers,
 )
 from tests.factories import csrf_token_from, log_in, make_user
+
+CITY = ZoneInfo("Asia/Shanghai")
 
 
 class FareRideSchema(TransitRideSchema):
@@ -58,24 +63,43 @@ def _code_of(session, activity_id: int) -> str:
     )
 
 
-def _install_bus_fare_from_noon(app, session) -> None:
-    """bus until 12:00 on the test day, bus_fare (needing ``fare_fen``) from then on."""
+class BusMonthlyRide(BusRide):
+    """A bus methodology that also declares a monthly cap."""
+
+    code = "bus_monthly"
+    version = "1.0.0"
+    parameters = (
+        *BusRide.parameters,
+        Parameter(
+            "monthly_cap_g", 5_000, "g CO2e", "test",
+            Text(zh="每月上限。", en="Most grams a month."), kind="integer",
+        ),
+    )  # fmt: skip
+
+
+def _install(app, session, code: str, plugin, since) -> None:
+    """``plugin`` approved from ``since``, the bus closed then."""
     context = edge.of(app)
-    plugins = {**context.methodologies, "bus_fare": BusFareRide}
+    plugins = {**context.methodologies, code: plugin}
     app.extensions["tanpuhui.context"] = dataclasses.replace(context, methodologies=plugins)
     reviewer = make_user(session, Role.BUREAU_REVIEWER)
     admin = make_user(session, Role.BUREAU_ADMIN)
     methodology.register_and_approve(
-        session, {"bus_fare": BusFareRide},
+        session, {code: plugin},
         submitter=Actor(reviewer.id, reviewer.role), approver=Actor(admin.id, admin.role),
-        effective_from=at(12), comment="fares from noon",
+        effective_from=since, comment="test",
     )  # fmt: skip
     session.execute(
         sa.update(MethodologyVersion)
         .where(MethodologyVersion.code == "bus")
-        .values(effective_until=at(12))
+        .values(effective_until=since)
     )
     session.commit()
+
+
+def _install_bus_fare_from_noon(app, session) -> None:
+    """bus until 12:00 on the test day, bus_fare (needing ``fare_fen``) from then on."""
+    _install(app, session, "bus_fare", BusFareRide, at(12))
 
 
 def test_the_version_in_effect_at_the_activity_time_validates_and_quantifies_it(
@@ -300,3 +324,23 @@ def test_a_reviewer_approval_is_capped_by_what_was_credited_meanwhile(city, clie
     )
     assert response.status_code == 200, response.get_json()
     assert _credited(session, resident.id)[-1] == (1000, 0, "methodology_daily")
+
+
+def test_a_declared_monthly_cap_counts_by_the_city_month(city, client, session):
+    _install(city, session, "bus_monthly", BusMonthlyRide, datetime(2026, 10, 1, tzinfo=CITY))
+    key = make_partner(city, session, ["bus_ride"])
+    resident = make_user(session)
+    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "MON-0001")
+    october = _rides("MON-0001", [datetime(2026, 10, d, 9, tzinfo=CITY) for d in (5, 6, 7)], "o")
+    month_end = [ride("o-end", "MON-0001", datetime(2026, 10, 31, 23, 58, tzinfo=CITY), km="1",
+                      minutes="1")]  # fmt: skip
+    november = _rides(
+        "MON-0001", [datetime(2026, 11, d, 9, tzinfo=CITY) for d in (1, 2, 3, 4, 5)], "n"
+    )
+    one_past = [ride("n-past", "MON-0001", datetime(2026, 11, 6, 9, tzinfo=CITY), **ONE_GRAM)]
+    post_batch(client, key, october + month_end + november + one_past)
+    assert [row[1:] for row in _credited(session, resident.id)] == [
+        (1000, None), (1000, None), (1000, None), (27, None),  # October: 3,027 g, under 5,000
+        *[(1000, None)] * 5,  # November 1-5: exactly at the monthly cap
+        (0, "methodology_monthly"),  # one gram past it
+    ]  # fmt: skip
