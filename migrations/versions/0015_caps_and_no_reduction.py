@@ -1,7 +1,7 @@
 """Outcomes: grams credited after a methodology's caps, and "no reduction" as an activity status
 
-Revision ID: 0013_outcomes
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-07 17:10:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_outcomes"
-down_revision: str | None = "0012"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
