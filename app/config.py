@@ -253,6 +253,13 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "IDENTIFIER_HASH_KEY": os.environ.get("IDENTIFIER_HASH_KEY"),  # default: from SECRET_KEY
         "HELD_ACTIVITY_DAYS": _env_int("HELD_ACTIVITY_DAYS", 7),
         "MAX_TRIPS_PER_DAY": _env_int("MAX_TRIPS_PER_DAY", 12),
+        # Two reports of one trip from different sources (README, "Same trip"): starts this close,
+        # distances within this share of the longer one or these metres, whichever is more.
+        "SAME_TRIP_START_TOLERANCE_MINUTES": _env_int("SAME_TRIP_START_TOLERANCE_MINUTES", 5),
+        "SAME_TRIP_DISTANCE_TOLERANCE_PERCENT": _env_int(
+            "SAME_TRIP_DISTANCE_TOLERANCE_PERCENT", 20
+        ),
+        "SAME_TRIP_DISTANCE_TOLERANCE_METRES": _env_int("SAME_TRIP_DISTANCE_TOLERANCE_METRES", 500),
         "EVIDENCE_DIR": os.environ.get("EVIDENCE_DIR", str(instance_path / "evidence")),
         "EVIDENCE_MAX_BYTES": _env_int("EVIDENCE_MAX_BYTES", 5 * 1024 * 1024),
     }

@@ -64,8 +64,9 @@ from app import context as edge  # noqa: E402
 from app import create_app  # noqa: E402
 from app.activities import keys, partners, simulator  # noqa: E402
 from app.activities.ingest import ACTIVITY_COLUMNS  # noqa: E402
+from app.activities.matching import trip_end  # noqa: E402
 from app.activities.models import Activity  # noqa: E402
-from app.activities.pipeline import REDUCTION_COLUMNS, fingerprint, trip_end  # noqa: E402
+from app.activities.pipeline import REDUCTION_COLUMNS  # noqa: E402
 from app.audit.services import SYSTEM, Actor  # noqa: E402
 from app.cli import alembic_config  # noqa: E402
 from app.db import RANDOM_PAGE_COST, db  # noqa: E402
@@ -308,8 +309,8 @@ def bare_copy(
             activities.append(
                 (aid, "partner", seeded["partner_id"], item["external_id"], item["kind"],
                  participant, None, None, occurred,
-                 trip_end(TRIP, occurred, quantities), q, "verified", "[]", None,
-                 rid, fingerprint(participant, item["kind"], occurred, quantities, TRIP), now, now)
+                 trip_end(occurred, quantities, None, TRIP), q, "verified", "[]", None,
+                 rid, None, now, now)
             )  # fmt: skip
             transactions.append((tid, "issue", f"issue:{rid}", "0" * 64, "reduction", rid, "", now))
             entries.append((tid, wallets[participant], grams, expires))

@@ -15,7 +15,9 @@ this declaration; it names no kind, field or identifier of its own.
 * ``identifier``: the :class:`IdentifierKind` a partner sends to name the participant and a
   resident links (zh/en name, the normalisation applied before hashing). Several kinds may share
   one (a transit card names bus and metro riders) if they declare it identically; the same code
-  declared with another name or normalisation is a clash, and start-up stops.
+  declared with another name or normalisation is a clash, and start-up stops. Two methodologies
+  may credit one kind (a successor with another field, say; the version in effect at the
+  activity's time decides) if they agree on its identifier and on whether it is a trip.
 * ``trip``: a :class:`Trip` if one person makes one at a time, naming its duration and distance
   fields (and route fields, if any), so the overlap and same-trip rules apply; ``None`` otherwise.
 * ``self_report``: a :class:`SelfReport` if residents may report it themselves (which fields they
@@ -71,6 +73,7 @@ UNITS: Mapping[str, Text] = {
     "L": Text(zh="升", en="L"),
     "step": Text(zh="步", en="steps"),
     "count": Text(zh="个", en="items"),
+    "fen": Text(zh="分", en="fen"),
 }
 
 _SEPARATORS = re.compile(r"[\s\-]")
@@ -447,9 +450,17 @@ def registry_problems(declared: Iterable[tuple[str, ActivityKind]]) -> list[str]
                 f"{plugin}: identifier kind {kind.identifier.code!r} clashes with the one "
                 f"{seen[0]} declares (a different name or normalisation)"
             )
+        # Successive methodologies may credit one kind with other fields; the participant's
+        # identifier and whether it is a trip must stay the same, or history stops matching.
         other = kinds.setdefault(kind.code, (plugin, kind))
-        if other[1] != kind:
+        if other[1].identifier.code != kind.identifier.code:
             problems.append(
-                f"{plugin}: activity kind {kind.code!r} is declared differently by {other[0]}"
+                f"{plugin}: activity kind {kind.code!r} is named by "
+                f"{kind.identifier.code!r}, but by {other[1].identifier.code!r} in {other[0]}"
+            )
+        if (other[1].trip is None) != (kind.trip is None):
+            problems.append(
+                f"{plugin}: activity kind {kind.code!r} is a trip in one of {other[0]} and "
+                f"{plugin} but not in the other"
             )
     return problems

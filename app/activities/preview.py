@@ -21,7 +21,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,13 +35,13 @@ from app.activities.models import Activity, ActivitySource, ActivityStatus
 from app.activities.reasons import REJECT
 from app.errors import DomainError
 from app.ledger.policy import LedgerPolicy
+from app.methodology.apply import PreparedVersion
 from app.methodology.models import MethodologyPreview, MethodologyVersion, PreviewStatus
+from app.methodology.outcome import CapRoom, GramCaps, cap, caps_of, measure
 from app.methodology.previews import TOP_DIFFERENCES
 from app.methodology.queries import Plugins, plugin_for, version_in_effect
 from app.methodology.rules import load_parameters
-from methodologies.base import Activity as MethodologyActivity
-from methodologies.base import Methodology, QuantificationError, Severity
-from methodologies.parameters import Parameters
+from methodologies.base import Methodology
 
 log = logging.getLogger(__name__)
 
@@ -51,46 +51,40 @@ CHUNK = 10_000
 activities = Activity.__table__
 previews = MethodologyPreview.__table__
 
-CREDITED, FLAGGED, REJECTED = "credited", "flagged", "rejected"
+CREDITED, FLAGGED, REJECTED, NO_REDUCTION = "credited", "flagged", "rejected", "no_reduction"
 #: Distinct reports whose loaded quantities a replay keeps (then it starts afresh).
 _MAX_LOADED = 100_000
 _UNSEEN = object()
 
 
-def daily_cap_credit(grams: int, used_today: int, daily_cap_g: int) -> int:
-    """Grams credited of ``grams`` when ``used_today`` were already credited that local day.
-
-    The preview's own reading of the contract's daily cap (per participant, methodology and
-    city day), to be replaced by the pipeline's cap enforcement once it exists.
-    """
-    return max(0, min(grams, daily_cap_g - used_today))
-
-
 @dataclass(slots=True)
 class Side:
-    """One version replayed: its computation and what it made of the activities so far."""
+    """One version replayed: its computation and what it made of the activities so far.
+
+    Activities come ordered by participant and time, so the caps' room is one participant's.
+    """
 
     label: str
-    version_id: int
-    plugin: type[Methodology]
-    params: Parameters
-    daily_cap_g: int
+    prepared: PreparedVersion
+    caps: GramCaps
     credited: int = 0
     flagged: int = 0
     rejected: int = 0
+    no_reduction: int = 0
     capped: int = 0
     grams: int = 0
     points: int = 0
-    day: tuple[int, date] | None = None  # the participant and city day ``used`` counts
-    used: int = 0
+    participant: int | None = None  # whose credits ``room`` counts
+    room: CapRoom | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
             "label": self.label,
-            "version_id": self.version_id,
+            "version_id": self.prepared.id,
             "credited": self.credited,
             "flagged": self.flagged,
             "rejected": self.rejected,
+            "no_reduction": self.no_reduction,
             "capped": self.capped,
             "grams": self.grams,
             "points": self.points,
@@ -253,7 +247,17 @@ def _start_next(
 def _side(plugins: Plugins, version: MethodologyVersion, parameters: Mapping[str, Any]) -> Side:
     plugin = plugin_for(plugins, version)
     params = load_parameters(plugin, parameters)
-    return Side(version.label, version.id, plugin, params, plugin.daily_cap_g(params))
+    prepared = PreparedVersion(
+        id=version.id,
+        code=version.code,
+        version=version.version,
+        activity_kind=version.activity_kind,
+        plugin=plugin,
+        params=params,
+        parameters=MappingProxyType(dict(parameters)),
+        daily_cap_g=plugin.daily_cap_g(params),
+    )
+    return Side(version.label, prepared, caps_of(prepared))
 
 
 def _error(error: DomainError, label: str) -> dict[str, Any]:
@@ -299,7 +303,12 @@ def _filters(kind: str, window: tuple[datetime, datetime]) -> list[Any]:
         activities.c.occurred_at >= window[0],
         activities.c.occurred_at < window[1],
         activities.c.status.in_(
-            (ActivityStatus.VERIFIED, ActivityStatus.FLAGGED, ActivityStatus.REJECTED)
+            (
+                ActivityStatus.VERIFIED,
+                ActivityStatus.FLAGGED,
+                ActivityStatus.REJECTED,
+                ActivityStatus.NO_REDUCTION,
+            )
         ),
     ]
 
@@ -344,31 +353,28 @@ def _rows(session: Session, replay: Replay, chunk: int) -> Iterator[Any]:
 
 def _replay_chunk(session: Session, replay: Replay, chunk: int) -> int:
     draft, current = replay.draft, replay.current
-    plugin, zone = draft.plugin, replay.zone
+    plugin, zone = draft.prepared.plugin, replay.zone
     self_report = ActivitySource.SELF_REPORT.value
     points_for = replay.policy.points_for
     largest, top = replay.largest, TOP_DIFFERENCES
     done = 0
     row = None
-    loaded, kind = replay.loaded, replay.kind
+    loaded = replay.loaded
     for row in _rows(session, replay, chunk):
         done += 1
         activity_id, participant, occurred_at, raw, source, reasons = row
         if reasons is not None and _platform_rejected(json.loads(reasons)):
             replay.skipped += 1
             continue
-        day = (participant, occurred_at.astimezone(zone).date())
         quantities = loaded.get(raw, _UNSEEN)
         if quantities is _UNSEEN:
             quantities = _load(plugin, raw)
             if len(loaded) >= _MAX_LOADED:
                 loaded.clear()
             loaded[raw] = quantities
-        activity = None
-        if quantities is not None:
-            activity = MethodologyActivity(kind, quantities, occurred_at, source == self_report)
-        new = _apply(draft, activity, day, points_for)
-        old = _apply(current, activity, day, points_for) if current is not None else None
+        activity = (participant, occurred_at, quantities, source == self_report)
+        new = _apply(draft, activity, zone, points_for)
+        old = _apply(current, activity, zone, points_for) if current is not None else None
         if old is None or old != new:
             difference = new[1] - (old[1] if old else 0)
             key = (abs(difference), -activity_id)
@@ -410,32 +416,37 @@ def _platform_rejected(reasons: list[dict[str, Any]] | None) -> bool:
     )
 
 
-def _apply(side: Side, activity: Any, day: tuple[int, date], points_for: Any) -> tuple[str, int]:
-    """One side's outcome and credited grams for one activity; adds it to the side's counts."""
-    if activity is None:
+def _apply(
+    side: Side, activity: tuple[int, datetime, Any, bool], zone: ZoneInfo, points_for: Any
+) -> tuple[str, int]:
+    """One side's outcome and credited grams for one activity, by the pipeline's own rule
+    (:func:`~app.methodology.outcome.measure`, then the caps); adds it to the side's counts.
+
+    ``activity`` is (participant, occurred_at, quantities loaded by the plugin or None when its
+    schema refused them, self-reported).
+    """
+    participant, occurred_at, quantities, self_reported = activity
+    if quantities is None:
         side.rejected += 1
         return REJECTED, 0
-    cls, params = side.plugin, side.params
-    findings = cls.check(activity, params)
-    severities = {finding.severity for finding in findings}
-    if Severity.REJECT in severities:
-        side.rejected += 1
-        return REJECTED, 0
-    try:
-        quantification = cls.quantify(activity, params)
-    except QuantificationError:
-        side.rejected += 1
-        return REJECTED, 0
-    if Severity.FLAG in severities:
+    measured = measure(
+        side.prepared, quantities, occurred_at, self_reported=self_reported, typed=True
+    )
+    if side.participant != participant or side.room is None:
+        side.participant, side.room = participant, CapRoom(zone)
+    result = cap(measured, side.room, participant, side.prepared.code, side.caps, occurred_at)
+    if result.status == CREDITED:
+        grams = result.credited_g
+        side.credited += 1
+        side.grams += grams
+        side.points += points_for(grams)
+        if result.capped_g or (result.quantification and result.quantification.capped):
+            side.capped += 1
+        return CREDITED, grams
+    if result.status == FLAGGED:
         side.flagged += 1
-        return FLAGGED, 0
-    if side.day != day:
-        side.day, side.used = day, 0
-    grams = daily_cap_credit(quantification.reduction_g, side.used, side.daily_cap_g)
-    side.used += grams
-    side.credited += 1
-    side.grams += grams
-    side.points += points_for(grams)
-    if quantification.capped or grams < quantification.reduction_g:
-        side.capped += 1
-    return CREDITED, grams
+    elif result.status == NO_REDUCTION:
+        side.no_reduction += 1
+    else:
+        side.rejected += 1
+    return result.status if result.status != "invalid" else REJECTED, 0

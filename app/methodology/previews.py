@@ -178,7 +178,7 @@ def describe(preview: MethodologyPreview, draft_parameters: Mapping[str, Any]) -
         current, draft = result["current"], result["draft"]
         change = None
         if current is not None:
-            change = {key: draft[key] - current[key] for key in _COUNTED}
+            change = {key: draft.get(key, 0) - current.get(key, 0) for key in _COUNTED}
         described["result"] = result | {
             "change": change,
             "current_error": _error_out(result.get("current_error")),
@@ -187,7 +187,7 @@ def describe(preview: MethodologyPreview, draft_parameters: Mapping[str, Any]) -
 
 
 #: The figures each side of a preview counts.
-_COUNTED = ("credited", "flagged", "rejected", "capped", "grams", "points")
+_COUNTED = ("credited", "flagged", "rejected", "no_reduction", "capped", "grams", "points")
 
 
 def _error_out(error: Mapping[str, Any] | None) -> dict[str, Any] | None:

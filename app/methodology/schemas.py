@@ -269,6 +269,9 @@ class PreviewSideOut(ma.Schema):
     credited = ma.fields.Integer(metadata={"description": "Activities credited (capped included)"})
     flagged = ma.fields.Integer(metadata={"description": "Activities a finding sends to review"})
     rejected = ma.fields.Integer(metadata={"description": "Activities a finding refuses"})
+    no_reduction = ma.fields.Integer(
+        metadata={"description": "Activities that avoided nothing (use above the baseline …)"}
+    )
     capped = ma.fields.Integer(
         metadata={"description": "Credited activities cut by the per-activity or daily cap"}
     )
@@ -284,13 +287,16 @@ class PreviewChangeOut(ma.Schema):
     credited = ma.fields.Integer()
     flagged = ma.fields.Integer()
     rejected = ma.fields.Integer()
+    no_reduction = ma.fields.Integer()
     capped = ma.fields.Integer()
     grams = ma.fields.Integer()
     points = ma.fields.Integer()
 
 
 class PreviewOutcomeOut(ma.Schema):
-    outcome = ma.fields.String(metadata={"description": "credited, flagged or rejected"})
+    outcome = ma.fields.String(
+        metadata={"description": "credited, flagged, rejected or no_reduction"}
+    )
     grams = ma.fields.Integer(metadata={"description": "Grams CO2e credited"})
 
 

@@ -254,6 +254,7 @@ def _preview_context(version: MethodologyVersion) -> dict[str, Any]:
         "preview_days": previews.PREVIEW_DAYS,
         "outcome_names": {
             "credited": _("Credited"), "flagged": _("Flagged"), "rejected": _("Rejected"),
+            "no_reduction": _("No reduction"),
         },
         "zone": zone,
         "city_instant": lambda iso: datetime.fromisoformat(iso).astimezone(zone).strftime(

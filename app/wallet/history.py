@@ -54,6 +54,14 @@ class Credit:
     capped_points: int
     cap: Cap | None
     trace: Text | None
+    reduction_g: int = 0
+    #: Grams credited after the methodology's caps, and the cap that held back the rest.
+    credited_g: int = 0
+    methodology_cap: str | None = None
+
+    @property
+    def capped_g(self) -> int:
+        return self.reduction_g - self.credited_g
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +240,8 @@ def _credits(
             reductions.c.quantities,
             reductions.c.self_reported,
             reductions.c.reduction_g,
+            reductions.c.credited_g,
+            reductions.c.cap.label("methodology_cap"),
             reductions.c.trace,
             versions.c.id.label("version_id"),
             versions.c.code,
@@ -257,6 +267,9 @@ def _credits(
             capped_points=row.capped_points,
             cap=Cap(row.cap) if row.cap else None,
             trace=tracer.trace(row),
+            reduction_g=row.reduction_g,
+            credited_g=row.reduction_g if row.credited_g is None else row.credited_g,
+            methodology_cap=row.methodology_cap,
         )
         for row in rows
     }

@@ -1,6 +1,6 @@
 """methodology_previews: a draft replayed on recent activities beside the version in effect
 
-Revision ID: 0013_preview
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-07 17:10:00.000000
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import app.db
 
-revision: str = "0013_preview"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -13,8 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 import time_machine
-from hypothesis import given
-from hypothesis import strategies as st
 
 from app.activities import preview
 from app.activities.models import Activity
@@ -296,13 +294,6 @@ def test_only_a_version_in_preparation_is_previewed(app, session, month):
     assert session.scalar(sa.select(sa.func.count()).select_from(MethodologyPreview)) == 0
 
 
-def test_the_daily_cap_credits_up_to_the_cap_exactly():
-    assert preview.daily_cap_credit(500, 2500, 3000) == 500  # exactly at the cap
-    assert preview.daily_cap_credit(501, 2500, 3000) == 500  # one past it
-    assert preview.daily_cap_credit(100, 3000, 3000) == 0
-    assert preview.daily_cap_credit(100, 3100, 3000) == 0
-
-
 def test_the_scheduler_poll_starts_the_job_only_when_a_preview_waits(
     app, session, month, monkeypatch
 ):
@@ -318,18 +309,6 @@ def test_the_scheduler_poll_starts_the_job_only_when_a_preview_waits(
     assert session.scalar(runs) == 1
     session.refresh(queued)
     assert queued.status == PreviewStatus.SUCCEEDED
-
-
-@given(
-    grams=st.integers(min_value=0, max_value=10_000),
-    used=st.integers(min_value=0, max_value=10_000),
-    cap=st.integers(min_value=0, max_value=10_000),
-)
-def test_the_daily_cap_never_credits_past_the_cap_nor_more_than_earned(grams, used, cap):
-    credited = preview.daily_cap_credit(grams, used, cap)
-    assert 0 <= credited <= grams
-    assert used + credited <= max(cap, used)
-    assert credited == grams or used + credited >= cap  # cut only at the cap
 
 
 def test_quantities_the_input_schema_refuses_are_rejected_under_both(app, session, month):
@@ -348,6 +327,23 @@ def test_quantities_the_input_schema_refuses_are_rejected_under_both(app, sessio
     assert result["draft"]["credited"] == DRAFT["credited"] - 1
     ids = {d["activity_id"] for d in result["differences"]}
     assert month["ids"]["a1"] not in ids  # rejected under both: no difference
+
+
+def test_a_trip_of_no_distance_is_no_reduction_under_both(app, session, month):
+    """The pipeline's own outcome: it earns nothing, and is neither credited nor rejected."""
+    session.execute(
+        sa.update(Activity)
+        .where(Activity.id == month["ids"]["a1"])
+        .values(quantities={"distance_km": "0", "duration_minutes": "30"})
+    )
+    session.commit()
+    queued = _request(session, month)
+    _run_all(session, month)
+    session.refresh(queued)
+    result = queued.result
+    assert result["draft"]["no_reduction"] == 1 and result["current"]["no_reduction"] == 1
+    assert result["draft"]["credited"] == DRAFT["credited"] - 1
+    assert result["draft"]["rejected"] == DRAFT["rejected"]
 
 
 def test_with_no_version_in_effect_every_figure_is_new(app, session, month):

@@ -247,7 +247,19 @@ def test_an_identifier_kind_clashing_with_another_plugins_stops_start_up() -> No
         check_together({"bus": BusRide, "tram": tram})
 
 
-def test_one_activity_kind_declared_differently_by_two_plugins_stops_start_up() -> None:
-    other = bus_variant(code="bus2", kind=_kind(name=Text(zh="巴士", en="Coach")))
-    with pytest.raises(MethodologyLoadError, match="activity kind 'bus_ride' is declared"):
-        check_together({"bus": BusRide, "bus2": other})
+def test_a_successor_may_credit_one_kind_with_other_fields() -> None:
+    extra = QuantityField("fare_fen", "integer", _LABEL, unit="fen", required=False)
+    successor = bus_variant(code="bus2", kind=_kind_with_fields(extra))
+    check_together({"bus": BusRide, "bus2": successor})
+
+
+def test_one_kind_named_by_two_identifiers_or_trip_and_not_stops_start_up() -> None:
+    other_card = IdentifierKind("bus_pass", Text(zh="月票", en="Bus pass"))
+    renamed = bus_variant(code="bus2", kind=_kind(identifier=other_card))
+    with pytest.raises(MethodologyLoadError) as excinfo:
+        check_together({"bus": BusRide, "bus2": renamed})
+    assert excinfo.value.entry_point == "bus2"
+    assert "'bus_ride' is named by 'bus_pass', but by 'transit_card' in bus" in str(excinfo.value)
+    not_a_trip = bus_variant(code="bus2", kind=_kind(trip=None))
+    with pytest.raises(MethodologyLoadError, match="is a trip in one of"):
+        check_together({"bus": BusRide, "bus2": not_a_trip})
