@@ -11,6 +11,7 @@ from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
+from app import sealing
 from app.api.ids import IdConverter
 from app.extensions import SessionCookies
 
@@ -50,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = config_module.from_environment(Path(app.instance_path))
     settings.update(config or {})
     app.config.from_mapping(settings)
+    sealing.use_key(app.config["SECRET_KEY"])
 
     from app.observability import configure_logging, health, init_request_hooks
 
