@@ -211,7 +211,11 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "PERMANENT_SESSION_LIFETIME": _env_int("SESSION_LIFETIME_SECONDS", 7 * 24 * 3600),
+        # A web session ends after this long whatever its use (absolute), or after this long
+        # unused (idle): ASVS 3.3.2's 12 hours and 30 minutes.
+        "SESSION_LIFETIME_SECONDS": _env_int("SESSION_LIFETIME_SECONDS", 12 * 3600, minimum=60),
+        "SESSION_IDLE_SECONDS": _env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60),
+        "PERMANENT_SESSION_LIFETIME": _env_int("SESSION_LIFETIME_SECONDS", 12 * 3600, minimum=60),
         "API_TOKEN_LIFETIME_SECONDS": _env_int("API_TOKEN_LIFETIME_SECONDS", 30 * 24 * 3600),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 1 if production else 0),

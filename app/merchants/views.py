@@ -21,10 +21,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user
+from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app import clock
+from app.accounts import sessions
 from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
 from app.accounts.models import MerchantRole
@@ -96,7 +97,7 @@ def apply() -> Any:
         return render_form_error(template, form, error)
     if not current_user.is_authenticated:
         manager = services.staff_of(db.session, merchant.id)[0]
-        login_user(manager)
+        sessions.start(manager)
     flash(_("Thank you! The bureau will review your application."), "success")
     return redirect(url_for("public.home"))
 
