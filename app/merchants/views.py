@@ -35,6 +35,7 @@ from app.context import city_zone, current_manager, current_staff
 from app.db import db
 from app.errors import DomainError
 from app.merchants import counter_views, forms, offer_views, services
+from app.merchants.limits import application_limit
 from app.merchants.models import MerchantKind, MerchantStatus, OfferStatus
 from app.merchants.pages import bp
 from app.redemption import settlement, voucher_keys
@@ -76,6 +77,7 @@ def _merchant_globals() -> dict[str, Any]:
 
 
 @bp.route("/merchants/apply", methods=["GET", "POST"])
+@application_limit
 def apply() -> Any:
     form = forms.ApplicationForm()
     template = "merchant/apply.html"
