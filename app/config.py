@@ -211,6 +211,13 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "REDEMPTION_TOKEN_SECONDS": _env_int("REDEMPTION_TOKEN_SECONDS", 60),
         # Tonnes one organisation may request for carbon-neutral events per calendar year.
         "OFFSET_CLAIM_CAP_G": _env_tonnes_as_grams("OFFSET_CLAIM_CAP_TONNES", "100"),
+        # No one-person power: wallet adjustments above this many points (either way) and new
+        # admins and role changes need a second admin, who may not be one created by the asker
+        # (or its creator) within this many days.
+        "WALLET_ADJUSTMENT_APPROVAL_POINTS": _env_int(
+            "WALLET_ADJUSTMENT_APPROVAL_POINTS", 10_000, minimum=0
+        ),
+        "APPROVAL_INDEPENDENCE_DAYS": _env_int("APPROVAL_INDEPENDENCE_DAYS", 90, minimum=0),
         # Invitations to join it one organisation may send per local day.
         "INVITATIONS_PER_ORGANISATION_PER_DAY": _env_int(
             "INVITATIONS_PER_ORGANISATION_PER_DAY", 20, minimum=1

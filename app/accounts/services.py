@@ -61,9 +61,10 @@ def _check_display_name(display_name: str, field: str = "display_name") -> str:
     return name
 
 
-def _new_user(
-    session: Session, *, role: Role, mobile: str, password: str, display_name: str, **fields: object
-) -> User:
+def _new_user_checks(
+    session: Session, mobile: str, password: str, display_name: str
+) -> tuple[str, str]:
+    """The normalised mobile number and name of a new account, after every check."""
     mobile = normalise_mobile(mobile)
     check_password(password, mobile)
     display_name = _check_display_name(display_name)
@@ -73,6 +74,13 @@ def _new_user(
             _l("An account with this mobile number already exists."),
             field="mobile",
         )
+    return mobile, display_name
+
+
+def _new_user(
+    session: Session, *, role: Role, mobile: str, password: str, display_name: str, **fields: object
+) -> User:
+    mobile, display_name = _new_user_checks(session, mobile, password, display_name)
     user = User(
         role=role,
         mobile=mobile,
@@ -162,9 +170,18 @@ def _verify(password_hash: str, password: str) -> bool:
 def create_staff(
     session: Session, actor: Actor, *, mobile: str, password: str, display_name: str, role: Role
 ) -> User:
-    """A bureau admin creates a reviewer, another admin or a verifier account (audited)."""
+    """A bureau admin creates a reviewer or a verifier account (audited). Another admin is only
+    requested (:func:`app.accounts.approvals.request_admin`); the command line, acting as no one,
+    makes the first admin directly."""
     if role not in STAFF_ROLES:
         raise DomainError("invalid_role", _l("Choose a staff role."), field="role")
+    if role == Role.BUREAU_ADMIN and actor.user_id is not None:
+        raise DomainError(
+            "approval_required",
+            _l("A new bureau admin needs a second admin's approval: request it instead."),
+            field="role",
+            status=409,
+        )
     user = _new_user(
         session,
         role=role,
