@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import adapters, clock
 from app.accounts.credit_code import normalise_credit_code
 from app.accounts.models import (
     ApiToken,
@@ -378,7 +378,7 @@ def principal_for_token(connection: sa.Connection, token: str) -> sa.Row[Any] | 
     live (unrevoked, unexpired) bearer token belongs to, or None: the same rule as
     :func:`user_for_token`."""
     params = {"token_hash": _token_digest(token), "now": clock.now()}
-    return connection.execute(_PRINCIPAL_FOR_TOKEN, params).first()
+    return adapters.of(connection).first(connection, _PRINCIPAL_FOR_TOKEN, params)
 
 
 def user_for_token(session: Session, token: str) -> User | None:
