@@ -7,8 +7,8 @@
   SECRET_KEY (app.sealing), as partner secrets already are; existing keys are sealed here, so
   the migration needs the deployment's SECRET_KEY when merchants exist.
 
-Revision ID: 0013_sec2
-Revises: 0012
+Revision ID: 0014_sec2
+Revises: 0013
 Create Date: 2026-12-07 17:00:00.000000
 """
 
@@ -21,8 +21,8 @@ from alembic import context, op
 import app.db
 from app import sealing
 
-revision: str = "0013_sec2"
-down_revision: str | None = "0012"
+revision: str = "0014_sec2"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -171,7 +171,7 @@ def _reseal(change) -> None:  # type: ignore[no-untyped-def]
     key = _secret_key()
     if not key:
         raise RuntimeError(
-            "migration 0013_sec2 seals the merchants' voucher keys with SECRET_KEY: run it "
+            "migration 0014_sec2 seals the merchants' voucher keys with SECRET_KEY: run it "
             "through `flask db upgrade` or with SECRET_KEY set"
         )
     for merchant_id, current, previous in rows:
