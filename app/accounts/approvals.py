@@ -157,6 +157,16 @@ def record_result(request: ApprovalRequest, result: object) -> None:
     request.result = str(result)
 
 
+def related_recently(decider: User, requester: User, independence: Independence) -> bool:
+    """Whether one of the two accounts created the other within the independence period: such
+    an admin never decides the other's request (any four-eyes step may ask this)."""
+    since = clock.now() - timedelta(days=independence.days)
+    return any(
+        made.created_by_id == maker.id and made.created_at > since
+        for made, maker in ((requester, decider), (decider, requester))
+    )
+
+
 def _require_independent(
     session: Session, actor: Actor, request: ApprovalRequest, decider: User, requester: User,
     independence: Independence,
@@ -164,11 +174,8 @@ def _require_independent(
     reason = None
     if decider.id == requester.id:
         reason = "own_request"
-    else:
-        since = clock.now() - timedelta(days=independence.days)
-        for made, maker in ((requester, decider), (decider, requester)):
-            if made.created_by_id == maker.id and made.created_at > since:
-                reason = "not_independent"
+    elif related_recently(decider, requester, independence):
+        reason = "not_independent"
     if reason is None:
         return
     audit.record(session, actor, "approval.decision_refused", "approval_request", request.id,
