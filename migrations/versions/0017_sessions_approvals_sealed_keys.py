@@ -171,7 +171,7 @@ def _reseal(change) -> None:  # type: ignore[no-untyped-def]
     key = _secret_key()
     if not key:
         raise RuntimeError(
-            "migration 0014_sec2 seals the merchants' voucher keys with SECRET_KEY: run it "
+            "migration 0017 seals the merchants' voucher keys with SECRET_KEY: run it "
             "through `flask db upgrade` or with SECRET_KEY set"
         )
     for merchant_id, current, previous in rows:

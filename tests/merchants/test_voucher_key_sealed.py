@@ -1,5 +1,5 @@
 """Voucher keys are kept sealed (AES-GCM under a key derived from SECRET_KEY), as partner secrets
-are: a copy of the database alone is not enough to forge vouchers. Migration 0014_sec2 seals the
+are: a copy of the database alone is not enough to forge vouchers. Migration 0017 seals the
 keys of existing merchants and its downgrade opens them again."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def test_the_migration_seals_existing_keys_and_the_downgrade_opens_them(tmp_path
     plain, older = "ab" * 32, "cd" * 32
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0013")
+        command.upgrade(config, "0016")
         connection.execute(
             sa.text(
                 "INSERT INTO merchants (id, name, kind, status, contact_name, contact_mobile, "
@@ -54,13 +54,13 @@ def test_the_migration_seals_existing_keys_and_the_downgrade_opens_them(tmp_path
             ),
             {"key": plain, "older": older},
         )
-        command.upgrade(config, "0014_sec2")
+        command.upgrade(config, "0017")
         sealed, sealed_older = connection.execute(_RAW, {"id": 1}).one()
         assert sealed.startswith("v1:") and sealed_older.startswith("v1:")
         open_ = lambda value: sealing.unseal(  # noqa: E731
             "migration-secret-key", VOUCHER_KEY_PURPOSE, "", value
         )
         assert (open_(sealed), open_(sealed_older)) == (plain, older)
-        command.downgrade(config, "0013")
+        command.downgrade(config, "0016")
         assert tuple(connection.execute(_RAW, {"id": 1}).one()) == (plain, older)
     engine.dispose()
