@@ -20,7 +20,7 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.models import ApprovalAction, ApprovalRequest
 from app.accounts.roles import Permission
 from app.audit.services import Actor
-from app.context import ledger_policy
+from app.context import approval_independence, ledger_policy
 from app.db import db
 from app.error_handlers import keeping_writes
 from app.ledger import services as ledger
@@ -35,7 +35,7 @@ def decide(session: Session, actor: Actor, request_id: int, *, approve: bool) ->
     """Decide a request as the second admin; an approved wallet adjustment is posted now."""
     decided = approvals.decide(
         session, actor, request_id, approve=approve,
-        independence=approvals.Independence(current_app.config["APPROVAL_INDEPENDENCE_DAYS"]),
+        independence=approval_independence(),
     )  # fmt: skip
     if approve and decided.action == ApprovalAction.ADJUST_WALLET:
         payload = decided.payload
