@@ -20,6 +20,7 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from app import clock
+from app.accounts.approvals import Independence
 from app.activities import keys, kinds, matching, pipeline
 from app.activities.ingest import IngestSettings
 from app.config import ConfigError
@@ -52,6 +53,7 @@ class AppContext:
     ledger_policy: LedgerPolicy
     ingestion: Ingestion
     redemption_token_key: bytes
+    independence: Independence
 
 
 def build(config: Mapping[str, Any]) -> AppContext:
@@ -76,6 +78,7 @@ def build(config: Mapping[str, Any]) -> AppContext:
             same_trip=_same_trip(config),
         ),
         redemption_token_key=tokens.signing_key(config["SECRET_KEY"]),
+        independence=Independence(_whole(config, "APPROVAL_INDEPENDENCE_DAYS", minimum=0)),
     )
 
 
@@ -177,6 +180,11 @@ def enabled_kinds() -> list[str]:
 
 def partner_kinds() -> list[str]:
     return kinds.partner_kinds(enabled_kinds())
+
+
+def approval_independence() -> Independence:
+    """How long an admin and the accounts they created count as one for four-eyes decisions."""
+    return current().independence
 
 
 def current_staff() -> Staff:

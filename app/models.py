@@ -2,6 +2,7 @@
 
 from app.accounts.models import (
     ApiToken,
+    ApprovalRequest,
     Organisation,
     OrganisationInvitation,
     OrganisationMember,
@@ -35,6 +36,7 @@ __all__ = [
     "Account",
     "Activity",
     "ApiToken",
+    "ApprovalRequest",
     "AuditEntry",
     "DailyActivityStatistic",
     "DailyTotal",

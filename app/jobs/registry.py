@@ -38,8 +38,9 @@ class Job:
     cron: Mapping[str, Any]
     run: Callable[[Session, JobContext, Any], Step]
     lease_seconds: int = 3600
-    #: Work that is asked for (a preview) is polled for every ``poll_seconds`` by the scheduler,
-    #: which starts the job only when ``due`` finds some; the cron run stays as a safety net.
+    #: Work that is asked for (a preview) or figures gone stale are polled for every
+    #: ``poll_seconds`` by the scheduler (first when it starts), which starts the job only when
+    #: ``due`` finds some; the cron run stays as a safety net.
     poll_seconds: float | None = None
     due: Callable[[Session], bool] | None = None
 
@@ -108,7 +109,13 @@ def _purge_partner_messages(session: Session, context: JobContext, _after: Any) 
 def _daily_statistics(session: Session, context: JobContext, _after: Any) -> Step:
     from app.dashboard import services as dashboard
 
-    return Step(dashboard.compute_recent(session, now=context.now, tz=context.tz))
+    return Step(dashboard.compute_changed(session, now=context.now, tz=context.tz))
+
+
+def _statistics_stale(session: Session) -> bool:
+    from app.dashboard import services as dashboard
+
+    return dashboard.figures_changed(session)
 
 
 def _methodology_previews(session: Session, context: JobContext, after: Any) -> Step:
@@ -173,9 +180,11 @@ JOBS: dict[str, Job] = {
         ),
         Job(
             name="daily-statistics",
-            description=N_("Recompute yesterday's and today's city statistics"),
+            description=N_("Recompute the city statistics of every date whose figures changed"),
             cron={"minute": 5},
             run=_daily_statistics,
+            poll_seconds=60.0,
+            due=_statistics_stale,
         ),
         Job(
             name="methodology-previews",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -120,6 +121,7 @@ class Scheduler:
                     scheduler.add_job(
                         run_if_due,
                         trigger=IntervalTrigger(seconds=job.poll_seconds, timezone=tz),
+                        next_run_time=datetime.now(tz),  # at start-up, then every interval
                         args=[job.name],
                         id=f"poll:{job.name}",
                         jobstore="polls",

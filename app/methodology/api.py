@@ -11,7 +11,7 @@ from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.api.pagination import keyset_page
-from app.context import methodologies
+from app.context import approval_independence, methodologies
 from app.db import db
 from app.error_handlers import keeping_writes
 from app.errors import NotFound
@@ -130,6 +130,7 @@ def approve(data: dict[str, Any], version_id: int) -> MethodologyVersion:
             version_id,
             effective_from=data["effective_from"],
             comment=data["comment"],
+            independence=approval_independence(),
         )
 
 
@@ -140,7 +141,13 @@ def approve(data: dict[str, Any], version_id: int) -> MethodologyVersion:
 def reject(data: dict[str, Any], version_id: int) -> MethodologyVersion:
     """Reject a submitted version with a comment (audited)."""
     with keeping_writes():
-        return services.reject(db.session, current_actor(), version_id, comment=data["comment"])
+        return services.reject(
+            db.session,
+            current_actor(),
+            version_id,
+            comment=data["comment"],
+            independence=approval_independence(),
+        )
 
 
 @blp.post("/bureau/methodologies/<int:version_id>/retire")

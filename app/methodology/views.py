@@ -17,7 +17,7 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
 from app.accounts.models import User
 from app.accounts.roles import Permission
-from app.context import city_zone, methodologies
+from app.context import approval_independence, city_zone, methodologies
 from app.db import db
 from app.error_handlers import keeping_writes
 from app.errors import DomainError, NotFound
@@ -172,6 +172,7 @@ def approve(version_id: int) -> Any:
                 version_id,
                 effective_from=effective_from,
                 comment=form.comment.data,
+                independence=approval_independence(),
             )
     except DomainError as error:
         _field_error(form, error)
@@ -189,7 +190,13 @@ def reject(version_id: int) -> Any:
         return _render_detail(version, reject_form=form), 400
     try:
         with keeping_writes():
-            services.reject(db.session, current_actor(), version_id, comment=form.comment.data)
+            services.reject(
+                db.session,
+                current_actor(),
+                version_id,
+                comment=form.comment.data,
+                independence=approval_independence(),
+            )
     except DomainError as error:
         _field_error(form, error)
         return _render_detail(version, reject_form=form), error.status

@@ -62,6 +62,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/bureau/staff/new"): only(Role.BUREAU_ADMIN),
     ("POST", "/bureau/staff/{staff}/active"): only(Role.BUREAU_ADMIN, ok=302),
     ("GET", "/bureau/audit"): only(Role.BUREAU_ADMIN),
+    ("POST", "/bureau/staff/{staff}/role"): only(Role.BUREAU_ADMIN, ok=302),
+    ("GET", "/bureau/approvals"): only(Role.BUREAU_ADMIN),
+    ("POST", "/bureau/approvals/{approval}/approve"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/bureau/approvals/{approval}/refuse"): only(Role.BUREAU_ADMIN, ok=404),
     ("GET", "/api/v1/openapi.json"): ALL,
     ("GET", "/api/v1/docs"): ALL,
     ("GET", "/api/v1/docs/assets/swagger-ui.css"): ALL,
@@ -88,6 +92,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/bureau/staff"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("PATCH", "/api/v1/bureau/staff/{staff}"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("GET", "/api/v1/bureau/audit-log"): api_only(Role.BUREAU_ADMIN),
+    ("POST", "/api/v1/bureau/staff/{staff}/role"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("GET", "/api/v1/bureau/approvals"): api_only(Role.BUREAU_ADMIN),
+    ("POST", "/api/v1/bureau/approvals/{approval}/approve"): api_only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/api/v1/bureau/approvals/{approval}/refuse"): api_only(Role.BUREAU_ADMIN, ok=404),
     ("GET", "/activities"): only(Role.RESIDENT, Role.ORGANISATION),
     ("GET", "/activities/report"): only(Role.RESIDENT, Role.ORGANISATION),
     ("POST", "/activities/report"): only(Role.RESIDENT, Role.ORGANISATION, ok=400),
@@ -268,6 +276,7 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:partner_id>", "{partner}", path)
     path = re.sub(r"<key_id>", "{key}", path)
     path = re.sub(r"<int:batch_id>", "{batch}", path)
+    path = re.sub(r"<int:request_id>", "{approval}", path)
     path = re.sub(r"<serial>", "{certificate}", path)
     return re.sub(r"<path:filename>", "swagger-ui.css", path)
 
@@ -295,6 +304,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
     ids |= {"batch": 999_999, "certificate": "CN-2026-999999"}
     ids |= {"claim": 999_999, "organisation": 999_999, "invitation": 999_999}
+    ids |= {"approval": 999_999}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []
