@@ -62,6 +62,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/bureau/staff/new"): only(Role.BUREAU_ADMIN),
     ("POST", "/bureau/staff/{staff}/active"): only(Role.BUREAU_ADMIN, ok=302),
     ("GET", "/bureau/audit"): only(Role.BUREAU_ADMIN),
+    ("GET", "/bureau/audit.csv"): only(Role.BUREAU_ADMIN),
     ("POST", "/bureau/staff/{staff}/role"): only(Role.BUREAU_ADMIN, ok=302),
     ("GET", "/bureau/approvals"): only(Role.BUREAU_ADMIN),
     ("POST", "/bureau/approvals/{approval}/approve"): only(Role.BUREAU_ADMIN, ok=404),
