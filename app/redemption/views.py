@@ -1,4 +1,4 @@
-"""Residents' pages: browse offers, open one, and show its QR code at the counter."""
+"""Residents' pages: browse offers, open one, show its QR code at the counter, keep the vouchers."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from app.errors import DomainError
 from app.ledger import services as ledger
 from app.merchants import offers
 from app.merchants.models import Offer
+from app.redemption import vouchers
 from app.redemption.api import issue_for_current_holder, token_body
 from app.redemption.code_limits import qr_token_limit
 
@@ -91,3 +92,13 @@ def qr(offer_id: int) -> Any:
     return render_template(
         "offers/qr.html", offer=offer, summary=summary, token=token, balance=_balance()
     )
+
+
+@bp.get("/vouchers")
+@requires(Permission.USE_WALLET)
+def my_vouchers() -> str:
+    """My vouchers (我的券): every code received, to show at the car-park exit or the till."""
+    page = vouchers.vouchers_page(
+        db.session, current_user.id, now=clock.now(), cursor=request.args.get("cursor"), limit=20
+    )
+    return render_template("resident/vouchers.html", page=page, locale=_locale())

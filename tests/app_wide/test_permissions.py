@@ -218,6 +218,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/bureau/methodologies/{version}/preview"): api_only(*BUREAU, ok=404),
     ("POST", "/api/v1/bureau/methodologies/{version}/preview"): api_only(*BUREAU, ok=404),
     ("GET", "/wallet"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/vouchers"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/api/v1/me/vouchers"): api_only(Role.RESIDENT, Role.ORGANISATION),
     ("GET", "/bureau/wallets"): only(*BUREAU),
     ("POST", "/bureau/wallets/{staff}/adjustments"): only(Role.BUREAU_ADMIN, ok=404),
     ("GET", "/bureau/ledger"): only(*BUREAU),
