@@ -35,7 +35,6 @@ def log(session):
 def test_entries_read_as_names_labels_and_text(client, session, log):
     admin, _ = log
     log_in(client, admin)
-    client.get("/language/zh")
     html = client.get("/bureau/audit").get_data(as_text=True)
     assert "王审核" in html and "李复核" in html
     assert "优惠已批准" in html and "钱包调整" in html  # labels, not only codes
