@@ -344,3 +344,50 @@ def test_bundling_through_pgbouncer_then_the_ledger_reconciles(topology, direct,
     assert "sum of all entries: 0 " in reconcile.stdout
     for name, process in topology.processes.items():
         assert process.poll() is None, f"{name} stopped:\n{topology.log(name)}"
+
+
+def test_residents_are_served_while_partner_batches_queue(topology, direct, city):
+    """Ingestion has its own workers behind the proxy: with three times as many partner batches
+    in flight as ingestion workers, residents' reads are answered before any batch is.
+
+    The assertion is on order, not on time. Were the workers shared, the reads, sent once every
+    batch is on its way, would wait in the proxy's queue until batches freed a worker."""
+    today = clock.local_date(clock.now(), ZONE)
+    floods = []
+    for number in range(3 * topology.ingestion_workers):
+        items = []
+        for day in range(10):  # 2,000 rides, each resident one a day: no trip cap is reached
+            when = today - timedelta(days=10 + 10 * number + day)
+            items += rides(city.residents, when, seed=100 * number + day)
+        floods.append(json.dumps({"activities": items}, ensure_ascii=False).encode())
+    finished: list[str] = []
+    sending: list[int] = []
+    lock = threading.Lock()
+
+    def partner(body: bytes) -> int:
+        with lock:
+            sending.append(1)
+        status, _answer = send_until_answered(topology.url, city.partner, body)
+        with lock:
+            finished.append("partner")
+        return status
+
+    def resident(number: int, path: str) -> int:
+        while len(sending) < len(floods):  # every batch on its way first
+            threading.Event().wait(0.01)
+        threading.Event().wait(0.2)  # and arrived at the proxy
+        token = city.residents[number].token
+        status, _body = call(topology.url, "GET", path, headers=bearer(token))
+        with lock:
+            finished.append("resident")
+        return status
+
+    reads = ["/api/v1/wallet", "/api/v1/wallet/history", "/api/v1/offers", "/api/v1/statistics"]
+    results = all_at_once(
+        [lambda b=b: partner(b) for b in floods]
+        + [lambda n=n, p=p: resident(n, p) for n, p in enumerate(reads)]
+    )
+
+    assert results == [200] * (len(floods) + len(reads))
+    assert finished[: len(reads)] == ["resident"] * len(reads), finished
+    reconciles(direct)
