@@ -109,6 +109,8 @@ class Topology:
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     random_page_cost: str = "1.1"
     log_level: str = "WARNING"
+    #: "info" logs every request at the proxy, with its queue and server times.
+    proxy_log_level: str = "warning"
     workdir: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
@@ -308,6 +310,7 @@ class Topology:
             WEB_WORKERS=self.web_workers,
             INGEST_PORT=self.port + 2,
             INGEST_WORKERS=self.ingestion_workers,
+            LOG_LEVEL=self.proxy_log_level,
         )
         process = self._start("haproxy", [_program("haproxy"), "-db", "-f", str(config)], {})
         _wait_for_health(self.url, process, "haproxy", 20)
