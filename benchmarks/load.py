@@ -196,6 +196,13 @@ def proxy_times(haproxy_log: str) -> None:
                 times[key][timer].append(int(match[timer]))
     if not times:
         return
+    batches = times.get(("ingestion", "POST /api/v1/partner/activities"), {}).get("tr", [])
+    if len(batches) >= 30:  # in the order answered: does a batch cost more as the run goes on?
+        thirds = [batches[i * len(batches) // 3 : (i + 1) * len(batches) // 3] for i in range(3)]
+        print(
+            "\npartner batch server time (median ms) over the run's first, middle and last "
+            "third: " + " → ".join(str(int(statistics.median(third))) for third in thirds)
+        )
     print(f"\n{'pool':<10}{'route':<46}{'n':>7}{'queue p50/p99':>16}{'server p50/p99':>17}")
     for (backend, route), timers in sorted(times.items()):
         queued, served = timers["tw"] or [0], timers["tr"] or [0]

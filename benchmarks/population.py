@@ -147,15 +147,16 @@ def seed(app: Flask, *, residents: int, cashiers: int, points: int) -> Populatio
                 identifier_key=key,
                 settings=settings,
             )
-            ledger.adjust(
-                session,
-                SYSTEM,
-                holder_id=resident.id,
-                points=points,
-                reason="压力测试积分",
-                idempotency_key=f"topology-points:{resident.id}",
-                policy=edge.current().ledger_policy,
-            )
+            if points:
+                ledger.adjust(
+                    session,
+                    SYSTEM,
+                    holder_id=resident.id,
+                    points=points,
+                    reason="压力测试积分",
+                    idempotency_key=f"topology-points:{resident.id}",
+                    policy=edge.current().ledger_policy,
+                )
             people.append(Resident(resident.id, n, _api_token(session, resident)))
         return Population(
             partner=simulator.PartnerCredentials(
