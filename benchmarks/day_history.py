@@ -78,6 +78,7 @@ def main() -> None:
         help="MAX_TRIPS_PER_DAY: above it trips are flagged, not credited (raise it to see a "
         "day of credited trips)",
     )
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     server = args.postgres.replace("postgresql+psycopg://", "postgresql://").rstrip("/")
     admin = sa.create_engine(f"{server.replace('postgresql://', 'postgresql+psycopg://')}/postgres")
@@ -155,8 +156,9 @@ def main() -> None:
         )
         app.extensions["tanpuhui.db"].engine.dispose()
     finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+        if not args.keep:
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
         admin.dispose()
 
 

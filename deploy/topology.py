@@ -103,7 +103,7 @@ class Topology:
     ingestion_workers: int = 2
     #: PgBouncer's server connections for the web instance and scheduler, and for ingestion.
     web_pool: int = 10
-    ingestion_pool: int = 3
+    ingestion_pool: int = 2
     #: The ingestion instance runs at a lower CPU priority than the one serving residents.
     ingestion_nice: int = 10
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
