@@ -162,7 +162,7 @@ class Topology:
             "DATABASE_MAX_OVERFLOW": "2",
             "SECRET_KEY": self.secret_key,
             "RATELIMIT_STORAGE_URI": self.redis,
-            "TRUSTED_PROXIES": "1",  # HAProxy adds one X-Forwarded-For hop
+            "TRUSTED_PROXIES": "127.0.0.1",  # HAProxy: its X-Forwarded-For is believed
             "FORWARDED_ALLOW_IPS": "127.0.0.1",
             "LOG_LEVEL": self.log_level,
             "GUNICORN_TIMEOUT": "120",
@@ -248,13 +248,15 @@ class Topology:
 
     def _migrate(self) -> None:
         env = self.environment(self.direct_url) | {"DATABASE_PREPARED_STATEMENTS": "true"}
-        subprocess.run(
+        result = subprocess.run(
             [str(BIN / "tanpuhui"), "db", "upgrade"],
             cwd=ROOT,
             env=env,
-            check=True,
             capture_output=True,
+            text=True,
         )
+        if result.returncode:
+            raise RuntimeError(f"tanpuhui db upgrade failed:\n{result.stderr[-3000:]}")
 
     def _start_pgbouncer(self) -> None:
         server = urlsplit(self.postgres)
