@@ -125,16 +125,19 @@ class Redeemer(HttpUser):
     wait_time = between(1, 5)
 
     def on_start(self) -> None:
-        self.resident = _bearer(random.choice(RESIDENTS)["token"])
         self.cashier = _bearer(random.choice(CITY["cashier_tokens"]))
         self.offer = CITY["offer_id"]
 
     @task
     def redeem(self) -> None:
+        # Each time another resident comes to the counter: one resident may ask for at most
+        # QR_TOKEN_LIMIT_PER_ACCOUNT codes (30 per 10 minutes), which one user redeeming every
+        # 1-5 s would pass.
+        resident = _bearer(random.choice(RESIDENTS)["token"])
         with self.client.post(
             f"/api/v1/wallet/offers/{self.offer}/tokens",
             json={},
-            headers=self.resident,
+            headers=resident,
             name="issue QR token",
             catch_response=True,
         ) as response:
