@@ -35,6 +35,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import redis
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,7 +265,11 @@ def operator(topology: Topology, *args: str) -> subprocess.CompletedProcess[str]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", required=True, help="postgresql://user@host:port (server)")
-    parser.add_argument("--redis", required=True, help="redis://host:port/db for the limits")
+    parser.add_argument(
+        "--redis",
+        required=True,
+        help="redis://host:port/db for the limits: a database of its own, emptied first",
+    )
     parser.add_argument("--port", type=int, default=8600, help="the proxy; the next ones follow")
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--spawn-rate", type=int, default=25, help="users started per second")
@@ -278,6 +283,8 @@ def main() -> None:
 
     server = args.postgres.replace("postgresql+psycopg://", "postgresql://").rstrip("/")
     fresh_database(server, DATABASE)
+    # The limits' counters of an earlier run would still count against the same account ids.
+    redis.Redis.from_url(args.redis).flushdb()
     topology = Topology(
         f"{server}/{DATABASE}",
         args.redis,
