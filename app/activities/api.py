@@ -154,7 +154,7 @@ def activity_status() -> Response:
     except ma.ValidationError as error:
         raise DomainError(
             "invalid_body", _l("Send a JSON object with an external_ids list."), status=422,
-            details={"errors": error.messages},
+            errors=error.messages if isinstance(error.messages, dict) else None,
         ) from None  # fmt: skip
     return _json(_dumps(ingest.statuses(db.session, sender.partner_id, data["external_ids"])))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_babel import get_locale
 
+from app.api.fields import StrictBoolean
 from app.api.ids import Id
 from app.context import reward_types
 from app.merchants import offers
@@ -66,7 +67,7 @@ class DecisionIn(ma.Schema):
 
 
 class OfferDecisionIn(ma.Schema):
-    approve = ma.fields.Boolean(required=True)
+    approve = StrictBoolean(required=True)
     note = ma.fields.String(load_default="")
 
 
@@ -153,7 +154,7 @@ class VoucherKeysOut(ma.Schema):
 
 
 class RotateKeyIn(ma.Schema):
-    confirm = ma.fields.Boolean(
+    confirm = StrictBoolean(
         load_default=False,
         metadata={"description": "Must be true: your systems must use the new key from now on"},
     )
