@@ -68,6 +68,9 @@ def register(app: Flask) -> None:
     for blp in (accounts_api.blp, audit_api.blp, methodology_api.blp):
         csrf.exempt(blp)  # cookie-authenticated changes are checked by protect_cookie_api_call
         api.register_blueprint(blp)
+    # A partner's batch item, documented apart: the batch takes any object per item (results by
+    # index), so the request body refers to it by name.
+    api.spec.components.schema("ActivityItemIn", schema=activities_api.schemas.ActivityItemIn)
     for blp in (activities_api.partner_blp, activities_api.me_blp, activities_api.bureau_blp):
         csrf.exempt(blp)  # partners sign their requests; residents' changes as above
         api.register_blueprint(blp)
