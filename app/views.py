@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
     from app.accounts import views as accounts_views
     from app.activities import api as activities_api
     from app.activities import views as activities_views
+    from app.activities.ingest import ActivityItemIn
     from app.api import docs
     from app.bureau import audit_api
     from app.bureau import views as bureau_views
@@ -70,7 +71,7 @@ def register(app: Flask) -> None:
         api.register_blueprint(blp)
     # A partner's batch item, documented apart: the batch takes any object per item (results by
     # index), so the request body refers to it by name.
-    api.spec.components.schema("ActivityItemIn", schema=activities_api.schemas.ActivityItemIn)
+    api.spec.components.schema("ActivityItemIn", schema=ActivityItemIn)
     for blp in (activities_api.partner_blp, activities_api.me_blp, activities_api.bureau_blp):
         csrf.exempt(blp)  # partners sign their requests; residents' changes as above
         api.register_blueprint(blp)

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from app.activities import reasons
-from app.activities.ingest import ActivityItemIn, AwareIsoDateTime
+from app.activities.ingest import AwareIsoDateTime
 from app.activities.kinds import SELF_REPORT_KINDS, kind_name
 from app.activities.models import ActivityStatus, IdentifierKind
 from app.api.ids import Id
@@ -28,9 +28,9 @@ class ActivityBatchIn(ma.Schema):
         ma.fields.Raw(),
         required=True,
         metadata={
-            "description": "At most 5,000 items, each an object as ActivityItemIn (components/"
-            "schemas). Each item is checked on its own: one that does not match is rejected in the 200 "
-            "answer with its reasons, by index, and the others are ingested"
+            "description": "At most 5,000 items, each an object as ActivityItemIn "
+            "(components/schemas). Each item is checked on its own: one that does not match is "
+            "rejected in the 200 answer with its reasons, by index; the others are ingested"
         },
     )
 
