@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
 from app import clock
-from app.adapters import RANDOM_PAGE_COST, make_engine
+from app.adapters import RANDOM_PAGE_COST, make_engine, set_reading
 from app.sqltypes import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -72,6 +72,8 @@ class Database:
             **options,
         )
         app.extensions["tanpuhui.db"] = _State(engine)
+        app.before_request(_mark_reading)
+        app.teardown_request(_end_reading)
         app.teardown_appcontext(self._close_session)
 
     @property
@@ -119,6 +121,19 @@ class Database:
         if session is not None:
             session.rollback()  # anything not committed at the edge is discarded
             session.close()
+
+
+#: Requests that only read: their transactions do not take SQLite's write lock (a GET must not
+#: write; a write in one still works, it takes the lock when it writes).
+_READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _mark_reading() -> None:
+    set_reading(request.method in _READING_METHODS)
+
+
+def _end_reading(_exc: BaseException | None) -> None:
+    set_reading(False)
 
 
 class _State:
