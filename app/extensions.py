@@ -123,7 +123,9 @@ api = TanpuhuiApi(
                 "(`Authorization: Bearer <token>`), or with the web session cookie plus an "
                 "`X-CSRFToken` header for changes. Errors share one body: "
                 "`{code, status, reason, message, errors, details}`. Lists are paginated by "
-                "cursor: pass `limit` and the `next_cursor` of the previous page as `cursor`."
+                "cursor: pass `limit` and the `next_cursor` of the previous page as `cursor`. "
+                "Messages follow the `Accept-Language` header: Simplified Chinese (`zh`, the "
+                "default) or English (`en`)."
             )
         }
     }
