@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
     from app.bureau import views as bureau_views
     from app.dashboard import api as dashboard_api
     from app.dashboard import views as dashboard_views
+    from app.filings import api as filings_api
     from app.filings import claim_views
     from app.filings import views as filings_views
     from app.jobs import views as jobs_views
@@ -80,6 +81,8 @@ def register(app: Flask) -> None:
         api.register_blueprint(blp)
     csrf.exempt(wallet_api.blp)
     api.register_blueprint(wallet_api.blp)
+    csrf.exempt(filings_api.blp)  # read-only
+    api.register_blueprint(filings_api.blp)
     csrf.exempt(dashboard_api.blp)  # read-only open data
     api.register_blueprint(dashboard_api.blp)
 

@@ -65,9 +65,9 @@ CALLERS = [
     Caller("organisation", Role.ORGANISATION, "^/api/v1/(organisation|me$|organisations)"),
     Caller("merchant manager", Role.MERCHANT_STAFF, "^/api/v1/merchant", "manager"),
     Caller("cashier", Role.MERCHANT_STAFF, "^/api/v1/merchant", "cashier"),
-    Caller("bureau reviewer", Role.BUREAU_REVIEWER, "^/api/v1/bureau"),
-    Caller("bureau admin", Role.BUREAU_ADMIN, "^/api/v1/bureau"),
-    Caller("verifier", Role.VERIFIER, "^/api/v1/bureau"),
+    Caller("bureau reviewer", Role.BUREAU_REVIEWER, "^/api/v1/(bureau|filings)"),
+    Caller("bureau admin", Role.BUREAU_ADMIN, "^/api/v1/(bureau|filings)"),
+    Caller("verifier", Role.VERIFIER, "^/api/v1/(bureau|filings)"),
     Caller("data partner", None, "^/api/v1/partner"),
 ]
 
