@@ -62,6 +62,10 @@ bureau_blp = Blueprint(
 )
 
 
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ErrorSchema}}}
+
+
 def _dumps(body: Any) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
@@ -101,9 +105,9 @@ def _parse(body: bytes) -> Any:
             "description": "Every item's result, by index",
             "content": {"application/json": {"schema": schemas.ActivityBatchOut}},
         },
-        "401": {"description": "Unknown or revoked key, stale timestamp or bad signature"},
-        "409": {"description": "A concurrent request holds some of these activities: resend"},
-        "413": {"description": "More than 5,000 activities, or a body over the size limit"},
+        "401": _error("Unknown or revoked key, stale timestamp or bad signature"),
+        "409": _error("A concurrent request holds some of these activities: resend"),
+        "413": _error("More than 5,000 activities, or a body over the size limit"),
     },
 )
 def post_activities() -> Response:

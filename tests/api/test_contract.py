@@ -12,6 +12,7 @@ the backends differ below it and have their own tests).
 from __future__ import annotations
 
 import io
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -72,9 +73,13 @@ CALLERS = [
 ]
 
 
+#: The backend the contract runs on (``TANPUHUI_CONTRACT_BACKEND=postgresql`` to compare).
+BACKEND = os.environ.get("TANPUHUI_CONTRACT_BACKEND", "sqlite")
+
+
 @pytest.fixture(scope="module")
 def contract_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
-    database = create_test_database("sqlite", tmp_path_factory.mktemp("contract"))
+    database = create_test_database(BACKEND, tmp_path_factory.mktemp("contract"))
     yield database
     drop_test_database(database)
 
