@@ -17,8 +17,8 @@ from flask import Flask, current_app, g, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
-from app import clock
-from app.adapters import RANDOM_PAGE_COST, make_engine, set_reading
+from app import adapters, clock
+from app.adapters import RANDOM_PAGE_COST, make_engine, reading, set_reading
 from app.sqltypes import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -98,6 +98,17 @@ class Database:
         app.extensions["tanpuhui.db"].factory = sessionmaker(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
+
+    def writing(self) -> None:
+        """This request writes from here on, though it is a GET (a refusal it records, a QR code
+        it issues): on SQLite its read transaction ends (nothing was written) and the next one
+        takes the write lock when it begins, so the write cannot fail on a stale snapshot."""
+        if not reading():
+            return
+        set_reading(False)
+        session = g.get("_db_session")
+        if session is not None and adapters.of(session).reads_apart and session.in_transaction():
+            session.rollback()
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

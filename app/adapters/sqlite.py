@@ -12,6 +12,7 @@ anything else it has.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -54,9 +55,17 @@ def _debit_balance() -> sa.Update:
 DEBIT = _debit_balance()
 
 
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
+
+
+class ReadingRequestWrites(RuntimeWarning):
+    """A request that began its transaction without the write lock wrote (tests fail on it)."""
+
+
 class SQLite(Adapter):
     name = "sqlite"
     pools_connections = False
+    reads_apart = True
 
     def __init__(self) -> None:
         self._bind_names: dict[sa.Executable, frozenset[str]] = {}
@@ -88,6 +97,16 @@ class SQLite(Adapter):
         @event.listens_for(engine, "begin")
         def _on_begin(connection: sa.Connection) -> None:
             connection.exec_driver_sql("BEGIN DEFERRED" if reading() else "BEGIN IMMEDIATE")
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if reading() and statement.lstrip()[:6].upper() in _WRITES:
+                warnings.warn(
+                    "a read-only (GET) request writes: call db.writing() first, or under load "
+                    "the write fails once another writer commits",
+                    ReadingRequestWrites,
+                    stacklevel=2,
+                )
 
     def insert(self, table: Any) -> Insert:
         return sqlite.insert(table)
