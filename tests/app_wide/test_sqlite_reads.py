@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.adapters import only_reading
+from app.adapters.sqlite import ReadingRequestWrites
 from app.db import db
 from tests.activities.support import (
     BATCH_URL,
@@ -114,3 +115,32 @@ def test_healthz_and_a_page_answer_while_a_5000_item_batch_is_written(
     with app.app_context():
         written = db.session.scalar(sa.text("SELECT count(*) FROM activities"))
     assert written == BATCH_SIZE
+
+
+@pytest.mark.sqlite_only
+def test_a_get_that_writes_takes_the_lock_before_it_writes(file_database: TestDatabase):
+    app = make_app(file_database)
+    path = _sqlite_path(file_database)
+    with app.test_request_context("/offers/1/qr", method="GET"):
+        app.preprocess_request()  # the request hooks: a GET reads
+        db.session.execute(sa.text("SELECT count(*) FROM users"))
+        assert not _write_lock_is_held(path)
+        db.writing()
+        db.session.execute(sa.text("SELECT count(*) FROM users"))
+        assert _write_lock_is_held(path)
+        db.session.rollback()
+    with app.test_request_context("/", method="POST"):
+        app.preprocess_request()
+        db.session.execute(sa.text("SELECT count(*) FROM users"))
+        assert _write_lock_is_held(path)
+        db.session.rollback()
+
+
+@pytest.mark.sqlite_only
+def test_a_write_in_a_reading_request_is_flagged(file_database: TestDatabase):
+    app = make_app(file_database)
+    with app.test_request_context("/", method="GET"):
+        app.preprocess_request()
+        with pytest.warns(ReadingRequestWrites):
+            db.session.execute(sa.text("DELETE FROM users WHERE id = -1"))
+        db.session.rollback()
