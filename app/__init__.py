@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
+from app import sealing
 from app.api.ids import IdConverter
-from app.extensions import SessionCookies
+from app.extensions import SessionCookies, TrustedProxies
 
 
 class Tanpuhui(Flask):
@@ -44,19 +45,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     ``config`` overrides values read from the environment (tests pass their database here).
     """
-    app = Tanpuhui(__name__, instance_relative_config=True)
+    instance = os.environ.get("TANPUHUI_INSTANCE_PATH") or None  # default: ./instance
+    app = Tanpuhui(__name__, instance_relative_config=True, instance_path=instance)
     app.session_interface = SessionCookies()
     app.url_map.converters["int"] = IdConverter  # every integer in a URL is an id
     settings = config_module.from_environment(Path(app.instance_path))
     settings.update(config or {})
     app.config.from_mapping(settings)
+    sealing.use_key(app.config["SECRET_KEY"])
 
     from app.observability import configure_logging, health, init_request_hooks
 
     configure_logging(app)
     if app.config["TRUSTED_PROXIES"]:
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
 
     from app import (
         context,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask.cli import FlaskGroup, with_appcontext
 
 from app import adapters
@@ -40,6 +40,8 @@ def alembic_config(database_url: str | None = None) -> AlembicConfig:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = database_url or current_app.config["DATABASE_URL"]
+    if has_app_context():  # migrations that seal secrets use the deployment's key
+        config.attributes["secret_key"] = current_app.config["SECRET_KEY"]
     return config
 
 

@@ -7,6 +7,7 @@ once and kept there. Production (``TANPUHUI_ENV=production``) refuses to start w
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from decimal import Decimal, InvalidOperation
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app import adapters
+from app import adapters, limit_store
 from app.adapters import RANDOM_PAGE_COST
 
 
@@ -76,6 +77,22 @@ def _env_list(name: str) -> list[str] | None:
     if value is None:
         return None
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _env_networks(name: str, default: str) -> list[str]:
+    """Comma-separated IP addresses or networks (``10.0.0.0/8``), checked, as strings."""
+    networks = []
+    for item in os.environ.get(name, default).split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{name} lists the proxies' addresses or networks (e.g. 10.0.0.5,10.1.0.0/16), "
+                f"got {item.strip()!r}"
+            ) from exc
+    return networks
 
 
 def _private_instance_folder(instance_path: Path) -> None:
@@ -194,6 +211,13 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "REDEMPTION_TOKEN_SECONDS": _env_int("REDEMPTION_TOKEN_SECONDS", 60),
         # Tonnes one organisation may request for carbon-neutral events per calendar year.
         "OFFSET_CLAIM_CAP_G": _env_tonnes_as_grams("OFFSET_CLAIM_CAP_TONNES", "100"),
+        # No one-person power: wallet adjustments above this many points (either way) and new
+        # admins and role changes need a second admin, who may not be one created by the asker
+        # (or its creator) within this many days.
+        "WALLET_ADJUSTMENT_APPROVAL_POINTS": _env_int(
+            "WALLET_ADJUSTMENT_APPROVAL_POINTS", 10_000, minimum=0
+        ),
+        "APPROVAL_INDEPENDENCE_DAYS": _env_int("APPROVAL_INDEPENDENCE_DAYS", 90, minimum=0),
         # Invitations to join it one organisation may send per local day.
         "INVITATIONS_PER_ORGANISATION_PER_DAY": _env_int(
             "INVITATIONS_PER_ORGANISATION_PER_DAY", 20, minimum=1
@@ -211,15 +235,29 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "PERMANENT_SESSION_LIFETIME": _env_int("SESSION_LIFETIME_SECONDS", 7 * 24 * 3600),
+        # A web session ends after this long whatever its use (absolute), or after this long
+        # unused (idle): ASVS 3.3.2's 12 hours and 30 minutes.
+        "SESSION_LIFETIME_SECONDS": _env_int("SESSION_LIFETIME_SECONDS", 12 * 3600, minimum=60),
+        "SESSION_IDLE_SECONDS": _env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60),
+        "PERMANENT_SESSION_LIFETIME": _env_int("SESSION_LIFETIME_SECONDS", 12 * 3600, minimum=60),
         "API_TOKEN_LIFETIME_SECONDS": _env_int("API_TOKEN_LIFETIME_SECONDS", 30 * 24 * 3600),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
-        "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 1 if production else 0),
-        # Rate limits: shared through Redis when several app servers run.
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Addresses (or networks) of the reverse proxies whose X-Forwarded-For/-Proto/-Host are
+        # believed; from any other peer those headers are ignored.
+        "TRUSTED_PROXIES": _env_networks("TRUSTED_PROXIES", "127.0.0.1,::1" if production else ""),
+        # Rate limits: one store every worker shares. Redis where several app servers run; the
+        # embedded default keeps them in a SQLite file beside its database (app.limit_store).
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
+        or limit_store.uri_for(instance_path / "limits.sqlite3"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Failed sign-ins (pages and API count together): per account from one address (so
+        # others' failures never lock the owner out), per account from all addresses together
+        # (ASVS 2.2.1's ceiling; an owner-liftable lock needs SMS codes), per address.
         "SIGN_IN_LIMIT_PER_ACCOUNT": os.environ.get(
             "SIGN_IN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"
+        ),
+        "SIGN_IN_LIMIT_PER_ACCOUNT_TOTAL": os.environ.get(
+            "SIGN_IN_LIMIT_PER_ACCOUNT_TOTAL", "100 per hour"
         ),
         "SIGN_IN_LIMIT_PER_ADDRESS": os.environ.get(
             "SIGN_IN_LIMIT_PER_ADDRESS", "20 per 15 minutes"
@@ -230,6 +268,13 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         ),
         "TYPED_CODE_LIMIT_PER_MERCHANT": os.environ.get(
             "TYPED_CODE_LIMIT_PER_MERCHANT", "50 per 10 minutes"
+        ),
+        # Merchant applications per address; QR codes a resident may request.
+        "MERCHANT_APPLICATION_LIMIT_PER_ADDRESS": os.environ.get(
+            "MERCHANT_APPLICATION_LIMIT_PER_ADDRESS", "5 per day"
+        ),
+        "QR_TOKEN_LIMIT_PER_ACCOUNT": os.environ.get(
+            "QR_TOKEN_LIMIT_PER_ACCOUNT", "30 per 10 minutes"
         ),
         # Languages: Simplified Chinese first, English second.
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
@@ -253,6 +298,13 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "IDENTIFIER_HASH_KEY": os.environ.get("IDENTIFIER_HASH_KEY"),  # default: from SECRET_KEY
         "HELD_ACTIVITY_DAYS": _env_int("HELD_ACTIVITY_DAYS", 7),
         "MAX_TRIPS_PER_DAY": _env_int("MAX_TRIPS_PER_DAY", 12),
+        # Two reports of one trip from different sources (README, "Same trip"): starts this close,
+        # distances within this share of the longer one or these metres, whichever is more.
+        "SAME_TRIP_START_TOLERANCE_MINUTES": _env_int("SAME_TRIP_START_TOLERANCE_MINUTES", 5),
+        "SAME_TRIP_DISTANCE_TOLERANCE_PERCENT": _env_int(
+            "SAME_TRIP_DISTANCE_TOLERANCE_PERCENT", 20
+        ),
+        "SAME_TRIP_DISTANCE_TOLERANCE_METRES": _env_int("SAME_TRIP_DISTANCE_TOLERANCE_METRES", 500),
         "EVIDENCE_DIR": os.environ.get("EVIDENCE_DIR", str(instance_path / "evidence")),
         "EVIDENCE_MAX_BYTES": _env_int("EVIDENCE_MAX_BYTES", 5 * 1024 * 1024),
     }

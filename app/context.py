@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +20,8 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from app import clock
-from app.activities import keys, kinds, pipeline
+from app.accounts.approvals import Independence
+from app.activities import keys, kinds, matching, pipeline
 from app.activities.ingest import IngestSettings
 from app.config import ConfigError
 from app.ledger.policy import LedgerPolicy, policy_from_config
@@ -38,6 +41,7 @@ class Ingestion:
     batch_limit: int
     held_days: int
     identifier_key: bytes
+    same_trip: matching.Tolerance
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class AppContext:
     ledger_policy: LedgerPolicy
     ingestion: Ingestion
     redemption_token_key: bytes
+    independence: Independence
 
 
 def build(config: Mapping[str, Any]) -> AppContext:
@@ -67,8 +72,10 @@ def build(config: Mapping[str, Any]) -> AppContext:
             identifier_key=keys.identifier_hash_key(
                 config.get("IDENTIFIER_HASH_KEY"), config["SECRET_KEY"]
             ),
+            same_trip=_same_trip(config),
         ),
         redemption_token_key=tokens.signing_key(config["SECRET_KEY"]),
+        independence=Independence(_whole(config, "APPROVAL_INDEPENDENCE_DAYS", minimum=0)),
     )
 
 
@@ -77,6 +84,20 @@ def _whole(config: Mapping[str, Any], name: str, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
     return value
+
+
+def _same_trip(config: Mapping[str, Any]) -> matching.Tolerance:
+    percent = _whole(config, "SAME_TRIP_DISTANCE_TOLERANCE_PERCENT", minimum=0)
+    if percent > 100:
+        raise ConfigError(
+            f"SAME_TRIP_DISTANCE_TOLERANCE_PERCENT must be at most 100, got {percent}"
+        )
+    return matching.Tolerance(
+        start=timedelta(minutes=_whole(config, "SAME_TRIP_START_TOLERANCE_MINUTES", minimum=0)),
+        distance_share=Decimal(percent) / 100,
+        distance_floor_km=Decimal(_whole(config, "SAME_TRIP_DISTANCE_TOLERANCE_METRES", minimum=0))
+        / 1000,
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -129,6 +150,7 @@ def pipeline_settings() -> pipeline.Settings:
         plugins=context.methodologies,
         now=clock.now(),
         ledger_policy=context.ledger_policy,
+        tolerance=context.ingestion.same_trip,
     )
 
 
@@ -148,6 +170,11 @@ def enabled_kinds() -> list[str]:
 
 def partner_kinds() -> list[str]:
     return kinds.partner_kinds(enabled_kinds())
+
+
+def approval_independence() -> Independence:
+    """How long an admin and the accounts they created count as one for four-eyes decisions."""
+    return current().independence
 
 
 def current_staff() -> Staff:

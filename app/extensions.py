@@ -1,5 +1,6 @@
 """Flask extensions, created here and bound to an application in :func:`app.create_app`."""
 
+import ipaddress
 from collections.abc import Callable
 from functools import partial, wraps
 from typing import Any, TypeVar
@@ -13,6 +14,9 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import limit_store  # noqa: F401  (registers the sqlitefile:// limit store)
 
 _T = TypeVar("_T")
 
@@ -74,6 +78,32 @@ class SessionCookies(SecureCookieSessionInterface):
             serializer = super().get_signing_serializer(app)
             self._serializers = {keys: serializer}  # the keys of one app, as configured now
         return serializer
+
+
+class TrustedProxies:
+    """Believe ``X-Forwarded-For``, ``-Proto`` and ``-Host`` only from the configured proxies.
+
+    A request whose peer is one of ``networks`` goes through werkzeug's ProxyFix (one hop: the
+    address the proxy saw); any other peer's forwarded headers are ignored, so a client cannot
+    choose the address its limits are counted under.
+    """
+
+    def __init__(self, wsgi_app: Any, networks: list[str]) -> None:
+        self.wsgi_app = wsgi_app
+        self.fixed = ProxyFix(wsgi_app, x_for=1, x_proto=1, x_host=1)
+        self.networks = [ipaddress.ip_network(network) for network in networks]
+
+    def trusts(self, peer: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.trusts(environ.get("REMOTE_ADDR", "")):
+            return self.fixed(environ, start_response)
+        return self.wsgi_app(environ, start_response)
 
 
 login_manager = LoginManager()

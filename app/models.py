@@ -2,6 +2,7 @@
 
 from app.accounts.models import (
     ApiToken,
+    ApprovalRequest,
     Organisation,
     OrganisationInvitation,
     OrganisationMember,
@@ -27,7 +28,7 @@ from app.filings.models import (
 from app.jobs.models import ExpiryNotice, JobLease, JobRun
 from app.ledger.models import Account, Entry, Issuance, Transaction
 from app.merchants.models import Merchant, Offer, Store
-from app.methodology.models import MethodologyVersion
+from app.methodology.models import MethodologyPreview, MethodologyVersion
 from app.redemption.models import Redemption, RedemptionToken
 from app.reductions.models import Reduction
 
@@ -35,6 +36,7 @@ __all__ = [
     "Account",
     "Activity",
     "ApiToken",
+    "ApprovalRequest",
     "AuditEntry",
     "DailyActivityStatistic",
     "DailyTotal",
@@ -49,6 +51,7 @@ __all__ = [
     "JobRun",
     "LinkedIdentifier",
     "Merchant",
+    "MethodologyPreview",
     "MethodologyVersion",
     "Offer",
     "OffsetAllocation",

@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
     from app.activities import views as activities_views
     from app.activities.ingest import ActivityItemIn
     from app.api import docs
+    from app.bureau import approvals as bureau_approvals
     from app.bureau import audit_api
     from app.bureau import views as bureau_views
     from app.dashboard import api as dashboard_api
@@ -48,6 +49,7 @@ def register(app: Flask) -> None:
     app.context_processor(_template_globals)
     for blueprint in (public_views.bp, accounts_views.bp, bureau_views.bp, i18n.bp, docs.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(bureau_approvals.bp)
     for blueprint in (merchant_views.bp, merchant_bureau_views.bp, redemption_views.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(methodology_views.bureau_bp)
@@ -67,7 +69,7 @@ def register(app: Flask) -> None:
 
     app.config.setdefault("API_SPEC_OPTIONS", API_SPEC_OPTIONS)
     api.init_app(app)
-    for blp in (accounts_api.blp, audit_api.blp, methodology_api.blp):
+    for blp in (accounts_api.blp, audit_api.blp, bureau_approvals.blp, methodology_api.blp):
         csrf.exempt(blp)  # cookie-authenticated changes are checked by protect_cookie_api_call
         api.register_blueprint(blp)
     # A partner's batch item, documented apart: the batch takes any object per item (results by

@@ -422,6 +422,19 @@ def verdicts(
         f"{stack_database:+.2f} ms); confirmations run at "
         f"{rate / floor['per_second']:.0%} of the floor"
     )
+    if "app_cpu_ms" in one_transaction:
+        runs = {"confirmation": confirmations, "floor": floor, "bare": one_transaction}
+        cost = {name: _cpu_ms(figures) for name, figures in runs.items()}
+        say(
+            f"by CPU per request (app and PostgreSQL, which moves less than rates on a busy "
+            f"machine): the bare one-transaction endpoint {cost['bare']:.2f} ms, the floor "
+            f"{cost['floor']:.2f} ms ({cost['bare'] / cost['floor']:.2f}×), a confirmation "
+            f"{cost['confirmation']:.2f} ms ({cost['bare'] / cost['confirmation']:.2f}×)"
+        )
+
+
+def _cpu_ms(figures: dict[str, float]) -> float:
+    return figures["app_cpu_ms"] + figures["database_cpu_ms"]
 
 
 def check(url: str, secret_key: str, answered: int) -> None:

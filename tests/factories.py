@@ -7,7 +7,7 @@ import itertools
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from app.accounts import services
+from app.accounts import services, sessions
 from app.accounts.models import MerchantRole, OrganisationKind, User
 from app.accounts.roles import STAFF_ROLES, Role
 from app.audit.services import SYSTEM
@@ -53,6 +53,7 @@ def log_in(client: FlaskClient, user: User) -> None:
     with client.session_transaction() as flask_session:
         flask_session["_user_id"] = str(user.id)
         flask_session["_fresh"] = True
+        flask_session.update(sessions.marks(user))
 
 
 def csrf_token_from(client: FlaskClient, url: str) -> str:

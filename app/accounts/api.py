@@ -8,15 +8,15 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, g, request
+from flask import Response, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
-from app.accounts import memberships, schemas, services
+from app.accounts import approvals, memberships, schemas, services
 from app.accounts.auth import bearer_token, current_actor, requires
 from app.accounts.models import User
-from app.accounts.roles import STAFF_ROLES, Permission
+from app.accounts.roles import STAFF_ROLES, Permission, Role
 from app.accounts.sign_in import (
     keeping_wrong_password_audit,
     masked_account,
@@ -196,9 +196,31 @@ def list_staff(page: dict[str, Any]) -> dict[str, Any]:
 @requires(Permission.MANAGE_STAFF)
 @blp.arguments(schemas.StaffIn())
 @blp.response(201, schemas.StaffOut)
-def create_staff(data: dict[str, Any]) -> User:
-    """Create a bureau reviewer, bureau admin or verifier account (audited)."""
+@blp.alt_response(202, schema=schemas.ApprovalOut, description="A bureau admin: requested")
+def create_staff(data: dict[str, Any]) -> Any:
+    """Create a bureau reviewer or verifier account (audited). A bureau admin account is only
+    requested (202): it exists once a second, different admin approves it."""
+    if data["role"] == Role.BUREAU_ADMIN:
+        data.pop("role")
+        request_ = approvals.request_admin(db.session, current_actor(), **data)
+        return approval_response(request_)
     return services.create_staff(db.session, current_actor(), **data)
+
+
+@blp.post("/bureau/staff/<int:user_id>/role")
+@requires(Permission.MANAGE_STAFF)
+@blp.arguments(schemas.StaffRoleIn())
+@blp.response(202, schemas.ApprovalOut)
+def request_role_change(data: dict[str, Any], user_id: int) -> Any:
+    """Ask to give a staff account another role; a second, different admin decides."""
+    return approvals.request_role_change(db.session, current_actor(), user_id, data["role"])
+
+
+def approval_response(request_: Any) -> Response:
+    """202 with the approval request: what a second admin must now decide."""
+    response = jsonify(schemas.ApprovalOut().dump(request_))
+    response.status_code = 202
+    return response
 
 
 @blp.patch("/bureau/staff/<int:user_id>")

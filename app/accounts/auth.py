@@ -11,7 +11,7 @@ from flask import Flask, Response, abort, current_app, g, request
 from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE_NAME
 
-from app.accounts import services
+from app.accounts import services, sessions
 from app.accounts.models import MerchantRole, User
 from app.accounts.roles import PRIVILEGED, Permission, Role, role_has
 from app.audit import services as audit
@@ -25,7 +25,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or not sessions.still_valid(user):
+        return None
+    return user
 
 
 @login_manager.request_loader

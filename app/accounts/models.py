@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -68,6 +69,12 @@ class User(Base):
     )
     created_at: Mapped[created_at]
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_version: Mapped[int] = mapped_column(
+        default=0,
+        server_default="0",
+        comment="Bumped at sign-out, password change and deactivation: older sessions and tokens "
+        "end",
+    )
 
     merchant = relationship("Merchant", foreign_keys=[merchant_id], lazy="raise")
     organisation: Mapped[Organisation | None] = relationship(
@@ -190,3 +197,51 @@ class ApiToken(Base):
     created_at: Mapped[created_at]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_version: Mapped[int] = mapped_column(
+        default=0,
+        server_default="0",
+        comment="The account's session version when the token was issued",
+    )
+
+
+class ApprovalAction(enum.StrEnum):
+    """What one bureau admin may only ask for, and a second, different admin decides."""
+
+    CREATE_ADMIN = "staff.create_admin"
+    CHANGE_ROLE = "staff.change_role"
+    ADJUST_WALLET = "ledger.adjust"
+
+
+class ApprovalStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class ApprovalRequest(Base):
+    """An action one bureau admin asked for; a second, different admin approves or refuses it."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (
+        {"comment": "Actions one bureau admin asked for that a second, different admin decides"},
+    )
+
+    id: Mapped[intpk]
+    action: Mapped[ApprovalAction] = mapped_column(str_enum(ApprovalAction, "approval_action"))
+    payload: Mapped[dict[str, Any]] = mapped_column(
+        comment="What to do once approved (plain values; a new admin's password as its hash)"
+    )
+    summary: Mapped[dict[str, Any]] = mapped_column(
+        comment="What the deciding admin is shown; never a secret"
+    )
+    status: Mapped[ApprovalStatus] = mapped_column(
+        str_enum(ApprovalStatus, "approval_status"), default=ApprovalStatus.PENDING, index=True
+    )
+    requested_by_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    created_at: Mapped[created_at]
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(
+        sa.String(64),
+        comment="What the approved action made: the new account's or transaction's id",
+    )

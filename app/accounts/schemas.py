@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from app.accounts.models import OrganisationKind
+from app.accounts.models import ApprovalAction, ApprovalStatus, OrganisationKind
 from app.accounts.roles import STAFF_ROLES, Role
 from app.accounts.services import mask_mobile
 from app.api.fields import StrictBoolean
@@ -84,6 +84,28 @@ class StaffIn(ma.Schema):
 
 class StaffActiveIn(ma.Schema):
     is_active = StrictBoolean(required=True)
+
+
+class StaffRoleIn(ma.Schema):
+    role = ma.fields.Enum(
+        Role, by_value=True, required=True, validate=ma.validate.OneOf(STAFF_ROLES)
+    )
+
+
+class ApprovalOut(ma.Schema):
+    """An action one bureau admin asked for, waiting for (or decided by) a second admin."""
+
+    id = ma.fields.Integer()
+    action = ma.fields.Enum(ApprovalAction, by_value=True)
+    status = ma.fields.Enum(ApprovalStatus, by_value=True)
+    summary = ma.fields.Dict(metadata={"description": "What was asked for (never a secret)"})
+    requested_by_id = ma.fields.Integer()
+    decided_by_id = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    result = ma.fields.String(
+        allow_none=True, metadata={"description": "The new account's or transaction's id"}
+    )
 
 
 class MemberOut(ma.Schema):

@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import adapters, clock
 from app.accounts.credit_code import normalise_credit_code
 from app.accounts.models import (
     ApiToken,
@@ -61,9 +61,10 @@ def _check_display_name(display_name: str, field: str = "display_name") -> str:
     return name
 
 
-def _new_user(
-    session: Session, *, role: Role, mobile: str, password: str, display_name: str, **fields: object
-) -> User:
+def _new_user_checks(
+    session: Session, mobile: str, password: str, display_name: str
+) -> tuple[str, str]:
+    """The normalised mobile number and name of a new account, after every check."""
     mobile = normalise_mobile(mobile)
     check_password(password, mobile)
     display_name = _check_display_name(display_name)
@@ -73,6 +74,13 @@ def _new_user(
             _l("An account with this mobile number already exists."),
             field="mobile",
         )
+    return mobile, display_name
+
+
+def _new_user(
+    session: Session, *, role: Role, mobile: str, password: str, display_name: str, **fields: object
+) -> User:
+    mobile, display_name = _new_user_checks(session, mobile, password, display_name)
     user = User(
         role=role,
         mobile=mobile,
@@ -162,9 +170,18 @@ def _verify(password_hash: str, password: str) -> bool:
 def create_staff(
     session: Session, actor: Actor, *, mobile: str, password: str, display_name: str, role: Role
 ) -> User:
-    """A bureau admin creates a reviewer, another admin or a verifier account (audited)."""
+    """A bureau admin creates a reviewer or a verifier account (audited). Another admin is only
+    requested (:func:`app.accounts.approvals.request_admin`); the command line, acting as no one,
+    makes the first admin directly."""
     if role not in STAFF_ROLES:
         raise DomainError("invalid_role", _l("Choose a staff role."), field="role")
+    if role == Role.BUREAU_ADMIN and actor.user_id is not None:
+        raise DomainError(
+            "approval_required",
+            _l("A new bureau admin needs a second admin's approval: request it instead."),
+            field="role",
+            status=409,
+        )
     user = _new_user(
         session,
         role=role,
@@ -195,8 +212,9 @@ def change_password(
     """The account holder replaces their password, giving the current one (audited).
 
     A wrong current password is refused as :class:`WrongPassword` after its audit entry is
-    written, which the edge keeps. Bearer tokens issued before the change are revoked, except
-    ``keep_token``, the one the change was made with.
+    written, which the edge keeps. Every session and bearer token of the account ends (its session
+    version moves on), except ``keep_token``, the one the change was made with; a page keeps its
+    own session with :func:`app.accounts.sessions.carry_on`.
     """
     if not _verify(user.password_hash, current_password):
         audit.record(session, actor, "password.change_refused", "user", user.id,
@@ -211,7 +229,13 @@ def change_password(
         )
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
+    user.session_version += 1  # every other session and token ends
     kept = _token_digest(keep_token) if keep_token else ""
+    session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.token_hash == kept, ApiToken.user_id == user.id)
+        .values(session_version=user.session_version)
+    )
     revoked = session.execute(
         sa.update(ApiToken)
         .where(
@@ -272,6 +296,8 @@ def set_active(session: Session, actor: Actor, user_id: int, *, active: bool) ->
     if user.id == actor.user_id and not active:
         raise DomainError("cannot_disable_self", _l("You cannot disable your own account."))
     user.is_active = active
+    if not active:
+        user.session_version += 1  # its sessions and tokens end now, and stay ended if re-enabled
     audit.record(
         session, actor, "staff.enable" if active else "staff.disable", "user", user.id,
         {"is_active": active},
@@ -299,7 +325,14 @@ def issue_api_token(session: Session, user: User, *, lifetime_seconds: int) -> t
     """A new bearer token (returned once, stored as its SHA-256) and when it expires."""
     token = "tph_" + secrets.token_urlsafe(32)
     expires_at = clock.now() + timedelta(seconds=lifetime_seconds)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_digest(token), expires_at=expires_at))
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_token_digest(token),
+            expires_at=expires_at,
+            session_version=user.session_version,
+        )
+    )
     session.flush()
     return token, expires_at
 
@@ -312,6 +345,7 @@ _USER_FOR_TOKEN = (
         ApiToken.token_hash == sa.bindparam("token_hash"),
         ApiToken.revoked_at.is_(None),
         ApiToken.expires_at > sa.bindparam("now", type_=UTCDateTime),
+        ApiToken.session_version == User.session_version,
         User.is_active.is_(True),
     )
 )
@@ -333,6 +367,7 @@ _PRINCIPAL_FOR_TOKEN = (
         _tokens.c.token_hash == sa.bindparam("token_hash"),
         _tokens.c.revoked_at.is_(None),
         _tokens.c.expires_at > sa.bindparam("now", type_=UTCDateTime),
+        _tokens.c.session_version == _users.c.session_version,
         _users.c.is_active.is_(True),
     )
 )
@@ -343,7 +378,7 @@ def principal_for_token(connection: sa.Connection, token: str) -> sa.Row[Any] | 
     live (unrevoked, unexpired) bearer token belongs to, or None: the same rule as
     :func:`user_for_token`."""
     params = {"token_hash": _token_digest(token), "now": clock.now()}
-    return connection.execute(_PRINCIPAL_FOR_TOKEN, params).first()
+    return adapters.of(connection).first(connection, _PRINCIPAL_FOR_TOKEN, params)
 
 
 def user_for_token(session: Session, token: str) -> User | None:

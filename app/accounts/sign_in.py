@@ -1,5 +1,16 @@
-"""Rate limits on failed sign-ins, per account and per address, for pages and the API alike, and
-on wrong current passwords given to change a password, per account."""
+"""Rate limits on failed sign-ins, and on wrong current passwords given to change a password.
+
+A failed sign-in counts, in one counter for the page and the API, against:
+
+- the account from this address (``SIGN_IN_LIMIT_PER_ACCOUNT``): an attacker's failures from
+  other addresses never lock the owner out;
+- the account from every address together (``SIGN_IN_LIMIT_PER_ACCOUNT_TOTAL``), a much higher
+  ceiling against guessing from many addresses. It does lock the owner out while it lasts; a lock
+  the owner lifts with an SMS code waits for SMS (issue #11);
+- the address, whatever account it names (``SIGN_IN_LIMIT_PER_ADDRESS``).
+
+A refused (429) attempt checks no password and counts nothing more.
+"""
 
 from __future__ import annotations
 
@@ -44,22 +55,30 @@ def _failed(_response: Any) -> bool:
 
 
 def sign_in_limits(view: F) -> F:
-    """Apply the per-account and per-address limits to a sign-in endpoint (POST only)."""
-    per_address = limiter.limit(
+    """Apply the sign-in limits to a sign-in endpoint (POST only); every endpoint so decorated
+    shares the same counters."""
+    per_address = limiter.shared_limit(
         lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"],
+        "sign-in-address",
         key_func=lambda: "address:" + get_remote_address(),
         methods=["POST"],
         deduct_when=_failed,
-        scope="sign-in-address",
     )
-    per_account = limiter.limit(
+    per_account_here = limiter.shared_limit(
         lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"],
+        "sign-in-account-address",
+        key_func=lambda: _attempted_account() + "|address:" + get_remote_address(),
+        methods=["POST"],
+        deduct_when=_failed,
+    )
+    per_account = limiter.shared_limit(
+        lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT_TOTAL"],
+        "sign-in-account",
         key_func=_attempted_account,
         methods=["POST"],
         deduct_when=_failed,
-        scope="sign-in-account",
     )
-    return per_address(per_account(view))
+    return per_address(per_account(per_account_here(view)))
 
 
 def _signed_in_account() -> str:

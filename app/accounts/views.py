@@ -8,11 +8,11 @@ from typing import Any
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from app.accounts import forms, memberships, services
+from app.accounts import forms, memberships, services, sessions
 from app.accounts.auth import current_actor, requires
 from app.accounts.models import OrganisationKind
 from app.accounts.roles import Permission
@@ -56,7 +56,7 @@ def sign_in() -> Any:
         security_event("sign_in", "failure", account=masked_account(form.mobile.data), via="page")
         flash(_("Wrong mobile number or password."), "error")
         return render_template("accounts/sign_in.html", form=form), 401
-    login_user(user)
+    sessions.start(user)
     security_event("sign_in", "success", user_id=user.id, via="page")
     return redirect(local_path(request.args.get("next")) or url_for("public.home"))
 
@@ -66,7 +66,7 @@ def sign_out() -> Response:
     form = forms.EmptyForm()
     if form.validate_on_submit() and current_user.is_authenticated:
         security_event("sign_out", "success", user_id=current_user.id)
-        logout_user()
+        sessions.end(db.session, current_user.id)
     return redirect(url_for("public.landing"))
 
 
@@ -120,6 +120,7 @@ def change_password() -> Any:
             )
     except DomainError as error:
         return render_form_error(template, form, error)
+    sessions.carry_on(current_user)
     security_event("password.change", "success", user_id=current_user.id, via="page")
     flash(_("Your password was changed."), "success")
     return redirect(url_for("public.home"))
@@ -139,7 +140,7 @@ def sign_up() -> Any:
         )
     except DomainError as error:
         return render_form_error("accounts/sign_up.html", form, error)
-    login_user(user)
+    sessions.start(user)
     flash(_("Welcome! Your account is ready."), "success")
     return redirect(url_for("public.home"))
 
@@ -161,7 +162,7 @@ def sign_up_organisation() -> Any:
         )
     except DomainError as error:
         return render_form_error(template, form, error)
-    login_user(user)
+    sessions.start(user)
     flash(_("Welcome! Your organisation's account is ready."), "success")
     return redirect(url_for("public.home"))
 

@@ -1,9 +1,11 @@
 """A partner's batch in: validate each item, ingest each (partner, external id) once, decide, write.
 
-Per batch, whatever its size: one query for the external ids already ingested, one for the linked
-identifiers, the pipeline's two queries, then bulk writes (COPY on PostgreSQL) of reductions and
-activities and the ledger's batch issuance, all in the request's transaction. One bad item is
-rejected with its index and reasons; the others go on.
+Each item is validated by the methodology version in effect at its time (the same version the
+pipeline then quantifies it with). Per batch, whatever its size: one query for the approved
+versions, one for the external ids already ingested, one for the linked identifiers, the
+pipeline's few (its wallet locks, history and caps), then bulk writes (COPY on PostgreSQL) of
+reductions and activities and the ledger's batch issuance, all in the request's transaction. One
+bad item is rejected with its index and reasons; the others go on.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from app.activities.kinds import IDENTIFIER_FOR_KIND
 from app.activities.models import Activity, ActivitySource, ActivityStatus, LinkedIdentifier
 from app.activities.signatures import Sender
 from app.errors import DomainError
+from app.methodology.apply import PreparedVersion, VersionResolver
 from methodologies.base import Methodology
 
 #: How far ahead of the server's clock an activity may say it happened (clock skew).
@@ -125,7 +128,7 @@ class _Item:
     index: int
     external_id: str
     kind: str
-    plugin: type[Methodology]
+    prepared: PreparedVersion
     occurred_at: datetime
     loaded: Mapping[str, Any]
     dumped: dict[str, Any]
@@ -148,9 +151,9 @@ def ingest_batch(
     if len(items) > settings.batch_limit:
         raise batch_too_large(settings.batch_limit)
     now = settings.pipeline.now
-    plugins_by_kind = {cls.activity_kind: cls for cls in settings.pipeline.plugins.values()}
+    resolver = VersionResolver(session, settings.pipeline.plugins)
     results: list[dict[str, Any] | None] = [None] * len(items)
-    valid = _validate(items, sender, plugins_by_kind, settings, now, results)
+    valid = _validate(items, sender, resolver, settings, now, results)
     existing = _existing(session, sender.partner_id, [item.external_id for item in valid])
     fresh: list[_Item] = []
     seen: dict[str, int] = {}
@@ -168,7 +171,7 @@ def ingest_batch(
         else:
             seen[item.external_id] = item.index
             fresh.append(item)
-    _store(session, sender, fresh, settings, results)
+    _store(session, sender, fresh, settings, results, resolver)
     return _summary(sender.message_id, results)
 
 
@@ -183,7 +186,7 @@ def batch_too_large(limit: int) -> DomainError:
 def _validate(
     items: Sequence[Any],
     sender: Sender,
-    plugins_by_kind: Mapping[str, type[Methodology]],
+    resolver: VersionResolver,
     settings: IngestSettings,
     now: datetime,
     results: list[dict[str, Any] | None],
@@ -192,6 +195,7 @@ def _validate(
     load = _ITEM.load
     key = settings.identifier_key
     latest = now + FUTURE_SKEW
+    known = resolver.kinds()
     for index, raw in enumerate(items):
         if not isinstance(raw, Mapping):
             results[index] = _rejected(
@@ -204,7 +208,6 @@ def _validate(
             results[index] = _rejected(index, raw, _field_problems(error.messages))
             continue
         kind = data["kind"]
-        plugin = plugins_by_kind.get(kind)
         if kind not in sender.allowed_kinds:
             results[index] = _rejected(
                 index,
@@ -218,7 +221,7 @@ def _validate(
                 ],
             )
             continue
-        if plugin is None or kind not in IDENTIFIER_FOR_KIND:
+        if kind not in known or kind not in IDENTIFIER_FOR_KIND:
             results[index] = _rejected(
                 index,
                 raw,
@@ -239,8 +242,17 @@ def _validate(
                 [_problem("in_future", "occurred_at", _l("This time is in the future."))],
             )
             continue
+        # One rule: the version in effect at the activity's time validates and quantifies it.
+        prepared = pipeline.resolve(resolver, kind, occurred_at)
+        if prepared is None:
+            results[index] = _rejected(
+                index,
+                raw,
+                [_problem("no_methodology", "occurred_at", reasons.MESSAGES["no_methodology"])],
+            )
+            continue
         try:
-            loaded, dumped = _quantities(plugin, data["quantities"])
+            loaded, dumped = _quantities(prepared.plugin, data["quantities"])
         except ma.ValidationError as error:
             results[index] = _rejected(index, raw, _field_problems(error.messages, "quantities"))
             continue
@@ -249,7 +261,7 @@ def _validate(
                 index=index,
                 external_id=data["external_id"],
                 kind=kind,
-                plugin=plugin,
+                prepared=prepared,
                 occurred_at=occurred_at,
                 loaded=loaded,
                 dumped=dumped,
@@ -357,6 +369,7 @@ def _store(
     fresh: list[_Item],
     settings: IngestSettings,
     results: list[dict[str, Any] | None],
+    resolver: VersionResolver,
 ) -> None:
     if not fresh:
         return
@@ -375,10 +388,12 @@ def _store(
                 quantities=item.loaded,
                 participant_id=participant_id,
                 dumped=item.dumped,
+                prepared=item.prepared,
+                partner_id=sender.partner_id,
             )
         )
     matched = [c for c in candidates if c is not None]
-    pipeline.decide(session, matched, settings.pipeline)
+    pipeline.decide(session, matched, settings.pipeline, resolver=resolver)
     pipeline.write_reductions(session, matched, now)
     ids = bulk.allocate_ids(session, Activity.__table__, len(fresh))
     held_until = now + timedelta(days=settings.held_days)
@@ -389,15 +404,14 @@ def _store(
             status = ActivityStatus.HELD
             row = (
                 activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
-                None, item.identifier_hash, held_until, item.occurred_at,
-                pipeline.trip_end(item.kind, item.occurred_at, item.loaded), item.dumped,
+                None, item.identifier_hash, held_until, item.occurred_at, None, item.dumped,
                 status.value, [], item.evidence_url, None, None, now, None,
             )  # fmt: skip
             found: list[dict[str, Any]] = []
         else:
             status = candidate.status  # type: ignore[assignment]
             found = candidate.reasons
-            decided = now if status != ActivityStatus.FLAGGED else None
+            decided = now if status != ActivityStatus.FLAGGED else None  # no reduction: decided
             row = (
                 activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
                 candidate.participant_id, None, None, item.occurred_at, candidate.ends_at,

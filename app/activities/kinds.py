@@ -59,5 +59,6 @@ STATUS_NAMES = {
     "verified": _l("Credited"),
     "flagged": _l("Under review"),
     "rejected": _l("Not credited"),
+    "no_reduction": _l("No reduction"),
     "expired": _l("Expired"),
 }

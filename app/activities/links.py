@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import marshmallow as ma
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -109,23 +108,19 @@ def release_held(
     )
     if not held:
         return []
-    plugins = {cls.activity_kind: cls for cls in settings.plugins.values()}
     candidates = []
     for activity in held:
         activity.participant_id = participant_id
-        plugin = plugins.get(activity.kind)
-        try:
-            loaded = plugin.load_quantities(activity.quantities) if plugin else None
-        except ma.ValidationError:
-            loaded = None
+        # The stored quantities are loaded by the version in effect at the activity's time.
         candidates.append(
             pipeline.Candidate(
                 kind=activity.kind,
                 occurred_at=activity.occurred_at,
-                quantities=loaded or {},
+                quantities=None,
                 participant_id=participant_id,
                 activity_id=activity.id,
                 dumped=activity.quantities,
+                partner_id=activity.partner_id,
             )
         )
     pipeline.decide(session, candidates, settings)

@@ -33,6 +33,7 @@ class ActivityStatus(enum.StrEnum):
     VERIFIED = "verified"  # credited
     FLAGGED = "flagged"  # waits for a reviewer
     REJECTED = "rejected"  # not credited; ``reasons`` say why
+    NO_REDUCTION = "no_reduction"  # checked and quantified: it avoided nothing, earns nothing
     EXPIRED = "expired"  # held past its window; purged to a tombstone
 
 
@@ -136,7 +137,7 @@ class EvidenceFile(Base):
 
 
 class Activity(Base):
-    """One reported action and what became of it: held, verified, flagged or rejected.
+    """One reported action and what became of it: held, verified, flagged, rejected or no reduction.
 
     A partner activity is unique per (partner, external id) however often it is sent. While
     ``credit_fingerprint`` is set the activity is credited, and the unique index on it lets the
@@ -222,7 +223,7 @@ class Activity(Base):
     credit_fingerprint: Mapped[str | None] = mapped_column(
         sa.String(64),
         unique=True,
-        comment="Participant + kind + time bucket + key quantities, set while credited",
+        comment="Participant + kind + time bucket + quantities of a credited non-trip activity",
     )
     created_at: Mapped[created_at]
     decided_at: Mapped[datetime | None] = mapped_column(

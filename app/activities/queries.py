@@ -18,7 +18,8 @@ from app.reductions.models import Reduction
 
 @dataclass(frozen=True, slots=True)
 class ActivityRow:
-    """An activity with what it earned: grams of the reduction and points issued."""
+    """An activity with what it earned: grams of the reduction, grams credited after the
+    methodology's caps, and points issued."""
 
     id: int
     kind: str
@@ -29,6 +30,8 @@ class ActivityRow:
     reasons: list[dict[str, Any]]
     review_note: str | None
     reduction_g: int | None
+    credited_g: int | None  # after the methodology's caps
+    cap: str | None  # the methodology's cap that held back reduction_g - credited_g
     points: int | None
     capped_points: int | None
     participant_id: int | None
@@ -38,23 +41,45 @@ class ActivityRow:
     evidence_id: int | None
     created_at: datetime
 
+    @property
+    def capped_g(self) -> int:
+        """Grams of the reduction the methodology's cap held back."""
+        if self.reduction_g is None or self.credited_g is None:
+            return 0
+        return self.reduction_g - self.credited_g
+
 
 def _statement() -> sa.Select[Any]:
     return (
-        sa.select(Activity, Reduction.reduction_g, Issuance.issued_points, Issuance.capped_points)
+        sa.select(
+            Activity,
+            Reduction.reduction_g,
+            Reduction.credited_g,
+            Reduction.cap,
+            Issuance.issued_points,
+            Issuance.capped_points,
+        )
         .outerjoin(Reduction, Reduction.id == Activity.reduction_id)
         .outerjoin(Issuance, Issuance.reduction_id == Activity.reduction_id)
     )
 
 
 def _row(
-    activity: Activity, grams: int | None, points: int | None, capped: int | None
+    activity: Activity,
+    grams: int | None,
+    credited: int | None,
+    cap: str | None,
+    points: int | None,
+    capped: int | None,
 ) -> ActivityRow:
+    if credited is None and activity.status == ActivityStatus.VERIFIED:
+        credited = grams  # credited before the methodology's caps were enforced
     return ActivityRow(
         id=activity.id, kind=activity.kind, source=activity.source,
         occurred_at=activity.occurred_at, status=activity.status,
         quantities=activity.quantities, reasons=activity.reasons,
-        review_note=activity.review_note, reduction_g=grams, points=points,
+        review_note=activity.review_note, reduction_g=grams, credited_g=credited,
+        cap=cap, points=points,
         capped_points=capped, participant_id=activity.participant_id,
         partner_id=activity.partner_id, external_id=activity.external_id,
         evidence_url=activity.evidence_url, evidence_id=activity.evidence_id,
@@ -107,3 +132,14 @@ def evidence_for(
     if evidence is None or (evidence.owner_id != viewer_id and not reviewer):
         raise NotFound("evidence")
     return evidence
+
+
+def activity_with_reduction(
+    session: Session, activity_id: int
+) -> tuple[Activity, Reduction | None]:
+    """One activity and the reduction it earned, if any; NotFound if there is no such activity."""
+    activity = session.get(Activity, activity_id)
+    if activity is None:
+        raise NotFound("activity")
+    reduction = session.get(Reduction, activity.reduction_id) if activity.reduction_id else None
+    return activity, reduction

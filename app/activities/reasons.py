@@ -12,10 +12,13 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from methodologies.base import Finding
+from app.methodology.outcome import METHODOLOGY_DAILY, Capping
+from methodologies.base import Finding, Quantification
 
 REJECT = "reject"
 FLAG = "flag"
+#: Not a problem with the activity: why it earns nothing, or less than its reduction.
+INFO = "info"
 
 MESSAGES = {
     "no_methodology": _l("No approved methodology credits this kind of activity at that time."),
@@ -28,11 +31,42 @@ MESSAGES = {
     "evidence_reused": _l("The same receipt was already used for another report."),
     "reviewer_rejected": _l("A reviewer rejected it: %(note)s"),
     "held_expired": _l("Nobody linked its card or account in time."),
+    "invalid_quantities": _l(
+        "The methodology in effect at that time does not accept these quantities: %(fields)s."
+    ),
+    "no_reduction": _l("No reduction: it emitted no less than the baseline, so it earns nothing."),
+    "methodology_daily_cap": _l(
+        "%(capped)s g not credited: this kind of activity earns at most %(limit)s g a day."
+    ),
+    "methodology_monthly_cap": _l(
+        "%(capped)s g not credited: this kind of activity earns at most %(limit)s g a month."
+    ),
 }
 
 
 def platform(code: str, severity: str, **args: Any) -> dict[str, Any]:
     return {"code": code, "severity": severity, "args": args}
+
+
+def no_reduction(quantification: Quantification | None) -> dict[str, Any]:
+    """Why an activity earns nothing, with its calculation when the methodology explains it."""
+    trace = quantification.trace if quantification is not None else None
+    if trace is None:
+        return platform("no_reduction", INFO)
+    return {
+        "code": "no_reduction",
+        "severity": INFO,
+        "zh": f"没有减排，不计积分：{trace.zh}",
+        "en": f"No reduction, so no points: {trace.en}",
+    }
+
+
+def capped(capping: Capping) -> dict[str, Any]:
+    """The part of a reduction a methodology's cap held back, and the cap."""
+    code = (
+        "methodology_daily_cap" if capping.cap == METHODOLOGY_DAILY else "methodology_monthly_cap"
+    )
+    return platform(code, INFO, capped=f"{capping.capped_g:,}", limit=f"{capping.limit_g or 0:,}")
 
 
 def from_finding(finding: Finding) -> dict[str, Any]:

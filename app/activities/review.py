@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import marshmallow as ma
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -111,7 +110,6 @@ def _approve(
     settings: pipeline.Settings,
     outcome: Outcome,
 ) -> None:
-    plugins = {cls.activity_kind: cls for cls in settings.plugins.values()}
     reductions = {
         r.id: r
         for r in session.scalars(
@@ -120,22 +118,19 @@ def _approve(
     }
     candidates = []
     for activity in activities:
-        plugin = plugins.get(activity.kind)
-        try:
-            loaded = plugin.load_quantities(activity.quantities) if plugin else {}
-        except ma.ValidationError:
-            loaded = {}
         assert activity.participant_id is not None
+        # The stored quantities are loaded by the version in effect at the activity's time.
         candidates.append(
             pipeline.Candidate(
                 kind=activity.kind,
                 occurred_at=activity.occurred_at,
-                quantities=loaded,
+                quantities=None,
                 participant_id=activity.participant_id,
                 self_reported=activity.source == ActivitySource.SELF_REPORT,
                 activity_id=activity.id,
                 ends_at=activity.ends_at,
                 dumped=activity.quantities,
+                partner_id=activity.partner_id,
             )
         )
     pipeline.decide(session, candidates, settings, reviewed=True)
@@ -146,6 +141,8 @@ def _approve(
             candidate.reduction_id = reduction.id
             reduction.status = ReductionStatus.VERIFIED
             reduction.verified_at = settings.now
+            reduction.credited_g = candidate.credited_g
+            reduction.cap = candidate.cap
             outcome.approved.append(activity.id)
         else:
             if reduction is not None:

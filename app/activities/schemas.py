@@ -37,7 +37,12 @@ class ActivityBatchIn(ma.Schema):
 
 class ActivityReasonOut(ma.Schema):
     code = ma.fields.String()
-    severity = ma.fields.String(metadata={"description": "reject, flag or (validation) absent"})
+    severity = ma.fields.String(
+        metadata={
+            "description": "reject, flag, info (why it earns nothing or less: no reduction, a "
+            "cap) or (validation) absent"
+        }
+    )
     field = ma.fields.String(allow_none=True)
     message = ma.fields.String()
 
@@ -47,7 +52,11 @@ class ActivityItemResultOut(ma.Schema):
     external_id = ma.fields.String(allow_none=True)
     result = ma.fields.String(metadata={"description": "accepted, duplicate or rejected"})
     status = ma.fields.String(
-        metadata={"description": "held, verified, flagged, rejected or expired (not for rejected)"}
+        metadata={
+            "description": "held, verified, flagged, rejected, no_reduction (quantified: it "
+            "avoided nothing, so it earns nothing and no points are issued) or expired (not for "
+            "rejected)"
+        }
     )
     activity_id = ma.fields.Integer()
     duplicate_of_index = ma.fields.Integer(
@@ -76,7 +85,12 @@ class ActivityStatusIn(ma.Schema):
 class ActivityStatusItemOut(ma.Schema):
     external_id = ma.fields.String()
     found = ma.fields.Boolean()
-    status = ma.fields.String()
+    status = ma.fields.String(
+        metadata={
+            "description": "held, verified, flagged, rejected, no_reduction (it avoided nothing: "
+            "no points) or expired; the reasons say why"
+        }
+    )
     activity_id = ma.fields.Integer()
     reasons = ma.fields.List(ma.fields.Nested(ActivityReasonOut))
 
@@ -158,6 +172,19 @@ class ResidentActivityOut(ma.Schema):
     status = ma.fields.Enum(ActivityStatus, by_value=True)
     quantities = ma.fields.Dict()
     reduction_g = ma.fields.Integer(allow_none=True, metadata={"description": "Grams CO2e"})
+    credited_g = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Grams CO2e credited after the methodology's caps"},
+    )
+    capped_g = ma.fields.Integer(
+        metadata={"description": "Grams CO2e the methodology's cap held back"}
+    )
+    cap = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The cap that held grams back: methodology_daily or methodology_monthly"
+        },
+    )
     points = ma.fields.Integer(allow_none=True, metadata={"description": "Points issued"})
     reasons = ma.fields.Function(_reasons)
     review_note = ma.fields.String(allow_none=True)

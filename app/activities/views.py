@@ -235,6 +235,17 @@ def review_queue() -> Any:
     return html, status
 
 
+@bp.get("/bureau/activities/<int:activity_id>")
+@requires(Permission.BUREAU_CONSOLE)
+def bureau_activity(activity_id: int) -> str:
+    """One activity as reported and decided (the impact preview links here)."""
+    activity, reduction = queries.activity_with_reduction(db.session, activity_id)
+    return render_template(
+        "bureau/activity.html", activity=activity, reduction=reduction, zone=_zone(),
+        status_names=STATUS_NAMES,
+    )  # fmt: skip
+
+
 # --- bureau: partners ---------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ Each operation runs on the caller's connection and transaction and commits nothi
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,12 +62,33 @@ class Compiled:
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
         ]
 
+        columns = getattr(compiled, "_result_columns", None) or []
+        #: The row type of :meth:`first`: the statement's column names, as SQLAlchemy keys them.
+        self.row = namedtuple("Row", [column.keyname for column in columns], rename=True)  # type: ignore[misc]
+        self.row_processors = [
+            (position, processor)
+            for position, column in enumerate(columns)
+            if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None))
+        ]
+
     def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any:
+        """The first row as the driver returns it (a tuple), or None."""
         values = {**self.constants, **params}
         for name, processor in self.processors:
             values[name] = processor(values[name])
         driver: Any = conn.connection.driver_connection
         return driver.execute(self.sql, values).fetchone()
+
+    def first(self, conn: sa.Connection, params: Mapping[str, Any]) -> Any:
+        """The first row with its values converted as SQLAlchemy would, named by its columns."""
+        row = self.execute(conn, params)
+        if row is None:
+            return None
+        if self.row_processors:
+            row = list(row)
+            for position, processor in self.row_processors:
+                row[position] = processor(row[position])
+        return self.row(*row)
 
 
 class Adapter:
@@ -133,6 +155,16 @@ class Adapter:
     ) -> None:
         """Insert ``rows`` (tuples in ``columns`` order, JSON columns as Python values)."""
         raise NotImplementedError
+
+    def first(
+        self, conn: sa.Connection, statement: sa.Select[Any], params: Mapping[str, Any]
+    ) -> Any:
+        """The first row of a hot path's ``statement`` (built once) by attribute, or None.
+
+        The same values as ``conn.execute(statement, params).first()``; a backend may run it
+        below SQLAlchemy's execution layer, so no execution events fire for it.
+        """
+        return conn.execute(statement, params).first()
 
     def update_then_select(
         self,

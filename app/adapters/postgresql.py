@@ -65,6 +65,7 @@ class PostgreSQL(Adapter):
     def __init__(self) -> None:
         self._debits: dict[Guard | None, Compiled] = {}
         self._updates: dict[tuple[sa.Update, Callable[..., Any]], sa.Select[Any]] = {}
+        self._compiled: dict[sa.Select[Any], Compiled] = {}
 
     # -- connections ----------------------------------------------------------------------------
 
@@ -182,7 +183,16 @@ class PostgreSQL(Adapter):
         statement = self._updates.get((update, view))
         if statement is None:
             statement = self._updates[update, view] = view(update.cte("updated"))
-        return conn.execute(statement, params).first()
+        return self.first(conn, statement, params)
+
+    def first(
+        self, conn: sa.Connection, statement: sa.Select[Any], params: Mapping[str, Any]
+    ) -> Any:
+        """Compiled once per statement and run on psycopg directly (see :class:`Compiled`)."""
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            compiled = self._compiled[statement] = Compiled(statement, conn.dialect)
+        return compiled.first(conn, params)
 
     # -- the ledger's writes --------------------------------------------------------------------
 

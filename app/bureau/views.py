@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from app.accounts import forms, services
+from app.accounts import approvals, forms, services
 from app.accounts.auth import current_actor, requires
 from app.accounts.models import User
 from app.accounts.roles import STAFF_ROLES, Permission, Role
@@ -38,7 +38,9 @@ def staff() -> str:
         limit=50,
         cursor=request.args.get("cursor"),
     )
-    return render_template("bureau/staff.html", page=page, toggle_form=forms.EmptyForm())
+    return render_template(
+        "bureau/staff.html", page=page, toggle_form=forms.EmptyForm(), staff_roles=STAFF_ROLES
+    )
 
 
 @bp.route("/staff/new", methods=["GET", "POST"])
@@ -48,18 +50,42 @@ def new_staff() -> Any:
     template = "bureau/staff_new.html"
     if not form.validate_on_submit():
         return render_template(template, form=form), 400 if form.errors else 200
+    account = {
+        "mobile": form.mobile.data,
+        "password": form.password.data,
+        "display_name": form.display_name.data,
+    }
     try:
+        if Role(form.role.data) == Role.BUREAU_ADMIN:
+            approvals.request_admin(db.session, current_actor(), **account)
+            flash(_("A new bureau admin needs a second admin: the request waits for their "
+                    "approval."), "success")  # fmt: skip
+            return redirect(url_for("bureau_approvals.approvals_page"))
         user = services.create_staff(
-            db.session,
-            current_actor(),
-            mobile=form.mobile.data,
-            password=form.password.data,
-            display_name=form.display_name.data,
-            role=Role(form.role.data),
+            db.session, current_actor(), role=Role(form.role.data), **account
         )
     except DomainError as error:
         return render_form_error(template, form, error)
     flash(_("Account created for %(name)s.", name=user.display_name), "success")
+    return redirect(url_for("bureau.staff"))
+
+
+@bp.post("/staff/<int:user_id>/role")
+@requires(Permission.MANAGE_STAFF)
+def change_role(user_id: int) -> Response:
+    """Ask for a staff account's new role; a second admin decides on the approvals page."""
+    form = forms.EmptyForm()
+    if form.validate_on_submit():
+        try:
+            role = Role(request.form.get("role", ""))
+        except ValueError:
+            role = None
+        if role is None:
+            flash(_("Choose a staff role."), "error")
+            return redirect(url_for("bureau.staff"))
+        approvals.request_role_change(db.session, current_actor(), user_id, role)
+        flash(_("The change of role waits for a second admin's approval."), "success")
+        return redirect(url_for("bureau_approvals.approvals_page"))
     return redirect(url_for("bureau.staff"))
 
 

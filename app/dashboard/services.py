@@ -97,13 +97,43 @@ def _points_between(session: Session, start: datetime, end: datetime) -> dict[st
     }
 
 
-def compute_recent(session: Session, *, now: datetime, tz: ZoneInfo) -> dict[str, int]:
-    """Yesterday (final now) and today so far, in the city's time zone."""
+def compute_changed(session: Session, *, now: datetime, tz: ZoneInfo) -> dict[str, int]:
+    """Recompute every local date whose figures may have changed since the last computation.
+
+    That is from the earliest date of a reduction verified since then (partners report late,
+    reviewers approve later, a first start finds a history) to today, and at least yesterday and
+    today (points posted then). A date's ``participants_to_date`` counts every earlier date, so
+    the later dates are recomputed with it.
+    """
     today = clock.local_date(now, tz)
-    kinds = 0
-    for day in (today - timedelta(days=1), today):
+    first = today - timedelta(days=1)
+    watermark = last_computed(session)
+    verified = Reduction.status == ReductionStatus.VERIFIED
+    since = [verified] if watermark is None else [verified, Reduction.verified_at > watermark]
+    earliest = session.scalar(sa.select(sa.func.min(Reduction.occurred_at)).where(*since))
+    if earliest is not None:
+        first = min(first, clock.local_date(earliest, tz))
+    kinds = days = 0
+    day = first
+    while day <= today:
         kinds += compute_day(session, day, tz=tz, now=now)
-    return {"days": 2, "kind_rows": kinds}
+        days += 1
+        day += timedelta(days=1)
+    return {"days": days, "kind_rows": kinds}
+
+
+def last_computed(session: Session) -> datetime | None:
+    return session.scalar(sa.select(sa.func.max(DailyTotal.computed_at)))
+
+
+def figures_changed(session: Session) -> bool:
+    """Whether a reduction was verified or points moved since the statistics were computed."""
+    watermark = last_computed(session)
+    if watermark is None:
+        return True
+    verified = sa.exists().where(Reduction.verified_at > watermark)
+    posted = sa.exists().where(Transaction.created_at > watermark)
+    return bool(session.scalar(sa.select(sa.or_(verified, posted))))
 
 
 @dataclass

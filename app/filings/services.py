@@ -30,7 +30,10 @@ from app.filings.models import (
     ParticipantPseudonym,
 )
 from app.flush import before_flush
+from app.methodology.models import MethodologyVersion
 from app.reductions.models import Reduction
+from app.reductions.traces import Methodologies, Stored, Tracer
+from methodologies.text import Text
 
 _BATCH_CONTENT = (
     "serial", "period_start", "period_end", "timezone", "methodology_version_id",
@@ -223,20 +226,28 @@ class LineView:
     reduction: Reduction
     activity: Activity | None
     pseudonym: str
+    trace: Text | None
 
 
 def batch_lines(
-    session: Session, batch_id: int, *, after: int | None, limit: int
+    session: Session,
+    batch_id: int,
+    methodologies: Methodologies,
+    *,
+    after: int | None,
+    limit: int,
 ) -> tuple[list[LineView], int | None]:
-    """A page of the batch's lines in package order, and the cursor of the next page."""
+    """A page of the batch's lines in package order, each with its calculation (recomputed by its
+    methodology version's plugin where ingestion stored none), and the cursor of the next page."""
     stmt = (
-        sa.select(Reduction, Activity, ParticipantPseudonym.pseudonym)
+        sa.select(Reduction, Activity, ParticipantPseudonym.pseudonym, MethodologyVersion)
         .select_from(
             sa.join(FilingLine, Reduction, Reduction.id == FilingLine.reduction_id)
             .join(
                 ParticipantPseudonym,
                 ParticipantPseudonym.participant_id == Reduction.participant_id,
             )
+            .join(MethodologyVersion, MethodologyVersion.id == Reduction.methodology_version_id)
             .outerjoin(Activity, Activity.reduction_id == Reduction.id)
         )
         .where(FilingLine.batch_id == batch_id)
@@ -245,10 +256,30 @@ def batch_lines(
     )
     if after is not None:
         stmt = stmt.where(FilingLine.reduction_id > after)
-    rows = [LineView(*row) for row in session.execute(stmt)]
+    rows = session.execute(stmt).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, rows[-1].reduction.id if more and rows else None
+    tracer = Tracer(methodologies)
+    lines = [
+        LineView(reduction, activity, pseudonym, tracer.trace(_stored(reduction, version)))
+        for reduction, activity, pseudonym, version in rows
+    ]
+    return lines, lines[-1].reduction.id if more and lines else None
+
+
+def _stored(reduction: Reduction, version: MethodologyVersion) -> Stored:
+    return Stored(
+        reduction_id=reduction.id,
+        trace=reduction.trace,
+        code=version.code,
+        plugin_version=version.plugin_version,
+        version_id=version.id,
+        parameters=version.parameters,
+        quantities=reduction.quantities,
+        occurred_at=reduction.occurred_at,
+        self_reported=reduction.self_reported,
+        reduction_g=reduction.reduction_g,
+    )
 
 
 def evidence_in_batch(session: Session, batch_id: int, evidence_id: int) -> EvidenceFile:

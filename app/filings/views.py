@@ -25,6 +25,7 @@ from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission
 from app.api.ids import parse_id
 from app.api.pagination import keyset_page
+from app.context import methodologies
 from app.db import db
 from app.errors import DomainError
 from app.filings import bundling, forms, services
@@ -42,7 +43,9 @@ def batches_page(cursor: str | None) -> dict[str, Any]:
 
 def _lines(batch: FilingBatch) -> tuple[list[services.LineView], int | None]:
     after = parse_id(request.args.get("after"))
-    return services.batch_lines(db.session, batch.id, after=after, limit=LINES_PER_PAGE)
+    return services.batch_lines(
+        db.session, batch.id, methodologies(), after=after, limit=LINES_PER_PAGE
+    )
 
 
 def download(batch: FilingBatch) -> Response:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app import clock
 from app import context as app_context
 from app.jobs.runner import JobContext, Step
 
@@ -37,6 +38,11 @@ class Job:
     cron: Mapping[str, Any]
     run: Callable[[Session, JobContext, Any], Step]
     lease_seconds: int = 3600
+    #: Work that is asked for (a preview) or figures gone stale are polled for every
+    #: ``poll_seconds`` by the scheduler (first when it starts), which starts the job only when
+    #: ``due`` finds some; the cron run stays as a safety net.
+    poll_seconds: float | None = None
+    due: Callable[[Session], bool] | None = None
 
 
 def _bundle_filings(session: Session, context: JobContext, _after: Any) -> Step:
@@ -103,7 +109,33 @@ def _purge_partner_messages(session: Session, context: JobContext, _after: Any) 
 def _daily_statistics(session: Session, context: JobContext, _after: Any) -> Step:
     from app.dashboard import services as dashboard
 
-    return Step(dashboard.compute_recent(session, now=context.now, tz=context.tz))
+    return Step(dashboard.compute_changed(session, now=context.now, tz=context.tz))
+
+
+def _statistics_stale(session: Session) -> bool:
+    from app.dashboard import services as dashboard
+
+    return dashboard.figures_changed(session)
+
+
+def _methodology_previews(session: Session, context: JobContext, after: Any) -> Step:
+    from app.activities import preview
+
+    replay, counts, more = preview.step(
+        session,
+        after if isinstance(after, preview.Replay) else None,
+        plugins=app_context.methodologies(),
+        policy=app_context.ledger_policy(),
+        now=clock.now(),
+    )
+    # A finished preview is followed by a call that looks for the next one.
+    return Step(counts, replay if replay is not None else (True if more else None))
+
+
+def _previews_waiting(session: Session) -> bool:
+    from app.activities import preview
+
+    return preview.has_work(session)
 
 
 JOBS: dict[str, Job] = {
@@ -148,9 +180,22 @@ JOBS: dict[str, Job] = {
         ),
         Job(
             name="daily-statistics",
-            description=N_("Recompute yesterday's and today's city statistics"),
+            description=N_("Recompute the city statistics of every date whose figures changed"),
             cron={"minute": 5},
             run=_daily_statistics,
+            poll_seconds=60.0,
+            due=_statistics_stale,
+        ),
+        Job(
+            name="methodology-previews",
+            description=N_(
+                "Compute the impact previews the bureau asked for on draft methodologies"
+            ),
+            cron={"minute": 15},
+            run=_methodology_previews,
+            lease_seconds=600,
+            poll_seconds=5.0,
+            due=_previews_waiting,
         ),
     )
 }

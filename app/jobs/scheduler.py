@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from app import clock
@@ -54,6 +57,18 @@ def run_scheduled(name: str) -> None:
         run_job(name, trigger="scheduler")
 
 
+def run_if_due(name: str) -> None:
+    """The poll of a job run on demand: start it only when its ``due`` finds work waiting."""
+    if _app is None:
+        raise RuntimeError("the scheduler's application is not set")
+    due = JOBS[name].due
+    with _app.app_context():
+        with db.unit_of_work() as session:
+            waiting = due is None or due(session)
+        if waiting:
+            run_job(name, trigger="scheduler", wait=False)
+
+
 class Scheduler:
     """One scheduler process: wait to lead, schedule every registered job, stop on request."""
 
@@ -84,7 +99,11 @@ class Scheduler:
             self.leading.set()
             tz = app_context.of(self.app).zone
             scheduler = BackgroundScheduler(
-                jobstores={"default": PlatformJobStore(engine=db.engine)},
+                jobstores={
+                    "default": PlatformJobStore(engine=db.engine),
+                    # Polls live only as long as this process leads: nothing to persist.
+                    "polls": MemoryJobStore(),
+                },
                 timezone=tz,
                 job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
             )
@@ -98,6 +117,15 @@ class Scheduler:
                     name=job.description,
                     replace_existing=True,
                 )
+                if job.poll_seconds:
+                    scheduler.add_job(
+                        run_if_due,
+                        trigger=IntervalTrigger(seconds=job.poll_seconds, timezone=tz),
+                        next_run_time=datetime.now(tz),  # at start-up, then every interval
+                        args=[job.name],
+                        id=f"poll:{job.name}",
+                        jobstore="polls",
+                    )
             scheduler.start()
             log.info("scheduler started with %d jobs", len(JOBS))
             try:

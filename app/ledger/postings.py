@@ -272,12 +272,22 @@ def adjust(
     reason: str,
     idempotency_key: str,
     policy: LedgerPolicy,
+    approval_threshold: int | None = None,
+    approved_by: int | None = None,
 ) -> Posted:
     """The bureau adds (positive) or takes away (negative) points, with a reason; audited.
 
-    Added points expire like issued ones, counted from today.
+    Added points expire like issued ones, counted from today. More than ``approval_threshold``
+    points either way are posted only with ``approved_by``, the second admin who approved them.
     """
     points = check_points(points, signed=True)
+    if approval_threshold is not None and abs(points) > approval_threshold and not approved_by:
+        raise DomainError(
+            "approval_required",
+            _l("An adjustment this large needs a second admin's approval."),
+            field="points",
+            status=409,
+        )
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(
@@ -311,6 +321,7 @@ def adjust(
             "ledger.adjust",
             "wallet",
             holder_id,
-            {"points": points, "reason": reason, "transaction_id": posted.transaction_id},
+            {"points": points, "reason": reason, "transaction_id": posted.transaction_id}
+            | ({"approved_by": approved_by} if approved_by else {}),
         )
     return posted

@@ -19,6 +19,7 @@ from app.db import db
 from app.errors import DomainError
 from app.extensions import ErrorSchema
 from app.merchants import offer_changes, offers, schemas, services
+from app.merchants.limits import application_limit
 from app.merchants.models import Merchant, Offer, Store
 from app.redemption import voucher_keys
 
@@ -30,6 +31,7 @@ PUBLIC: list[dict[str, list[str]]] = []
 @blp.arguments(schemas.ApplicationIn())
 @blp.response(201, schemas.MerchantOut)
 @blp.doc(security=PUBLIC)
+@application_limit
 def apply(data: dict[str, Any]) -> Merchant:
     """Apply to join the alliance; the contact becomes manager and signs in."""
     stores = [services.StoreIn(**store) for store in data.pop("stores")]

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, BigId, UTCDateTime, created_at, intpk, str_enum
+from app.sealing import SealedString
 
 
 class MerchantKind(enum.StrEnum):
@@ -26,6 +27,10 @@ class MerchantStatus(enum.StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     SUSPENDED = "suspended"
+
+
+#: What the voucher keys' sealing key is derived for (app.sealing).
+VOUCHER_KEY_PURPOSE = b"tanpuhui voucher keys v1"
 
 
 def new_voucher_key() -> str:
@@ -53,13 +58,15 @@ class Merchant(Base):
         sa.String(18), unique=True, comment="Unified social credit code (统一社会信用代码)"
     )
     voucher_key: Mapped[str] = mapped_column(
-        sa.String(64),
+        SealedString(VOUCHER_KEY_PURPOSE),
         default=new_voucher_key,
-        comment="Hex key shared with the merchant so its gates can check voucher codes offline",
+        comment="Hex key shared with the merchant so its gates can check voucher codes offline; "
+        "sealed (AES-GCM under a key derived from SECRET_KEY)",
     )
     previous_voucher_key: Mapped[str | None] = mapped_column(
-        sa.String(64),
-        comment="The key before the last rotation: vouchers issued before it still check with it",
+        SealedString(VOUCHER_KEY_PURPOSE),
+        comment="The key before the last rotation: vouchers issued before it still check with it; "
+        "sealed",
     )
     voucher_key_rotated_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime, comment="When the voucher key was last rotated; empty if never"

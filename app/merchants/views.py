@@ -21,10 +21,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user
+from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app import clock
+from app.accounts import sessions
 from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
 from app.accounts.models import MerchantRole
@@ -34,6 +35,7 @@ from app.context import city_zone, current_manager, current_staff
 from app.db import db
 from app.errors import DomainError
 from app.merchants import counter_views, forms, offer_views, services
+from app.merchants.limits import application_limit
 from app.merchants.models import MerchantKind, MerchantStatus, OfferStatus
 from app.merchants.pages import bp
 from app.redemption import settlement, voucher_keys
@@ -75,6 +77,7 @@ def _merchant_globals() -> dict[str, Any]:
 
 
 @bp.route("/merchants/apply", methods=["GET", "POST"])
+@application_limit
 def apply() -> Any:
     form = forms.ApplicationForm()
     template = "merchant/apply.html"
@@ -96,7 +99,7 @@ def apply() -> Any:
         return render_form_error(template, form, error)
     if not current_user.is_authenticated:
         manager = services.staff_of(db.session, merchant.id)[0]
-        login_user(manager)
+        sessions.start(manager)
     flash(_("Thank you! The bureau will review your application."), "success")
     return redirect(url_for("public.home"))
 

@@ -11,11 +11,11 @@ from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.api.pagination import keyset_page
-from app.context import methodologies
+from app.context import approval_independence, methodologies
 from app.db import db
 from app.error_handlers import keeping_writes
 from app.errors import NotFound
-from app.methodology import schemas, services
+from app.methodology import previews, schemas, services
 from app.methodology.apply import Applied, apply
 from app.methodology.catalogue import catalogue, catalogue_entry, parameter_specs
 from app.methodology.models import MethodologyVersion
@@ -130,6 +130,7 @@ def approve(data: dict[str, Any], version_id: int) -> MethodologyVersion:
             version_id,
             effective_from=data["effective_from"],
             comment=data["comment"],
+            independence=approval_independence(),
         )
 
 
@@ -140,7 +141,13 @@ def approve(data: dict[str, Any], version_id: int) -> MethodologyVersion:
 def reject(data: dict[str, Any], version_id: int) -> MethodologyVersion:
     """Reject a submitted version with a comment (audited)."""
     with keeping_writes():
-        return services.reject(db.session, current_actor(), version_id, comment=data["comment"])
+        return services.reject(
+            db.session,
+            current_actor(),
+            version_id,
+            comment=data["comment"],
+            independence=approval_independence(),
+        )
 
 
 @blp.post("/bureau/methodologies/<int:version_id>/retire")
@@ -150,3 +157,28 @@ def reject(data: dict[str, Any], version_id: int) -> MethodologyVersion:
 def retire(data: dict[str, Any], version_id: int) -> MethodologyVersion:
     """Stop an approved version crediting from now (audited)."""
     return services.retire(db.session, current_actor(), version_id, comment=data["comment"])
+
+
+@blp.post("/bureau/methodologies/<int:version_id>/preview")
+@requires(Permission.BUREAU_CONSOLE)
+@blp.response(202, schemas.MethodologyPreviewOut)
+def request_preview(version_id: int) -> dict[str, Any]:
+    """Replay the last 30 days' activities through a draft (or submitted) version beside the
+    version in effect. Computed in the background: poll ``GET …/preview`` for its progress. A
+    preview of the same parameters still queued or running is returned instead of a new one."""
+    preview = previews.request_preview(
+        db.session, current_actor(), methodologies(), version_id, now=clock.now()
+    )
+    return previews.describe(preview, services.get_version(db.session, version_id).parameters)
+
+
+@blp.get("/bureau/methodologies/<int:version_id>/preview")
+@requires(Permission.BUREAU_CONSOLE)
+@blp.response(200, schemas.MethodologyPreviewOut)
+def get_preview(version_id: int) -> dict[str, Any]:
+    """The version's latest impact preview: its status and progress, then its result."""
+    version = services.get_version(db.session, version_id)
+    preview = previews.latest_preview(db.session, version_id)
+    if preview is None:
+        raise NotFound("preview")
+    return previews.describe(preview, version.parameters)

@@ -186,3 +186,74 @@ def _check_closing_only(version: MethodologyVersion) -> None:
         new = version.effective_until
         if new is None or (old is not None and new > old):
             raise ApprovedVersionIsImmutable(f"{version.label}'s interval can only be shortened")
+
+
+class PreviewStatus(enum.StrEnum):
+    QUEUED = "queued"  # waits for the previews job
+    RUNNING = "running"  # being computed; ``processed`` of ``total`` done
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # ``error`` says why (plugin not installed, parameters invalid …)
+    SUPERSEDED = "superseded"  # the draft changed and a new preview replaced this one
+
+
+#: Statuses of a preview still being worked on (one per version at a time).
+ACTIVE_PREVIEW_STATUSES = frozenset({PreviewStatus.QUEUED, PreviewStatus.RUNNING})
+_ACTIVE_PREVIEW = sa.text("status IN ('queued', 'running')")
+
+
+class MethodologyPreview(Base):
+    """What a draft would have made of the last days' activities, beside the version in effect.
+
+    Requested from the version's page or the API, computed by the ``methodology-previews`` job in
+    committed chunks (``processed`` of ``total``, ``heartbeat_at`` at each), so any web worker
+    shows its progress. Nothing else is written: no reduction, no ledger line.
+    """
+
+    __tablename__ = "methodology_previews"
+    __table_args__ = (
+        sa.CheckConstraint("processed >= 0 AND total >= 0", name="progress_not_negative"),
+        sa.Index(
+            "uq_methodology_previews_one_active",
+            "version_id",
+            unique=True,
+            sqlite_where=_ACTIVE_PREVIEW,
+            postgresql_where=_ACTIVE_PREVIEW,
+        ),
+        {"comment": "Impact previews of draft methodology versions, replayed on recent activities"},
+    )
+
+    id: Mapped[intpk]
+    version_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("methodology_versions.id"), index=True, comment="The draft previewed"
+    )
+    status: Mapped[PreviewStatus] = mapped_column(
+        str_enum(PreviewStatus, "preview_status"), default=PreviewStatus.QUEUED
+    )
+    parameters: Mapped[dict[str, Any]] = mapped_column(
+        comment="The draft's parameter values when the preview was requested"
+    )
+    window_from: Mapped[datetime] = mapped_column(
+        UTCDateTime, comment="Activities that occurred from this instant are replayed"
+    )
+    window_until: Mapped[datetime] = mapped_column(
+        UTCDateTime, comment="… until this instant (exclusive)"
+    )
+    requested_by_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    requested_at: Mapped[created_at]
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="Last progress; a running preview silent too long is taken over"
+    )
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    processed: Mapped[int] = mapped_column(default=0, comment="Activities replayed so far")
+    total: Mapped[int] = mapped_column(default=0, comment="Activities to replay")
+    result: Mapped[dict[str, Any] | None] = mapped_column(
+        comment="Counts, grams and points per side and the largest differences (see preview)"
+    )
+    error: Mapped[dict[str, Any] | None] = mapped_column(
+        comment="Why it failed: {code, label, errors}; empty unless failed"
+    )
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_PREVIEW_STATUSES

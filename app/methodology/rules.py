@@ -28,6 +28,8 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.accounts.approvals import Independence, related_recently
+from app.accounts.models import User
 from app.audit import services as audit
 from app.audit.services import Actor
 from app.errors import Conflict, DomainError
@@ -169,10 +171,26 @@ def require_submitted(version: MethodologyVersion) -> None:
 
 
 def require_other_person(
-    session: Session, actor: Actor, user_id: int, version: MethodologyVersion, decision: str
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    version: MethodologyVersion,
+    decision: str,
+    independence: Independence | None = None,
 ) -> None:
-    """Four eyes; the refused attempt is recorded before anything else is written."""
-    if version.submitted_by_id != user_id:
+    """Four eyes, and (with ``independence``) eyes that are not the submitter's own creation nor
+    its creator within the period; the refused attempt is recorded before anything else is
+    written."""
+    if version.submitted_by_id == user_id:
+        reason = "four_eyes"
+        message = _l("You submitted this version: another bureau admin must approve or reject it.")
+    elif independence is not None and _related(session, user_id, version, independence):
+        reason = "not_independent"
+        message = _l(
+            "You created the account that submitted this version, or it created yours, too "
+            "recently: another bureau admin must approve or reject it."
+        )
+    else:
         return
     audit.record(
         session,
@@ -180,13 +198,19 @@ def require_other_person(
         "methodology.decision_refused",
         "methodology_version",
         version.id,
-        {"label": version.label, "decision": decision, "reason": "four_eyes"},
+        {"label": version.label, "decision": decision, "reason": reason},
     )
-    raise AuditedRefusal(
-        "four_eyes",
-        _l("You submitted this version: another bureau admin must approve or reject it."),
-        status=403,
-    )
+    raise AuditedRefusal(reason, message, status=403)
+
+
+def _related(
+    session: Session, user_id: int, version: MethodologyVersion, independence: Independence
+) -> bool:
+    submitter = session.get(User, version.submitted_by_id) if version.submitted_by_id else None
+    decider = session.get(User, user_id)
+    if submitter is None or decider is None:
+        return False
+    return related_recently(decider, submitter, independence)
 
 
 def require_person(actor: Actor) -> int:

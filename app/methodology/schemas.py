@@ -11,7 +11,7 @@ import marshmallow as ma
 from app.api.fields import StrictBoolean
 from app.api.ids import Id
 from app.api.pagination import PageArgs, page_schema
-from app.methodology.models import VersionStatus
+from app.methodology.models import PreviewStatus, VersionStatus
 
 
 class MethodologyTextOut(ma.Schema):
@@ -186,3 +186,95 @@ class MethodologyAppliedOut(ma.Schema):
     daily_cap_g = ma.fields.Integer(
         metadata={"description": "Most grams a participant earns a day"}
     )
+
+
+class PreviewErrorOut(ma.Schema):
+    code = ma.fields.String(metadata={"example": "methodology_not_installed"})
+    message = ma.fields.String()
+
+
+class PreviewSideOut(ma.Schema):
+    """What one version makes of the replayed activities."""
+
+    label = ma.fields.String(metadata={"example": "bus@1.0.0"})
+    version_id = ma.fields.Integer()
+    credited = ma.fields.Integer(metadata={"description": "Activities credited (capped included)"})
+    flagged = ma.fields.Integer(metadata={"description": "Activities a finding sends to review"})
+    rejected = ma.fields.Integer(metadata={"description": "Activities a finding refuses"})
+    no_reduction = ma.fields.Integer(
+        metadata={"description": "Activities that avoided nothing (use above the baseline …)"}
+    )
+    capped = ma.fields.Integer(
+        metadata={"description": "Credited activities cut by the per-activity or daily cap"}
+    )
+    grams = ma.fields.Integer(metadata={"description": "Grams CO2e credited, after the caps"})
+    points = ma.fields.Integer(
+        metadata={"description": "Points, by the ledger's rule per activity"}
+    )
+
+
+class PreviewChangeOut(ma.Schema):
+    """The draft's figures minus the version in effect's."""
+
+    credited = ma.fields.Integer()
+    flagged = ma.fields.Integer()
+    rejected = ma.fields.Integer()
+    no_reduction = ma.fields.Integer()
+    capped = ma.fields.Integer()
+    grams = ma.fields.Integer()
+    points = ma.fields.Integer()
+
+
+class PreviewOutcomeOut(ma.Schema):
+    outcome = ma.fields.String(
+        metadata={"description": "credited, flagged, rejected or no_reduction"}
+    )
+    grams = ma.fields.Integer(metadata={"description": "Grams CO2e credited"})
+
+
+class PreviewDifferenceOut(ma.Schema):
+    activity_id = ma.fields.Integer()
+    occurred_at = ma.fields.String(metadata={"description": "ISO 8601 instant"})
+    self_reported = ma.fields.Boolean()
+    current = ma.fields.Nested(PreviewOutcomeOut, allow_none=True)
+    draft = ma.fields.Nested(PreviewOutcomeOut)
+    difference_g = ma.fields.Integer(metadata={"description": "Draft grams minus current grams"})
+
+
+class PreviewResultOut(ma.Schema):
+    kind = ma.fields.String()
+    replayed = ma.fields.Integer(metadata={"description": "Activities replayed through both"})
+    skipped = ma.fields.Integer(
+        metadata={"description": "Activities a platform rule rejected (duplicates, overlaps …)"}
+    )
+    draft = ma.fields.Nested(PreviewSideOut)
+    current = ma.fields.Nested(
+        PreviewSideOut, allow_none=True, metadata={"description": "Empty: none in effect"}
+    )
+    current_error = ma.fields.Nested(PreviewErrorOut, allow_none=True)
+    change = ma.fields.Nested(PreviewChangeOut, allow_none=True)
+    differences = ma.fields.List(
+        ma.fields.Nested(PreviewDifferenceOut),
+        metadata={"description": "The largest per-activity differences, largest first"},
+    )
+
+
+class MethodologyPreviewOut(ma.Schema):
+    """An impact preview: progress while it runs, the two sides and the differences when done."""
+
+    id = ma.fields.Integer()
+    version_id = ma.fields.Integer()
+    status = ma.fields.Enum(PreviewStatus, by_value=True)
+    processed = ma.fields.Integer(metadata={"description": "Activities replayed so far"})
+    total = ma.fields.Integer(metadata={"description": "Activities to replay"})
+    percent = ma.fields.Integer()
+    requested_at = ma.fields.AwareDateTime()
+    started_at = ma.fields.AwareDateTime(allow_none=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+    window_from = ma.fields.AwareDateTime()
+    window_until = ma.fields.AwareDateTime()
+    outdated = ma.fields.Boolean(
+        metadata={"description": "The draft's parameters changed since the preview was asked"}
+    )
+    error = ma.fields.Nested(PreviewErrorOut, allow_none=True)
+    result = ma.fields.Nested(PreviewResultOut, allow_none=True)

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.accounts.approvals import Independence
 from app.audit import services as audit
 from app.audit.services import SYSTEM, Actor
 from app.errors import Conflict, DomainError
@@ -233,6 +234,7 @@ def approve(
     *,
     effective_from: datetime,
     comment: str,
+    independence: Independence | None = None,
 ) -> MethodologyVersion:
     """Approve a submitted version from ``effective_from``; it supersedes the open-ended one.
 
@@ -251,7 +253,7 @@ def approve(
     version = get_version(session, version_id)
     siblings = lock_versions_of(session, version.code)
     require_submitted(version)
-    require_other_person(session, actor, user_id, version, "approve")
+    require_other_person(session, actor, user_id, version, "approve", independence)
     load_parameters(plugin_for(plugins, version), version.parameters)
     superseded = check_interval(siblings, version, effective_from)
     if superseded is not None:
@@ -280,14 +282,21 @@ def approve(
     return version
 
 
-def reject(session: Session, actor: Actor, version_id: int, *, comment: str) -> MethodologyVersion:
+def reject(
+    session: Session,
+    actor: Actor,
+    version_id: int,
+    *,
+    comment: str,
+    independence: Independence | None = None,
+) -> MethodologyVersion:
     """Send a submitted version back for good; a corrected one starts as a new draft (copy)."""
     user_id = require_person(actor)
     comment = require_comment(comment)
     version = get_version(session, version_id)
     lock_versions_of(session, version.code)
     require_submitted(version)
-    require_other_person(session, actor, user_id, version, "reject")
+    require_other_person(session, actor, user_id, version, "reject", independence)
     version.status = VersionStatus.REJECTED
     version.decided_by_id = user_id
     version.decided_at = clock.now()

@@ -17,12 +17,12 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
 from app.accounts.models import User
 from app.accounts.roles import Permission
-from app.context import city_zone, methodologies
+from app.context import approval_independence, city_zone, methodologies
 from app.db import db
 from app.error_handlers import keeping_writes
 from app.errors import DomainError, NotFound
 from app.i18n import localized
-from app.methodology import forms, services
+from app.methodology import forms, previews, services
 from app.methodology.catalogue import (
     STATUS_NAMES,
     catalogue,
@@ -172,6 +172,7 @@ def approve(version_id: int) -> Any:
                 version_id,
                 effective_from=effective_from,
                 comment=form.comment.data,
+                independence=approval_independence(),
             )
     except DomainError as error:
         _field_error(form, error)
@@ -189,7 +190,13 @@ def reject(version_id: int) -> Any:
         return _render_detail(version, reject_form=form), 400
     try:
         with keeping_writes():
-            services.reject(db.session, current_actor(), version_id, comment=form.comment.data)
+            services.reject(
+                db.session,
+                current_actor(),
+                version_id,
+                comment=form.comment.data,
+                independence=approval_independence(),
+            )
     except DomainError as error:
         _field_error(form, error)
         return _render_detail(version, reject_form=form), error.status
@@ -211,6 +218,56 @@ def retire(version_id: int) -> Any:
         return _render_detail(version, retire_form=form), error.status
     flash(_("Retired."), "success")
     return redirect(url_for("bureau_methodologies.detail", version_id=version_id))
+
+
+@bureau_bp.post("/<int:version_id>/preview")
+@requires(Permission.BUREAU_CONSOLE)
+def request_preview(version_id: int) -> Any:
+    version = services.get_version(db.session, version_id)
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form has expired; please try again."), "error")
+        return _render_detail(version), 400
+    try:
+        previews.request_preview(
+            db.session, current_actor(), methodologies(), version_id, now=clock.now()
+        )
+    except DomainError as error:
+        flash(str(error.message), "error")
+        return _render_detail(version), error.status
+    return redirect(url_for("bureau_methodologies.preview", version_id=version_id))
+
+
+@bureau_bp.get("/<int:version_id>/preview")
+@requires(Permission.BUREAU_CONSOLE)
+def preview(version_id: int) -> str:
+    """The latest impact preview; reloads itself while the job computes it."""
+    version = services.get_version(db.session, version_id)
+    return render_template(
+        "bureau/methodology_preview.html", version=version, **_preview_context(version),
+        **_page_context(),
+    )  # fmt: skip
+
+
+def _preview_context(version: MethodologyVersion) -> dict[str, Any]:
+    """The preview panel: the latest preview, why none can be asked for, and the button."""
+    latest = previews.latest_preview(db.session, version.id)
+    zone = _city_zone()
+    refusal = previews.readiness(methodologies(), version)
+    return {
+        "preview": previews.describe(latest, version.parameters) if latest else None,
+        "preview_refusal": str(refusal.message) if refusal and version.status in OPEN_STATUSES
+        else None,
+        "preview_form": EmptyForm() if refusal is None else None,
+        "preview_days": previews.PREVIEW_DAYS,
+        "outcome_names": {
+            "credited": _("Credited"), "flagged": _("Flagged"), "rejected": _("Rejected"),
+            "no_reduction": _("No reduction"),
+        },
+        "zone": zone,
+        "city_instant": lambda iso: datetime.fromisoformat(iso).astimezone(zone).strftime(
+            "%Y-%m-%d %H:%M"
+        ),
+    }  # fmt: skip
 
 
 def _field_error(form: Any, error: DomainError) -> None:
@@ -275,6 +332,7 @@ def _render_detail(version: MethodologyVersion, **forms_given: Any) -> str:
         parameters=parameters,
         people=people,
         own_submission=version.submitted_by_id == current_user.id,
+        **(_preview_context(version) if version.status in OPEN_STATUSES else {}),
         **page_forms,
         **_page_context(),
     )

@@ -24,7 +24,7 @@ from app.error_handlers import keeping_writes
 from app.ledger import services as ledger
 from app.merchants.services import visible_store_ids
 from app.redemption import qr, schemas, services, settlement
-from app.redemption.code_limits import counting_failed_codes, typed_code_limits
+from app.redemption.code_limits import counting_failed_codes, qr_token_limit, typed_code_limits
 from app.redemption.models import Redemption
 
 blp = Blueprint(
@@ -91,6 +91,7 @@ def holder_redemption(redemption: Redemption, locale: str) -> dict[str, Any]:
 @blp.post("/wallet/offers/<int:offer_id>/tokens")
 @requires(Permission.USE_WALLET)
 @blp.response(201, schemas.QrTokenOut)
+@qr_token_limit
 def issue_token(offer_id: int) -> dict[str, Any]:
     """A fresh QR token for an offer, valid a minute; earlier ones stay valid until they expire."""
     return token_body(issue_for_current_holder(offer_id))

@@ -1,6 +1,7 @@
-"""Rate limits on typed 8-digit codes that match no QR code, per staff account and per merchant.
+"""Rate limits on typed 8-digit codes that are refused, per staff account and per merchant, and on
+the QR codes a resident requests.
 
-A typed code is short enough to guess, so failed lookups are counted; a scanned QR code carries a
+A typed code is short enough to guess, so refused lookups are counted; a scanned QR code carries a
 signature that cannot be guessed and is never slowed down, nor is a typed code that was found.
 Pages and the API share the counts (the scopes are shared), stored where every other limit is
 (``RATELIMIT_STORAGE_URI``).
@@ -22,9 +23,6 @@ from app.extensions import limiter
 from app.redemption import tokens
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: Refusals that mean the typed code named no live token.
-_NOT_FOUND = frozenset({"invalid_token", "token_used"})
 
 
 def _typed_code_sent() -> bool:
@@ -84,10 +82,21 @@ def typed_code_limits(view: F) -> F:
 
 @contextmanager
 def counting_failed_codes(raw: str | None) -> Iterator[None]:
-    """Count the request against the limits when a typed code matched no live token."""
+    """Count the request against the limits whenever a typed code is refused, whatever the
+    reason (no such code, used, expired, another merchant's …): each refusal tells the guesser
+    something."""
     try:
         yield
-    except DomainError as error:
-        if error.reason in _NOT_FOUND and tokens.is_typed_code(raw or ""):
+    except DomainError:
+        if tokens.is_typed_code(raw or ""):
             g.typed_code_failed = True
         raise
+
+
+def qr_token_limit(view: F) -> F:
+    """QR codes one resident may request (pages and API together)."""
+    return limiter.shared_limit(
+        lambda: current_app.config["QR_TOKEN_LIMIT_PER_ACCOUNT"],
+        "qr-token-account",
+        key_func=lambda: f"account:{current_user.id}",
+    )(view)

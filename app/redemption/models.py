@@ -82,7 +82,9 @@ class Redemption(Base):
         sa.CheckConstraint(
             "(status = 'reversed') = (reversed_at IS NOT NULL)", name="reversed_has_date"
         ),
-        sa.Index("ix_redemptions_limits", "resident_id", "offer_id", "confirmed_at"),
+        # Led by the offer: the limits' count (one resident, one offer, this month) and an
+        # offer's redemptions both use it, whatever plan the planner settles on.
+        sa.Index("ix_redemptions_limits", "offer_id", "resident_id", "confirmed_at"),
         sa.Index("ix_redemptions_merchant_confirmed", "merchant_id", "confirmed_at"),
         {"comment": "Confirmed redemptions of offers, with their fulfilment"},
     )
@@ -93,7 +95,7 @@ class Redemption(Base):
         BigId, sa.ForeignKey("redemption_tokens.id"), primary_key=True, autoincrement=False
     )
     resident_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
-    offer_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("offers.id"), index=True)
+    offer_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("offers.id"))
     merchant_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("merchants.id"))
     store_id: Mapped[int | None] = mapped_column(
         BigId,

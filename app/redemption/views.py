@@ -20,6 +20,7 @@ from app.ledger import services as ledger
 from app.merchants import offers
 from app.merchants.models import Offer
 from app.redemption.api import issue_for_current_holder, token_body
+from app.redemption.code_limits import qr_token_limit
 
 bp = Blueprint("offers", __name__)
 
@@ -72,6 +73,7 @@ def detail(offer_id: int) -> str:
 
 @bp.get("/offers/<int:offer_id>/qr")
 @requires(Permission.USE_WALLET)
+@qr_token_limit
 def qr(offer_id: int) -> Any:
     """The QR code to show at the counter; the page's script refreshes it, watching the outcome."""
     db.writing()  # a GET that issues a token

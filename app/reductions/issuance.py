@@ -1,5 +1,8 @@
 """Points for verified reductions: each becomes the ledger's plain :class:`Earning` line.
 
+An Earning carries the reduction's credited grams: what the methodology's caps let through
+(``Reduction.credited_g``; all of it for a reduction credited before caps were recorded).
+
 The ledger issues what it is given and knows nothing of reductions; this module reads the
 reductions (with their methodology's code) in one query, refuses unknown or unverified ones, and
 hands the lines to ``ledger.issue_points``.
@@ -52,7 +55,7 @@ def earnings(session: Session, ids: list[int], zone: ZoneInfo) -> list[Earning]:
         sa.select(
             reductions.c.id,
             reductions.c.participant_id,
-            reductions.c.reduction_g,
+            sa.func.coalesce(reductions.c.credited_g, reductions.c.reduction_g),
             reductions.c.occurred_at,
             verified.label("verified"),
             versions.c.code,

@@ -31,8 +31,18 @@ class Reduction(Base):
     __table_args__ = (
         sa.CheckConstraint("reduction_g >= 0", name="reduction_not_negative"),
         sa.CheckConstraint("baseline_g >= 0 AND project_g >= 0", name="emissions_not_negative"),
+        sa.CheckConstraint(
+            "credited_g IS NULL OR (credited_g >= 0 AND credited_g <= reduction_g)",
+            name="credited_within_reduction",
+        ),
+        sa.CheckConstraint(
+            "cap IS NULL OR cap IN ('methodology_daily', 'methodology_monthly')",
+            name="cap_known",
+        ),
         sa.Index("ix_reductions_participant_occurred", "participant_id", "occurred_at"),
         sa.Index("ix_reductions_status_version", "status", "methodology_version_id"),
+        # What was verified since the statistics were last computed (in time order: BRIN).
+        sa.Index("ix_reductions_verified_at", "verified_at", postgresql_using="brin"),
         {"comment": "Grams CO2e avoided per activity, with the version that computed them"},
     )
 
@@ -68,3 +78,18 @@ class Reduction(Base):
     )
     created_at: Mapped[created_at]
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    credited_g: Mapped[int | None] = mapped_column(
+        sa.BigInteger,
+        comment="Grams credited (points are issued for these) after the methodology's daily and "
+        "monthly caps; empty until credited, and for reductions older than the caps: all of them",
+    )
+    cap: Mapped[str | None] = mapped_column(
+        sa.String(32),
+        comment="The methodology's cap that held back reduction_g - credited_g: "
+        "methodology_daily or methodology_monthly",
+    )
+
+    @property
+    def capped_g(self) -> int:
+        """Grams of the reduction a methodology's cap kept from being credited."""
+        return 0 if self.credited_g is None else self.reduction_g - self.credited_g

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from app import clock
+from app.accounts import approvals
+from app.accounts.api import approval_response
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
+from app.accounts.schemas import ApprovalOut
 from app.api.pagination import PageArgs
 from app.context import ledger_policy, methodologies
 from app.db import db
@@ -89,11 +93,22 @@ def wallet_history_for_bureau(page: dict[str, Any], user_id: int) -> history.His
 @requires(Permission.MANAGE_LEDGER)
 @blp.arguments(schemas.LedgerAdjustmentIn())
 @blp.response(201, schemas.LedgerPostedOut)
-def post_adjustment(data: dict[str, Any], user_id: int) -> ledger.Posted:
-    """Add or take away points with a reason (audited); a retried key returns the first."""
+@blp.alt_response(202, schema=ApprovalOut, description="Above the threshold: requested")
+def post_adjustment(data: dict[str, Any], user_id: int) -> Any:
+    """Add or take away points with a reason (audited); a retried key returns the first. More
+    than ``WALLET_ADJUSTMENT_APPROVAL_POINTS`` either way is only requested (202): a second,
+    different admin approves it at ``/api/v1/bureau/approvals``."""
+    threshold = current_app.config["WALLET_ADJUSTMENT_APPROVAL_POINTS"]
+    if abs(data["points"]) > threshold:
+        require_wallet_holder(db.session, user_id)
+        request_ = approvals.request_adjustment(
+            db.session, current_actor(), holder_id=user_id, **data
+        )
+        return approval_response(request_)
     return ledger.adjust(
-        db.session, current_actor(), holder_id=user_id, policy=ledger_policy(), **data
-    )
+        db.session, current_actor(), holder_id=user_id, policy=ledger_policy(),
+        approval_threshold=threshold, **data,
+    )  # fmt: skip
 
 
 @blp.get("/bureau/ledger/totals")

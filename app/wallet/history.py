@@ -10,14 +10,11 @@ for.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
@@ -30,10 +27,8 @@ from app.ledger.postings import require_wallet_holder
 from app.merchants.models import Merchant
 from app.methodology.models import MethodologyVersion
 from app.reductions.models import Reduction
-from methodologies.base import Methodology
+from app.reductions.traces import Methodologies, Tracer
 from methodologies.text import Text
-
-log = logging.getLogger(__name__)
 
 accounts = Account.__table__
 entries = Entry.__table__
@@ -42,8 +37,6 @@ issuances = Issuance.__table__
 reductions = Reduction.__table__
 versions = MethodologyVersion.__table__
 merchants = Merchant.__table__
-
-Methodologies = Mapping[str, type[Methodology]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +54,14 @@ class Credit:
     capped_points: int
     cap: Cap | None
     trace: Text | None
+    reduction_g: int = 0
+    #: Grams credited after the methodology's caps, and the cap that held back the rest.
+    credited_g: int = 0
+    methodology_cap: str | None = None
+
+    @property
+    def capped_g(self) -> int:
+        return self.reduction_g - self.credited_g
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +240,8 @@ def _credits(
             reductions.c.quantities,
             reductions.c.self_reported,
             reductions.c.reduction_g,
+            reductions.c.credited_g,
+            reductions.c.cap.label("methodology_cap"),
             reductions.c.trace,
             versions.c.id.label("version_id"),
             versions.c.code,
@@ -250,7 +253,7 @@ def _credits(
         .join(versions, versions.c.id == reductions.c.methodology_version_id)
         .where(id_list_filter(conn, issuances.c.reduction_id, reduction_ids))
     ).all()
-    tracer = _Tracer(methodologies)
+    tracer = Tracer(methodologies)
     return {
         row.reduction_id: Credit(
             reduction_id=row.reduction_id,
@@ -264,41 +267,9 @@ def _credits(
             capped_points=row.capped_points,
             cap=Cap(row.cap) if row.cap else None,
             trace=tracer.trace(row),
+            reduction_g=row.reduction_g,
+            credited_g=row.reduction_g if row.credited_g is None else row.credited_g,
+            methodology_cap=row.methodology_cap,
         )
         for row in rows
     }
-
-
-class _Tracer:
-    """The calculation a resident reads: stored with the reduction, or else recomputed from the
-    stored version's parameters by the plugin of that version (batch ingestion skips the trace).
-
-    A recomputed trace is shown only when it gives the stored grams, so a resident never reads a
-    calculation that does not match what was credited.
-    """
-
-    def __init__(self, methodologies: Methodologies) -> None:
-        self.methodologies = methodologies
-        self.parameters: dict[int, Any] = {}
-
-    def name(self, code: str) -> Text | None:
-        methodology = self.methodologies.get(code)
-        return methodology.name if methodology else None
-
-    def trace(self, row: Any) -> Text | None:
-        if row.trace:
-            return Text(zh=row.trace["zh"], en=row.trace["en"])
-        methodology = self.methodologies.get(row.code)
-        if methodology is None or methodology.version != row.plugin_version:
-            return None
-        try:
-            if row.version_id not in self.parameters:
-                self.parameters[row.version_id] = methodology.load_parameters(row.parameters)
-            activity = methodology.build_activity(
-                row.quantities, row.occurred_at, self_reported=row.self_reported
-            )
-            result = methodology.quantify(activity, self.parameters[row.version_id], explain=True)
-        except (ValidationError, ValueError, TypeError, KeyError):
-            log.warning("no trace for reduction %s", row.reduction_id, exc_info=True)
-            return None
-        return result.trace if result.reduction_g == row.reduction_g else None

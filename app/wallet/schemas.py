@@ -49,6 +49,20 @@ class CreditOut(ma.Schema):
     requested_points = ma.fields.Integer()
     capped_points = ma.fields.Integer()
     cap = ma.fields.Enum(Cap, by_value=True, allow_none=True)
+    reduction_g = ma.fields.Integer(metadata={"description": "Grams CO2e the activity avoided"})
+    credited_g = ma.fields.Integer(
+        metadata={"description": "Grams CO2e credited after the methodology's caps"}
+    )
+    capped_g = ma.fields.Integer(
+        metadata={"description": "Grams CO2e the methodology's cap held back (no points)"}
+    )
+    methodology_cap = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The methodology's cap that held grams back: methodology_daily or "
+            "methodology_monthly"
+        },
+    )
     trace = ma.fields.Nested(
         BilingualTextOut, allow_none=True, metadata={"description": "Calculation"}
     )

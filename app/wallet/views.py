@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import clock
+from app.accounts import approvals
 from app.accounts.auth import current_actor, requires
 from app.accounts.models import User
 from app.accounts.roles import Permission
@@ -131,16 +132,29 @@ def adjust(user_id: int) -> Any:
     lookup = WalletLookupForm(data={"mobile": holder.mobile})
     if not form.validate_on_submit():
         return _holder_page(holder, lookup, form, 400)
+    threshold = current_app.config["WALLET_ADJUSTMENT_APPROVAL_POINTS"]
+    adjustment = {
+        "holder_id": holder.id,
+        "points": form.points.data,
+        "reason": form.reason.data,
+        "idempotency_key": form.idempotency_key.data,
+    }
     try:
+        if abs(form.points.data) > threshold:
+            approvals.request_adjustment(db.session, current_actor(), **adjustment)
+            flash(
+                _(
+                    "An adjustment of more than %(threshold)s points needs a second admin: it "
+                    "waits for their approval.",
+                    threshold=f"{threshold:,}",
+                ),
+                "success",
+            )
+            return redirect(url_for("bureau_approvals.approvals_page"))
         posted = ledger.adjust(
-            db.session,
-            current_actor(),
-            holder_id=holder.id,
-            points=form.points.data,
-            reason=form.reason.data,
-            idempotency_key=form.idempotency_key.data,
-            policy=ledger_policy(),
-        )
+            db.session, current_actor(), policy=ledger_policy(), approval_threshold=threshold,
+            **adjustment,
+        )  # fmt: skip
     except DomainError as error:
         field = getattr(form, error.field, None) if error.field else None
         if field is not None:

@@ -160,4 +160,8 @@ def test_staff_made_by_an_admin_change_the_password_before_anything_else(client,
     session.expire_all()
     assert not session.get(User, staff.id).must_change_password
     assert client.get("/api/v1/me", headers=headers).status_code == 200
+    # The change ended every other session: the page signs in again, with the new password.
+    ended = page.get("/bureau/")
+    assert ended.status_code == 302 and "/sign-in" in ended.location
+    log_in(page, session.get(User, staff.id))
     assert page.get("/bureau/").status_code == 200

@@ -150,3 +150,25 @@ def test_the_yearly_claim_cap_is_tonnes_kept_as_grams(monkeypatch, tmp_path, val
     if value is not None:
         monkeypatch.setenv("OFFSET_CLAIM_CAP_TONNES", value)
     assert from_environment(tmp_path)["OFFSET_CLAIM_CAP_G"] == grams
+
+
+def test_the_embedded_default_shares_its_limit_store_between_workers(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    settings = from_environment(tmp_path)
+    assert settings["RATELIMIT_STORAGE_URI"] == f"sqlitefile://{tmp_path / 'limits.sqlite3'}"
+
+
+def test_trusted_proxies_are_addresses_checked_at_start_up(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16,::1")
+    assert from_environment(tmp_path)["TRUSTED_PROXIES"] == [
+        "10.0.0.5/32",
+        "10.1.0.0/16",
+        "::1/128",
+    ]
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")  # the old "number of hops" is refused, named
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        from_environment(tmp_path)
+    monkeypatch.delenv("TRUSTED_PROXIES")
+    _production(monkeypatch)
+    assert from_environment(tmp_path)["TRUSTED_PROXIES"] == ["127.0.0.1/32", "::1/128"]

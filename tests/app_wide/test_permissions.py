@@ -62,6 +62,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/bureau/staff/new"): only(Role.BUREAU_ADMIN),
     ("POST", "/bureau/staff/{staff}/active"): only(Role.BUREAU_ADMIN, ok=302),
     ("GET", "/bureau/audit"): only(Role.BUREAU_ADMIN),
+    ("POST", "/bureau/staff/{staff}/role"): only(Role.BUREAU_ADMIN, ok=302),
+    ("GET", "/bureau/approvals"): only(Role.BUREAU_ADMIN),
+    ("POST", "/bureau/approvals/{approval}/approve"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/bureau/approvals/{approval}/refuse"): only(Role.BUREAU_ADMIN, ok=404),
     ("GET", "/api/v1/openapi.json"): ALL,
     ("GET", "/api/v1/docs"): ALL,
     ("GET", "/api/v1/docs/assets/swagger-ui.css"): ALL,
@@ -88,6 +92,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/bureau/staff"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("PATCH", "/api/v1/bureau/staff/{staff}"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("GET", "/api/v1/bureau/audit-log"): api_only(Role.BUREAU_ADMIN),
+    ("POST", "/api/v1/bureau/staff/{staff}/role"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("GET", "/api/v1/bureau/approvals"): api_only(Role.BUREAU_ADMIN),
+    ("POST", "/api/v1/bureau/approvals/{approval}/approve"): api_only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/api/v1/bureau/approvals/{approval}/refuse"): api_only(Role.BUREAU_ADMIN, ok=404),
     ("GET", "/activities"): only(Role.RESIDENT, Role.ORGANISATION),
     ("GET", "/activities/report"): only(Role.RESIDENT, Role.ORGANISATION),
     ("POST", "/activities/report"): only(Role.RESIDENT, Role.ORGANISATION, ok=400),
@@ -195,6 +203,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/bureau/methodologies/{version}/approve"): only(Role.BUREAU_ADMIN, ok=404),
     ("POST", "/bureau/methodologies/{version}/reject"): only(Role.BUREAU_ADMIN, ok=404),
     ("POST", "/bureau/methodologies/{version}/retire"): only(Role.BUREAU_ADMIN, ok=404),
+    # Impact previews: the reviewer who prepares a draft and the admin who decides both see them.
+    ("GET", "/bureau/methodologies/{version}/preview"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/methodologies/{version}/preview"): only(*BUREAU, ok=404),
+    ("GET", "/bureau/activities/{activity}"): only(*BUREAU, ok=404),
     ("GET", "/api/v1/methodologies"): ALL,
     ("GET", "/api/v1/methodologies/bus"): ALL,
     ("GET", "/api/v1/bureau/methodologies"): api_only(*BUREAU),
@@ -206,6 +218,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/bureau/methodologies/{version}/approve"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("POST", "/api/v1/bureau/methodologies/{version}/reject"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("POST", "/api/v1/bureau/methodologies/{version}/retire"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("GET", "/api/v1/bureau/methodologies/{version}/preview"): api_only(*BUREAU, ok=404),
+    ("POST", "/api/v1/bureau/methodologies/{version}/preview"): api_only(*BUREAU, ok=404),
     ("GET", "/wallet"): only(Role.RESIDENT, Role.ORGANISATION),
     ("GET", "/bureau/wallets"): only(*BUREAU),
     ("POST", "/bureau/wallets/{staff}/adjustments"): only(Role.BUREAU_ADMIN, ok=404),
@@ -266,10 +280,12 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:version_id>", "{version}", path)
     path = re.sub(r"<methodology_code>", "bus", path)
     path = re.sub(r"<int:evidence_id>", "{evidence}", path)
+    path = re.sub(r"<int:activity_id>", "{activity}", path)
     path = re.sub(r"<int:link_id>", "{link}", path)
     path = re.sub(r"<int:partner_id>", "{partner}", path)
     path = re.sub(r"<key_id>", "{key}", path)
     path = re.sub(r"<int:batch_id>", "{batch}", path)
+    path = re.sub(r"<int:request_id>", "{approval}", path)
     path = re.sub(r"<serial>", "{certificate}", path)
     path = re.sub(r"<string\(maxlength=32\):serial>", "{batch_serial}", path)
     return re.sub(r"<path:filename>", "swagger-ui.css", path)
@@ -292,12 +308,13 @@ def test_every_route_is_in_the_matrix(app):
 def test_role_matrix(app, client, session, role):
     app.config["WTF_CSRF_ENABLED"] = False  # the matrix is about roles; CSRF has its own tests
     staff = make_user(session, Role.VERIFIER)
-    ids = {"resident": 999_999, "staff": staff.id, "version": 999_999}
+    ids = {"resident": 999_999, "staff": staff.id, "version": 999_999, "activity": 999_999}
     ids |= {"offer": 999_999, "merchant": 999_999, "redemption": 999_999}
     ids |= {"transaction": 999_999}
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
     ids |= {"batch": 999_999, "certificate": "CN-2026-999999", "batch_serial": "TPH-209901-999999"}
     ids |= {"claim": 999_999, "organisation": 999_999, "invitation": 999_999}
+    ids |= {"approval": 999_999}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []

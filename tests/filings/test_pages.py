@@ -4,6 +4,7 @@ certificate."""
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from datetime import date
@@ -15,9 +16,12 @@ from app.accounts.roles import Role
 from app.audit.models import AuditEntry
 from app.audit.services import Actor
 from app.filings import bundling, services
-from app.filings.models import ClaimStatus, OffsetClaim
+from app.filings.models import ClaimStatus, FilingLine, OffsetClaim
 from app.filings.package import tonnes
 from app.filings.verify import verify_package
+from app.methodology.models import MethodologyVersion
+from app.reductions.models import Reduction
+from methodologies.registry import load_methodologies
 from tests.factories import csrf_token_from, log_in, make_user
 from tests.filings.support import SETTINGS, make_reduction, make_version, shanghai
 
@@ -239,3 +243,37 @@ def test_the_verifier_opens_the_receipt_behind_a_line_of_the_batch(app, client, 
     with client.get(link) as response:
         assert response.status_code == 200 and response.data == pdf
     assert client.get(f"/verifier/batches/999999/evidence/{receipt.id}").status_code == 404
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_line_shows_its_calculation_though_ingestion_stored_none(
+    client, session, batch, language
+):
+    """Batch ingestion stores no trace: the pages recompute it by the version's plugin."""
+    line = session.scalars(
+        sa.select(Reduction)
+        .join(FilingLine, FilingLine.reduction_id == Reduction.id)
+        .where(FilingLine.batch_id == batch.id)
+    ).first()
+    assert line.trace is None
+    version = session.get(MethodologyVersion, line.methodology_version_id)
+    plugin = load_methodologies([version.code])[version.code]
+    activity = plugin.build_activity(line.quantities, line.occurred_at)
+    trace = plugin.quantify(
+        activity, plugin.load_parameters(version.parameters), explain=True
+    ).trace
+    expected = html.escape(trace.zh if language == "zh" else trace.en)
+    client.get(f"/language/{language}")
+    log_in(client, make_user(session, Role.VERIFIER))
+    inspected = client.get(f"/verifier/batches/{batch.id}").get_data(as_text=True)
+    assert inspected.count(expected) == 3  # the three lines are alike
+    log_in(client, make_user(session, Role.BUREAU_REVIEWER))
+    assert client.get(f"/bureau/filings/{batch.id}").get_data(as_text=True).count(expected) == 3
+
+
+def test_a_line_whose_plugin_version_is_gone_says_so(client, session, batch):
+    session.execute(sa.update(MethodologyVersion).values(plugin_version="0.0.1"))
+    session.commit()
+    log_in(client, make_user(session, Role.VERIFIER))
+    inspected = client.get(f"/verifier/batches/{batch.id}").get_data(as_text=True)
+    assert inspected.count("该方法学版本的插件未安装") == 3

@@ -10,8 +10,10 @@ from datetime import UTC
 import sqlalchemy as sa
 import time_machine
 
+from app.audit.services import SYSTEM
 from app.dashboard import services
 from app.dashboard.models import DailyActivityStatistic, DailyTotal
+from app.jobs.models import JobRun
 from app.jobs.runner import run_job
 from app.ledger import services as ledger
 from app.reductions.issuance import issue_points_for
@@ -79,3 +81,60 @@ def test_the_dashboard_shows_charts_and_the_same_figures_as_csv_and_json(app, cl
     assert data["totals"]["participants"] == 2
     assert [m["month"] for m in data["months"]] == ["2026-03", "2026-04"]
     assert sum(int(row["reduction_g"]) for row in table if row["activity_kind"] == "all") == grams
+
+
+def test_the_job_recomputes_every_date_a_late_verification_changed(app, session):
+    """A first start finds a history; later, a partner reports late: both dates get counted,
+    not only yesterday and today."""
+    version = make_version(session)
+    resident = make_user(session)
+    make_reduction(session, version, resident, shanghai(2026, 3, 10, 9), km="10")
+    session.commit()
+    with time_machine.travel(shanghai(2026, 4, 1, 12), tick=False), app.app_context():
+        run_job("daily-statistics", trigger="cli")
+    assert {row.day.isoformat() for row in session.scalars(sa.select(DailyActivityStatistic))} == {
+        "2026-03-10"
+    }
+    days = session.scalar(sa.select(sa.func.count()).select_from(DailyTotal))
+    assert days == 23  # 10 March to 1 April, every date with its running total
+
+    late = make_reduction(session, version, resident, shanghai(2026, 3, 20, 9), km="10")
+    late.verified_at = shanghai(2026, 4, 2, 8)
+    session.commit()
+    with time_machine.travel(shanghai(2026, 4, 2, 9), tick=False), app.app_context():
+        assert services.figures_changed(session)
+        run_job("daily-statistics", trigger="cli")
+    march_20 = session.get(DailyActivityStatistic, (shanghai(2026, 3, 20).date(), "bus_ride"))
+    assert march_20 is not None and march_20.reduction_g == late.reduction_g
+    assert session.get(DailyTotal, shanghai(2026, 4, 2).date()).participants_to_date == 1
+    session.expire_all()
+    assert not services.figures_changed(session)
+
+
+def test_the_figures_go_stale_when_points_move_or_a_reduction_is_verified(app, session):
+    with time_machine.travel(shanghai(2026, 4, 1, 12), tick=False), app.app_context():
+        assert services.figures_changed(session)  # never computed
+        run_job("daily-statistics", trigger="cli")
+        session.expire_all()
+        assert not services.figures_changed(session)
+    resident = make_user(session)
+    policy = ledger.policy_from_config(app.config)
+    with time_machine.travel(shanghai(2026, 4, 1, 12, 1), tick=False):
+        ledger.adjust(
+            session, SYSTEM, holder_id=resident.id, points=5, reason="test",
+            idempotency_key="stale:1", policy=policy,
+        )  # fmt: skip
+        session.commit()
+        assert services.figures_changed(session)
+
+
+def test_the_scheduler_polls_and_runs_the_statistics_only_when_stale(app, session, monkeypatch):
+    from app.jobs import scheduler
+
+    monkeypatch.setattr(scheduler, "_app", app)
+    runs = sa.select(sa.func.count()).select_from(JobRun).where(JobRun.job == "daily-statistics")
+    with time_machine.travel(shanghai(2026, 4, 1, 12), tick=False):
+        scheduler.run_if_due("daily-statistics")
+        assert session.scalar(runs) == 1  # never computed: it runs
+        scheduler.run_if_due("daily-statistics")
+        assert session.scalar(runs) == 1  # nothing changed since: no run, no run record

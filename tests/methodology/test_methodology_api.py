@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
+from app import clock
 from app.accounts import services as accounts
 from app.accounts.roles import Role
 from app.audit.models import AuditEntry
@@ -211,3 +214,36 @@ def test_residents_cannot_reach_the_bureau_api(client, session):
     resident = make_user(session, Role.RESIDENT)
     response = client.get(BASE, headers=auth(session, resident))
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("days_ago", "refused"), [(89, True), (91, False)])
+def test_an_admin_an_account_made_recently_cannot_approve_its_makers_change(
+    client, session, bureau, days_ago, refused
+):
+    """The finding: one admin makes a second admin, who approves the first one's change. Within
+    the independence period (90 days by default) the second admin is not a second pair of eyes."""
+    made = make_user(session, Role.BUREAU_ADMIN)
+    made.created_by_id = bureau.admin.id
+    made.created_at = clock.now() - timedelta(days=days_ago)
+    session.commit()
+    maker = auth(session, bureau.admin)
+    draft = client.post(BASE, json={"code": "bus"}, headers=maker).get_json()
+    client.post(f"{BASE}/{draft['id']}/submit", headers=maker)
+    response = client.post(
+        f"{BASE}/{draft['id']}/approve",
+        json={"effective_from": "2026-01-01T00:00:00+08:00", "comment": "Looks right."},
+        headers=auth(session, made),
+    )
+    version = session.get(MethodologyVersion, draft["id"])
+    session.refresh(version)
+    if refused:
+        assert response.status_code == 403
+        assert response.get_json()["reason"] == "not_independent"
+        assert version.status == VersionStatus.SUBMITTED
+        refusal = session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "methodology.decision_refused")
+        ).one()
+        assert refusal.summary["reason"] == "not_independent" and refusal.actor_id == made.id
+    else:
+        assert response.status_code == 200, response.get_json()
+        assert version.status == VersionStatus.APPROVED and version.decided_by_id == made.id

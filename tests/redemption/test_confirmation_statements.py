@@ -1,6 +1,7 @@
 """A confirmation's writes take two statements on PostgreSQL: the burn (with the counter's store,
 the token's view and the wallet's lock) and the guarded debit (with the stock, the limits and the
-redemption row). The counter's throughput rests on those round trips; this keeps them counted."""
+redemption row). The counter's throughput rests on those round trips, and on plans whose work
+does not grow with the offer's redemptions; this keeps both in check."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from app import context
 from app.merchants.services import Staff
 from app.redemption import services
+from app.redemption.rules import WITHIN_LIMITS
 from tests.merchants.support import SHANGHAI, issue, key
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -53,3 +57,35 @@ def test_a_confirmation_writes_in_two_statements(app, session, scene, statements
     confirmed = services.confirm(session, staff, second.signed, **confirm)
     assert confirmed.redemption.points == 500
     assert len(statements) == 2, statements
+
+
+@pytest.mark.postgres_only
+def test_the_limits_count_reads_one_residents_rows_under_a_generic_plan(session):
+    """A prepared statement settles on a generic plan after a few runs; the count of the
+    resident's redemptions must then still look up (offer, resident) in the index, not read
+    every redemption of the offer, whose number grows with the offer's success."""
+    dialect = postgresql.psycopg.dialect(paramstyle="numeric_dollar")
+    counted = sa.select(sa.literal(1)).where(WITHIN_LIMITS).compile(dialect=dialect)
+    names = list(dict.fromkeys(counted.positiontup))  # $1, $2 … in order
+    connection = session.connection().connection.driver_connection
+    connection.execute(f"PREPARE limits AS {counted.string}")
+    try:
+        connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        connection.execute("SET LOCAL enable_seqscan = off")  # as on a table of some size
+        values = {
+            "holder_id": "1", "offer_id": "1", "day_start": "'2026-11-20T00:00:00Z'",
+            "month_start": "'2026-11-01T00:00:00Z'", "resident_daily_limit": "1",
+            "resident_monthly_limit": "1",
+        }  # fmt: skip
+        constants = {
+            name: f"'{value}'" for name, value in counted.params.items() if value is not None
+        }
+        arguments = ", ".join({**constants, **values}[name] for name in names)
+        plan = "\n".join(
+            row[0] for row in connection.execute(f"EXPLAIN EXECUTE limits({arguments})")
+        )
+    finally:
+        connection.execute("DEALLOCATE limits")
+    assert "ix_redemptions_limits" in plan, plan
+    condition = next(line for line in plan.splitlines() if "Index Cond" in line)
+    assert "offer_id" in condition and "resident_id" in condition, plan

@@ -91,3 +91,22 @@ def test_the_scan_page_says_so_and_shares_the_count(app, client, session, scene)
     assert "请等待几分钟，或用摄像头扫描居民的二维码" in blocked.get_data(as_text=True)
     confirm = client.post("/merchant/scan/confirm", data={"csrf_token": csrf, "token": next(codes)})
     assert confirm.status_code == 429
+
+
+def test_another_merchants_code_counts_too(app, client, session, scene):
+    """A typed code of another merchant's offer (``wrong_merchant``) is a refusal like any other:
+    it counts, exactly to the limit, and the next typed code is refused (#24)."""
+    from tests.merchants.support import make_merchant, make_offer
+
+    app.config["TYPED_CODE_LIMIT_PER_STAFF"] = "2 per 10 minutes"
+    other, other_store = make_merchant(session, name="另一家商户")
+    other_offer = make_offer(session, other, other_store, stock=10)
+    headers = api_headers(client, scene.cashier)
+    for _ in range(2):
+        code = issue(app, session, scene.resident, other_offer).code
+        refused = preview(client, headers, code)
+        assert refused.status_code == 403 and refused.get_json()["reason"] == "wrong_merchant"
+    own = issue(app, session, scene.resident, scene.offer)
+    blocked = preview(client, headers, own.code)
+    assert blocked.status_code == 429 and blocked.get_json()["reason"] == "too_many_requests"
+    assert preview(client, headers, own.signed).status_code == 200  # scanning still works

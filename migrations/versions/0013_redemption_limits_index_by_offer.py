@@ -1,0 +1,38 @@
+"""redemptions: one index by offer, then resident and time, for the limits and the offer's list
+
+The limits of a confirmation count one resident's redemptions of one offer since the start of the
+month. The index led by the resident lost to the index on ``offer_id`` alone whenever the planner
+chose a generic plan, and the count then read every redemption of the offer (work that grew with
+the offer's success). Led by the offer, one index serves both.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-07 17:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("redemptions") as batch:
+        batch.drop_index("ix_redemptions_offer_id")
+        batch.drop_index("ix_redemptions_limits")
+        batch.create_index(
+            "ix_redemptions_limits", ["offer_id", "resident_id", "confirmed_at"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("redemptions") as batch:
+        batch.drop_index("ix_redemptions_limits")
+        batch.create_index(
+            "ix_redemptions_limits", ["resident_id", "offer_id", "confirmed_at"], unique=False
+        )
+        batch.create_index("ix_redemptions_offer_id", ["offer_id"], unique=False)
