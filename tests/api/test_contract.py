@@ -12,6 +12,7 @@ the backends differ below it and have their own tests).
 from __future__ import annotations
 
 import io
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -23,11 +24,17 @@ import schemathesis
 from flask import Flask
 from schemathesis import engine as st_engine
 from schemathesis.engine import events
+from werkzeug.test import Client
 
 from app.accounts import services as accounts
 from app.accounts.roles import Role
 from app.db import db
-from tests.activities.support import approve_methodologies, make_partner, signed_headers
+from tests.activities.support import (
+    STATUS_URL,
+    approve_methodologies,
+    make_partner,
+    signed_headers,
+)
 from tests.conftest import TestDatabase, create_test_database, drop_test_database, make_app
 from tests.factories import make_user
 
@@ -151,6 +158,7 @@ def _run(app: Flask, caller: Caller) -> tuple[list[str], int]:
         wsgi = _signing(app)
     elif caller.role is not None:
         headers = _bearer(app, caller)
+    _assert_signed_in(app, wsgi, caller, headers)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi, config=_config(headers))
     schema = schema.include(path_regex=caller.paths)
     if caller.role is not None:
@@ -170,6 +178,21 @@ def _run(app: Flask, caller: Caller) -> tuple[list[str], int]:
             failures.append(f"{caller.name}: stopped after {TIME_BUDGET_SECONDS} s")
             break
     return failures, cases
+
+
+def _assert_signed_in(app: Flask, wsgi: Any, caller: Caller, headers: dict[str, str]) -> None:
+    """The run is as the caller it names: its credentials are accepted before it starts."""
+    if caller.name == "data partner":
+        client = Client(wsgi)
+        body = json.dumps({"external_ids": ["probe"]})
+        placeholders = {"X-Partner-Key": "key", "webhook-signature": "signature"}
+        response = client.post(
+            STATUS_URL, data=body, content_type="application/json", headers=placeholders
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+    elif caller.role is not None:
+        response = app.test_client().get("/api/v1/me", headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
 
 
 def _failures(event: events.ScenarioFinished) -> Iterator[str]:
