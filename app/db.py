@@ -134,8 +134,8 @@ class Database:
             session.close()
 
 
-#: Requests that only read: their transactions do not take SQLite's write lock (a GET must not
-#: write; a write in one still works, it takes the lock when it writes).
+#: Requests that only read: their transactions do not take SQLite's write lock. A GET that
+#: writes (a refusal it records, a QR code it issues) calls :meth:`Database.writing` first.
 _READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

@@ -4,8 +4,8 @@ Transactions that may write begin IMMEDIATE (the SQLite half of the ledger's loc
 transactions never both read a balance and then fail to upgrade their locks, the second simply
 waits. Transactions that only read (GET requests, :func:`app.adapters.only_reading`) begin
 DEFERRED: in WAL mode they read the last committed state while a writer holds the lock, so
-``/healthz`` and pages answer during a long partner batch. So what
-PostgreSQL does in one statement under row locks, SQLite does step by step, and the ids after the
+``/healthz`` and pages answer during a long partner batch. Either way, what PostgreSQL does in
+one statement under row locks, SQLite does step by step, and the ids after the
 current maximum are the caller's until it commits. It runs in-process: executemany is as fast as
 anything else it has.
 """

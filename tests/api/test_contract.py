@@ -138,6 +138,7 @@ def _config(headers: dict[str, str]) -> schemathesis.Config:
         {
             "seed": 18,
             "continue-on-failure": True,
+            "cache": {"enabled": False},
             "headers": headers,
             "generation": {
                 "max-examples": MAX_EXAMPLES,
