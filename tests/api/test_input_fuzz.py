@@ -132,7 +132,8 @@ def test_a_valid_item_beside_garbage_is_still_ingested(client, partner):
 
 
 @pytest.fixture
-def resident(app, client, session):
+def resident(app, client, session, tmp_path):
+    app.config["EVIDENCE_DIR"] = str(tmp_path / "evidence")
     approve_methodologies(app, session)
     user = make_user(session, Role.RESIDENT)
     session.commit()
