@@ -85,6 +85,8 @@ class Redemption(Base):
         # Led by the offer: the limits' count (one resident, one offer, this month) and an
         # offer's redemptions both use it, whatever plan the planner settles on.
         sa.Index("ix_redemptions_limits", "offer_id", "resident_id", "confirmed_at"),
+        # A resident's vouchers, newest first (My vouchers).
+        sa.Index("ix_redemptions_resident", "resident_id", "id"),
         sa.Index("ix_redemptions_merchant_confirmed", "merchant_id", "confirmed_at"),
         {"comment": "Confirmed redemptions of offers, with their fulfilment"},
     )

@@ -142,3 +142,30 @@ class StatementOut(StatementTotalsOut):
         ma.fields.Nested(StoreTotalOut),
         metadata={"description": "Standing redemptions per store; the amounts add up to the total"},
     )
+
+
+class VoucherInstructionsOut(ma.Schema):
+    zh = ma.fields.String()
+    en = ma.fields.String()
+
+
+class VoucherOut(ma.Schema):
+    """A benefit the resident received: what to show, where, and until when."""
+
+    redemption_id = ma.fields.Integer()
+    offer_id = ma.fields.Integer()
+    offer_title = ma.fields.String()
+    merchant_name = ma.fields.String()
+    store_name = ma.fields.String(allow_none=True)
+    points = ma.fields.Integer(metadata={"description": "Points it cost"})
+    reward_type = ma.fields.String()
+    code = ma.fields.String(metadata={"description": "The voucher code to show (e.g. at the exit)"})
+    instructions = ma.fields.Nested(VoucherInstructionsOut, allow_none=True)
+    valid_until = ma.fields.AwareDateTime(allow_none=True)
+    confirmed_at = ma.fields.AwareDateTime()
+    state = ma.fields.String(
+        metadata={
+            "description": "valid, expired or reversed",
+            "enum": ["valid", "expired", "reversed"],
+        }
+    )
