@@ -62,6 +62,10 @@ bureau_blp = Blueprint(
 )
 
 
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ErrorSchema}}}
+
+
 def _dumps(body: Any) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
@@ -101,9 +105,9 @@ def _parse(body: bytes) -> Any:
             "description": "Every item's result, by index",
             "content": {"application/json": {"schema": schemas.ActivityBatchOut}},
         },
-        "401": {"description": "Unknown or revoked key, stale timestamp or bad signature"},
-        "409": {"description": "A concurrent request holds some of these activities: resend"},
-        "413": {"description": "More than 5,000 activities, or a body over the size limit"},
+        "401": _error("Unknown or revoked key, stale timestamp or bad signature"),
+        "409": _error("A concurrent request holds some of these activities: resend"),
+        "413": _error("More than 5,000 activities, or a body over the size limit"),
     },
 )
 def post_activities() -> Response:
@@ -154,7 +158,7 @@ def activity_status() -> Response:
     except ma.ValidationError as error:
         raise DomainError(
             "invalid_body", _l("Send a JSON object with an external_ids list."), status=422,
-            details={"errors": error.messages},
+            errors=error.messages if isinstance(error.messages, dict) else None,
         ) from None  # fmt: skip
     return _json(_dumps(ingest.statuses(db.session, sender.partner_id, data["external_ids"])))
 

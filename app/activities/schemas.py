@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from app.activities import reasons
-from app.activities.ingest import ActivityItemIn, AwareIsoDateTime
+from app.activities.ingest import AwareIsoDateTime
 from app.activities.kinds import SELF_REPORT_KINDS, kind_name
 from app.activities.models import ActivityStatus, IdentifierKind
 from app.api.ids import Id
@@ -15,12 +15,23 @@ from app.api.multipart import File
 
 
 class ActivityBatchIn(ma.Schema):
-    """A partner's batch (documentation: the endpoint reads the signed raw body itself)."""
+    """A partner's batch (documentation: the endpoint reads the signed raw body itself).
+
+    Other keys beside ``activities`` are ignored.
+    """
+
+    class Meta:
+        unknown = ma.EXCLUDE
 
     activities = ma.fields.List(
-        ma.fields.Nested(ActivityItemIn),
+        # Any value is accepted here and judged item by item (results by index).
+        ma.fields.Raw(),
         required=True,
-        metadata={"description": "At most 5,000 items; each gets its own result by index"},
+        metadata={
+            "description": "At most 5,000 items, each an object as ActivityItemIn "
+            "(components/schemas). Each item is checked on its own: one that does not match is "
+            "rejected in the 200 answer with its reasons, by index; the others are ingested"
+        },
     )
 
 

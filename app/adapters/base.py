@@ -98,6 +98,9 @@ class Adapter:
     #: Whether the engine keeps a pool of connections to a server, which the pool settings
     #: (``DATABASE_POOL_SIZE`` …) size; SQLite opens a file in-process.
     pools_connections: bool = True
+    #: Whether a read transaction must end before the request writes (SQLite: a transaction that
+    #: read before it writes cannot take the write lock once another writer has committed).
+    reads_apart: bool = False
 
     # -- connections ----------------------------------------------------------------------------
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -15,7 +24,10 @@ from app.accounts.models import User
 from app.accounts.roles import STAFF_ROLES, Permission, Role
 from app.accounts.views import render_form_error
 from app.api.pagination import keyset_page
+from app.audit.labels import ACTIONS, OBJECT_TYPES
 from app.audit.models import AuditEntry
+from app.bureau import audit_log as audit_view
+from app.context import city_zone
 from app.db import db
 from app.errors import DomainError
 
@@ -103,11 +115,32 @@ def toggle_staff(user_id: int) -> Response:
 @bp.get("/audit")
 @requires(Permission.READ_AUDIT_LOG)
 def audit_log() -> str:
+    filters = audit_view.read_filters(request.args)
     page = keyset_page(
         db.session,
-        sa.select(AuditEntry),
+        audit_view.entries(filters, city_zone()),
         AuditEntry.id,
         limit=50,
         cursor=request.args.get("cursor"),
     )
-    return render_template("bureau/audit.html", page=page)
+    return render_template(
+        "bureau/audit.html",
+        rows=audit_view.present(db.session, page["items"]),
+        next_cursor=page["next_cursor"],
+        filters=filters,
+        actions=sorted(ACTIONS.items(), key=lambda item: str(item[1])),
+        object_types=sorted(OBJECT_TYPES.items(), key=lambda item: str(item[1])),
+    )
+
+
+@bp.get("/audit.csv")
+@requires(Permission.READ_AUDIT_LOG)
+def audit_log_csv() -> Response:
+    """The filtered log (newest first, at most ``CSV_LIMIT`` entries) for a spreadsheet."""
+    filters = audit_view.read_filters(request.args)
+    rows = audit_view.as_csv(db.session, filters, city_zone())
+    return current_app.response_class(
+        stream_with_context(rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=audit-log.csv"},
+    )

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from app import clock
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
+from app.api.pagination import PageArgs, page_schema
 from app.context import (
     city_zone,
     current_manager,
@@ -23,7 +24,7 @@ from app.db import db
 from app.error_handlers import keeping_writes
 from app.ledger import services as ledger
 from app.merchants.services import visible_store_ids
-from app.redemption import qr, schemas, services, settlement
+from app.redemption import qr, schemas, services, settlement, vouchers
 from app.redemption.code_limits import counting_failed_codes, qr_token_limit, typed_code_limits
 from app.redemption.models import Redemption
 
@@ -217,4 +218,15 @@ def all_statements(args: dict[str, Any]) -> list[settlement.Statement]:
         _month(args),
         zone=city_zone(),
         yuan_per_point=current_app.config["YUAN_PER_POINT_SUBSIDY"],
+    )
+
+
+@blp.get("/me/vouchers")
+@requires(Permission.USE_WALLET)
+@blp.arguments(PageArgs(), location="query")
+@blp.response(200, page_schema(schemas.VoucherOut, "VoucherPage"))
+def my_vouchers(args: dict[str, Any]) -> dict[str, Any]:
+    """Every voucher the resident received, newest first: the code to show, where, until when."""
+    return vouchers.vouchers_page(
+        db.session, current_user.id, now=clock.now(), cursor=args["cursor"], limit=args["limit"]
     )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -26,7 +27,14 @@ from app.merchants.services import Staff, require_manager
 from app.redemption.counter import REDEEMED, Confirmed, Preview, Redeemed, confirm, preview
 from app.redemption.issuing import IssuedToken, issue_token
 from app.redemption.models import Redemption, RedemptionStatus, RedemptionToken
-from app.redemption.rules import Refused, invalid_token, mask_name, token_used
+from app.redemption.rules import (
+    Refused,
+    invalid_token,
+    limit_params,
+    limit_refusal,
+    mask_name,
+    token_used,
+)
 
 __all__ = [
     "REVERSAL_WINDOW",
@@ -194,3 +202,19 @@ def message_for_holder(status: TokenStatus) -> str | None:
     if status.state == "refused":
         return str(_HOLDER_MESSAGES.get(status.reason or "", _REFUSED))
     return None
+
+
+def why_not_redeemable(
+    session: Session, holder_id: int, offer: Offer, *, now: datetime, zone: ZoneInfo
+) -> DomainError | None:
+    """What would stop the holder redeeming ``offer`` now (stock, points, limits), so the page
+    says it instead of offering a button that can only fail; None when nothing would."""
+    if offer.stock is not None and offer.stock <= 0:
+        return Conflict("out_of_stock", _l("This offer has run out."))
+    balance = ledger.balance(session, holder_id)
+    if balance < offer.points_price:
+        return ledger.InsufficientPoints(balance, offer.points_price, field=None)
+    return limit_refusal(
+        session,
+        limit_params(holder_id, offer.id, offer.daily_limit, offer.monthly_limit, now, zone),
+    )

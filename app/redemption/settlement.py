@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from app.csvcells import safe_cell
 from app.errors import DomainError, NotFound
 from app.merchants.models import Merchant, Store
 from app.redemption.models import Redemption, RedemptionStatus
@@ -237,8 +238,8 @@ def statement_csv(stmt: Statement, zone: ZoneInfo) -> str:
             [
                 line.redemption_id,
                 line.confirmed_at.astimezone(zone).isoformat(timespec="seconds"),
-                _safe_cell(line.store_name),
-                _safe_cell(line.offer_title),
+                safe_cell(line.store_name),
+                safe_cell(line.offer_title),
                 line.points,
                 line.status.value,
                 line.amount_yuan,
@@ -246,9 +247,9 @@ def statement_csv(stmt: Statement, zone: ZoneInfo) -> str:
         )
     month = stmt.month.strftime("%Y-%m")
     for store in stmt.by_store:
-        writer.writerow(["store_total", month, _safe_cell(store.store_name), "", store.points,
+        writer.writerow(["store_total", month, safe_cell(store.store_name), "", store.points,
                          f"{store.redemptions} redeemed", store.amount_yuan])  # fmt: skip
-    writer.writerow(["total", month, "", _safe_cell(stmt.merchant_name),
+    writer.writerow(["total", month, "", safe_cell(stmt.merchant_name),
                      stmt.points, f"{stmt.redemptions} redeemed, {stmt.reversed} reversed",
                      stmt.amount_yuan])  # fmt: skip
     return out.getvalue()
@@ -265,7 +266,7 @@ def statements_csv(rows: list[Statement]) -> str:
         writer.writerow(
             [
                 row.merchant_id,
-                _safe_cell(row.merchant_name),
+                safe_cell(row.merchant_name),
                 row.month.strftime("%Y-%m"),
                 row.redemptions,
                 row.reversed,
@@ -274,8 +275,3 @@ def statements_csv(rows: list[Statement]) -> str:
             ]
         )
     return out.getvalue()
-
-
-def _safe_cell(text: str) -> str:
-    """Merchant-typed text must not run as a formula when the CSV is opened in a spreadsheet."""
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text

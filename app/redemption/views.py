@@ -1,4 +1,4 @@
-"""Residents' pages: browse offers, open one, and show its QR code at the counter."""
+"""Residents' pages: browse offers, open one, show its QR code at the counter, keep the vouchers."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from app.accounts.auth import requires
 from app.accounts.roles import Permission
 from app.api.ids import parse_id
 from app.api.pagination import keyset_page
-from app.context import reward_types
+from app.context import city_zone, reward_types
 from app.db import db
 from app.errors import DomainError
 from app.ledger import services as ledger
 from app.merchants import offers
 from app.merchants.models import Offer
+from app.redemption import services, vouchers
 from app.redemption.api import issue_for_current_holder, token_body
 from app.redemption.code_limits import qr_token_limit
 
@@ -60,6 +61,16 @@ def _balance() -> int | None:
     return None
 
 
+def _blocked(offer: Offer) -> str | None:
+    """Why the signed-in resident could not redeem the offer now, in words, or None."""
+    if not (current_user.is_authenticated and current_user.can(Permission.USE_WALLET)):
+        return None
+    refusal = services.why_not_redeemable(
+        db.session, current_user.id, offer, now=clock.now(), zone=city_zone()
+    )
+    return str(refusal.message) if refusal else None
+
+
 @bp.get("/offers/<int:offer_id>")
 def detail(offer_id: int) -> str:
     offer = offers.visible_offer(db.session, offer_id, clock.now())
@@ -68,6 +79,7 @@ def detail(offer_id: int) -> str:
         offer=offer,
         summary=offers.summary(offer, reward_types(), _locale()),
         balance=_balance(),
+        blocked=_blocked(offer),
     )
 
 
@@ -76,6 +88,7 @@ def detail(offer_id: int) -> str:
 @qr_token_limit
 def qr(offer_id: int) -> Any:
     """The QR code to show at the counter; the page's script refreshes it, watching the outcome."""
+    db.writing()  # a GET that issues a token
     offer = offers.visible_offer(db.session, offer_id, clock.now())
     summary = offers.summary(offer, reward_types(), _locale())
     try:
@@ -91,3 +104,13 @@ def qr(offer_id: int) -> Any:
     return render_template(
         "offers/qr.html", offer=offer, summary=summary, token=token, balance=_balance()
     )
+
+
+@bp.get("/vouchers")
+@requires(Permission.USE_WALLET)
+def my_vouchers() -> str:
+    """My vouchers (我的券): every code received, to show at the car-park exit or the till."""
+    page = vouchers.vouchers_page(
+        db.session, current_user.id, now=clock.now(), cursor=request.args.get("cursor"), limit=20
+    )
+    return render_template("resident/vouchers.html", page=page, locale=_locale())

@@ -44,3 +44,11 @@ def test_every_ui_string_has_a_chinese_translation():
     assert not missing, (
         f"{len(missing)} strings lack a zh translation (make extract-messages): {missing[:20]}"
     )
+
+
+def test_the_brand_reads_as_one_name_in_each_language(client):
+    client.get("/language/en")
+    english = client.get("/").get_data(as_text=True)
+    assert "Yinchuan Carbon Inclusion" in english and "YinchuanCarbon" not in english
+    client.get("/language/zh_Hans_CN")
+    assert "银川碳普惠" in client.get("/").get_data(as_text=True)

@@ -72,3 +72,25 @@ def test_offset_requests_and_the_bureau_queues_fit_phone_and_desktop(
         assert no_horizontal_scroll(page)
         page.screenshot(path=str(tmp_path / f"{path.rsplit('/', 1)[1]}-{width}.png"))
     assert page.console_errors == []
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_audit_log_reads_as_names_and_labels(live_server, browser_page, tmp_path, width):
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 844})
+    _sign_in(page, live_server, "13900000001")  # the demo bureau admin
+    page.goto(live_server + "/bureau/audit")
+    assert page.locator("h1").inner_text() == "审计日志"
+    assert page.get_by_label("操作人（账号编号或手机号）").is_visible()
+    body = page.locator("tbody").inner_text()
+    assert "方法学版本已批准" in body and "\\u" not in body
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(tmp_path / f"audit-{width}.png"))
+    page.locator("select[name=action]").select_option("methodology.approve")
+    page.get_by_role("button", name="筛选").click()
+    page.wait_for_load_state()
+    assert "action=methodology.approve" in page.url
+    assert set(page.locator("tbody tr td:nth-child(3)").all_inner_texts()) <= {
+        "方法学版本已批准\nmethodology.approve"
+    }
+    assert page.console_errors == []

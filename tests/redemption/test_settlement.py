@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.accounts.roles import Role
+from app.csvcells import safe_cell
 from app.merchants.models import Store
 from app.redemption import settlement
 from tests.factories import log_in, make_user
@@ -110,7 +111,7 @@ def test_bad_months_and_formula_cells(client, session, scene):
         "/api/v1/merchant/settlement?month=2026-13", headers=api_headers(client, scene.cashier)
     )
     assert response.status_code == 422 and response.get_json()["reason"] == "invalid_month"
-    assert settlement._safe_cell("=HYPERLINK()") == "'=HYPERLINK()"
+    assert safe_cell("=HYPERLINK()") == "'=HYPERLINK()"
     assert settlement.amount_owed(333, Decimal("0.015")) == Decimal("5.00")  # 4.995 half up
 
 
