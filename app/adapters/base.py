@@ -108,6 +108,11 @@ class Adapter:
         """Per-connection settings of the platform's engines."""
         raise NotImplementedError
 
+    def connect_args(self, *, prepared_statements: bool) -> dict[str, Any]:
+        """The driver's connection arguments; ``prepared_statements=False`` for a server reached
+        through a pooler that cannot keep them (``DATABASE_PREPARED_STATEMENTS``)."""
+        return {}
+
     def analyze(self, connection: sa.Connection) -> None:
         """Refresh the planner's statistics (after a migration), where the backend keeps any."""
 
