@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PORT ?= 8000
 
-.PHONY: run test setup setup-test browser translations lint format migrate clean
+.PHONY: run test setup setup-test browser topology translations lint format migrate clean
 
 ## run: set up, migrate the embedded SQLite database, add demo data on first start, serve on :8000
 ## beside the scheduler (stopped when the web server stops)
@@ -20,7 +20,7 @@ run: setup
 	  $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 ## test: set up (test tools and chromium too), lint, then the whole suite on SQLite and PostgreSQL
-test: setup-test browser
+test: setup-test browser topology
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	TANPUHUI_TEST_POSTGRES_URL=$${TANPUHUI_TEST_POSTGRES_URL-$(TEST_POSTGRES_URL)} $(BIN)/pytest $(PYTEST_ARGS)
@@ -54,6 +54,17 @@ browser:
 	      chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null) \
 	      || echo "chromium could not be installed: browser tests will be skipped"; \
 	  else echo "chromium is not installed: browser tests will be skipped"; fi; }
+
+## topology: Debian's HAProxy and PgBouncer for the production topology's test and load benchmark
+## (skipped where apt-get is not ours)
+topology:
+	@{ command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy; } && \
+	  { command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      haproxy pgbouncer >/dev/null) \
+	      || echo "haproxy and pgbouncer could not be installed: topology tests will be skipped"; \
+	  else echo "haproxy and pgbouncer are not installed: topology tests will be skipped"; fi; }
 
 ## extract-messages: refresh the catalogues after changing UI text
 extract-messages: $(VENV)/.installed-test

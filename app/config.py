@@ -178,18 +178,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "TANPUHUI_ENV": environment,
         "SECRET_KEY": secret_key or _instance_secret_key(instance_path),
         "DATABASE_URL": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {
-            key: value
-            for key, value in {
-                "pool_size": _env_int("DATABASE_POOL_SIZE", 5),
-                "max_overflow": _env_int("DATABASE_MAX_OVERFLOW", 5),
-                # A ping is one more round trip per request; connections broken by a database
-                # restart are instead dropped, pool and all, by the first statement that fails.
-                "pool_pre_ping": _env_bool("DATABASE_POOL_PRE_PING", False),
-                "pool_recycle": _env_int("DATABASE_POOL_RECYCLE", 1800),
-            }.items()
-            if adapters.for_url(database_url).pools_connections
-        },
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         # PostgreSQL planner cost of a random page read (app.adapters.RANDOM_PAGE_COST); empty: the
         # server's own setting.
         "DATABASE_RANDOM_PAGE_COST": _random_page_cost(),
@@ -308,6 +297,27 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "EVIDENCE_DIR": os.environ.get("EVIDENCE_DIR", str(instance_path / "evidence")),
         "EVIDENCE_MAX_BYTES": _env_int("EVIDENCE_MAX_BYTES", 5 * 1024 * 1024),
     }
+
+
+def _engine_options(database_url: str) -> dict[str, Any]:
+    adapter = adapters.for_url(database_url)
+    pool = {
+        "pool_size": _env_int("DATABASE_POOL_SIZE", 5),
+        "max_overflow": _env_int("DATABASE_MAX_OVERFLOW", 5),
+        # A ping is one more round trip per request; connections broken by a database
+        # restart are instead dropped, pool and all, by the first statement that fails.
+        "pool_pre_ping": _env_bool("DATABASE_POOL_PRE_PING", False),
+        "pool_recycle": _env_int("DATABASE_POOL_RECYCLE", 1800),
+    }
+    options: dict[str, Any] = pool if adapter.pools_connections else {}
+    # false behind a pooler that cannot keep server-side prepared statements (PgBouncer in
+    # transaction mode before 1.21): see the README's production section.
+    connect_args = adapter.connect_args(
+        prepared_statements=_env_bool("DATABASE_PREPARED_STATEMENTS", True)
+    )
+    if connect_args:
+        options["connect_args"] = connect_args
+    return options
 
 
 def normalise_database_url(url: str) -> str:

@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
-from app import clock
-from app.adapters import RANDOM_PAGE_COST, make_engine
+from app import adapters, clock
+from app.adapters import RANDOM_PAGE_COST, make_engine, reading, set_reading
 from app.sqltypes import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -72,6 +72,8 @@ class Database:
             **options,
         )
         app.extensions["tanpuhui.db"] = _State(engine)
+        app.before_request(_mark_reading)
+        app.teardown_request(_end_reading)
         app.teardown_appcontext(self._close_session)
 
     @property
@@ -97,6 +99,17 @@ class Database:
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
 
+    def writing(self) -> None:
+        """This request writes from here on, though it is a GET (a refusal it records, a QR code
+        it issues): on SQLite its read transaction ends (nothing was written) and the next one
+        takes the write lock when it begins, so the write cannot fail on a stale snapshot."""
+        if not reading():
+            return
+        set_reading(False)
+        session = g.get("_db_session")
+        if session is not None and adapters.of(session).reads_apart and session.in_transaction():
+            session.rollback()
+
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """A session that commits when the block succeeds and rolls back when it raises.
@@ -119,6 +132,19 @@ class Database:
         if session is not None:
             session.rollback()  # anything not committed at the edge is discarded
             session.close()
+
+
+#: Requests that only read: their transactions do not take SQLite's write lock. A GET that
+#: writes (a refusal it records, a QR code it issues) calls :meth:`Database.writing` first.
+_READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _mark_reading() -> None:
+    set_reading(request.method in _READING_METHODS)
+
+
+def _end_reading(_exc: BaseException | None) -> None:
+    set_reading(False)
 
 
 class _State:

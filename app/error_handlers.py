@@ -1,9 +1,9 @@
 """The web edge of errors: the one error body every 4xx/5xx uses, for the API and pages.
 
 Services raise :class:`app.errors.DomainError` with a machine-readable reason and a readable
-message; this turns it into the JSON error body (``{code, status, reason, message, errors}``) for
-the API, or a message on the page. Unhandled exceptions become a generic 500 that never shows
-exception text.
+message; this turns it into the JSON error body (``{code, status, reason, message, errors,
+details}``) for the API, or a message on the page. Unhandled exceptions become a generic 500
+that never shows exception text.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
 
 from app.db import db
 from app.errors import DomainError
@@ -45,10 +46,15 @@ def is_api_request() -> bool:
 
 
 def error_body(
-    status: int, reason: str, message: str, errors: dict[str, Any] | None = None, **extra: Any
+    status: int,
+    reason: str,
+    message: str,
+    errors: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    from werkzeug.http import HTTP_STATUS_CODES
-
+    """The documented error body (:class:`app.extensions.ErrorSchema`): the facts a refusal
+    carries for machines (a balance, the known kinds …) go under ``details``, never beside the
+    documented keys."""
     body: dict[str, Any] = {
         "code": status,
         "status": HTTP_STATUS_CODES.get(status, "Error"),
@@ -57,7 +63,8 @@ def error_body(
     }
     if errors:
         body["errors"] = errors
-    body.update(extra)
+    if details:
+        body["details"] = details
     return body
 
 
@@ -96,7 +103,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response | tuple[Any, int]:
         if is_api_request():
-            body = error_body(exc.status, exc.reason, str(exc.message), exc.errors(), **exc.details)
+            body = error_body(exc.status, exc.reason, str(exc.message), exc.errors(), exc.details)
             return jsonify(body), exc.status
         flash(str(exc.message), "error")
         return render_template(
@@ -116,9 +123,7 @@ def register(app: Flask) -> None:
         if is_api_request():
             data = getattr(exc, "data", None) or {}
             errors = data.get("errors") or data.get("messages")
-            if isinstance(errors, dict) and set(errors) <= _LOCATIONS:
-                # webargs nests errors by location; flatten the single location a route reads.
-                errors = next(iter(errors.values())) if len(errors) == 1 else errors
+            errors = _field_errors(errors)
             reason = data.get("reason") or (
                 "csrf_failed" if isinstance(exc, CSRFError) else _reason_for(status)
             )
@@ -126,6 +131,21 @@ def register(app: Flask) -> None:
         if status == 401:
             return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
         return render_template("error.html", status=status, message=message), status, headers
+
+
+def _field_errors(errors: Any) -> dict[str, Any] | None:
+    """Field name → messages, as documented. webargs nests them by location: the single location
+    a route reads is flattened; a message about the whole body (``["Invalid JSON body."]``) stays
+    under its location's name, so ``errors`` is always an object."""
+    if not errors:
+        return None
+    if not isinstance(errors, dict):
+        return {"_body": errors if isinstance(errors, list) else [str(errors)]}
+    if set(errors) <= _LOCATIONS and len(errors) == 1:
+        inner = next(iter(errors.values()))
+        if isinstance(inner, dict):
+            return inner
+    return errors
 
 
 #: Where webargs reads arguments from (``multipart``: see :mod:`app.api.multipart`).

@@ -2,7 +2,7 @@
 
 Plain Python (the message is a lazily translated string): services raise these without knowing
 about requests. The web edge (:mod:`app.error_handlers`) turns them into the one error body of
-the API (``{code, status, reason, message, errors}``) or a message on the page.
+the API (``{code, status, reason, message, errors, details}``) or a message on the page.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class DomainError(Exception):
         field: str | None = None,
         status: int | None = None,
         details: dict[str, Any] | None = None,
+        errors: dict[str, Any] | None = None,
         keep_writes: bool | None = None,
     ) -> None:
         super().__init__(reason)
@@ -38,12 +39,16 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.details = details or {}
+        self.field_errors = errors
         if status is not None:
             self.status = status
         if keep_writes is not None:
             self.keep_writes = keep_writes
 
     def errors(self) -> dict[str, Any] | None:
+        """Field name → messages: the invalid fields given, else the one ``field`` named."""
+        if self.field_errors:
+            return self.field_errors
         return {self.field: [str(self.message)]} if self.field else None
 
 

@@ -123,7 +123,21 @@ class ErrorSchema(ma.Schema):
     message = ma.fields.String(
         metadata={"description": "Readable message in the caller's language"}
     )
-    errors = ma.fields.Dict(metadata={"description": "Field name → messages, for invalid input"})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        metadata={
+            "description": "Field name → messages, for invalid input (a message about the whole "
+            "body under the body's location, e.g. `json`)"
+        },
+    )
+    details = ma.fields.Dict(
+        keys=ma.fields.String(),
+        metadata={
+            "description": "Facts about the refusal for programs, by reason: e.g. `balance` "
+            "(insufficient_points), `known_kinds` (unknown_kind), `version_id` (open_draft), "
+            "`config_errors` (invalid_config)"
+        },
+    )
 
 
 class TanpuhuiApi(Api):
@@ -138,8 +152,10 @@ api = TanpuhuiApi(
                 "`POST /api/v1/auth/tokens` "
                 "(`Authorization: Bearer <token>`), or with the web session cookie plus an "
                 "`X-CSRFToken` header for changes. Errors share one body: "
-                "`{code, status, reason, message, errors}`. Lists are paginated by cursor: pass "
-                "`limit` and the `next_cursor` of the previous page as `cursor`."
+                "`{code, status, reason, message, errors, details}`. Lists are paginated by "
+                "cursor: pass `limit` and the `next_cursor` of the previous page as `cursor`. "
+                "Messages follow the `Accept-Language` header: Simplified Chinese (`zh`, the "
+                "default) or English (`en`)."
             )
         }
     }

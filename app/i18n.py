@@ -16,11 +16,33 @@ bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str:
-    """The visitor's chosen language; outside a request (CLI, jobs) the city's default."""
-    chosen = request.cookies.get(LOCALE_COOKIE) if has_request_context() else None
-    if chosen in current_app.config["LANGUAGES"]:
+    """The visitor's chosen language; outside a request (CLI, jobs) the city's default.
+
+    The API follows the caller's ``Accept-Language`` (then the language cookie); pages follow
+    the language the visitor chose (the cookie). Either way Simplified Chinese by default.
+    """
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/"):
+        asked = _accepted(languages)
+        if asked:
+            return asked
+    chosen = request.cookies.get(LOCALE_COOKIE)
+    if chosen in languages:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _accepted(languages: Any) -> str | None:
+    """The first of ``languages`` the Accept-Language header names (by its primary tag: ``zh-CN``
+    and ``zh-Hans`` are Chinese), in the caller's order of preference."""
+    by_primary = {str(code).replace("_", "-").split("-")[0].lower(): code for code in languages}
+    for value, quality in request.accept_languages:
+        code = by_primary.get(value.split("-")[0].lower())
+        if code is not None and quality > 0:
+            return str(code)
+    return None
 
 
 def html_lang(locale: str) -> str:

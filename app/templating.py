@@ -24,6 +24,12 @@ def register(app: Flask) -> None:
     app.add_template_filter(identifier_name, "identifier_name")
     app.add_template_filter(reasons.message, "reason_text")
     app.add_template_filter(lambda grams: str(tonnes(grams)), "tonnes")
+    app.add_template_filter(whole_number, "whole_number")
+
+
+def whole_number(value: int) -> str:
+    """Points, grams and counts written one way on every page: 12,345."""
+    return f"{value:,}"
 
 
 def city_time(instant: datetime) -> str:

@@ -21,12 +21,14 @@ def register(app: Flask) -> None:
     from app.accounts import views as accounts_views
     from app.activities import api as activities_api
     from app.activities import views as activities_views
+    from app.activities.ingest import ActivityItemIn
     from app.api import docs
     from app.bureau import approvals as bureau_approvals
     from app.bureau import audit_api
     from app.bureau import views as bureau_views
     from app.dashboard import api as dashboard_api
     from app.dashboard import views as dashboard_views
+    from app.filings import api as filings_api
     from app.filings import claim_views
     from app.filings import views as filings_views
     from app.jobs import views as jobs_views
@@ -71,6 +73,9 @@ def register(app: Flask) -> None:
     for blp in (accounts_api.blp, audit_api.blp, bureau_approvals.blp, methodology_api.blp):
         csrf.exempt(blp)  # cookie-authenticated changes are checked by protect_cookie_api_call
         api.register_blueprint(blp)
+    # A partner's batch item, documented apart: the batch takes any object per item (results by
+    # index), so the request body refers to it by name.
+    api.spec.components.schema("ActivityItemIn", schema=ActivityItemIn)
     for blp in (activities_api.partner_blp, activities_api.me_blp, activities_api.bureau_blp):
         csrf.exempt(blp)  # partners sign their requests; residents' changes as above
         api.register_blueprint(blp)
@@ -79,6 +84,8 @@ def register(app: Flask) -> None:
         api.register_blueprint(blp)
     csrf.exempt(wallet_api.blp)
     api.register_blueprint(wallet_api.blp)
+    csrf.exempt(filings_api.blp)  # read-only
+    api.register_blueprint(filings_api.blp)
     csrf.exempt(dashboard_api.blp)  # read-only open data
     api.register_blueprint(dashboard_api.blp)
     activities_api.document_partner_items(api.spec, context.of(app).kinds)

@@ -175,6 +175,7 @@ def _record_refusal(permission: Permission) -> None:
 
     Nothing else has been written yet: the check runs before the view does anything.
     """
+    db.writing()
     audit.record(
         db.session,
         current_actor(),

@@ -7,6 +7,7 @@ import marshmallow as ma
 from app.accounts.models import ApprovalAction, ApprovalStatus, OrganisationKind
 from app.accounts.roles import STAFF_ROLES, Role
 from app.accounts.services import mask_mobile
+from app.api.fields import StrictBoolean
 
 
 class CredentialsIn(ma.Schema):
@@ -82,7 +83,7 @@ class StaffIn(ma.Schema):
 
 
 class StaffActiveIn(ma.Schema):
-    is_active = ma.fields.Boolean(required=True)
+    is_active = StrictBoolean(required=True)
 
 
 class StaffRoleIn(ma.Schema):

@@ -65,6 +65,10 @@ bureau_blp = Blueprint(
 )
 
 
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ErrorSchema}}}
+
+
 def _dumps(body: Any) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
@@ -93,6 +97,7 @@ def _parse(body: bytes) -> Any:
 
 #: The OpenAPI component of a partner batch, and the prefix of each kind's item component.
 BATCH = "PartnerActivityBatch"
+ITEM = "PartnerItem"
 _ITEM_PREFIX = "PartnerItem_"
 
 
@@ -134,6 +139,9 @@ def document_partner_items(spec: APISpec, catalogue: KindCatalogue) -> None:
             "oneOf": [{"$ref": ref} for ref in mapping.values()],
             "discriminator": {"propertyName": "kind", "mapping": mapping},
         }
+    spec.components.schema(ITEM, {"description": "One activity, by its kind", **item})
+    # The batch takes any items: each is judged on its own and answered by index in the 200
+    # answer, so an item that breaks its kind's schema is a rejected result, not a refused batch.
     spec.components.schema(
         BATCH,
         {
@@ -142,9 +150,12 @@ def document_partner_items(spec: APISpec, catalogue: KindCatalogue) -> None:
             "properties": {
                 "activities": {
                     "type": "array",
-                    "maxItems": 5000,
-                    "description": "At most 5,000 items; each gets its own result by index",
-                    "items": item,
+                    "description": f"At most 5,000 items, each an object as {ITEM} "
+                    "(components/schemas: one schema per installed kind, chosen by `kind`). Each "
+                    "item is checked on its own: one that does not match its kind's schema is "
+                    "rejected in the 200 answer with its reasons, by index; the others are "
+                    "ingested. Other keys are ignored",
+                    "items": {},
                 }
             },
         },
@@ -165,9 +176,9 @@ def document_partner_items(spec: APISpec, catalogue: KindCatalogue) -> None:
             "description": "Every item's result, by index",
             "content": {"application/json": {"schema": schemas.ActivityBatchOut}},
         },
-        "401": {"description": "Unknown or revoked key, stale timestamp or bad signature"},
-        "409": {"description": "A concurrent request holds some of these activities: resend"},
-        "413": {"description": "More than 5,000 activities, or a body over the size limit"},
+        "401": _error("Unknown or revoked key, stale timestamp or bad signature"),
+        "409": _error("A concurrent request holds some of these activities: resend"),
+        "413": _error("More than 5,000 activities, or a body over the size limit"),
     },
 )
 def post_activities() -> Response:
@@ -218,7 +229,7 @@ def activity_status() -> Response:
     except ma.ValidationError as error:
         raise DomainError(
             "invalid_body", _l("Send a JSON object with an external_ids list."), status=422,
-            details={"errors": error.messages},
+            errors=error.messages if isinstance(error.messages, dict) else None,
         ) from None  # fmt: skip
     return _json(_dumps(ingest.statuses(db.session, sender.partner_id, data["external_ids"])))
 

@@ -11,6 +11,9 @@ engine, when :func:`make_engine` creates it.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -28,6 +31,29 @@ if TYPE_CHECKING:
 RANDOM_PAGE_COST = "1.1"
 
 _chosen: weakref.WeakKeyDictionary[sa.Dialect, Adapter] = weakref.WeakKeyDictionary()
+
+#: Whether the transactions begun now only read (a GET request): on SQLite they begin without the
+#: write lock, so they answer while a writer holds it. Everything else (changes, jobs, commands)
+#: takes the lock when it begins (see :mod:`app.adapters.sqlite`).
+_reading: ContextVar[bool] = ContextVar("tanpuhui_reading", default=False)
+
+
+def reading() -> bool:
+    return _reading.get()
+
+
+def set_reading(value: bool) -> None:
+    _reading.set(value)
+
+
+@contextmanager
+def only_reading() -> Iterator[None]:
+    """Transactions begun in this block only read."""
+    token = _reading.set(True)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
 
 
 def make_engine(

@@ -98,12 +98,20 @@ class Adapter:
     #: Whether the engine keeps a pool of connections to a server, which the pool settings
     #: (``DATABASE_POOL_SIZE`` …) size; SQLite opens a file in-process.
     pools_connections: bool = True
+    #: Whether a read transaction must end before the request writes (SQLite: a transaction that
+    #: read before it writes cannot take the write lock once another writer has committed).
+    reads_apart: bool = False
 
     # -- connections ----------------------------------------------------------------------------
 
     def configure(self, engine: Engine, *, random_page_cost: str | None) -> None:
         """Per-connection settings of the platform's engines."""
         raise NotImplementedError
+
+    def connect_args(self, *, prepared_statements: bool) -> dict[str, Any]:
+        """The driver's connection arguments; ``prepared_statements=False`` for a server reached
+        through a pooler that cannot keep them (``DATABASE_PREPARED_STATEMENTS``)."""
+        return {}
 
     def analyze(self, connection: sa.Connection) -> None:
         """Refresh the planner's statistics (after a migration), where the backend keeps any."""

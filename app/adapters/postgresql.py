@@ -84,6 +84,14 @@ class PostgreSQL(Adapter):
                 )
             dbapi_connection.autocommit = autocommit
 
+    def connect_args(self, *, prepared_statements: bool) -> dict[str, Any]:
+        """psycopg prepares a statement on the server once it ran five times on a connection;
+        behind PgBouncer in transaction mode (before 1.21) the next transaction may run on
+        another server connection, where that statement does not exist. ``prepare_threshold``
+        None never prepares, for the SQLAlchemy statements and :class:`Compiled` alike (both go
+        through psycopg's ``execute`` on the same connection)."""
+        return {} if prepared_statements else {"prepare_threshold": None}
+
     def analyze(self, connection: sa.Connection) -> None:
         # Fresh statistics, so the planner does not keep plans made for empty tables.
         connection.execute(sa.text("ANALYZE"))

@@ -1,14 +1,18 @@
 """SQLite: one writer at a time, so a write path is a few plain statements in a row.
 
-Transactions begin IMMEDIATE (the SQLite half of the ledger's locking protocol): two transactions
-never both read a balance and then fail to upgrade their locks, the second simply waits. So what
-PostgreSQL does in one statement under row locks, SQLite does step by step, and the ids after the
+Transactions that may write begin IMMEDIATE (the SQLite half of the ledger's locking protocol): two
+transactions never both read a balance and then fail to upgrade their locks, the second simply
+waits. Transactions that only read (GET requests, :func:`app.adapters.only_reading`) begin
+DEFERRED: in WAL mode they read the last committed state while a writer holds the lock, so
+``/healthz`` and pages answer during a long partner batch. Either way, what PostgreSQL does in
+one statement under row locks, SQLite does step by step, and the ids after the
 current maximum are the caller's until it commits. It runs in-process: executemany is as fast as
 anything else it has.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -19,6 +23,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import Insert
 
+from app.adapters import reading
 from app.adapters.base import Adapter, DebitRow, Guard
 from app.sqltypes import UTCDateTime
 
@@ -50,9 +55,17 @@ def _debit_balance() -> sa.Update:
 DEBIT = _debit_balance()
 
 
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
+
+
+class ReadingRequestWrites(RuntimeWarning):
+    """A request that began its transaction without the write lock wrote (tests fail on it)."""
+
+
 class SQLite(Adapter):
     name = "sqlite"
     pools_connections = False
+    reads_apart = True
 
     def __init__(self) -> None:
         self._bind_names: dict[sa.Executable, frozenset[str]] = {}
@@ -67,7 +80,7 @@ class SQLite(Adapter):
         return conn.execute(statement, {k: v for k, v in params.items() if k in names})
 
     def configure(self, engine: Engine, *, random_page_cost: str | None) -> None:
-        """Foreign keys on, WAL, and write transactions that take the lock up front."""
+        """Foreign keys on, WAL, and write transactions that take the lock up front; reads don't."""
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -83,7 +96,17 @@ class SQLite(Adapter):
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection: sa.Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN DEFERRED" if reading() else "BEGIN IMMEDIATE")
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if reading() and statement.lstrip()[:6].upper() in _WRITES:
+                warnings.warn(
+                    "a read-only (GET) request writes: call db.writing() first, or under load "
+                    "the write fails once another writer commits",
+                    ReadingRequestWrites,
+                    stacklevel=2,
+                )
 
     def insert(self, table: Any) -> Insert:
         return sqlite.insert(table)

@@ -126,6 +126,20 @@ def bundle_due(
     }
 
 
+def newest_batch_id(session: Session) -> int:
+    """The id of the newest filing batch (0: none yet), to tell a run's batches apart."""
+    return session.scalar(sa.select(sa.func.coalesce(sa.func.max(FilingBatch.id), 0))) or 0
+
+
+def serials_after(session: Session, batch_id: int) -> list[str]:
+    """The serials of the batches made after ``batch_id``, oldest first."""
+    return list(
+        session.scalars(
+            sa.select(FilingBatch.serial).where(FilingBatch.id > batch_id).order_by(FilingBatch.id)
+        )
+    )
+
+
 def bundle_month(
     session: Session,
     settings: BundleSettings,

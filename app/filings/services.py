@@ -55,6 +55,13 @@ def get_batch(session: Session, batch_id: int, *, lock: bool = False) -> FilingB
     return batch
 
 
+def batch_by_serial(session: Session, serial: str) -> FilingBatch:
+    batch = session.scalar(sa.select(FilingBatch).where(FilingBatch.serial == serial))
+    if batch is None:
+        raise NotFound("filing_batch")
+    return batch
+
+
 def _require_status(batch: FilingBatch, *allowed: BatchStatus) -> None:
     if batch.status not in allowed:
         raise Conflict(

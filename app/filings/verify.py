@@ -36,6 +36,16 @@ _UNREADABLE = (
 )  # fmt: skip
 
 
+#: The largest member read, uncompressed: lines.csv of several million lines fits; anything larger
+#: is refused before a byte is inflated. The manifest and the summary are far smaller.
+MAX_MEMBER_BYTES = {package.MANIFEST: 4 << 20, package.SUMMARY: 64 << 20}
+MAX_LINES_BYTES = 4 << 30
+#: A member that inflates more than this many times over (above 1 MiB) is a zip bomb, not a
+#: package: CSV and JSON compress about 5 to 20 times.
+MAX_RATIO = 200
+RATIO_FLOOR_BYTES = 1 << 20
+
+
 @dataclass
 class Report:
     """What the check found; ``ok`` when nothing."""
@@ -64,6 +74,8 @@ def verify_package(path: Path | IO[bytes], *, expected_root: str | None = None) 
         for name, count in sorted(listed.items()):
             if count > 1:
                 report.add(f"{name}: {count} members of this name (a package has one of each)")
+        if _refuse_members(archive, report):
+            return report
         names = set(listed)
         expected = {package.MANIFEST, package.SUMMARY, package.LINES}
         for name in sorted(expected - names):
@@ -98,6 +110,29 @@ def verify_package(path: Path | IO[bytes], *, expected_root: str | None = None) 
         if package.LINES in names:
             _check_lines(archive, manifest, report)
     return report
+
+
+def _refuse_members(archive: zipfile.ZipFile, report: Report) -> bool:
+    """Report members too large, too highly compressed or named outside the package; True when
+    the package must not be read further."""
+    refused = False
+    for info in archive.infolist():
+        name = info.filename
+        if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/"):
+            report.add(f"{name}: a name outside the package (refused)")
+        limit = MAX_MEMBER_BYTES.get(name, MAX_LINES_BYTES)
+        if info.file_size > limit:
+            report.add(f"{name}: {info.file_size} bytes uncompressed, over the {limit} allowed")
+            refused = True
+        elif info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(
+            info.compress_size, 1
+        ):
+            report.add(
+                f"{name}: compressed {info.file_size // max(info.compress_size, 1)} times over "
+                f"(more than {MAX_RATIO}): refused as a zip bomb"
+            )
+            refused = True
+    return refused
 
 
 def _read_manifest(archive: zipfile.ZipFile, report: Report) -> dict[str, Any] | None:

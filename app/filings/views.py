@@ -48,7 +48,7 @@ def _lines(batch: FilingBatch) -> tuple[list[services.LineView], int | None]:
     )
 
 
-def _download(batch: FilingBatch) -> Response:
+def download(batch: FilingBatch) -> Response:
     """Stream the zip from a temporary file, so a million lines never sit in memory."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115  (the response closes it)
     try:
@@ -105,7 +105,7 @@ def detail(batch_id: int) -> tuple[str, int]:
 @bureau_bp.get("/<int:batch_id>/package.zip")
 @requires(Permission.MANAGE_FILINGS)
 def bureau_package(batch_id: int) -> Response:
-    return _download(services.get_batch(db.session, batch_id))
+    return download(services.get_batch(db.session, batch_id))
 
 
 @bureau_bp.post("/<int:batch_id>/approve")
@@ -183,7 +183,7 @@ def inspect(batch_id: int) -> str:
 @verifier_bp.get("/<int:batch_id>/package.zip")
 @requires(Permission.VERIFY_FILINGS)
 def verifier_package(batch_id: int) -> Response:
-    return _download(services.get_batch(db.session, batch_id))
+    return download(services.get_batch(db.session, batch_id))
 
 
 @verifier_bp.get("/<int:batch_id>/evidence/<int:evidence_id>")

@@ -34,6 +34,8 @@ def _job_command(job: Job) -> click.Command:
     @click.option("--no-wait", is_flag=True, help="Give up at once if another run is busy")
     @with_appcontext
     def command(no_wait: bool) -> None:
+        bundling = job.name == "bundle-filings"
+        before = _newest_batch_id() if bundling else 0
         result = run_job(job.name, trigger="cli", wait=not no_wait)
         if result is None:
             click.echo(f"{job.name}: another run is busy; not started")
@@ -43,8 +45,28 @@ def _job_command(job: Job) -> click.Command:
         if result.outcome is not RunOutcome.SUCCEEDED:
             click.echo(result.error or "", err=True)
             sys.exit(1)
+        if bundling:
+            for serial in _serials_after(before):
+                click.echo(f"batch {serial}")
 
     return command
+
+
+def _newest_batch_id() -> int:
+    from app.db import db
+    from app.filings import bundling
+
+    with db.unit_of_work() as session:
+        return bundling.newest_batch_id(session)
+
+
+def _serials_after(batch_id: int) -> list[str]:
+    """The serials of the filing batches a bundling run made (one per line on the terminal)."""
+    from app.db import db
+    from app.filings import bundling
+
+    with db.unit_of_work() as session:
+        return bundling.serials_after(session, batch_id)
 
 
 for _job in JOBS.values():

@@ -10,7 +10,9 @@ from flask_smorest import Blueprint
 
 from app import clock
 from app.accounts.auth import current_actor, requires
+from app.accounts.models import MerchantRole
 from app.accounts.roles import Permission
+from app.accounts.services import mask_mobile
 from app.api.pagination import PageArgs, keyset_page, page_schema
 from app.context import city_zone, current_manager, current_staff, reward_types
 from app.db import db
@@ -126,6 +128,71 @@ def edit_offer(data: dict[str, Any], offer_id: int) -> Offer:
 def counter_stores() -> list[Store]:
     """The stores where the caller may redeem: every store for a manager, a cashier's own."""
     return services.counter_stores(db.session, current_staff())
+
+
+@blp.post("/merchant/stores")
+@requires(Permission.MERCHANT_MANAGE)
+@blp.arguments(schemas.StoreSchema())
+@blp.response(201, schemas.StoreSchema)
+def add_store(data: dict[str, Any]) -> Store:
+    """Add a store (managers only, audited)."""
+    return services.add_store(
+        db.session, current_actor(), current_manager(), name=data["name"], address=data["address"]
+    )
+
+
+def _staff_out(user: Any, assigned: dict[int, list[int]]) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "mobile": mask_mobile(user.mobile),
+        "display_name": user.display_name,
+        "merchant_role": user.merchant_role.value,
+        "is_active": user.is_active,
+        "store_ids": assigned.get(user.id, []),
+    }
+
+
+@blp.get("/merchant/staff")
+@requires(Permission.MERCHANT_MANAGE)
+@blp.response(200, schemas.MerchantStaffOut(many=True))
+def list_staff() -> list[dict[str, Any]]:
+    """The merchant's staff with each cashier's stores (managers only)."""
+    merchant_id = current_manager().merchant_id
+    assigned = services.store_ids_by_cashier(db.session, merchant_id)
+    return [_staff_out(user, assigned) for user in services.staff_of(db.session, merchant_id)]
+
+
+@blp.post("/merchant/staff")
+@requires(Permission.MERCHANT_MANAGE)
+@blp.arguments(schemas.MerchantStaffIn())
+@blp.response(201, schemas.MerchantStaffOut)
+def add_staff(data: dict[str, Any]) -> dict[str, Any]:
+    """Create a cashier's account working at the given stores, or another manager's (audited)."""
+    manager = current_manager()
+    user = services.add_staff(
+        db.session,
+        current_actor(),
+        manager,
+        mobile=data["mobile"],
+        password=data["password"],
+        display_name=data["display_name"],
+        merchant_role=MerchantRole(data["merchant_role"]),
+        store_ids=data["store_ids"],
+    )
+    return _staff_out(user, services.store_ids_by_cashier(db.session, manager.merchant_id))
+
+
+@blp.patch("/merchant/staff/<int:user_id>")
+@requires(Permission.MERCHANT_MANAGE)
+@blp.arguments(schemas.MerchantStaffActiveIn())
+@blp.response(200, schemas.MerchantStaffOut)
+def set_staff_active(data: dict[str, Any], user_id: int) -> dict[str, Any]:
+    """Disable a departed cashier's account, or enable it again (managers only, audited)."""
+    manager = current_manager()
+    user = services.set_staff_active(
+        db.session, current_actor(), manager, user_id, active=data["is_active"]
+    )
+    return _staff_out(user, services.store_ids_by_cashier(db.session, manager.merchant_id))
 
 
 @blp.put("/merchant/staff/<int:user_id>/stores")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_babel import get_locale
 
+from app.api.fields import StrictBoolean
 from app.api.ids import Id
 from app.context import reward_types
 from app.merchants import offers
@@ -27,6 +28,41 @@ class StaffStoresOut(ma.Schema):
 
     user_id = ma.fields.Integer()
     stores = ma.fields.List(ma.fields.Nested(StoreSchema))
+
+
+class MerchantStaffIn(ma.Schema):
+    """A new cashier's (or manager's) account, as on the staff page."""
+
+    mobile = ma.fields.String(required=True, metadata={"example": "13800138000"})
+    password = ma.fields.String(
+        required=True,
+        load_only=True,
+        metadata={"description": "12 to 128 characters of any kind; not a leaked password"},
+    )
+    display_name = ma.fields.String(required=True, validate=ma.validate.Length(max=64))
+    merchant_role = ma.fields.String(
+        load_default="cashier", validate=ma.validate.OneOf(["cashier", "manager"])
+    )
+    store_ids = ma.fields.List(
+        Id(strict=True),
+        load_default=list,
+        metadata={"description": "Where a cashier works; a manager works at every store"},
+    )
+
+
+class MerchantStaffOut(ma.Schema):
+    id = ma.fields.Integer()
+    mobile = ma.fields.String(metadata={"description": "Masked, e.g. 138****8000"})
+    display_name = ma.fields.String()
+    merchant_role = ma.fields.String(metadata={"description": "cashier or manager"})
+    is_active = ma.fields.Boolean()
+    store_ids = ma.fields.List(
+        ma.fields.Integer(), metadata={"description": "A cashier's stores; empty for managers"}
+    )
+
+
+class MerchantStaffActiveIn(ma.Schema):
+    is_active = StrictBoolean(required=True)
 
 
 class ApplicationIn(ma.Schema):
@@ -66,7 +102,7 @@ class DecisionIn(ma.Schema):
 
 
 class OfferDecisionIn(ma.Schema):
-    approve = ma.fields.Boolean(required=True)
+    approve = StrictBoolean(required=True)
     note = ma.fields.String(load_default="")
 
 
@@ -153,7 +189,7 @@ class VoucherKeysOut(ma.Schema):
 
 
 class RotateKeyIn(ma.Schema):
-    confirm = ma.fields.Boolean(
+    confirm = StrictBoolean(
         load_default=False,
         metadata={"description": "Must be true: your systems must use the new key from now on"},
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.api.fields import StrictBoolean
 from app.api.ids import Id
 from app.api.pagination import PageArgs, page_schema
 from app.methodology.models import PreviewStatus, VersionStatus
@@ -220,7 +221,7 @@ class MethodologyApplyIn(ma.Schema):
         required=True, metadata={"description": "As the kind declares them (its `fields`)"}
     )
     occurred_at = ma.fields.AwareDateTime(required=True)
-    self_reported = ma.fields.Boolean(load_default=False)
+    self_reported = StrictBoolean(load_default=False)
 
 
 class MethodologyFindingOut(ma.Schema):

@@ -82,11 +82,10 @@ class Redemption(Base):
         sa.CheckConstraint(
             "(status = 'reversed') = (reversed_at IS NOT NULL)", name="reversed_has_date"
         ),
-        # Led by the offer: the limits' count (one resident, one offer, this month) and an
-        # offer's redemptions both use it, whatever plan the planner settles on.
-        sa.Index("ix_redemptions_limits", "offer_id", "resident_id", "confirmed_at"),
-        # A resident's vouchers, newest first (My vouchers).
-        sa.Index("ix_redemptions_resident", "resident_id", "id"),
+        # The limits' count (one resident, one offer, this month) and a resident's vouchers. No
+        # other index leads with the offer or the resident, so no plan (a prepared statement's
+        # generic one included) can count the limits by reading every redemption of the offer.
+        sa.Index("ix_redemptions_limits", "resident_id", "offer_id", "confirmed_at"),
         sa.Index("ix_redemptions_merchant_confirmed", "merchant_id", "confirmed_at"),
         {"comment": "Confirmed redemptions of offers, with their fulfilment"},
     )

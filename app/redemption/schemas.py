@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.api.fields import yuan
 from app.api.ids import Id
 
 
@@ -114,10 +115,7 @@ class StatementLineOut(ma.Schema):
     offer_title = ma.fields.String()
     points = ma.fields.Integer(metadata={"description": "Points redeemed"})
     status = ma.fields.String()
-    amount_yuan = ma.fields.Decimal(
-        as_string=True,
-        metadata={"description": "This line's share of the amount owed, yuan (0 when reversed)"},
-    )
+    amount_yuan = yuan("This line's share of the amount owed, yuan (0 when reversed)")
 
 
 class StoreTotalOut(ma.Schema):
@@ -125,7 +123,7 @@ class StoreTotalOut(ma.Schema):
     store_name = ma.fields.String()
     redemptions = ma.fields.Integer()
     points = ma.fields.Integer()
-    amount_yuan = ma.fields.Decimal(as_string=True, metadata={"description": "Amount owed, yuan"})
+    amount_yuan = yuan("Amount owed, yuan")
 
 
 class StatementTotalsOut(ma.Schema):
@@ -135,7 +133,7 @@ class StatementTotalsOut(ma.Schema):
     redemptions = ma.fields.Integer()
     reversed = ma.fields.Integer()
     points = ma.fields.Integer(metadata={"description": "Points of the standing redemptions"})
-    amount_yuan = ma.fields.Decimal(as_string=True, metadata={"description": "Amount owed, yuan"})
+    amount_yuan = yuan("Amount owed, yuan")
 
 
 class StatementOut(StatementTotalsOut):

@@ -88,6 +88,7 @@ def detail(offer_id: int) -> str:
 @qr_token_limit
 def qr(offer_id: int) -> Any:
     """The QR code to show at the counter; the page's script refreshes it, watching the outcome."""
+    db.writing()  # a GET that issues a token
     offer = offers.visible_offer(db.session, offer_id, clock.now())
     summary = offers.summary(offer, reward_types(), _locale())
     try:

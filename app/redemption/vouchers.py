@@ -2,7 +2,7 @@
 
 A parking voucher is shown at the car-park exit long after the counter confirmed it, so the code,
 what it is for, where and until when it holds are kept on the redemption (its fulfilment) and
-read back here, newest first, in keyset pages by the resident's index.
+read back here, newest first, in keyset pages (the limits' index leads with the resident).
 """
 
 from __future__ import annotations

@@ -173,6 +173,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/merchant/voucher-key/reveal"): api_only(Role.MERCHANT_STAFF),
     ("POST", "/api/v1/merchant/voucher-key/rotate"): api_only(Role.MERCHANT_STAFF, ok=422),
     ("GET", "/api/v1/merchant/stores"): api_only(Role.MERCHANT_STAFF),
+    ("POST", "/api/v1/merchant/stores"): api_only(Role.MERCHANT_STAFF, ok=422),
+    ("GET", "/api/v1/merchant/staff"): api_only(Role.MERCHANT_STAFF),
+    ("POST", "/api/v1/merchant/staff"): api_only(Role.MERCHANT_STAFF, ok=422),
+    ("PATCH", "/api/v1/merchant/staff/{staff}"): api_only(Role.MERCHANT_STAFF, ok=422),
     ("PUT", "/api/v1/merchant/staff/{staff}/stores"): api_only(Role.MERCHANT_STAFF, ok=422),
     ("GET", "/api/v1/offers"): ALL,
     ("GET", "/api/v1/offers/{offer}"): {role: 404 for role in ROLES},
@@ -242,6 +246,11 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/bureau/filings/{batch}/submit"): only(*BUREAU, ok=404),
     ("POST", "/bureau/filings/{batch}/accept"): only(*BUREAU, ok=404),
     ("POST", "/bureau/filings/{batch}/reject"): only(*BUREAU, ok=404),
+    ("GET", "/api/v1/filings/batches"): api_only(*BUREAU, Role.VERIFIER),
+    ("GET", "/api/v1/filings/batches/{batch_serial}"): api_only(*BUREAU, Role.VERIFIER, ok=404),
+    ("GET", "/api/v1/filings/batches/{batch_serial}/package.zip"): api_only(
+        *BUREAU, Role.VERIFIER, ok=404
+    ),
     ("GET", "/verifier/batches/{batch}"): only(Role.VERIFIER, ok=404),
     ("GET", "/verifier/batches/{batch}/package.zip"): only(Role.VERIFIER, ok=404),
     ("GET", "/verifier/batches/{batch}/evidence/{evidence}"): only(Role.VERIFIER, ok=404),
@@ -281,6 +290,7 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:batch_id>", "{batch}", path)
     path = re.sub(r"<int:request_id>", "{approval}", path)
     path = re.sub(r"<serial>", "{certificate}", path)
+    path = re.sub(r"<string\(maxlength=32\):serial>", "{batch_serial}", path)
     return re.sub(r"<path:filename>", "swagger-ui.css", path)
 
 
@@ -305,7 +315,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"offer": 999_999, "merchant": 999_999, "redemption": 999_999}
     ids |= {"transaction": 999_999}
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
-    ids |= {"batch": 999_999, "certificate": "CN-2026-999999"}
+    ids |= {"batch": 999_999, "certificate": "CN-2026-999999", "batch_serial": "TPH-209901-999999"}
     ids |= {"claim": 999_999, "organisation": 999_999, "invitation": 999_999}
     ids |= {"approval": 999_999}
     if role != ANON:

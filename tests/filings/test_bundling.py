@@ -112,3 +112,22 @@ def test_a_run_that_fails_midway_leaves_no_partial_batch(app, session, monkeypat
     assert retried.outcome is RunOutcome.SUCCEEDED and retried.counts["lines"] == 3
     outcomes = [run.outcome for run in session.scalars(sa.select(JobRun).order_by(JobRun.id))]
     assert outcomes == [RunOutcome.FAILED, RunOutcome.SUCCEEDED]
+
+
+def test_the_bundling_command_prints_the_serials_it_made(app, session):
+    version = make_version(session)
+    resident = make_user(session)
+    make_reduction(session, version, resident, shanghai(2026, 9, 9, 9))
+    make_reduction(session, version, resident, shanghai(2026, 10, 3, 9))
+    session.commit()
+    runner = app.test_cli_runner()
+    with time_machine.travel(shanghai(2026, 11, 2), tick=False):
+        first = runner.invoke(args=["jobs", "bundle-filings"])
+        again = runner.invoke(args=["jobs", "bundle-filings"])
+    serials = list(session.scalars(sa.select(FilingBatch.serial).order_by(FilingBatch.id)))
+    assert len(serials) == 2
+    assert first.exit_code == 0, first.output
+    assert [line for line in first.output.splitlines() if line.startswith("batch ")] == [
+        f"batch {serial}" for serial in serials
+    ]
+    assert again.exit_code == 0 and "batch " not in again.output

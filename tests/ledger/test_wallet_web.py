@@ -196,7 +196,7 @@ def test_adjustments_through_the_api_are_idempotent(client, session):
         assert refused.status_code == 422, points
     taken = client.post(url, json={**body, "points": -41, "idempotency_key": "y"}, headers=headers)
     assert taken.status_code == 409
-    assert "40" in taken.get_json()["message"] and taken.get_json()["balance"] == 40
+    assert "40" in taken.get_json()["message"] and taken.get_json()["details"]["balance"] == 40
     unknown = client.post(
         "/api/v1/bureau/ledger/wallets/987654/adjustments", json=body, headers=headers
     )

@@ -88,7 +88,7 @@ def test_bad_offers(client, session):
     bad_config = client.post(
         "/api/v1/merchant/offers", json=offer_body(store.id, config={}), headers=manager
     ).get_json()
-    assert "free_minutes" in bad_config["config_errors"]
+    assert "free_minutes" in bad_config["details"]["config_errors"]
     assert session.scalar(sa.select(sa.func.count()).select_from(Offer)) == 0
     del other
 

@@ -141,7 +141,7 @@ def test_the_residents_qr_page_and_its_status(app, client, session, scene):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "<svg" in html and "js/qr.js" in html and "<script>" not in html
-    assert 'id="qr-balance">2000<' in html
+    assert 'id="qr-balance">2,000<' in html
 
 
 def test_the_qr_page_says_when_points_are_too_few(app, client, session, scene):

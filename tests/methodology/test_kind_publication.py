@@ -66,7 +66,7 @@ def test_the_public_pages_show_fields_units_identifier_and_caps(app, client):
 
 def test_the_openapi_document_has_one_item_schema_per_kind_chosen_by_kind(app, client):
     schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
-    items = schemas["PartnerActivityBatch"]["properties"]["activities"]["items"]
+    items = schemas["PartnerItem"]
     kinds = {kind.code: kind for kind in _kinds(app).values()}
     assert items["discriminator"]["propertyName"] == "kind"
     assert set(items["discriminator"]["mapping"]) == set(kinds)

@@ -166,7 +166,7 @@ def test_too_few_points(app, client, session, scene):
     staff = api_headers(client, scene.cashier)
     assert confirm(client, staff, big.signed).status_code == 201  # 200 points left
     body = _refused(client, session, scene, issued.signed, "insufficient_points", 409)
-    assert body["balance"] == 200
+    assert body["details"]["balance"] == 200
 
 
 def test_no_stock_left(app, client, session, scene):
@@ -294,7 +294,7 @@ def test_issuing_refuses_too_few_points_up_front(app, client, session, scene):
     response = client.post(f"/api/v1/wallet/offers/{poor.id}/tokens")
     assert response.status_code == 409
     assert response.get_json()["reason"] == "insufficient_points"
-    assert response.get_json()["balance"] == 2000
+    assert response.get_json()["details"]["balance"] == 2000
 
 
 def test_cookie_calls_need_the_csrf_token(client, session, scene):

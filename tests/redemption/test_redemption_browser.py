@@ -39,7 +39,7 @@ def test_resident_shows_qr_cashier_scans_and_both_see_the_result(live_server, br
     resident.get_by_role("link", name="停车 60 分钟免费").first.click()
     resident.locator("#use-offer").click()
     resident.wait_for_url("**/qr")
-    assert resident.locator("#qr-balance").inner_text() == "2000"
+    assert resident.locator("#qr-balance").inner_text() == "2,000"
     assert fits(resident)
 
     picture = resident.locator("#qr-figure").screenshot()
@@ -66,6 +66,6 @@ def test_resident_shows_qr_cashier_scans_and_both_see_the_result(live_server, br
 
     resident.locator("#qr-outcome").wait_for(state="visible", timeout=10_000)
     assert "500" in resident.locator("#qr-message").inner_text()
-    assert resident.locator("#qr-balance").inner_text() == "1500"
+    assert resident.locator("#qr-balance").inner_text() == "1,500"
     assert resident.locator("#qr-voucher-code").inner_text()
     assert resident.console_errors == []

@@ -63,7 +63,7 @@
   }
 
   function showStatus(status) {
-    balance.textContent = status.balance;
+    balance.textContent = Number(status.balance).toLocaleString("en-US");
     if (status.replays > seenReplays) {
       seenReplays = status.replays;
       warn(page.dataset.replayMessage);

@@ -256,7 +256,7 @@ def test_the_openapi_document_describes_the_third_party_item(client):
     assert quantities["required"] == ["cups"]
     assert quantities["additionalProperties"] is False
     assert item["allOf"][1]["properties"]["identifier"]["x-identifier-kind"] == "campus_card"
-    one_of = schemas["PartnerActivityBatch"]["properties"]["activities"]["items"]
+    one_of = schemas["PartnerItem"]
     assert one_of["discriminator"]["mapping"]["reusable_cup"] == (
         "#/components/schemas/PartnerItem_reusable_cup"
     )

@@ -5,8 +5,8 @@ declarations when it starts, so installing a methodology with a new identifier k
 migration. The downgrade restores the CHECK with the six kinds the built-ins declared; it fails if
 a row holds another kind.
 
-Revision ID: 0019_kinds
-Revises: 0018
+Revision ID: 0018_kinds
+Revises: 0017
 Create Date: 2026-12-07 17:30:00.000000
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_kinds"
-down_revision: str | None = "0018"
+revision: str = "0018_kinds"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
