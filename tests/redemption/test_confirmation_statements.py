@@ -68,10 +68,20 @@ def test_the_limits_count_reads_one_residents_rows_under_a_generic_plan(session)
     counted = sa.select(sa.literal(1)).where(WITHIN_LIMITS).compile(dialect=dialect)
     names = list(dict.fromkeys(counted.positiontup))  # $1, $2 … in order
     connection = session.connection().connection.driver_connection
+    # A city's month: 20,000 redemptions of 20 offers by 4,000 residents (rows alone, without
+    # their parents: the foreign keys' triggers are off for this rolled-back transaction).
+    connection.execute("SET LOCAL session_replication_role = replica")
+    connection.execute(
+        "INSERT INTO redemptions (id, resident_id, offer_id, merchant_id, offer_title, points,"
+        " reward_type, fulfilment, ledger_transaction_id, confirmed_by_id, confirmed_at, status,"
+        " reversal_reason) SELECT n, 1000 + n % 4000, 1 + n % 20, 1 + n % 5, 'offer', 100,"
+        " 'coupon', '{}', n, 1, TIMESTAMPTZ '2026-11-01' + n * INTERVAL '2 minutes',"
+        " 'completed', '' FROM generate_series(1, 20000) AS n"
+    )
+    connection.execute("ANALYZE redemptions")
     connection.execute(f"PREPARE limits AS {counted.string}")
     try:
         connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        connection.execute("SET LOCAL enable_seqscan = off")  # as on a table of some size
         values = {
             "holder_id": "1", "offer_id": "1", "day_start": "'2026-11-20T00:00:00Z'",
             "month_start": "'2026-11-01T00:00:00Z'", "resident_daily_limit": "1",
