@@ -36,8 +36,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+$(VENV)/.installed-test: pyproject.toml tests/plugins/third_party_dist/pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
+	# A third-party methodology distribution the end-to-end tests credit (tests/plugins/third_party)
+	$(BIN)/pip install --quiet --no-deps -e tests/plugins/third_party_dist
 	touch $@
 
 ## translations: compile the message catalogues (Simplified Chinese, English)

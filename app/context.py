@@ -48,6 +48,7 @@ class Ingestion:
 class AppContext:
     zone: ZoneInfo
     methodologies: Mapping[str, type[Methodology]]
+    kinds: kinds.KindCatalogue
     reward_types: Mapping[str, type[RewardType]]
     ledger_policy: LedgerPolicy
     ingestion: Ingestion
@@ -60,9 +61,11 @@ def build(config: Mapping[str, Any]) -> AppContext:
     from methodologies.registry import load_methodologies
     from rewards.registry import load_reward_types
 
+    loaded = load_methodologies(config["METHODOLOGIES"])
     return AppContext(
         zone=ZoneInfo(config["CITY_TIMEZONE"]),
-        methodologies=load_methodologies(config["METHODOLOGIES"]),
+        methodologies=loaded,
+        kinds=kinds.catalogue_of(loaded),
         reward_types=load_reward_types(config["REWARD_TYPES"]),
         ledger_policy=policy_from_config(config),
         ingestion=Ingestion(
@@ -102,7 +105,9 @@ def _same_trip(config: Mapping[str, Any]) -> matching.Tolerance:
 
 def init_app(app: Flask) -> None:
     """Build and check the context (again, after a test changed the configuration)."""
-    app.extensions[_KEY] = build(app.config)
+    built = build(app.config)
+    app.extensions[_KEY] = built
+    app.extensions[kinds.EXTENSION_KEY] = built.kinds
 
 
 def of(app: Flask) -> AppContext:
@@ -123,6 +128,11 @@ def city_zone() -> ZoneInfo:
 def methodologies() -> Mapping[str, type[Methodology]]:
     """The methodologies this deployment loaded at start-up, by code."""
     return current().methodologies
+
+
+def kind_catalogue() -> kinds.KindCatalogue:
+    """The installed activity kinds and identifier kinds, as the methodologies declare them."""
+    return current().kinds
 
 
 def reward_types() -> Mapping[str, type[RewardType]]:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from app.activities import reasons
-from app.activities.kinds import kind_name
+from app.activities.kinds import identifier_name, kind_name
 from app.context import city_zone
 from app.filings.package import tonnes
 from app.ledger.policy import valid_until
@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(points_valid_until, "points_valid_until")
     app.add_template_filter(kind_name, "kind_name")
+    app.add_template_filter(identifier_name, "identifier_name")
     app.add_template_filter(reasons.message, "reason_text")
     app.add_template_filter(lambda grams: str(tonnes(grams)), "tonnes")
     app.add_template_filter(whole_number, "whole_number")

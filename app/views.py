@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from app import context
 from app.accounts.auth import protect_cookie_api_call, sign_in_by_bearer_token
 from app.accounts.roles import Permission, Role
 from app.extensions import api, csrf
@@ -87,6 +88,7 @@ def register(app: Flask) -> None:
     api.register_blueprint(filings_api.blp)
     csrf.exempt(dashboard_api.blp)  # read-only open data
     api.register_blueprint(dashboard_api.blp)
+    activities_api.document_partner_items(api.spec, context.of(app).kinds)
 
 
 def _template_globals() -> dict[str, Any]:

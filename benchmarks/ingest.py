@@ -64,14 +64,19 @@ from app import context as edge  # noqa: E402
 from app import create_app  # noqa: E402
 from app.activities import keys, partners, simulator  # noqa: E402
 from app.activities.ingest import ACTIVITY_COLUMNS  # noqa: E402
+from app.activities.matching import trip_end  # noqa: E402
 from app.activities.models import Activity  # noqa: E402
-from app.activities.pipeline import REDUCTION_COLUMNS, fingerprint, trip_end  # noqa: E402
+from app.activities.pipeline import REDUCTION_COLUMNS  # noqa: E402
 from app.audit.services import SYSTEM, Actor  # noqa: E402
 from app.cli import alembic_config  # noqa: E402
 from app.db import RANDOM_PAGE_COST, db  # noqa: E402
 from app.ledger import batch as ledger_batch  # noqa: E402
 from app.methodology.services import register_and_approve  # noqa: E402
 from benchmarks.cpu import cpu_by_side  # noqa: E402
+from methodologies.transit import TRANSIT_CARD, BusRide  # noqa: E402
+
+#: Bus and metro rides are trips alike (one declaration, shared by both kinds).
+TRIP = BusRide.kind.trip
 
 ZONE = ZoneInfo("Asia/Shanghai")
 GOAL_PER_SECOND = 10_000
@@ -182,9 +187,9 @@ def seed(url: str, residents: int) -> dict[str, Any]:
         ) as copy:
             for n in range(residents):
                 digest = keys.hash_identifier(
-                    identifier_key, "transit_card", simulator.identifiers(n).card
+                    identifier_key, TRANSIT_CARD, simulator.identifiers(n).card
                 )
-                copy.write_row((first_id + n, "transit_card", digest, now))
+                copy.write_row((first_id + n, TRANSIT_CARD.code, digest, now))
         with cursor.copy(
             "COPY ledger_accounts (type, holder_id, balance, created_at) FROM STDIN"
         ) as copy:
@@ -304,8 +309,8 @@ def bare_copy(
             activities.append(
                 (aid, "partner", seeded["partner_id"], item["external_id"], item["kind"],
                  participant, None, None, occurred,
-                 trip_end(item["kind"], occurred, quantities), q, "verified", "[]", None,
-                 rid, fingerprint(participant, item["kind"], occurred, quantities), now, now)
+                 trip_end(occurred, quantities, None, TRIP), q, "verified", "[]", None,
+                 rid, None, now, now)
             )  # fmt: skip
             transactions.append((tid, "issue", f"issue:{rid}", "0" * 64, "reduction", rid, "", now))
             entries.append((tid, wallets[participant], grams, expires))

@@ -26,7 +26,6 @@ from app.accounts import services as accounts
 from app.accounts.models import MerchantRole, User
 from app.accounts.roles import Role
 from app.activities import links, partners, simulator
-from app.activities.models import IdentifierKind
 from app.audit.services import SYSTEM, Actor
 from app.db import db
 from app.ledger import services as ledger
@@ -40,6 +39,7 @@ from app.merchants.models import (
     staff_stores,
 )
 from app.methodology.services import register_and_approve
+from methodologies.transit import TRANSIT_CARD
 
 PASSWORD = "topology-2026-pass"  # test and benchmark accounts only
 TOKEN_SECONDS = 24 * 3600
@@ -141,7 +141,7 @@ def seed(app: Flask, *, residents: int, cashiers: int, points: int) -> Populatio
             links.link(
                 session,
                 resident.id,
-                kind=IdentifierKind.TRANSIT_CARD,
+                kind=TRANSIT_CARD.code,
                 identifier=simulator.identifiers(n).card,
                 label=None,
                 identifier_key=key,

@@ -4,11 +4,16 @@ A methodology is a class (never instantiated) identified by ``code`` and ``versi
 
 1. validates a version's stored parameters once: ``params = M.load_parameters(json_values)``;
 2. loads a reported action: ``activity = M.build_activity(raw, occurred_at, self_reported=...)``
-   (a marshmallow ``ValidationError`` names the bad field) and stores
+   through the input schema built from the kind's declared fields (a marshmallow
+   ``ValidationError`` names the bad field) and stores
    ``M.dump_quantities(activity.quantities)``, which loads back equal;
 3. asks ``M.check(activity, params)`` for plausibility findings ("reject" or "flag");
 4. computes ``M.quantify(activity, params, explain=True)`` and stores grams and trace;
 5. enforces ``M.daily_cap_g(params)`` across a participant's activities of the day.
+
+What the platform needs to know about the activity kind itself (its fields, identifier, whether it
+is a trip, whether residents may report it, samples) is the ``kind`` declaration: see
+``methodologies.kinds`` for that half of the contract.
 
 A plugin declares the class attributes below and implements ``measure`` (exact baseline and project
 grams) and ``plausibility``; the base class owns the shared rules (never negative, self-report
@@ -28,6 +33,7 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema
 
+from methodologies.kinds import ActivityKind, build_input_schema
 from methodologies.parameters import Parameter, Parameters, build_parameter_schema
 from methodologies.rounding import ZERO, mul, sub, to_grams
 from methodologies.text import Text, Trace, exact, factor, grams
@@ -109,7 +115,9 @@ def _parameter_schema(methodology: type["Methodology"]) -> Schema:
 
 @cache
 def _input_schema(methodology: type["Methodology"]) -> Schema:
-    return methodology.input_schema()
+    return build_input_schema(
+        f"{methodology.__name__}Quantities", methodology.kind, methodology.validate_quantities
+    )
 
 
 class Methodology(ABC):
@@ -119,16 +127,24 @@ class Methodology(ABC):
     code: ClassVar[str]
     #: Semver-like "1.0.0"; the platform stores it with every reduction.
     version: ClassVar[str]
-    #: The activity kind this methodology credits, e.g. "bus_ride".
+    #: Everything about the activity kind this methodology credits (``methodologies.kinds``).
+    kind: ClassVar[ActivityKind]
+    #: The kind's code, e.g. "bus_ride" (set from ``kind``).
     activity_kind: ClassVar[str]
     name: ClassVar[Text]
     #: The formula in words, for the public catalogue.
     formula: ClassVar[Text]
-    #: Loads an activity's raw quantities into typed values.
-    input_schema: ClassVar[type[Schema]]
     parameters: ClassVar[tuple[Parameter, ...]]
-    #: Raw quantities of a typical activity: the catalogue's worked example and a start-up check.
+    #: Raw quantities of a typical activity: the kind's first sample (set from ``kind``).
     example: ClassVar[Mapping[str, Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if isinstance(kind, ActivityKind):
+            cls.activity_kind = kind.code
+            if kind.samples and isinstance(kind.samples, tuple):
+                cls.example = kind.samples[0]
 
     # -- parameters -------------------------------------------------------------------------------
 
@@ -171,6 +187,16 @@ class Methodology(ABC):
         return cls._own(params).values["daily_cap_g"]
 
     # -- activities -------------------------------------------------------------------------------
+
+    @classmethod
+    def input_schema(cls) -> Schema:
+        """Loads an activity's raw quantities: the kind's declared fields and cross-field rules."""
+        return _input_schema(cls)
+
+    @classmethod  # noqa: B027 (an optional hook, empty by default)
+    def validate_quantities(cls, data: Mapping[str, Any]) -> None:
+        """Rules between fields (distance or stations, say): raise ``ValidationError`` naming
+        the field. Each field's own type and bounds are already checked from its declaration."""
 
     @classmethod
     def load_quantities(cls, raw: Mapping[str, Any]) -> dict[str, Any]:

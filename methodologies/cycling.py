@@ -5,20 +5,16 @@ project emission of 0 (a bicycle emits nothing while ridden). Shared and own bik
 factors so the bureau can tell them apart later without a code change.
 """
 
-from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar
-
-from marshmallow import Schema, fields, validate
 
 from methodologies import sources
 from methodologies.base import Activity, Finding, Measure, Methodology, Severity
+from methodologies.kinds import ActivityKind, IdentifierKind, QuantityField, SelfReport, Trip
 from methodologies.parameters import Parameter, Parameters, standard_parameters
 from methodologies.rounding import ZERO, mul
-from methodologies.schema import quantity_field
 from methodologies.text import Text, approx, factor, quantity
 
-__all__ = ["Cycling", "CyclingSchema"]
+__all__ = ["BIKE_ACCOUNT", "Cycling"]
 
 #: Each mode and the parameter holding its factor.
 MODES = {"shared": "shared_g_per_km", "own": "own_g_per_km"}
@@ -28,12 +24,35 @@ _MODE_NAMES = {
 }
 
 
-class CyclingSchema(Schema):
-    """One bike trip as the bike-share operator or the resident's app reports it."""
+BIKE_ACCOUNT = IdentifierKind("bike_account", Text(zh="共享单车账户", en="Bike-share account"))
 
-    mode = fields.String(required=True, validate=validate.OneOf(tuple(MODES)))
-    distance_km = quantity_field()
-    duration_minutes = quantity_field(maximum=Decimal(24 * 60))
+#: One bike trip as the bike-share operator or the resident's app reports it.
+BIKE_TRIP = ActivityKind(
+    code="bike_trip",
+    name=Text(zh="骑行", en="Bike trip"),
+    description=Text(
+        zh="骑共享单车或自有自行车出行，按公里计。",
+        en="A trip on a shared or an own bike, credited per km.",
+    ),
+    fields=(
+        QuantityField("mode", "choice", Text(zh="车辆", en="Bike"), choices=_MODE_NAMES),
+        QuantityField("distance_km", "decimal", Text(zh="骑行距离", en="Distance"), unit="km"),
+        QuantityField(
+            "duration_minutes",
+            "decimal",
+            Text(zh="骑行时长", en="Duration"),
+            unit="min",
+            maximum=Decimal(24 * 60),
+        ),
+    ),
+    identifier=BIKE_ACCOUNT,
+    samples=(
+        {"mode": "shared", "distance_km": "3.2", "duration_minutes": "15"},
+        {"mode": "own", "distance_km": "5.0", "duration_minutes": "22"},
+    ),
+    trip=Trip("duration_minutes", "distance_km"),
+    self_report=SelfReport(("mode", "distance_km", "duration_minutes")),
+)
 
 
 class Cycling(Methodology):
@@ -41,7 +60,7 @@ class Cycling(Methodology):
 
     code = "cycling"
     version = "1.0.0"
-    activity_kind = "bike_trip"
+    kind = BIKE_TRIP
     name = Text(zh="骑行", en="Cycling")
     formula = Text(
         zh="减排量 = 骑行公里 × 单位里程减排因子（共享单车或自有自行车）；自报骑行按自报权重计入；"
@@ -49,12 +68,6 @@ class Cycling(Methodology):
         en="Reduction = km cycled × the per-km factor (shared or own bike); self-reported trips "
         "count at the self-report weight; capped per trip and per day.",
     )
-    input_schema: ClassVar[type[Schema]] = CyclingSchema
-    example: ClassVar[Mapping[str, Any]] = {
-        "mode": "shared",
-        "distance_km": "3.2",
-        "duration_minutes": "15",
-    }
     parameters = (
         Parameter(
             "shared_g_per_km",
@@ -81,6 +94,7 @@ class Cycling(Methodology):
                 "may have been motorised and goes to human review.",
             ),
             minimum=Decimal(1),
+            role="limit",
         ),
         Parameter(
             "max_trip_km",
@@ -89,6 +103,7 @@ class Cycling(Methodology):
             sources.PLATFORM_DEFAULT,
             Text(zh="单次骑行更长时转人工审核。", en="A longer single trip goes to human review."),
             minimum=Decimal(1),
+            role="limit",
         ),
         *standard_parameters(
             activity_cap_g=1_000,

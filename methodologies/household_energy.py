@@ -12,51 +12,66 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import ValidationError
 
 from methodologies import sources
 from methodologies.base import Activity, Finding, Measure, Methodology, Severity
+from methodologies.kinds import ActivityKind, IdentifierKind, QuantityField
 from methodologies.parameters import Parameter, Parameters, standard_parameters
 from methodologies.rounding import mul, sub
-from methodologies.schema import quantity_field
 from methodologies.text import Text, factor, quantity
 
-__all__ = ["ElectricitySaving", "ElectricityUseSchema", "GasSaving", "GasUseSchema"]
+__all__ = ["ELECTRICITY_METER", "GAS_METER", "ElectricitySaving", "GasSaving"]
 
 #: Meter registers count far beyond one period's use.
 _MAX_READING = Decimal(1_000_000_000)
 
 
-class _MeteredUseSchema(Schema):
-    """A metering period; ``meter_start``/``meter_end`` are the register readings, if known."""
-
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True)
-    meter_start = quantity_field(required=False, maximum=_MAX_READING)
-    meter_end = quantity_field(required=False, maximum=_MAX_READING)
-
-    @validates_schema
-    def _period_and_readings(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data["period_end"] < data["period_start"]:
-            raise ValidationError("Must not be before period_start.", field_name="period_end")
-        given = [name for name in ("meter_start", "meter_end") if name in data]
-        if len(given) == 1:
-            missing = "meter_end" if given == ["meter_start"] else "meter_start"
-            raise ValidationError("Give both meter readings or neither.", field_name=missing)
+ELECTRICITY_METER = IdentifierKind("electricity_meter", Text(zh="电表", en="Electricity meter"))
+GAS_METER = IdentifierKind("gas_meter", Text(zh="燃气表", en="Gas meter"))
 
 
-class ElectricityUseSchema(_MeteredUseSchema):
-    """Electricity metered in a period and the household's baseline for the same period, in kWh."""
-
-    consumed_kwh = quantity_field()
-    baseline_kwh = quantity_field()
-
-
-class GasUseSchema(_MeteredUseSchema):
-    """Natural gas metered in a period and the household's baseline for the same period, in m3."""
-
-    consumed_m3 = quantity_field()
-    baseline_m3 = quantity_field()
+def _metered_kind(
+    code: str,
+    names: tuple[Text, Text],
+    identifier: IdentifierKind,
+    unit: str,
+    use: tuple[str, str],
+    sample: Mapping[str, Any],
+) -> ActivityKind:
+    """A metering period: metered use, the baseline for the same period, register readings."""
+    consumed, baseline = use
+    return ActivityKind(
+        code=code,
+        name=names[0],
+        description=names[1],
+        fields=(
+            QuantityField("period_start", "date", Text(zh="计量期开始", en="Period start")),
+            QuantityField("period_end", "date", Text(zh="计量期结束", en="Period end")),
+            QuantityField(consumed, "decimal", Text(zh="计量用量", en="Metered use"), unit=unit),
+            QuantityField(
+                baseline, "decimal", Text(zh="同期基准用量", en="Baseline use"), unit=unit
+            ),
+            QuantityField(
+                "meter_start",
+                "decimal",
+                Text(zh="期初表读数", en="Reading at start"),
+                unit=unit,
+                required=False,
+                maximum=_MAX_READING,
+            ),
+            QuantityField(
+                "meter_end",
+                "decimal",
+                Text(zh="期末表读数", en="Reading at end"),
+                unit=unit,
+                required=False,
+                maximum=_MAX_READING,
+            ),
+        ),
+        identifier=identifier,
+        samples=(sample,),
+    )
 
 
 class _MeteredSaving(Methodology):
@@ -66,6 +81,16 @@ class _MeteredSaving(Methodology):
     baseline_field: ClassVar[str]
     factor_parameter: ClassVar[str]
     unit: ClassVar[Text]
+
+    @classmethod
+    def validate_quantities(cls, data: Mapping[str, Any]) -> None:
+        """The period runs forwards; both register readings or neither."""
+        if data["period_end"] < data["period_start"]:
+            raise ValidationError("Must not be before period_start.", field_name="period_end")
+        given = [name for name in ("meter_start", "meter_end") if name in data]
+        if len(given) == 1:
+            missing = "meter_end" if given == ["meter_start"] else "meter_start"
+            raise ValidationError("Give both meter readings or neither.", field_name=missing)
 
     @classmethod
     def derive(cls, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,6 +216,7 @@ def _metered_parameters(
             ),
             kind="integer",
             minimum=1,
+            role="limit",
         ),
         Parameter(
             "max_fall_share",
@@ -202,6 +228,7 @@ def _metered_parameters(
                 en="A fall below the baseline larger than this share goes to human review.",
             ),
             maximum=1,
+            role="limit",
         ),
         *standard_parameters(
             activity_cap_g=activity_cap_g,
@@ -217,7 +244,27 @@ class ElectricitySaving(_MeteredSaving):
 
     code = "electricity"
     version = "1.0.0"
-    activity_kind = "electricity_use"
+    kind = _metered_kind(
+        "electricity_use",
+        (
+            Text(zh="节约用电", en="Electricity saving"),
+            Text(
+                zh="一个计量期的家庭用电量与同期基准比较。",
+                en="A household's electricity use in a period against its baseline.",
+            ),
+        ),
+        ELECTRICITY_METER,
+        "kWh",
+        ("consumed_kwh", "baseline_kwh"),
+        {
+            "period_start": "2024-05-01",
+            "period_end": "2024-05-31",
+            "baseline_kwh": "300",
+            "consumed_kwh": "260",
+            "meter_start": "10240",
+            "meter_end": "10500",
+        },
+    )
     name = Text(zh="家庭节电", en="Household electricity saving")
     formula = Text(
         zh="减排量 = （同期基准用电量 − 计量用电量）× 电网排放因子；只有低于基准的部分计入；"
@@ -226,15 +273,6 @@ class ElectricitySaving(_MeteredSaving):
         "emission factor; only a fall below the baseline earns; self-reported readings count at "
         "the self-report weight; capped per period and per day.",
     )
-    input_schema: ClassVar[type[Schema]] = ElectricityUseSchema
-    example: ClassVar[Mapping[str, Any]] = {
-        "period_start": "2024-05-01",
-        "period_end": "2024-05-31",
-        "baseline_kwh": "300",
-        "consumed_kwh": "260",
-        "meter_start": "10240",
-        "meter_end": "10500",
-    }
     consumed_field = "consumed_kwh"
     baseline_field = "baseline_kwh"
     factor_parameter = "grid_kg_per_kwh"
@@ -259,7 +297,25 @@ class GasSaving(_MeteredSaving):
 
     code = "gas"
     version = "1.0.0"
-    activity_kind = "gas_use"
+    kind = _metered_kind(
+        "gas_use",
+        (
+            Text(zh="节约用气", en="Gas saving"),
+            Text(
+                zh="一个计量期的家庭用气量与同期基准比较。",
+                en="A household's natural-gas use in a period against its baseline.",
+            ),
+        ),
+        GAS_METER,
+        "m3",
+        ("consumed_m3", "baseline_m3"),
+        {
+            "period_start": "2024-01-01",
+            "period_end": "2024-01-31",
+            "baseline_m3": "60",
+            "consumed_m3": "52.5",
+        },
+    )
     name = Text(zh="家庭节气", en="Household natural-gas saving")
     formula = Text(
         zh="减排量 = （同期基准用气量 − 计量用气量）× 天然气排放因子；只有低于基准的部分计入；"
@@ -268,13 +324,6 @@ class GasSaving(_MeteredSaving):
         "natural-gas emission factor; only a fall below the baseline earns; self-reported "
         "readings count at the self-report weight; capped per period and per day.",
     )
-    input_schema: ClassVar[type[Schema]] = GasUseSchema
-    example: ClassVar[Mapping[str, Any]] = {
-        "period_start": "2024-01-01",
-        "period_end": "2024-01-31",
-        "baseline_m3": "60",
-        "consumed_m3": "52.5",
-    }
     consumed_field = "consumed_m3"
     baseline_field = "baseline_m3"
     factor_parameter = "gas_kg_per_m3"

@@ -22,15 +22,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PARAMETER_PLACES",
+    "PARAMETER_ROLES",
     "STANDARD_PARAMETERS",
     "Parameter",
     "ParameterKind",
+    "ParameterRole",
     "Parameters",
     "build_parameter_schema",
     "standard_parameters",
 ]
 
 ParameterKind = Literal["decimal", "integer", "table"]
+#: What a parameter is for, as the catalogue groups them: an emission factor (or table feeding
+#: one), a plausibility limit, a cap, or the self-report weight.
+ParameterRole = Literal["factor", "limit", "cap", "weight"]
+PARAMETER_ROLES = ("factor", "limit", "cap", "weight")
 #: Decimal places a parameter may carry (0.5857 kg/kWh needs 4); more would be a typo, not a factor.
 PARAMETER_PLACES = 9
 _MAX_DECIMAL = Decimal(1_000_000)
@@ -60,6 +66,7 @@ class Parameter:
     minimum: Decimal | int = 0
     maximum: Decimal | int | None = None
     key_pattern: str | None = None
+    role: ParameterRole = "factor"
 
     def field(self) -> fields.Field:
         """The marshmallow field validating this parameter; its metadata feeds forms."""
@@ -71,6 +78,7 @@ class Parameter:
             "default": self.dump(self.default),
             "minimum": self.dump(self.minimum),
             "maximum": None if self.maximum is None else self.dump(self.maximum),
+            "role": self.role,
         }
         if self.kind == "integer":
             maximum = _MAX_INTEGER if self.maximum is None else self.maximum
@@ -137,6 +145,7 @@ def standard_parameters(
                 "worth about twice a self-declared action.",
             ),
             maximum=1,
+            role="weight",
         ),
         Parameter(
             "activity_cap_g",
@@ -145,6 +154,7 @@ def standard_parameters(
             activity_cap_source,
             Text(zh="单次行为最多计入的减排量。", en="Most grams one activity can earn."),
             kind="integer",
+            role="cap",
         ),
         Parameter(
             "daily_cap_g",
@@ -157,5 +167,6 @@ def standard_parameters(
                 "platform enforces it across activities.",
             ),
             kind="integer",
+            role="cap",
         ),
     )

@@ -8,18 +8,16 @@ input schema, so a weigh-in of an unknown material is refused at load time, not 
 from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, ClassVar
-
-from marshmallow import Schema, fields, validate
+from typing import Any
 
 from methodologies import sources
 from methodologies.base import Activity, Finding, Measure, Methodology, Severity
+from methodologies.kinds import ActivityKind, IdentifierKind, QuantityField, SelfReport
 from methodologies.parameters import Parameter, Parameters, standard_parameters
 from methodologies.rounding import ZERO, mul
-from methodologies.schema import quantity_field
 from methodologies.text import Text, factor, quantity
 
-__all__ = ["MATERIALS", "Recycling", "RecyclingSchema"]
+__all__ = ["MATERIALS", "RECYCLING_CARD", "Recycling"]
 
 #: Each material: its names and its default kg CO2e avoided per kg recycled (US EPA WARM).
 MATERIALS: Mapping[str, tuple[Text, Decimal]] = {
@@ -35,11 +33,36 @@ def _factor_name(material: str) -> str:
     return f"{material}_kg_per_kg"
 
 
-class RecyclingSchema(Schema):
-    """One weigh-in of one material at a recycling point."""
+RECYCLING_CARD = IdentifierKind("recycling_card", Text(zh="回收站卡", en="Recycling-station card"))
 
-    material = fields.String(required=True, validate=validate.OneOf(tuple(MATERIALS)))
-    kg = quantity_field(maximum=Decimal(10_000))
+#: One weigh-in of one material at a recycling point.
+WEIGH_IN = ActivityKind(
+    code="recycling_weigh_in",
+    name=Text(zh="垃圾分类回收", en="Recycling"),
+    description=Text(
+        zh="在回收点交投一种可回收物，按重量计。",
+        en="Recyclables of one material handed in at a recycling point, credited per kg.",
+    ),
+    fields=(
+        QuantityField(
+            "material",
+            "choice",
+            Text(zh="材料", en="Material"),
+            choices={code: names for code, (names, _factor) in MATERIALS.items()},
+        ),
+        QuantityField(
+            "kg", "decimal", Text(zh="重量", en="Weight"), unit="kg", maximum=Decimal(10_000)
+        ),
+    ),
+    identifier=RECYCLING_CARD,
+    samples=(
+        {"material": "mixed_paper", "kg": "2.35"},
+        {"material": "mixed_plastics", "kg": "1.2"},
+        {"material": "aluminium_cans", "kg": "0.6"},
+        {"material": "glass", "kg": "3"},
+    ),
+    self_report=SelfReport(("material", "kg")),
+)
 
 
 class Recycling(Methodology):
@@ -47,7 +70,7 @@ class Recycling(Methodology):
 
     code = "recycling"
     version = "1.0.0"
-    activity_kind = "recycling_weigh_in"
+    kind = WEIGH_IN
     name = Text(zh="垃圾分类回收", en="Recycling")
     formula = Text(
         zh="减排量 = 回收重量（千克）× 该材料每千克回收的避免排放；自报按自报权重计入；"
@@ -55,8 +78,6 @@ class Recycling(Methodology):
         en="Reduction = kg recycled × the emissions avoided per kg of that material; "
         "self-reported weigh-ins count at the self-report weight; capped per weigh-in and per day.",
     )
-    input_schema: ClassVar[type[Schema]] = RecyclingSchema
-    example: ClassVar[Mapping[str, Any]] = {"material": "mixed_paper", "kg": "2.35"}
     parameters = (
         *(
             Parameter(
@@ -78,6 +99,7 @@ class Recycling(Methodology):
             sources.PLATFORM_DEFAULT,
             Text(zh="单次回收更重时转人工审核。", en="A heavier weigh-in goes to human review."),
             minimum=Decimal(1),
+            role="limit",
         ),
         *standard_parameters(
             activity_cap_g=20_000,

@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from marshmallow import Schema
-
 from methodologies.base import Finding, Methodology, Quantification
-from methodologies.parameters import STANDARD_PARAMETERS, Parameter
+from methodologies.kinds import kind_problems, registry_problems
+from methodologies.parameters import PARAMETER_ROLES, STANDARD_PARAMETERS, Parameter
 from plugins.loading import PluginLoadError, load_entry_points
 from plugins.text import is_bilingual
 
@@ -46,10 +45,21 @@ def load_methodologies(enabled: Iterable[str] | None = None) -> dict[str, type[M
     """Load and validate methodologies by code: ``enabled`` ones in that order, else all, sorted.
 
     Raises ``MethodologyLoadError`` for an enabled code no package registers, a code registered
-    with two different targets, an import error or a contract violation. Only the codes loaded
+    with two different targets, an import error, a contract violation or a clash between two
+    plugins' declarations (the same identifier kind meaning two things). Only the codes loaded
     are imported, so a broken plugin the city did not enable cannot stop it.
     """
-    return load_entry_points(MethodologyLoadError, validate_methodology, enabled)
+    loaded = load_entry_points(MethodologyLoadError, validate_methodology, enabled)
+    check_together(loaded)
+    return loaded
+
+
+def check_together(loaded: Mapping[str, type[Methodology]]) -> None:
+    """Raise ``MethodologyLoadError`` naming the plugin whose declaration clashes with another's."""
+    problems = registry_problems((code, cls.kind) for code, cls in loaded.items())
+    if problems:
+        code = problems[0].split(":", 1)[0]
+        raise MethodologyLoadError(code, "; ".join(p.split(": ", 1)[1] for p in problems))
 
 
 def validate_methodology(code: str, candidate: object) -> type[Methodology]:
@@ -75,16 +85,7 @@ def _problems(code: str, candidate: type[Methodology]) -> tuple[str, ...]:
 def _attribute_problems(code: str, cls: type[Methodology]) -> list[str]:
     problems = []
     attributes: dict[str, Any] = {}
-    for attribute in (
-        "code",
-        "version",
-        "activity_kind",
-        "name",
-        "formula",
-        "input_schema",
-        "parameters",
-        "example",
-    ):
+    for attribute in ("code", "version", "kind", "name", "formula", "parameters"):
         try:
             attributes[attribute] = getattr(cls, attribute)
         except AttributeError:
@@ -97,17 +98,10 @@ def _attribute_problems(code: str, cls: type[Methodology]) -> list[str]:
         problems.append(f"code {attributes['code']!r} differs from the entry point name {code!r}")
     if not (isinstance(attributes["version"], str) and _VERSION.match(attributes["version"])):
         problems.append(f"version {attributes['version']!r} is not semver-like MAJOR.MINOR.PATCH")
-    kind = attributes["activity_kind"]
-    if not (isinstance(kind, str) and _CODE.match(kind)):
-        problems.append(f"activity_kind {kind!r} is not a lowercase identifier")
     for attribute in ("name", "formula"):
         if not is_bilingual(attributes[attribute]):
             problems.append(f"{attribute} must be a Text with non-empty zh and en")
-    schema = attributes["input_schema"]
-    if not (isinstance(schema, type) and issubclass(schema, Schema)):
-        problems.append("input_schema must be a marshmallow Schema class")
-    if not isinstance(attributes["example"], Mapping):
-        problems.append("example must be a mapping of raw quantities")
+    problems.extend(kind_problems(attributes["kind"]))
     problems.extend(_parameter_problems(attributes["parameters"]))
     return problems
 
@@ -128,6 +122,10 @@ def _parameter_problems(parameters: object) -> list[str]:
             problems.append(f"parameter {p.name!r} needs a unit and a source")
         if not is_bilingual(p.description):
             problems.append(f"parameter {p.name!r} needs a Text description with zh and en")
+        if p.role not in PARAMETER_ROLES:
+            problems.append(
+                f"parameter {p.name!r} has role {p.role!r}, not one of {PARAMETER_ROLES}"
+            )
     kinds = {p.name: p.kind for p in parameters}
     for name, kind in STANDARD_PARAMETERS.items():
         if kinds.get(name) != kind:
@@ -145,6 +143,8 @@ def _behaviour_problems(cls: type[Methodology]) -> list[str]:
         stored = json.loads(json.dumps(cls.dump_parameters(params)))
         if cls.load_parameters(stored) != params:
             return ["parameters change when stored as JSON and loaded again"]
+        for sample in cls.kind.samples[1:]:
+            cls.load_quantities(sample)
         activity = cls.build_activity(cls.example, datetime.now(UTC))
         stored_quantities = json.loads(json.dumps(cls.dump_quantities(activity.quantities)))
         if cls.load_quantities(stored_quantities) != activity.quantities:

@@ -18,3 +18,8 @@ GB_17761 = "GB 17761-2018"
 BOLOGNA = "Bologna Bella Mossa"
 STATION_TABLE = "operator-provided station-distance table"
 PLATFORM_DEFAULT = "platform default, no published figure: the bureau should set it"
+GASOLINE = "Chinese national GHG accounting guideline values"
+GB_17930 = (
+    "GB 17930-2016 motor gasoline: density 720–775 kg/m3 at 20 °C; the default is a platform "
+    "choice inside that range"
+)

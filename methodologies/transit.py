@@ -12,9 +12,9 @@ the bureau approves it and a stored reduction recomputes with the table it was c
 from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError
 
 from methodologies import sources
 from methodologies.base import (
@@ -25,12 +25,12 @@ from methodologies.base import (
     QuantificationError,
     Severity,
 )
+from methodologies.kinds import ActivityKind, IdentifierKind, QuantityField, SelfReport, Trip
 from methodologies.parameters import Parameter, Parameters, standard_parameters
 from methodologies.rounding import ZERO, mul
-from methodologies.schema import quantity_field
 from methodologies.text import Text, approx, factor, quantity
 
-__all__ = ["BusRide", "MetroRide", "TransitRideSchema"]
+__all__ = ["TRANSIT_CARD", "BusRide", "MetroRide"]
 
 _STATION = r"[^~\s](?:[^~]*[^~\s])?"
 #: A station-distance key: two station names without surrounding blanks, joined by "~".
@@ -38,16 +38,50 @@ STATION_PAIR_PATTERN = rf"^{_STATION}~{_STATION}$"
 _MINUTES_PER_DAY = Decimal(24 * 60)
 
 
-class TransitRideSchema(Schema):
-    """One ride: the operator's distance, or the boarding and alighting stations."""
+#: The card that names a rider on buses and metro alike (one identifier kind, shared).
+TRANSIT_CARD = IdentifierKind(
+    "transit_card",
+    Text(zh="公交卡", en="Transit card"),
+    description=Text(zh="公交、地铁通用的交通卡卡号。", en="Card number used on buses and metro."),
+)
 
-    distance_km = quantity_field(required=False)
-    from_station = fields.String(validate=validate.Length(min=1, max=100))
-    to_station = fields.String(validate=validate.Length(min=1, max=100))
-    duration_minutes = quantity_field(required=False, maximum=_MINUTES_PER_DAY)
+#: One ride: the operator's distance, or the boarding and alighting stations.
+_RIDE_FIELDS = (
+    QuantityField(
+        "distance_km", "decimal", Text(zh="乘车距离", en="Distance"), unit="km", required=False
+    ),
+    QuantityField("from_station", "text", Text(zh="上车站", en="Boarding station"), required=False),
+    QuantityField("to_station", "text", Text(zh="下车站", en="Alighting station"), required=False),
+    QuantityField(
+        "duration_minutes",
+        "decimal",
+        Text(zh="乘车时长", en="Duration"),
+        unit="min",
+        required=False,
+        maximum=_MINUTES_PER_DAY,
+    ),
+)
 
-    @validates_schema
-    def _distance_or_stations(self, data: dict[str, Any], **kwargs: Any) -> None:
+
+def _ride_kind(code: str, name: Text, description: Text, sample: Mapping[str, Any]) -> ActivityKind:
+    return ActivityKind(
+        code=code,
+        name=name,
+        description=description,
+        fields=_RIDE_FIELDS,
+        identifier=TRANSIT_CARD,
+        samples=(sample, {"distance_km": "3.5", "duration_minutes": "11"}),
+        trip=Trip("duration_minutes", "distance_km", route_fields=("from_station", "to_station")),
+        self_report=SelfReport(("distance_km", "duration_minutes")),
+    )
+
+
+class _TransitRide(Methodology):
+    """Shared rules of bus and metro rides; subclasses set names and defaults."""
+
+    @classmethod
+    def validate_quantities(cls, data: Mapping[str, Any]) -> None:
+        """The operator's distance, or both stations."""
         if "distance_km" in data:
             return
         missing = [name for name in ("from_station", "to_station") if name not in data]
@@ -60,13 +94,6 @@ class TransitRideSchema(Schema):
                 "Required with the other station when distance_km is not given.",
                 field_name=missing[0],
             )
-
-
-class _TransitRide(Methodology):
-    """Shared rules of bus and metro rides; subclasses set names and defaults."""
-
-    input_schema: ClassVar[type[Schema]] = TransitRideSchema
-    example: ClassVar[Mapping[str, Any]] = {"distance_km": "8.2", "duration_minutes": "25"}
 
     @classmethod
     def derive(cls, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -242,6 +269,7 @@ def _transit_parameters(
                 en="Length of the longest route; a longer single ride is rejected.",
             ),
             minimum=Decimal(1),
+            role="limit",
         ),
         Parameter(
             "max_speed_kmh",
@@ -253,6 +281,7 @@ def _transit_parameters(
                 en="Highest plausible average speed; a faster ride goes to human review.",
             ),
             minimum=Decimal(1),
+            role="limit",
         ),
         *standard_parameters(
             activity_cap_g=activity_cap_g,
@@ -280,7 +309,12 @@ class BusRide(_TransitRide):
 
     code = "bus"
     version = "1.0.0"
-    activity_kind = "bus_ride"
+    kind = _ride_kind(
+        "bus_ride",
+        Text(zh="公交出行", en="Bus ride"),
+        Text(zh="乘坐公交车出行，按乘客公里计。", en="A bus ride, credited per passenger-km."),
+        {"distance_km": "8.2", "duration_minutes": "25"},
+    )
     name = Text(zh="公交出行", en="Bus ride")
     formula = _FORMULA
     parameters = _transit_parameters(
@@ -296,7 +330,12 @@ class MetroRide(_TransitRide):
 
     code = "metro"
     version = "1.0.0"
-    activity_kind = "metro_ride"
+    kind = _ride_kind(
+        "metro_ride",
+        Text(zh="地铁出行", en="Metro ride"),
+        Text(zh="乘坐地铁出行，按乘客公里计。", en="A metro ride, credited per passenger-km."),
+        {"distance_km": "8.2", "duration_minutes": "25"},
+    )
     name = Text(zh="地铁出行", en="Metro ride")
     formula = _FORMULA
     parameters = _transit_parameters(

@@ -7,30 +7,52 @@ their own factor rather than a steps-per-km conversion, so the arithmetic stays 
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError
 
 from methodologies import sources
 from methodologies.base import Activity, Finding, Measure, Methodology, Severity
+from methodologies.kinds import ActivityKind, IdentifierKind, QuantityField, SelfReport
 from methodologies.parameters import Parameter, Parameters, standard_parameters
 from methodologies.rounding import ZERO, mul
-from methodologies.schema import quantity_field
 from methodologies.text import Text, factor, quantity
 
-__all__ = ["Walking", "WalkingSchema"]
+__all__ = ["STEP_ACCOUNT", "Walking"]
 
 
-class WalkingSchema(Schema):
-    """A walk (or a day's walking) as a step counter or a route reports it: steps or km."""
+STEP_ACCOUNT = IdentifierKind("step_account", Text(zh="计步账户", en="Step-counter account"))
 
-    steps = fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000))
-    distance_km = quantity_field(required=False, maximum=Decimal(1_000))
-
-    @validates_schema
-    def _steps_or_distance(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if ("steps" in data) == ("distance_km" in data):
-            raise ValidationError("Give either steps or distance_km.", field_name="steps")
+#: A walk (or a day's walking) as a step counter or a route reports it: steps or km.
+WALK = ActivityKind(
+    code="walk",
+    name=Text(zh="步行", en="Walking"),
+    description=Text(
+        zh="以步行代替短途机动出行，按步数或公里计。",
+        en="Walking instead of a short motorised trip, credited by steps or km.",
+    ),
+    fields=(
+        QuantityField(
+            "steps",
+            "integer",
+            Text(zh="步数", en="Steps"),
+            unit="step",
+            required=False,
+            maximum=1_000_000,
+        ),
+        QuantityField(
+            "distance_km",
+            "decimal",
+            Text(zh="步行距离", en="Distance"),
+            unit="km",
+            required=False,
+            maximum=Decimal(1_000),
+        ),
+    ),
+    identifier=STEP_ACCOUNT,
+    samples=({"steps": 8000}, {"distance_km": "4.5"}),
+    self_report=SelfReport(("steps",)),
+)
 
 
 class Walking(Methodology):
@@ -38,7 +60,7 @@ class Walking(Methodology):
 
     code = "walking"
     version = "1.0.0"
-    activity_kind = "walk"
+    kind = WALK
     name = Text(zh="步行", en="Walking")
     formula = Text(
         zh="减排量 = 步数 × 每步减排量，或 步行公里 × 每公里减排量；自报按自报权重计入；"
@@ -46,8 +68,12 @@ class Walking(Methodology):
         en="Reduction = steps × the per-step factor, or km walked × the per-km factor; "
         "self-reported walks count at the self-report weight; capped per walk and per day.",
     )
-    input_schema: ClassVar[type[Schema]] = WalkingSchema
-    example: ClassVar[Mapping[str, Any]] = {"steps": 8000}
+
+    @classmethod
+    def validate_quantities(cls, data: Mapping[str, Any]) -> None:
+        if ("steps" in data) == ("distance_km" in data):
+            raise ValidationError("Give either steps or distance_km.", field_name="steps")
+
     parameters = (
         Parameter(
             "g_per_km",
@@ -72,6 +98,7 @@ class Walking(Methodology):
             Text(zh="步数更多时转人工审核。", en="More steps go to human review."),
             kind="integer",
             minimum=1,
+            role="limit",
         ),
         Parameter(
             "max_km",
@@ -80,6 +107,7 @@ class Walking(Methodology):
             sources.PLATFORM_DEFAULT,
             Text(zh="步行距离更长时转人工审核。", en="A longer walk goes to human review."),
             minimum=Decimal(1),
+            role="limit",
         ),
         *standard_parameters(
             activity_cap_g=296,

@@ -9,6 +9,7 @@ from typing import Any
 import marshmallow as ma
 import psycopg
 import sqlalchemy as sa
+from apispec import APISpec
 from flask import Response, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -29,6 +30,8 @@ from app.activities import (
     self_reports,
     signatures,
 )
+from app.activities.ingest import ActivityItemIn
+from app.activities.kinds import KindCatalogue
 from app.api.multipart import LOCATION as MULTIPART
 from app.api.multipart import MultipartBlueprint
 from app.api.pagination import PageArgs, page_schema
@@ -92,13 +95,81 @@ def _parse(body: bytes) -> Any:
         raise DomainError("invalid_json", _l("The body is not valid JSON."), status=400) from None
 
 
+#: The OpenAPI component of a partner batch, and the prefix of each kind's item component.
+BATCH = "PartnerActivityBatch"
+ITEM = "PartnerItem"
+_ITEM_PREFIX = "PartnerItem_"
+
+
+def document_partner_items(spec: APISpec, catalogue: KindCatalogue) -> None:
+    """Describe the partner item of every installed kind in the OpenAPI document: one schema per
+    kind (its declared quantities, units and bounds, its identifier), chosen by ``kind``."""
+    if "ActivityItemIn" not in spec.components.schemas:
+        spec.components.schema("ActivityItemIn", schema=ActivityItemIn)
+    mapping = {}
+    for code, kind in sorted(catalogue.kinds.items()):
+        name = f"{_ITEM_PREFIX}{code}"
+        spec.components.schema(
+            name,
+            {
+                "title": f"{kind.name.en} ({kind.name.zh})",
+                "description": f"{kind.description.en} The identifier is a "
+                f"{kind.identifier.name.en} ({kind.identifier.code}).",
+                "allOf": [
+                    {"$ref": "#/components/schemas/ActivityItemIn"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "kind": {"const": code},
+                            "identifier": {
+                                "type": "string",
+                                "description": kind.identifier.name.en,
+                                "x-identifier-kind": kind.identifier.code,
+                            },
+                            "quantities": kind.item_json_schema(),
+                        },
+                    },
+                ],
+            },
+        )
+        mapping[code] = f"#/components/schemas/{name}"
+    item: dict[str, Any] = {"$ref": "#/components/schemas/ActivityItemIn"}
+    if mapping:
+        item = {
+            "oneOf": [{"$ref": ref} for ref in mapping.values()],
+            "discriminator": {"propertyName": "kind", "mapping": mapping},
+        }
+    spec.components.schema(ITEM, {"description": "One activity, by its kind", **item})
+    # The batch takes any items: each is judged on its own and answered by index in the 200
+    # answer, so an item that breaks its kind's schema is a rejected result, not a refused batch.
+    spec.components.schema(
+        BATCH,
+        {
+            "type": "object",
+            "required": ["activities"],
+            "properties": {
+                "activities": {
+                    "type": "array",
+                    "description": f"At most 5,000 items, each an object as {ITEM} "
+                    "(components/schemas: one schema per installed kind, chosen by `kind`). Each "
+                    "item is checked on its own: one that does not match its kind's schema is "
+                    "rejected in the 200 answer with its reasons, by index; the others are "
+                    "ingested. Other keys are ignored",
+                    "items": {},
+                }
+            },
+        },
+    )
+
+
 @partner_blp.post("/activities")
 @partner_blp.doc(
     security=SIGNED,
     description=_SIGNING,
     requestBody={
         "required": True,
-        "content": {"application/json": {"schema": schemas.ActivityBatchIn}},
+        # Generated at start-up from the installed methodologies: see document_partner_items.
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{BATCH}"}}},
     },
     responses={
         "200": {
@@ -196,7 +267,9 @@ def self_report(data: dict[str, Any]) -> queries.ActivityRow:
         current_user.id,
         kind=data["kind"],
         occurred_at=data["occurred_at"],
-        quantities=self_reports.quantities_from(data["kind"], data),
+        quantities=self_reports.quantities_from(
+            edge.kind_catalogue().kinds.get(data["kind"]), data
+        ),
         evidence=upload.read(limit + 1) if upload else None,
         evidence_dir=current_app.config["EVIDENCE_DIR"],
         evidence_max_bytes=limit,

@@ -54,6 +54,7 @@ def simulate_command(
             session,
             known_kinds=edge.partner_kinds(),
             secret_key=current_app.config["SECRET_KEY"],
+            operators=simulator.operators_for(edge.kind_catalogue().kinds),
         )
     people: list[simulator.Resident] = []
     for start in range(0, residents, 10):
@@ -68,7 +69,8 @@ def simulate_command(
         click.echo(f"  residents ready: {len(people)}/{residents}")
     click.echo(f"{len(credentials)} partners, {len(people)} residents with linked cards and meters")
     rng = random.Random(seed)  # noqa: S311  (synthetic data, reproducible by seed)
-    records = simulator.day_of_records(rng, people, day, zone)
+    samples = simulator.sample_kinds(edge.kind_catalogue().kinds)
+    records = simulator.day_of_records(rng, people, day, zone, samples)
     if not simulator.wait_until_up(url):
         raise click.ClickException(f"{url} does not answer; start the platform first")
     totals: dict[str, int] = {"accepted": 0, "duplicate": 0, "rejected": 0}

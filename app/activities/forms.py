@@ -16,16 +16,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
-from app.activities.kinds import IDENTIFIER_NAMES, KIND_NAMES, SELF_REPORT_KINDS
-from app.activities.self_reports import SELF_REPORT_FIELDS, quantities_from
-from methodologies.recycling import MATERIALS
+from app.activities.kinds import KindCatalogue
+from app.activities.self_reports import quantities_from
+from methodologies.kinds import QuantityField
+from plugins.text import Text
 
 
 class LinkForm(FlaskForm):
-    kind = SelectField(
-        _l("What to link"),
-        choices=[SelectChoice(kind.value, name) for kind, name in IDENTIFIER_NAMES.items()],
-    )
+    kind = SelectField(_l("What to link"))  # choices: the installed identifier kinds (the view)
     identifier = StringField(
         _l("Number"),
         validators=[InputRequired(), Length(max=64)],
@@ -40,39 +38,65 @@ class CheckboxesField(SelectMultipleField):
 
 
 class SelfReportForm(FlaskForm):
-    kind = SelectField(
-        _l("What did you do?"),
-        choices=[SelectChoice(kind, KIND_NAMES[kind]) for kind in SELF_REPORT_KINDS],
-    )
+    """The kind, when, and each quantity some self-reportable kind declares (see ``build``)."""
+
+    kind = SelectField(_l("What did you do?"))
     occurred_at = DateTimeLocalField(_l("When"), validators=[InputRequired()])
-    material = SelectField(
-        _l("Material"),
-        choices=[SelectChoice(code) for code in MATERIALS],  # labelled per language by the view
-        validators=[Optional()],
-    )
-    kg = StringField(_l("Weight (kg)"), validators=[Optional()], render_kw={"inputmode": "decimal"})
-    mode = SelectField(
-        _l("Bike"),
-        choices=[SelectChoice("shared", _l("Shared bike")), SelectChoice("own", _l("Own bike"))],
-        validators=[Optional()],
-    )
-    distance_km = StringField(
-        _l("Distance (km)"), validators=[Optional()], render_kw={"inputmode": "decimal"}
-    )
-    duration_minutes = StringField(
-        _l("Duration (minutes)"), validators=[Optional()], render_kw={"inputmode": "decimal"}
-    )
-    steps = StringField(_l("Steps"), validators=[Optional()], render_kw={"inputmode": "numeric"})
     evidence = FileField(
         _l("Receipt or screenshot (JPEG, PNG or PDF, up to 5 MB)"),
         render_kw={"accept": "image/jpeg,image/png,application/pdf"},
     )
+    catalogue: KindCatalogue
+    quantity_names: tuple[str, ...] = ()
+
+    @classmethod
+    def build(cls, catalogue: KindCatalogue, chinese: bool) -> SelfReportForm:
+        """A form with one input per declared self-report field, labelled from its declaration."""
+        attributes: dict[str, object] = {}
+        for kind in catalogue.self_reportable():
+            assert kind.self_report is not None
+            for name in kind.self_report.fields:
+                declared = kind.get_field(name)
+                if declared is None or name in attributes or hasattr(cls, name):
+                    continue
+                attributes[name] = _input(declared, chinese)
+        form_cls = type("SelfReportForm", (cls,), attributes)
+        form = form_cls()
+        form.catalogue = catalogue
+        form.quantity_names = tuple(attributes)
+        form.kind.choices = [
+            SelectChoice(kind.code, _text(kind.name, chinese))
+            for kind in catalogue.self_reportable()
+        ]
+        return form
 
     def quantities(self) -> dict[str, object]:
-        """The kind's fields as the methodology's input schema expects them."""
-        kind = self.kind.data or ""
-        fields = SELF_REPORT_FIELDS.get(kind, ())
-        return quantities_from(kind, {name: getattr(self, name).data for name in fields})
+        """The kind's fields as its methodology declares them."""
+        kind = self.catalogue.kinds.get(self.kind.data or "")
+        values = {name: getattr(self, name).data for name in self.quantity_names}
+        return quantities_from(kind, values)
+
+
+def _text(text: Text, chinese: bool) -> str:
+    return text.zh if chinese else text.en
+
+
+def _input(declared: QuantityField, chinese: bool) -> object:
+    label = _text(declared.label, chinese)
+    if declared.unit:
+        from methodologies.kinds import UNITS
+
+        label += f" ({_text(UNITS[declared.unit], chinese)})"
+    if declared.type == "choice":
+        choices = [
+            SelectChoice(code, _text(name, chinese))
+            for code, name in (declared.choices or {}).items()
+        ]
+        return SelectField(label, choices=choices, validators=[Optional()])
+    mode = {"decimal": "decimal", "integer": "numeric"}.get(declared.type)
+    return StringField(
+        label, validators=[Optional()], render_kw={"inputmode": mode} if mode else None
+    )
 
 
 class PartnerForm(FlaskForm):

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from app import adapters
 from app.activities import bulk, pipeline, reasons
 from app.activities.keys import hash_identifier
-from app.activities.kinds import IDENTIFIER_FOR_KIND
 from app.activities.models import Activity, ActivitySource, ActivityStatus, LinkedIdentifier
 from app.activities.signatures import Sender
 from app.errors import DomainError
@@ -221,7 +220,7 @@ def _validate(
                 ],
             )
             continue
-        if kind not in known or kind not in IDENTIFIER_FOR_KIND:
+        if kind not in known:
             results[index] = _rejected(
                 index,
                 raw,
@@ -266,7 +265,7 @@ def _validate(
                 loaded=loaded,
                 dumped=dumped,
                 identifier_hash=hash_identifier(
-                    key, IDENTIFIER_FOR_KIND[kind].value, data["identifier"]
+                    key, prepared.plugin.kind.identifier, data["identifier"]
                 ),
                 evidence_url=data["evidence_url"],
             )

@@ -12,13 +12,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 
 from app import sealing
+from methodologies.kinds import IdentifierKind
 
 _PURPOSE = b"tanpuhui partner secrets v1"
-_SEPARATORS = re.compile(r"[\s\-]")
 
 
 def new_key_id() -> str:
@@ -46,12 +45,8 @@ def identifier_hash_key(configured: str | None, secret_key: str) -> bytes:
     return sealing.derive_key(secret_key, b"tanpuhui identifier hashes v1")
 
 
-def normalise_identifier(identifier: str) -> str:
-    """Card and meter numbers as people type them: no blanks or dashes, upper case."""
-    return _SEPARATORS.sub("", identifier).upper()
-
-
-def hash_identifier(key: bytes, kind: str, identifier: str) -> str:
-    """The keyed hash stored and matched instead of the identifier itself."""
-    message = f"{kind}:{normalise_identifier(identifier)}".encode()
+def hash_identifier(key: bytes, kind: IdentifierKind, identifier: str) -> str:
+    """The keyed hash stored and matched instead of the identifier itself, after the identifier
+    kind's own normalisation (declared by its methodology)."""
+    message = f"{kind.code}:{kind.normalise(identifier)}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()

@@ -1,57 +1,84 @@
-"""Which identifier names the participant of each activity kind, and which kinds are trips."""
+"""The activity kinds and identifier kinds of the installed methodologies, read from their
+contracts (``methodologies.kinds``): the platform names none of its own.
+
+:func:`catalogue_of` gathers them once at start-up (``app.context``); the helpers below answer the
+questions ingestion, linking, self-reports and pages ask, from the plugins they are handed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app.activities.models import IdentifierKind
+from methodologies.base import Methodology
+from methodologies.kinds import ActivityKind, IdentifierKind, Trip
 
-#: The identifier a partner sends with each activity kind.
-IDENTIFIER_FOR_KIND: dict[str, IdentifierKind] = {
-    "bus_ride": IdentifierKind.TRANSIT_CARD,
-    "metro_ride": IdentifierKind.TRANSIT_CARD,
-    "bike_trip": IdentifierKind.BIKE_ACCOUNT,
-    "electricity_use": IdentifierKind.ELECTRICITY_METER,
-    "gas_use": IdentifierKind.GAS_METER,
-    "recycling_weigh_in": IdentifierKind.RECYCLING_CARD,
-    "walk": IdentifierKind.STEP_ACCOUNT,
-}
+#: Where the app keeps its catalogue (set by ``app.context`` at start-up), for display helpers.
+EXTENSION_KEY = "tanpuhui.kinds"
 
-#: Kinds where one person makes one at a time: overlapping ones cannot all be real.
-TRIP_KINDS = frozenset({"bus_ride", "metro_ride", "bike_trip"})
 
-#: Kinds a resident may report themselves (operators may miss a ride or a drop-off).
-SELF_REPORT_KINDS = ("recycling_weigh_in", "bus_ride", "metro_ride", "bike_trip", "walk")
+@dataclass(frozen=True, slots=True)
+class KindCatalogue:
+    """Every installed activity kind and identifier kind, by code (checked at start-up)."""
 
-KIND_NAMES = {
-    "bus_ride": _l("Bus ride"),
-    "metro_ride": _l("Metro ride"),
-    "bike_trip": _l("Bike trip"),
-    "electricity_use": _l("Electricity saving"),
-    "gas_use": _l("Gas saving"),
-    "recycling_weigh_in": _l("Recycling"),
-    "walk": _l("Walking"),
-}
+    kinds: Mapping[str, ActivityKind]
+    identifiers: Mapping[str, IdentifierKind]
 
-IDENTIFIER_NAMES = {
-    IdentifierKind.TRANSIT_CARD: _l("Transit card"),
-    IdentifierKind.BIKE_ACCOUNT: _l("Bike-share account"),
-    IdentifierKind.ELECTRICITY_METER: _l("Electricity meter"),
-    IdentifierKind.GAS_METER: _l("Gas meter"),
-    IdentifierKind.RECYCLING_CARD: _l("Recycling-station card"),
-    IdentifierKind.STEP_ACCOUNT: _l("Step-counter account"),
-}
+    def identifier_for(self, kind: str) -> IdentifierKind | None:
+        found = self.kinds.get(kind)
+        return found.identifier if found is not None else None
+
+    def self_reportable(self) -> list[ActivityKind]:
+        return [kind for kind in self.kinds.values() if kind.self_report is not None]
+
+
+def catalogue_of(plugins: Mapping[str, type[Methodology]]) -> KindCatalogue:
+    """The kinds the loaded plugins declare (their clashes were refused when they loaded)."""
+    kinds: dict[str, ActivityKind] = {}
+    identifiers: dict[str, IdentifierKind] = {}
+    for cls in sorted(plugins.values(), key=lambda c: c.kind.code):
+        kinds.setdefault(cls.kind.code, cls.kind)
+        identifiers.setdefault(cls.kind.identifier.code, cls.kind.identifier)
+    return KindCatalogue(kinds, identifiers)
+
+
+def trips_of(plugins: Mapping[str, type[Methodology]]) -> dict[str, Trip]:
+    """The trip declaration of every trip kind among ``plugins``."""
+    return {cls.kind.code: cls.kind.trip for cls in plugins.values() if cls.kind.trip is not None}
 
 
 def partner_kinds(enabled_kinds: Iterable[str]) -> list[str]:
-    """Kinds a partner may be allowed: enabled by a methodology and named by an identifier."""
-    return sorted(kind for kind in enabled_kinds if kind in IDENTIFIER_FOR_KIND)
+    """Kinds a partner may be allowed: every kind an installed methodology credits."""
+    return sorted(set(enabled_kinds))
+
+
+def _catalogue() -> KindCatalogue | None:
+    return current_app.extensions.get(EXTENSION_KEY)  # type: ignore[no-any-return]
+
+
+def _chinese() -> bool:
+    return str(get_locale() or "zh").startswith("zh")
 
 
 def kind_name(kind: str) -> str:
-    return str(KIND_NAMES.get(kind, kind))
+    """The kind's name in the reader's language, as its methodology declares it."""
+    catalogue = _catalogue()
+    found = catalogue.kinds.get(kind) if catalogue is not None else None
+    if found is None:
+        return kind  # a kind whose plugin is no longer installed: its code
+    return found.name.zh if _chinese() else found.name.en
+
+
+def identifier_name(code: str) -> str:
+    catalogue = _catalogue()
+    found = catalogue.identifiers.get(code) if catalogue is not None else None
+    if found is None:
+        return code
+    return found.name.zh if _chinese() else found.name.en
 
 
 STATUS_NAMES = {

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.activities import keys, pipeline, reasons
-from app.activities.models import Activity, ActivityStatus, IdentifierKind, LinkedIdentifier
+from app.activities.models import Activity, ActivityStatus, LinkedIdentifier
 from app.errors import Conflict, DomainError, NotFound
 
 MAX_LINKS = 20
@@ -36,14 +36,19 @@ def link(
     session: Session,
     participant_id: int,
     *,
-    kind: IdentifierKind,
+    kind: str,
     identifier: str,
     label: str | None,
     identifier_key: bytes,
     settings: pipeline.Settings,
 ) -> tuple[LinkedIdentifier, list[Activity]]:
     """Link an identifier and credit what was held for it; returns the link and those activities."""
-    normalised = keys.normalise_identifier(identifier or "")
+    declared = {
+        cls.kind.identifier.code: cls.kind.identifier for cls in settings.plugins.values()
+    }.get(kind)
+    if declared is None:
+        raise DomainError("unknown_identifier_kind", _l("Choose what to link."), field="kind")
+    normalised = declared.normalise(identifier or "")
     if not 4 <= len(normalised) <= 64:
         raise DomainError(
             "invalid_identifier",
@@ -53,7 +58,7 @@ def link(
     label = (label or "").strip() or None
     if label is not None and len(label) > 64:
         raise DomainError("invalid_label", _l("At most 64 characters."), field="label")
-    digest = keys.hash_identifier(identifier_key, kind.value, normalised)
+    digest = keys.hash_identifier(identifier_key, declared, normalised)
     owner = session.scalar(
         sa.select(LinkedIdentifier.participant_id).where(LinkedIdentifier.identifier_hash == digest)
     )

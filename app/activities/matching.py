@@ -8,6 +8,9 @@ and the resident) are the same trip when
   longer distance and ``distance_floor_km`` (for two rides given by stations: the same pair of
   stations in either direction; when one has no distance to compare, the times alone decide).
 
+Which kinds are trips, and which of their fields give the duration, the distance and the route
+(stations), is the methodology's declaration (``methodologies.kinds.Trip``).
+
 The defaults (5 minutes; 20 % or 0.5 km) and where they come from are in the README
 (``SAME_TRIP_*`` settings). A ride reported without a duration lasts as long as its distance takes
 at the kind's highest plausible speed (the methodology's ``max_speed_kmh``): the shortest ride it
@@ -26,8 +29,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.activities.kinds import TRIP_KINDS
 from app.methodology.apply import PreparedVersion
+from methodologies.kinds import Trip as Declared
 
 #: A trip reported without a duration and without a distance to derive one from.
 NO_DURATION = timedelta(minutes=1)
@@ -36,13 +39,9 @@ NO_DURATION = timedelta(minutes=1)
 LONGEST_TRIP = timedelta(hours=6)
 
 
-def is_trip(kind: str) -> bool:
-    """Whether activities of ``kind`` are trips (start, end, distance): one at a time per person."""
-    return kind in TRIP_KINDS
-
-
-def trip_kinds() -> frozenset[str]:
-    return TRIP_KINDS
+def declared(prepared: PreparedVersion | None) -> Declared | None:
+    """The trip declaration of the version's kind (start, end, distance), or None: not a trip."""
+    return prepared.plugin.kind.trip if prepared is not None else None
 
 
 def plausible_speed_kmh(prepared: PreparedVersion | None) -> Decimal | None:
@@ -79,8 +78,10 @@ def source_of(partner_id: int | None) -> str:
     return f"partner:{partner_id}" if partner_id is not None else "self_report"
 
 
-def distance_of(quantities: Mapping[str, Any]) -> Decimal | None:
-    value = quantities.get("distance_km")
+def distance_of(quantities: Mapping[str, Any], trip: Declared | None) -> Decimal | None:
+    if trip is None:
+        return None
+    value = quantities.get(trip.distance_field)
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -89,23 +90,29 @@ def distance_of(quantities: Mapping[str, Any]) -> Decimal | None:
         return None
 
 
-def stations_of(quantities: Mapping[str, Any]) -> frozenset[str] | None:
-    start, end = quantities.get("from_station"), quantities.get("to_station")
-    if isinstance(start, str) and isinstance(end, str):
-        return frozenset((start, end))
+def stations_of(quantities: Mapping[str, Any], trip: Declared | None) -> frozenset[str] | None:
+    """The trip's route (its declared route fields, stations say), when every one is given."""
+    if trip is None or not trip.route_fields:
+        return None
+    route = [quantities.get(name) for name in trip.route_fields]
+    if all(isinstance(value, str) for value in route):
+        return frozenset(route)  # type: ignore[arg-type]
     return None
 
 
 def trip_end(
-    occurred_at: datetime, quantities: Mapping[str, Any], speed_kmh: Decimal | None
+    occurred_at: datetime,
+    quantities: Mapping[str, Any],
+    speed_kmh: Decimal | None,
+    trip: Declared,
 ) -> datetime:
     """When a trip ended: its reported duration, else its distance at ``speed_kmh``, else a
     minute; never later than :data:`LONGEST_TRIP` after it started."""
-    minutes = quantities.get("duration_minutes")
+    minutes = quantities.get(trip.duration_field)
     if minutes:
         duration = timedelta(minutes=float(minutes))
     else:
-        km = distance_of(quantities)
+        km = distance_of(quantities, trip)
         if km and speed_kmh:
             duration = max(NO_DURATION, timedelta(hours=float(km / speed_kmh)))
         else:

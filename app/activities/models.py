@@ -12,17 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, BigId, UTCDateTime, created_at, intpk, str_enum
 
 
-class IdentifierKind(enum.StrEnum):
-    """What a resident links, and what a partner sends to name the resident."""
-
-    TRANSIT_CARD = "transit_card"
-    BIKE_ACCOUNT = "bike_account"
-    ELECTRICITY_METER = "electricity_meter"
-    GAS_METER = "gas_meter"
-    RECYCLING_CARD = "recycling_card"
-    STEP_ACCOUNT = "step_account"
-
-
 class ActivitySource(enum.StrEnum):
     PARTNER = "partner"
     SELF_REPORT = "self_report"
@@ -46,7 +35,7 @@ class DataPartner(Base):
     id: Mapped[intpk]
     name: Mapped[str] = mapped_column(sa.String(128), unique=True)
     allowed_kinds: Mapped[list[str]] = mapped_column(
-        sa.JSON, comment='Activity kinds this partner may send, e.g. ["bus_ride"]'
+        sa.JSON, comment="Activity kind codes this partner may send (declared by methodologies)"
     )
     created_at: Mapped[created_at]
     created_by_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
@@ -107,8 +96,9 @@ class LinkedIdentifier(Base):
 
     id: Mapped[intpk]
     participant_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"), index=True)
-    identifier_kind: Mapped[IdentifierKind] = mapped_column(
-        str_enum(IdentifierKind, "identifier_kind")
+    identifier_kind: Mapped[str] = mapped_column(
+        sa.String(40),
+        comment="The identifier kind's code, as a methodology declares it (checked at start-up)",
     )
     identifier_hash: Mapped[str] = mapped_column(
         sa.String(64),
@@ -192,7 +182,9 @@ class Activity(Base):
     external_id: Mapped[str | None] = mapped_column(
         sa.String(128), comment="The partner's own id of the activity"
     )
-    kind: Mapped[str] = mapped_column(sa.String(64), comment="Activity kind, e.g. bus_ride")
+    kind: Mapped[str] = mapped_column(
+        sa.String(64), comment="Activity kind code, as its methodology declares it"
+    )
     participant_id: Mapped[int | None] = mapped_column(
         BigId, sa.ForeignKey("users.id"), comment="Empty while held for an unlinked identifier"
     )

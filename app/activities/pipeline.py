@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from app import adapters
 from app.activities import bulk, matching, reasons, tallies
+from app.activities.kinds import trips_of
 from app.activities.models import Activity, ActivityStatus
 from app.errors import DomainError
 from app.ledger.issuance import lock_wallets
@@ -150,9 +151,10 @@ def _measure(candidate: Candidate, resolver: VersionResolver) -> None:
         return
     if candidate.dumped is None:
         candidate.dumped = prepared.plugin.dump_quantities(quantities)
-    if matching.is_trip(candidate.kind):
+    trip = matching.declared(prepared)
+    if trip is not None:
         candidate.ends_at = matching.trip_end(
-            candidate.occurred_at, quantities, matching.plausible_speed_kmh(prepared)
+            candidate.occurred_at, quantities, matching.plausible_speed_kmh(prepared), trip
         )
     if measured.status == "no_reduction":
         candidate.status = ActivityStatus.NO_REDUCTION
@@ -211,15 +213,16 @@ def decide(
     # locks: a concurrent batch for the same participants waits, then sees this one's credits.
     lock_wallets(session, [c.participant_id for c in measured], settings.now)
     for candidate in measured:
-        if candidate.ends_at is not None:
+        trip = matching.declared(candidate.prepared)
+        if candidate.ends_at is not None and trip is not None:
             candidate.trip = matching.Trip(
                 participant_id=candidate.participant_id,
                 kind=candidate.kind,
                 source=matching.source_of(candidate.partner_id),
                 start=candidate.occurred_at,
                 end=candidate.ends_at,
-                distance_km=matching.distance_of(candidate.quantities or {}),
-                stations=matching.stations_of(candidate.quantities or {}),
+                distance_km=matching.distance_of(candidate.quantities or {}, trip),
+                stations=matching.stations_of(candidate.quantities or {}, trip),
             )
         else:
             assert candidate.quantities is not None
@@ -270,7 +273,8 @@ def _load_history(
     any_of = adapters.of(session).any_of
     participants = sorted({trip.participant_id for trip in trips})
     excluded = [c.activity_id for c in candidates if c.trip and c.activity_id is not None]
-    trip_kinds = sorted(matching.trip_kinds())
+    declared = trips_of(settings.plugins)
+    trip_kinds = sorted(declared)
     bounds = tallies.day_bounds(
         (t.start.astimezone(settings.tz).date() for t in trips), settings.tz
     )
@@ -318,8 +322,8 @@ def _load_history(
                 source=matching.source_of(partner_id),
                 start=occurred_at,
                 end=ends_at,
-                distance_km=matching.distance_of(quantities),
-                stations=matching.stations_of(quantities),
+                distance_km=matching.distance_of(quantities, declared.get(kind)),
+                stations=matching.stations_of(quantities, declared.get(kind)),
             )
         )
     return history

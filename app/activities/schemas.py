@@ -8,31 +8,10 @@ import marshmallow as ma
 
 from app.activities import reasons
 from app.activities.ingest import AwareIsoDateTime
-from app.activities.kinds import SELF_REPORT_KINDS, kind_name
-from app.activities.models import ActivityStatus, IdentifierKind
+from app.activities.kinds import kind_name
+from app.activities.models import ActivityStatus
 from app.api.ids import Id
 from app.api.multipart import File
-
-
-class ActivityBatchIn(ma.Schema):
-    """A partner's batch (documentation: the endpoint reads the signed raw body itself).
-
-    Other keys beside ``activities`` are ignored.
-    """
-
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    activities = ma.fields.List(
-        # Any value is accepted here and judged item by item (results by index).
-        ma.fields.Raw(),
-        required=True,
-        metadata={
-            "description": "At most 5,000 items, each an object as ActivityItemIn "
-            "(components/schemas). Each item is checked on its own: one that does not match is "
-            "rejected in the 200 answer with its reasons, by index; the others are ingested"
-        },
-    )
 
 
 class ActivityReasonOut(ma.Schema):
@@ -103,7 +82,14 @@ class ActivityStatusOut(ma.Schema):
 
 
 class IdentifierLinkIn(ma.Schema):
-    kind = ma.fields.Enum(IdentifierKind, by_value=True, required=True)
+    kind = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=40),
+        metadata={
+            "description": "An identifier kind an installed methodology declares "
+            "(GET /api/v1/methodologies shows each kind's identifier)"
+        },
+    )
     identifier = ma.fields.String(
         required=True,
         load_only=True,
@@ -114,7 +100,7 @@ class IdentifierLinkIn(ma.Schema):
 
 class IdentifierLinkOut(ma.Schema):
     id = ma.fields.Integer()
-    kind = ma.fields.Enum(IdentifierKind, by_value=True, attribute="identifier_kind")
+    kind = ma.fields.String(attribute="identifier_kind")
     label = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
 
@@ -125,32 +111,27 @@ class IdentifierLinkCreatedOut(IdentifierLinkOut):
     )
 
 
-def _quantity(description: str) -> ma.fields.String:
-    return ma.fields.String(load_default=None, metadata={"description": description})
-
-
 class SelfReportIn(ma.Schema):
     """A self-report as multipart/form-data: what, when, its quantities as fields, the receipt.
 
-    Only the fields of the chosen kind are read; the kind's methodology checks their values.
-    Other parts (a form's csrf_token, say) are ignored.
+    The quantities are form fields named as the kind's methodology declares them (its
+    ``self_report.fields`` in GET /api/v1/methodologies); only those are read, and the
+    methodology checks their values. Other parts (a form's csrf_token, say) are ignored.
     """
 
     class Meta:
-        unknown = ma.EXCLUDE
+        unknown = ma.INCLUDE
 
     kind = ma.fields.String(
-        required=True, metadata={"description": "One of: " + ", ".join(SELF_REPORT_KINDS)}
+        required=True,
+        metadata={
+            "description": "An activity kind whose methodology allows self-reports "
+            "(GET /api/v1/methodologies)"
+        },
     )
     occurred_at = AwareIsoDateTime(
         required=True, metadata={"description": "When it happened, ISO 8601 with offset"}
     )
-    material = _quantity("recycling_weigh_in: the material's code, e.g. mixed_paper")
-    kg = _quantity("recycling_weigh_in: weight in kilograms, e.g. 2.5")
-    mode = _quantity("bike_trip: shared or own")
-    distance_km = _quantity("bus_ride, metro_ride, bike_trip: distance in kilometres")
-    duration_minutes = _quantity("bus_ride, metro_ride, bike_trip: duration in minutes")
-    steps = _quantity("walk: number of steps")
     evidence = File(
         load_default=None,
         metadata={"description": "Receipt or screenshot: JPEG, PNG or PDF, at most 5 MB"},

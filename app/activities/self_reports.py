@@ -17,31 +17,27 @@ from sqlalchemy.orm import Session
 
 from app.activities import evidence as evidence_files
 from app.activities import pipeline, reasons
-from app.activities.kinds import SELF_REPORT_KINDS
 from app.activities.models import Activity, ActivitySource, ActivityStatus
 from app.errors import DomainError
 from app.methodology.apply import InvalidQuantities
-
-#: The quantities each self-reportable kind asks for (names as the methodology's input schema).
-SELF_REPORT_FIELDS = {
-    "recycling_weigh_in": ("material", "kg"),
-    "bus_ride": ("distance_km", "duration_minutes"),
-    "metro_ride": ("distance_km", "duration_minutes"),
-    "bike_trip": ("mode", "distance_km", "duration_minutes"),
-    "walk": ("steps",),
-}
+from methodologies.kinds import ActivityKind
 
 
-def quantities_from(kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The kind's quantities out of flat text fields (a form), for its methodology to load.
+def quantities_from(kind: ActivityKind | None, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields residents fill in for ``kind`` (as its methodology declares them) out of flat
+    text fields (a form), for its methodology to load.
 
     Blank fields are left out, so the methodology names what is missing.
     """
+    if kind is None or kind.self_report is None:
+        return {}
     quantities: dict[str, Any] = {}
-    for name in SELF_REPORT_FIELDS.get(kind, ()):
-        raw = (values.get(name) or "").strip()
-        if raw:
-            quantities[name] = int(raw) if name == "steps" and raw.isdigit() else raw
+    for name in kind.self_report.fields:
+        declared = kind.get_field(name)
+        raw = values.get(name)
+        raw = (raw if isinstance(raw, str) else "").strip()
+        if raw and declared is not None:
+            quantities[name] = declared.from_text(raw)
     return quantities
 
 
@@ -60,8 +56,10 @@ def report(
     """Record a self-reported activity and put it in the review queue (or reject it, with why)."""
     plugins = {cls.activity_kind: cls for cls in settings.plugins.values()}
     plugin = plugins.get(kind)
-    if kind not in SELF_REPORT_KINDS or plugin is None:
+    if plugin is None or plugin.kind.self_report is None:
         raise DomainError("unknown_kind", _l("Choose what you did."), field="kind")
+    if plugin.kind.self_report.evidence == "required" and not evidence:
+        raise DomainError("evidence_required", _l("Add a receipt or screenshot."), field="evidence")
     if occurred_at.utcoffset() is None or occurred_at > settings.now:
         raise DomainError("in_future", _l("This time is in the future."), field="occurred_at")
     try:

@@ -14,7 +14,8 @@ import http.client
 import json
 import random
 import uuid
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic, sleep
@@ -30,8 +31,9 @@ from app import clock
 from app.accounts import services as accounts
 from app.accounts.models import User
 from app.activities import keys, links, partners
-from app.activities.models import DataPartner, IdentifierKind, PartnerKey
+from app.activities.models import DataPartner, PartnerKey
 from app.audit.services import SYSTEM
+from methodologies.kinds import ActivityKind
 
 #: The simulated operators: name, the kinds each sends.
 OPERATORS: dict[str, tuple[str, ...]] = {
@@ -64,6 +66,39 @@ class Resident:
     recycling: str
 
 
+def sample_identifier(code: str, index: int) -> str:
+    """A synthetic number of an identifier kind the simulator has no own numbers for (digits, so
+    any declared normalisation keeps it)."""
+    return f"{index:010d}{zlib.crc32(code.encode()) % 10_000:04d}"
+
+
+def _own_numbers(resident: Resident) -> dict[str, str]:
+    return {
+        "transit_card": resident.card,
+        "bike_account": resident.bike,
+        "electricity_meter": resident.meter,
+        "recycling_card": resident.recycling,
+    }
+
+
+def operators_for(kinds: Mapping[str, ActivityKind]) -> dict[str, tuple[str, ...]]:
+    """The simulated operators, plus one per installed kind they do not send, which sends that
+    kind's samples as its methodology declares them."""
+    covered = {kind for sent in OPERATORS.values() for kind in sent}
+    extra = {
+        f"{kind.name.zh}（模拟）": (code,)
+        for code, kind in sorted(kinds.items())
+        if code not in covered
+    }
+    return OPERATORS | extra
+
+
+def sample_kinds(kinds: Mapping[str, ActivityKind]) -> dict[str, ActivityKind]:
+    """The installed kinds the simulator plays from their declared samples."""
+    covered = {kind for sent in OPERATORS.values() for kind in sent}
+    return {code: kind for code, kind in sorted(kinds.items()) if code not in covered}
+
+
 def identifiers(index: int) -> Resident:
     return Resident(
         index,
@@ -78,11 +113,15 @@ def identifiers(index: int) -> Resident:
 
 
 def ensure_partners(
-    session: Session, *, known_kinds: list[str], secret_key: str
+    session: Session,
+    *,
+    known_kinds: list[str],
+    secret_key: str,
+    operators: Mapping[str, tuple[str, ...]] = OPERATORS,
 ) -> list[PartnerCredentials]:
     """One partner per operator, with a usable key: an existing active one, or a new one."""
     credentials = []
-    for name, kinds in OPERATORS.items():
+    for name, kinds in operators.items():
         allowed = [kind for kind in kinds if kind in known_kinds]
         if not allowed:
             continue
@@ -136,12 +175,10 @@ def ensure_residents(
         user = accounts.register_resident(
             session, mobile=mobile, password=SIM_PASSWORD, display_name=f"模拟居民{index:04d}"
         )
-        for kind, number in (
-            (IdentifierKind.TRANSIT_CARD, resident.card),
-            (IdentifierKind.BIKE_ACCOUNT, resident.bike),
-            (IdentifierKind.ELECTRICITY_METER, resident.meter),
-            (IdentifierKind.RECYCLING_CARD, resident.recycling),
-        ):
+        own = _own_numbers(resident)
+        installed = sorted({cls.kind.identifier.code for cls in settings.plugins.values()})
+        for kind in installed:
+            number = own.get(kind) or sample_identifier(kind, index)
             links.link(
                 session, user.id, kind=kind, identifier=number, label=None,
                 identifier_key=identifier_key, settings=settings,
@@ -186,12 +223,30 @@ def transit_rides(
 
 
 def day_of_records(
-    rng: random.Random, residents: list[Resident], day: date, zone: ZoneInfo
+    rng: random.Random,
+    residents: list[Resident],
+    day: date,
+    zone: ZoneInfo,
+    samples: Mapping[str, ActivityKind] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Per kind, a day's records for these residents, plus a few for cards nobody linked."""
+    """Per kind, a day's records for these residents, plus a few for cards nobody linked; kinds in
+    ``samples`` are played from their methodology's declared sample activities."""
     records: dict[str, list[dict[str, Any]]] = {
         kind: [] for kinds in OPERATORS.values() for kind in kinds
     }
+    for code, kind in (samples or {}).items():
+        records[code] = [
+            {
+                "external_id": f"{code}-{day:%Y%m%d}-{resident.index}",
+                "kind": code,
+                "identifier": _own_numbers(resident).get(kind.identifier.code)
+                or sample_identifier(kind.identifier.code, resident.index),
+                "occurred_at": _at(day, zone, rng.uniform(8 * 60, 20 * 60)).isoformat(),
+                "quantities": dict(rng.choice(kind.samples)),
+            }
+            for resident in residents
+            if rng.random() < 0.2
+        ]
     for resident in residents:
         for ride in transit_rides(rng, resident, day, zone, rng.choice((0, 2, 2, 2, 3, 4))):
             records[ride["kind"]].append(ride)

@@ -27,13 +27,11 @@ from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
 from app.activities import evidence, forms, links, partners, queries, review, self_reports
-from app.activities.kinds import IDENTIFIER_NAMES, KIND_NAMES, STATUS_NAMES, kind_name
-from app.activities.models import IdentifierKind
+from app.activities.kinds import STATUS_NAMES, identifier_name, kind_name
 from app.api.ids import parse_id
 from app.db import db
 from app.errors import DomainError
 from app.methodology.apply import InvalidQuantities
-from methodologies.recycling import MATERIALS
 
 bp = Blueprint("activities", __name__)
 
@@ -56,22 +54,24 @@ def my_activities() -> str:
     )
 
 
-def _report_form() -> forms.SelfReportForm:
-    form = forms.SelfReportForm()
-    chinese = str(get_locale() or "zh").startswith("zh")
-    form.material.choices = [
-        SelectChoice(code, names.zh if chinese else names.en)
-        for code, (names, _f) in MATERIALS.items()
-    ]
-    return form
+def _chinese() -> bool:
+    return str(get_locale() or "zh").startswith("zh")
 
 
 @bp.route("/activities/report", methods=["GET", "POST"])
 @requires(Permission.USE_WALLET)
 def self_report() -> Any:
-    form = _report_form()
+    catalogue = edge.kind_catalogue()
+    form = forms.SelfReportForm.build(catalogue, _chinese())
     template = "activities/report.html"
-    context = {"fields": self_reports.SELF_REPORT_FIELDS}
+    context = {
+        "fields": {
+            kind.code: kind.self_report.fields
+            for kind in catalogue.self_reportable()
+            if kind.self_report is not None
+        },
+        "quantity_names": form.quantity_names,
+    }
     if not form.validate_on_submit():
         return render_template(template, form=form, **context), 400 if form.errors else 200
     upload = form.evidence.data
@@ -128,12 +128,15 @@ def evidence_file(evidence_id: int) -> Response:
 @requires(Permission.USE_WALLET)
 def my_links() -> Any:
     form = forms.LinkForm()
+    form.kind.choices = [
+        SelectChoice(code, identifier_name(code)) for code in edge.kind_catalogue().identifiers
+    ]
     template = "activities/links.html"
 
     def page(status: int = 200) -> tuple[str, int]:
         html = render_template(
             template, form=form, links=links.list_links(db.session, current_user.id),
-            names=IDENTIFIER_NAMES, remove_form=EmptyForm(),
+            remove_form=EmptyForm(),
         )  # fmt: skip
         return html, status
 
@@ -145,7 +148,7 @@ def my_links() -> Any:
         _linked, released = links.link(
             db.session,
             current_user.id,
-            kind=IdentifierKind(form.kind.data),
+            kind=form.kind.data,
             identifier=form.identifier.data,
             label=form.label.data,
             identifier_key=edge.identifier_key(),
@@ -229,7 +232,8 @@ def review_queue() -> Any:
     )
     partner_names = {p.id: p.name for p, _k in partners.list_partners(db.session)}
     html = render_template(
-        "bureau/review.html", page=page, form=form, filters=filters, kinds=KIND_NAMES,
+        "bureau/review.html", page=page, form=form, filters=filters,
+        kinds={code: kind_name(code) for code in edge.kind_catalogue().kinds},
         partner_names=partner_names, zone=_zone(),
     )  # fmt: skip
     return html, status

@@ -44,6 +44,7 @@ class ParameterSpec:
     default: Any
     minimum: Any
     maximum: Any
+    role: str = "factor"  # factor, limit, cap or weight
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,18 @@ class CatalogueEntry:
     in_effect: VersionView | None
     upcoming: list[VersionView] = field(default_factory=list)
     past: list[VersionView] = field(default_factory=list)
+    #: The kind as the plugin declares it: fields with units and bounds, identifier, trip,
+    #: self-report, a sample (``ActivityKind.describe()``).
+    kind: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def caps(self) -> list[ParameterValue]:
+        """The caps in effect (else the plugin's defaults), as declared by the plugin."""
+        if self.in_effect is not None:
+            return [p for p in self.in_effect.parameters if p.spec.role == "cap"]
+        return [p for p in self.defaults if p.spec.role == "cap"]
+
+    defaults: list[ParameterValue] = field(default_factory=list)
 
 
 def parameter_specs(plugin: type[Methodology]) -> list[ParameterSpec]:
@@ -95,6 +108,7 @@ def parameter_specs(plugin: type[Methodology]) -> list[ParameterSpec]:
                 default=meta["default"],
                 minimum=meta["minimum"],
                 maximum=meta["maximum"],
+                role=meta.get("role", "factor"),
             )
         )
     return specs
@@ -168,4 +182,6 @@ def _entry(
         in_effect=in_effect,
         upcoming=upcoming[::-1],
         past=past,
+        kind=plugin.kind.describe(),
+        defaults=[ParameterValue(spec, spec.default, None) for spec in parameter_specs(plugin)],
     )

@@ -19,6 +19,64 @@ class MethodologyTextOut(ma.Schema):
     en = ma.fields.String()
 
 
+class MethodologyKindFieldOut(ma.Schema):
+    """One quantity a partner item (or a self-report) of this kind carries, as declared."""
+
+    name = ma.fields.String()
+    type = ma.fields.String(metadata={"description": "decimal, integer, choice, text or date"})
+    label = ma.fields.Nested(MethodologyTextOut)
+    unit = ma.fields.String(allow_none=True, metadata={"example": "km"})
+    unit_name = ma.fields.Nested(MethodologyTextOut, allow_none=True)
+    required = ma.fields.Boolean()
+    minimum = ma.fields.String(allow_none=True, metadata={"description": "Decimal as string"})
+    maximum = ma.fields.String(allow_none=True, metadata={"description": "Decimal as string"})
+    choices = ma.fields.Dict(
+        allow_none=True, metadata={"description": "A choice field's codes and their names"}
+    )
+
+
+class MethodologyIdentifierOut(ma.Schema):
+    """What names the participant: partners send it, residents link it."""
+
+    code = ma.fields.String()
+    name = ma.fields.Nested(MethodologyTextOut)
+    normalisation = ma.fields.String(
+        metadata={"description": "How a value is normalised before it is hashed"}
+    )
+
+
+class MethodologyTripOut(ma.Schema):
+    duration_field = ma.fields.String()
+    distance_field = ma.fields.String()
+    route_fields = ma.fields.List(ma.fields.String())
+
+
+class MethodologySelfReportOut(ma.Schema):
+    fields = ma.fields.List(ma.fields.String())
+    evidence = ma.fields.String(metadata={"description": "optional or required"})
+
+
+class MethodologyKindOut(ma.Schema):
+    """The activity kind a methodology credits, as its plugin declares it."""
+
+    code = ma.fields.String()
+    name = ma.fields.Nested(MethodologyTextOut)
+    description = ma.fields.Nested(MethodologyTextOut)
+    fields = ma.fields.List(ma.fields.Nested(MethodologyKindFieldOut))
+    identifier = ma.fields.Nested(MethodologyIdentifierOut)
+    trip = ma.fields.Nested(
+        MethodologyTripOut,
+        allow_none=True,
+        metadata={"description": "Set for trips: overlapping and same-trip rules apply"},
+    )
+    self_report = ma.fields.Nested(
+        MethodologySelfReportOut,
+        allow_none=True,
+        metadata={"description": "Set if residents may report it themselves"},
+    )
+    sample = ma.fields.Dict(metadata={"description": "A typical activity's quantities"})
+
+
 class MethodologyParameterSpecOut(ma.Schema):
     """A declared parameter, from the plugin's parameter schema (renders a form)."""
 
@@ -30,6 +88,7 @@ class MethodologyParameterSpecOut(ma.Schema):
     default = ma.fields.Raw(metadata={"description": "Decimals as strings"})
     minimum = ma.fields.Raw()
     maximum = ma.fields.Raw(allow_none=True)
+    role = ma.fields.String(metadata={"description": "factor, limit, cap or weight"})
 
 
 class MethodologyParameterOut(ma.Schema):
@@ -43,6 +102,9 @@ class MethodologyParameterOut(ma.Schema):
         metadata={"description": "The bureau's note on a changed value, else the published source"}
     )
     default = ma.fields.Raw(attribute="spec.default")
+    role = ma.fields.String(
+        attribute="spec.role", metadata={"description": "factor, limit, cap or weight"}
+    )
 
 
 class MethodologyPublicVersionOut(ma.Schema):
@@ -62,6 +124,11 @@ class MethodologyOut(ma.Schema):
     name = ma.fields.Nested(MethodologyTextOut)
     formula = ma.fields.Nested(MethodologyTextOut)
     activity_kind = ma.fields.String()
+    kind = ma.fields.Nested(MethodologyKindOut)
+    caps = ma.fields.List(
+        ma.fields.Nested(MethodologyParameterOut),
+        metadata={"description": "The caps of the version in effect (else the defaults)"},
+    )
     in_effect = ma.fields.Nested(MethodologyPublicVersionOut, allow_none=True)
     upcoming = ma.fields.List(ma.fields.Nested(MethodologyPublicVersionOut))
     past = ma.fields.List(ma.fields.Nested(MethodologyPublicVersionOut))
@@ -147,9 +214,11 @@ class MethodologyApproveIn(MethodologyCommentIn):
 
 
 class MethodologyApplyIn(ma.Schema):
-    kind = ma.fields.String(required=True, metadata={"example": "bus_ride"})
+    kind = ma.fields.String(
+        required=True, metadata={"description": "An installed methodology's activity kind"}
+    )
     quantities = ma.fields.Dict(
-        required=True, metadata={"example": {"distance_km": "8.2", "duration_minutes": "25"}}
+        required=True, metadata={"description": "As the kind declares them (its `fields`)"}
     )
     occurred_at = ma.fields.AwareDateTime(required=True)
     self_reported = StrictBoolean(load_default=False)

@@ -16,7 +16,6 @@ from app import clock
 from app import context as edge
 from app.accounts.roles import Role
 from app.activities import links, partners
-from app.activities.models import IdentifierKind
 from app.audit.services import SYSTEM, Actor
 from app.methodology import services as methodology
 from tests.factories import make_user
@@ -63,7 +62,7 @@ def make_partner(
     return issued
 
 
-def link(app: Flask, session: Session, user_id: int, kind: IdentifierKind, number: str) -> Any:
+def link(app: Flask, session: Session, user_id: int, kind: str, number: str) -> Any:
     with app.test_request_context():
         result = links.link(
             session, user_id, kind=kind, identifier=number, label=None,

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from app.activities.models import Activity, IdentifierKind
+from app.activities.models import Activity
 from app.db import db
 from app.ledger.models import Issuance
 from tests.activities.support import (
@@ -44,7 +44,7 @@ def test_the_same_batch_sent_twice_at_once_is_ingested_and_credited_once(own_app
         residents = [make_user(session) for _ in range(20)]
         session.commit()
         for n, resident in enumerate(residents):
-            link(own_app, session, resident.id, IdentifierKind.TRANSIT_CARD, f"CARD-{n:04d}")
+            link(own_app, session, resident.id, "transit_card", f"CARD-{n:04d}")
         items = [
             ride(f"r{n}-{k}", f"CARD-{n:04d}", at(7 + 2 * k)) for n in range(20) for k in range(3)
         ]

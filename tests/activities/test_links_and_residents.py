@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app import clock
 from app.accounts.roles import Role
 from app.activities import links
-from app.activities.models import Activity, ActivityStatus, IdentifierKind, LinkedIdentifier
+from app.activities.models import Activity, ActivityStatus, LinkedIdentifier
 from app.audit.models import AuditEntry
 from app.db import db
 from app.ledger.models import Issuance
@@ -53,7 +53,7 @@ def test_a_held_activity_is_credited_when_linked_inside_the_window(city, client,
     assert body["results"][0]["status"] == "held"
     frozen.shift(timedelta(days=6))
     resident = make_user(session)
-    _linked, released = link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "card 555")
+    _linked, released = link(city, session, resident.id, "transit_card", "card 555")
     assert [a.status for a in released] == [ActivityStatus.VERIFIED]
     activity = session.scalar(sa.select(Activity).where(Activity.external_id == "h1"))
     assert activity.participant_id == resident.id and activity.identifier_hash is None
@@ -71,7 +71,7 @@ def test_a_held_activity_is_purged_after_its_window(city, client, session, froze
     assert activity.status == ActivityStatus.EXPIRED
     assert activity.identifier_hash is None and activity.quantities == {}
     resident = make_user(session)
-    _linked, released = link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "CARD-777")
+    _linked, released = link(city, session, resident.id, "transit_card", "CARD-777")
     assert released == []
     again = post_batch(client, key, [ride("h2", "CARD-777", at(8))]).get_json()
     assert again["results"][0]["result"] == "duplicate"  # the tombstone keeps it ingested once
@@ -80,8 +80,8 @@ def test_a_held_activity_is_purged_after_its_window(city, client, session, froze
 def test_a_resident_sees_only_their_own_activities_with_reasons(city, client, session):
     key = make_partner(city, session, ["bus_ride"])
     alice, bob = make_user(session), make_user(session)
-    link(city, session, alice.id, IdentifierKind.TRANSIT_CARD, "ALICE-01")
-    link(city, session, bob.id, IdentifierKind.TRANSIT_CARD, "BOB-0001")
+    link(city, session, alice.id, "transit_card", "ALICE-01")
+    link(city, session, bob.id, "transit_card", "BOB-0001")
     rides = [ride("a1", "ALICE-01", at(8)), ride("a2", "ALICE-01", at(8, 5))]
     post_batch(client, key, [*rides, ride("b1", "BOB-0001", at(9))])
     log_in(client, alice)
@@ -144,7 +144,7 @@ def test_rejecting_needs_a_reason_the_resident_reads(city, client, session):
     city.config["WTF_CSRF_ENABLED"] = False
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "FAST-001")
+    link(city, session, resident.id, "transit_card", "FAST-001")
     post_batch(client, key, [ride("f1", "FAST-001", at(8), km="40", minutes="10"),
                              ride("f2", "FAST-001", at(9), km="40", minutes="10")])  # fmt: skip
     ids = list(session.scalars(sa.select(Activity.id).order_by(Activity.id)))

@@ -5,23 +5,23 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from marshmallow import fields
 
 from app import context as edge
 from app.accounts.roles import Role
-from app.activities.models import Activity, ActivityStatus, IdentifierKind
+from app.activities.models import Activity, ActivityStatus
 from app.audit.services import Actor
 from app.ledger.models import Issuance, Transaction
 from app.methodology import services as methodology
 from app.methodology.models import MethodologyVersion
 from app.reductions.models import Reduction
+from methodologies.kinds import QuantityField
 from methodologies.parameters import Parameter
 from methodologies.text import Text
-from methodologies.transit import BusRide, TransitRideSchema
+from methodologies.transit import BusRide
 from tests.activities.support import (
     STATUS_URL,
     at,
@@ -37,17 +37,19 @@ from tests.factories import csrf_token_from, log_in, make_user
 CITY = ZoneInfo("Asia/Shanghai")
 
 
-class FareRideSchema(TransitRideSchema):
-    fare_fen = fields.Integer(required=True, strict=True)
-
-
 class BusFareRide(BusRide):
     """A later bus methodology that also needs the fare: the same kind, another plugin."""
 
     code = "bus_fare"
     version = "1.0.0"
-    input_schema = FareRideSchema
-    example: ClassVar[dict[str, Any]] = {**BusRide.example, "fare_fen": 200}
+    kind = dataclasses.replace(
+        BusRide.kind,
+        fields=(
+            *BusRide.kind.fields,
+            QuantityField("fare_fen", "integer", Text(zh="票价", en="Fare"), unit="fen"),
+        ),
+        samples=({**BusRide.example, "fare_fen": 200},),
+    )
 
 
 def _count(session, model) -> int:
@@ -108,7 +110,7 @@ def test_the_version_in_effect_at_the_activity_time_validates_and_quantifies_it(
     _install_bus_fare_from_noon(city, session)
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "R-0001")
+    link(city, session, resident.id, "transit_card", "R-0001")
     body = post_batch(
         client, key,
         [ride("morning", "R-0001", at(9)),  # bus in effect: no fare needed
@@ -144,7 +146,7 @@ def test_held_activities_are_released_under_the_version_in_effect_at_their_time(
     ).get_json()
     assert [r["status"] for r in body["results"]] == ["held", "held"]
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "H-0001")
+    link(city, session, resident.id, "transit_card", "H-0001")
     first, second = (session.get(Activity, r["activity_id"]) for r in body["results"])
     session.refresh(first), session.refresh(second)
     assert first.status == second.status == ActivityStatus.VERIFIED
@@ -174,8 +176,8 @@ def test_use_above_baseline_and_a_zero_distance_trip_are_no_reduction(city, clie
     utility = make_partner(city, session, ["electricity_use"])
     transit = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.ELECTRICITY_METER, "E-100")
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "T-100")
+    link(city, session, resident.id, "electricity_meter", "E-100")
+    link(city, session, resident.id, "transit_card", "T-100")
     reading = {
         "external_id": "oct", "kind": "electricity_use", "identifier": "E-100",
         "occurred_at": at(1).isoformat(), "quantities": ABOVE_BASELINE,
@@ -239,7 +241,7 @@ def _credited(session, resident_id: int) -> list[tuple[int, int | None, str | No
 def test_the_daily_cap_credits_exactly_up_to_it_and_records_the_rest(city, client, session):
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "CAP-0001")
+    link(city, session, resident.id, "transit_card", "CAP-0001")
     at_cap = _rides("CAP-0001", [at(7), at(8), at(9), at(10)], "full")
     results = post_batch(client, key, at_cap).get_json()["results"]
     assert [r["status"] for r in results] == ["verified"] * 4
@@ -273,7 +275,7 @@ def test_the_daily_cap_credits_exactly_up_to_it_and_records_the_rest(city, clien
 def test_the_cap_counts_by_the_city_day_so_a_ride_after_midnight_has_room(city, client, session):
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "CAP-0002")
+    link(city, session, resident.id, "transit_card", "CAP-0002")
     evening = _rides(
         "CAP-0002", [at(-8), at(-7), at(-6), at(-5)], "e"
     )  # 16:00-20:00 the day before
@@ -290,7 +292,7 @@ def test_the_wallet_caps_of_the_ledger_policy_apply_alongside(city, client, sess
     configure(city, POINTS_DAILY_CAP=3_500)
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "CAP-0003")
+    link(city, session, resident.id, "transit_card", "CAP-0003")
     starts = [at(7), at(8), at(9), at(10)]
     post_batch(
         client, key, _rides("CAP-0003", starts, "w") + _rides("CAP-0003", [at(11)], "x", ONE_GRAM)
@@ -310,7 +312,7 @@ def test_a_reviewer_approval_is_capped_by_what_was_credited_meanwhile(city, clie
     configure(city, MAX_TRIPS_PER_DAY=4)
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "CAP-0004")
+    link(city, session, resident.id, "transit_card", "CAP-0004")
     starts = [at(6), at(7), at(8), at(9), at(10)]
     results = post_batch(client, key, _rides("CAP-0004", starts, "r")).get_json()["results"]
     assert [r["status"] for r in results][-1] == "flagged"  # the fifth trip of the day
@@ -330,7 +332,7 @@ def test_a_declared_monthly_cap_counts_by_the_city_month(city, client, session):
     _install(city, session, "bus_monthly", BusMonthlyRide, datetime(2026, 10, 1, tzinfo=CITY))
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "MON-0001")
+    link(city, session, resident.id, "transit_card", "MON-0001")
     october = _rides("MON-0001", [datetime(2026, 10, d, 9, tzinfo=CITY) for d in (5, 6, 7)], "o")
     month_end = [ride("o-end", "MON-0001", datetime(2026, 10, 31, 23, 58, tzinfo=CITY), km="1",
                       minutes="1")]  # fmt: skip

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 import time_machine
 from hypothesis import HealthCheck, given, settings
 
-from app.activities.models import IdentifierKind
 from app.db import db
 from app.reductions.models import Reduction
 from tests.activities.support import DAY, approve_methodologies, at, link, make_partner, post_batch
@@ -61,7 +60,7 @@ def test_concurrent_batches_together_never_pass_the_daily_cap(own_app):
         first, second = own_app.config["TEST_PARTNER_KEYS"]
         resident = make_user(session)
         session.commit()
-        link(own_app, session, resident.id, IdentifierKind.TRANSIT_CARD, "CAPRACE-1")
+        link(own_app, session, resident.id, "transit_card", "CAPRACE-1")
         # Three rides of 1,000 g each side: six in all, the bus's daily cap is 4,000 g.
         mine = _rides("CAPRACE-1", [at(6), at(7), at(8)], "p", FULL)
         theirs = _rides("CAPRACE-1", [at(9), at(10), at(11)], "q", FULL)
@@ -87,7 +86,7 @@ def test_two_sources_at_once_credit_the_same_ride_once(own_app, pair):
         card = f"RACE-{next(_cards):06d}"
         resident = make_user(session)
         session.commit()
-        link(own_app, session, resident.id, IdentifierKind.TRANSIT_CARD, card)
+        link(own_app, session, resident.id, "transit_card", card)
         first, second = _reports(pair, card)
         assert _at_once(own_app, [(first_key, [first]), (second_key, [second])]) == [200, 200]
         session.rollback()

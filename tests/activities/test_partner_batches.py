@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app import clock
 from app.accounts.roles import Role
-from app.activities.models import Activity, ActivityStatus, IdentifierKind, PartnerMessage
+from app.activities.models import Activity, ActivityStatus, PartnerMessage
 from app.activities.partners import IssuedKey
 from app.api.json_depth import MAX_JSON_DEPTH
 from app.audit.models import AuditEntry
@@ -33,7 +33,7 @@ from tests.factories import log_in, make_user
 def test_a_linked_ride_is_verified_and_credited(city, client, session):
     key = make_partner(city, session, ["bus_ride", "metro_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "3100 1234 5678")
+    link(city, session, resident.id, "transit_card", "3100 1234 5678")
     response = post_batch(client, key, [ride("r1", "310012345678", at(8))])
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -84,7 +84,7 @@ def test_a_partner_cannot_send_kinds_it_is_not_allowed(city, client, session):
 def test_resending_a_batch_changes_nothing(city, client, session):
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "T-1001")
+    link(city, session, resident.id, "transit_card", "T-1001")
     items = [ride("r1", "T-1001", at(8)), ride("r2", "T-1001", at(12)), ride("r3", "nobody", at(9))]
     first = post_batch(client, key, items).get_json()
     second = post_batch(client, key, items).get_json()  # a new webhook-id, the same activities
@@ -162,7 +162,7 @@ def test_the_same_trip_from_two_partners_is_credited_once(city, client, session)
     operator = make_partner(city, session, ["metro_ride"], name="metro operator")
     card_company = make_partner(city, session, ["metro_ride"], name="card company")
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "M-7700")
+    link(city, session, resident.id, "transit_card", "M-7700")
     trip = {"from_station": "A", "to_station": "B"}
     first = post_batch(
         client, operator, [ride("op-1", "M-7700", at(8, 1), kind="metro_ride", **trip)]
@@ -180,7 +180,7 @@ def test_the_same_trip_from_two_partners_is_credited_once(city, client, session)
 def test_overlapping_trips_of_one_participant_credit_once(city, client, session):
     key = make_partner(city, session, ["bus_ride", "metro_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "O-1001")
+    link(city, session, resident.id, "transit_card", "O-1001")
     body = post_batch(
         client, key,
         [ride("a", "O-1001", at(8), minutes="30"),
@@ -194,7 +194,7 @@ def test_too_many_trips_in_a_day_go_to_review(city, client, session):
     configure(city, MAX_TRIPS_PER_DAY=3)
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "F-1001")
+    link(city, session, resident.id, "transit_card", "F-1001")
     items = [ride(f"t{n}", "F-1001", at(7 + n), km="2", minutes="10") for n in range(5)]
     statuses = [r["status"] for r in post_batch(client, key, items).get_json()["results"]]
     assert statuses == ["verified", "verified", "verified", "flagged", "flagged"]
@@ -204,7 +204,7 @@ def test_earlier_trips_count_on_their_own_day_and_one_past_midnight_overlaps(cit
     configure(city, MAX_TRIPS_PER_DAY=2)
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "M-1001")
+    link(city, session, resident.id, "transit_card", "M-1001")
     day_before = [
         ride("m1", "M-1001", at(-16), km="2", minutes="10"),  # 08:00 the day before
         ride("m2", "M-1001", at(0, -20), km="5", minutes="40"),  # 23:40 until 00:20
@@ -222,7 +222,7 @@ def test_earlier_trips_count_on_their_own_day_and_one_past_midnight_overlaps(cit
 def test_implausible_speed_is_flagged_and_distance_rejected(city, client, session):
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "S-1001")
+    link(city, session, resident.id, "transit_card", "S-1001")
     fast = ride("fast", "S-1001", at(8), km="40", minutes="10")
     far = ride("far", "S-1001", at(12), km="500", minutes="600")
     results = post_batch(client, key, [fast, far]).get_json()["results"]
@@ -335,7 +335,7 @@ def test_activities_are_verified_in_the_pipeline_order(city, client, session):
     """Held activities carry no participant; verified ones no identifier hash."""
     key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "P-1001")
+    link(city, session, resident.id, "transit_card", "P-1001")
     post_batch(client, key, [ride("a", "P-1001", at(8)), ride("b", "Q-1", at(9))])
     rows = {a.external_id: a for a in session.scalars(sa.select(Activity))}
     assert rows["a"].status == ActivityStatus.VERIFIED and rows["a"].identifier_hash is None

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.activities import pipeline
-from app.activities.models import Activity, ActivityStatus, IdentifierKind
+from app.activities.models import Activity, ActivityStatus
 from app.ledger.models import Issuance
 from app.reductions.models import Reduction
 from tests.activities.support import at, configure, link, make_partner, post_batch, ride
@@ -139,7 +139,7 @@ def test_two_sources_one_after_the_other(city, client, session, pair):
     operator, card_company = _partners(city, session)
     card = f"SEQ-{next(_cards):06d}"
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, card)
+    link(city, session, resident.id, "transit_card", card)
     first, second = _reports(pair, card)
     for key, item in ((operator, first), (card_company, second)):
         assert post_batch(client, key, [item]).status_code == 200
@@ -155,7 +155,7 @@ def test_two_sources_held_then_released_together_on_linking(city, client, sessio
     for key, item in ((operator, first), (card_company, second)):
         assert post_batch(client, key, [item]).get_json()["results"][0]["status"] == "held"
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, card)
+    link(city, session, resident.id, "transit_card", card)
     assert _credited(session, resident.id) == expected_credits(pair)
 
 
@@ -192,7 +192,7 @@ def test_a_batch_reads_only_the_trips_near_its_own_not_the_day(city, client, ses
     configure(city, MAX_TRIPS_PER_DAY=100)
     operator, _ = _partners(city, session)
     resident = make_user(session)
-    link(city, session, resident.id, IdentifierKind.TRANSIT_CARD, "BUSY-0001")
+    link(city, session, resident.id, "transit_card", "BUSY-0001")
     day = [
         ride(f"busy-{n}", "BUSY-0001", at(5) + timedelta(minutes=20 * n), km="2", minutes="10")
         for n in range(30)

@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from methodologies import Methodology, Parameters, Quantification
 from methodologies.cycling import Cycling
+from methodologies.ev_charging import EvCharging
 from methodologies.household_energy import ElectricitySaving, GasSaving
 from methodologies.recycling import MATERIALS, Recycling
+from methodologies.rooftop_solar import RooftopSolar
 from methodologies.text import grams
 from methodologies.transit import BusRide, MetroRide
 from methodologies.walking import Walking
@@ -74,6 +76,10 @@ CASES = {
     ),
     "walking steps": Case(
         Walking, st.integers(0, 200_000), st.just({}), lambda raw, x: raw | {"steps": x}
+    ),
+    "ev charging": Case(EvCharging, use(500), st.just({}), lambda raw, x: raw | {"kwh": x}),
+    "rooftop solar": Case(
+        RooftopSolar, use(100_000), st.just({}), lambda raw, x: MAY | raw | {"generated_kwh": x}
     ),
     "walking km": Case(Walking, km(100), st.just({}), lambda raw, x: raw | {"distance_km": str(x)}),
 }

@@ -1,11 +1,11 @@
 """Discovery through entry points: built-ins, a third-party methodology and broken plugins."""
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from marshmallow import Schema
 
 from methodologies import (
     Methodology,
@@ -15,6 +15,8 @@ from methodologies import (
     load_methodologies,
     validate_methodology,
 )
+from methodologies.kinds import IdentifierKind, QuantityField, Trip
+from methodologies.registry import check_together
 from methodologies.transit import BusRide
 from tests.plugins.methodologies.support import BUILTIN_ENTRY_POINTS, OCCURRED_AT
 
@@ -112,6 +114,17 @@ def bus_variant(**attributes: Any) -> type[Methodology]:
     return type("Variant", (BusRide,), attributes)
 
 
+_LABEL = Text(zh="标签", en="label")
+
+
+def _kind(**changes: Any) -> Any:
+    return dataclasses.replace(BusRide.kind, **changes)
+
+
+def _kind_with_fields(*more: QuantityField) -> Any:
+    return _kind(fields=(*BusRide.kind.fields, *more))
+
+
 without_weight = tuple(p for p in BusRide.parameters if p.name != "self_report_weight")
 extra = Parameter("extra", Decimal(1), "g", "test", Text(zh="额外", en="extra"))
 
@@ -127,15 +140,40 @@ BROKEN: dict[str, tuple[object, str]] = {
     "code not an identifier": (bus_variant(code="Bus Ride"), "code 'Bus Ride' is not a lowercase"),
     "version not semver": (bus_variant(version="v1"), "version 'v1' is not semver-like"),
     "version with a leading zero": (bus_variant(version="1.01.0"), "is not semver-like"),
-    "kind not an identifier": (bus_variant(activity_kind=""), "activity_kind '' is not"),
+    "kind not an identifier": (
+        bus_variant(kind=dataclasses.replace(BusRide.kind, code="")),
+        "kind code '' is not",
+    ),
+    "kind not declared": (bus_variant(kind="bus_ride"), "kind must be a methodologies.kinds"),
+    "unknown unit": (
+        bus_variant(kind=_kind_with_fields(QuantityField("far", "decimal", _LABEL, unit="li"))),
+        "field 'far' has unknown unit 'li'",
+    ),
+    "field declared twice": (
+        bus_variant(kind=_kind_with_fields(BusRide.kind.fields[0])),
+        "field 'distance_km' is declared twice",
+    ),
+    "trip kind without time": (
+        bus_variant(kind=_kind(trip=Trip("minutes", "distance_km"))),
+        "trip kind has no time field: 'minutes' is not declared",
+    ),
+    "trip kind without distance": (
+        bus_variant(kind=_kind(trip=Trip("duration_minutes", "from_station"))),
+        "trip distance field 'from_station' must be in km",
+    ),
+    "identifier with an unknown normalisation": (
+        bus_variant(kind=_kind(identifier=IdentifierKind("card", _LABEL, normalisation="rot13"))),
+        "identifier 'card' has unknown normalisation 'rot13'",
+    ),
+    "choice without named choices": (
+        bus_variant(kind=_kind_with_fields(QuantityField("mode", "choice", _LABEL))),
+        "choice field 'mode' needs choices named in zh and en",
+    ),
+    "no samples": (bus_variant(kind=_kind(samples=())), "samples must be a non-empty tuple"),
     "name only in English": (bus_variant(name="Bus ride"), "name must be a Text"),
     "formula blank in Chinese": (
         bus_variant(formula=Text(zh=" ", en="km × factor")),
         "formula must be a Text",
-    ),
-    "input schema an instance": (
-        bus_variant(input_schema=Schema()),
-        "input_schema must be a marshmallow Schema class",
     ),
     "parameters a list": (bus_variant(parameters=list(BusRide.parameters)), "must be a tuple"),
     "parameter declared twice": (
@@ -161,9 +199,13 @@ BROKEN: dict[str, tuple[object, str]] = {
         ),
         "default parameters do not validate",
     ),
-    "example that does not load": (
-        bus_variant(example={"distance_km": "far"}),
+    "sample that does not load": (
+        bus_variant(kind=_kind(samples=({"distance_km": "far"},))),
         "example {'distance_km': 'far'} fails: ValidationError",
+    ),
+    "sample with an undeclared field": (
+        bus_variant(kind=_kind(samples=({"distance_km": "1", "speed": "9"},))),
+        "Unknown field",
     ),
 }
 
@@ -184,3 +226,40 @@ def test_every_problem_of_a_class_is_reported_at_once() -> None:
         validate_methodology("bus", bus_variant(version="1", name="Bus"))
     assert "version '1'" in excinfo.value.problem
     assert "name must be a Text" in excinfo.value.problem
+
+
+def test_two_plugins_may_share_an_identifier_kind_declared_alike() -> None:
+    loaded = load_methodologies(["bus", "metro"])
+    assert loaded["bus"].kind.identifier is loaded["metro"].kind.identifier
+    check_together(loaded)  # no clash
+
+
+def test_an_identifier_kind_clashing_with_another_plugins_stops_start_up() -> None:
+    clashing = IdentifierKind("transit_card", Text(zh="银行卡", en="Bank card"))
+    tram = bus_variant(code="tram", kind=_kind(code="tram_ride", identifier=clashing))
+    with pytest.raises(MethodologyLoadError) as excinfo:
+        check_together({"bus": BusRide, "tram": tram})
+    assert excinfo.value.entry_point == "tram"
+    assert "identifier kind 'transit_card' clashes with the one bus declares" in str(excinfo.value)
+    other_rule = IdentifierKind("transit_card", BusRide.kind.identifier.name, "digits")
+    tram = bus_variant(code="tram", kind=_kind(code="tram_ride", identifier=other_rule))
+    with pytest.raises(MethodologyLoadError, match="clashes"):
+        check_together({"bus": BusRide, "tram": tram})
+
+
+def test_a_successor_may_credit_one_kind_with_other_fields() -> None:
+    extra = QuantityField("fare_fen", "integer", _LABEL, unit="fen", required=False)
+    successor = bus_variant(code="bus2", kind=_kind_with_fields(extra))
+    check_together({"bus": BusRide, "bus2": successor})
+
+
+def test_one_kind_named_by_two_identifiers_or_trip_and_not_stops_start_up() -> None:
+    other_card = IdentifierKind("bus_pass", Text(zh="月票", en="Bus pass"))
+    renamed = bus_variant(code="bus2", kind=_kind(identifier=other_card))
+    with pytest.raises(MethodologyLoadError) as excinfo:
+        check_together({"bus": BusRide, "bus2": renamed})
+    assert excinfo.value.entry_point == "bus2"
+    assert "'bus_ride' is named by 'bus_pass', but by 'transit_card' in bus" in str(excinfo.value)
+    not_a_trip = bus_variant(code="bus2", kind=_kind(trip=None))
+    with pytest.raises(MethodologyLoadError, match="is a trip in one of"):
+        check_together({"bus": BusRide, "bus2": not_a_trip})

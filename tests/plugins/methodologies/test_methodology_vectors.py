@@ -7,8 +7,10 @@ import pytest
 
 from methodologies import Methodology, Quantification, sources
 from methodologies.cycling import Cycling
+from methodologies.ev_charging import EvCharging
 from methodologies.household_energy import ElectricitySaving, GasSaving
 from methodologies.recycling import Recycling
+from methodologies.rooftop_solar import RooftopSolar
 from methodologies.transit import BusRide, MetroRide
 from methodologies.walking import Walking
 from tests.plugins.methodologies.support import OCCURRED_AT
@@ -60,6 +62,20 @@ VECTORS = {
         {"mode": "shared", "distance_km": "3.2", "duration_minutes": "15"},
         128,
         "shared bike: 3.2 km × 40 g/km = 128.0 g → 128 g",
+    ),
+    # 7 L/100 km × 0.725 kg/L × 2,925.1 g/kg = 148.448825 g/km of petrol car;
+    # 40 kWh drive 260 km: 38,596.6945 g avoided, 23,428 g of grid electricity used.
+    "EV 40 kWh charged instead of petrol": (
+        EvCharging,
+        {"kwh": "40"},
+        15_169,
+        "40 kWh × 6.5 km/kWh × 148.448825 g/km − 40 kWh × 585.7 g/kWh = 15,168.6945 g → 15,169 g",
+    ),
+    "rooftop solar 420 kWh at 0.5857 kg/kWh": (
+        RooftopSolar,
+        {**MAY, "generated_kwh": "420"},
+        245_994,
+        "420 kWh × 585.7 g/kWh = 245,994.0 g → 245,994 g",
     ),
     "8.2 km bus: 220.58 rounds half up": (
         BusRide,
@@ -235,3 +251,44 @@ def test_every_builtin_has_the_self_report_weight_of_one_half() -> None:
         Walking,
     ):
         assert methodology.default_parameters()["self_report_weight"] == "0.5"
+
+
+def test_ev_charging_keeps_petrol_baseline_and_grid_project_apart() -> None:
+    result = quantify(EvCharging, {"kwh": "12.5"})
+    # 12.5 × 6.5 × 148.448825 = 12,061.467... g baseline; 12.5 × 585.7 = 7,321.25 g project
+    assert (result.baseline_g, result.project_g, result.reduction_g) == (12_061, 7_321, 4_740)
+
+
+def test_ev_charging_earns_nothing_where_the_grid_is_dirtier_than_petrol() -> None:
+    params = EvCharging.load_parameters(
+        {**EvCharging.default_parameters(), "grid_kg_per_kwh": "1.2", "ev_km_per_kwh": "5"}
+    )
+    activity = EvCharging.build_activity({"kwh": "10"}, OCCURRED_AT)
+    result = EvCharging.quantify(activity, params, explain=True)
+    assert (result.reduction_g, result.project_g) == (0, 12_000)
+    assert result.trace is not None and "no reduction, counts as 0 g" in result.trace.en
+
+
+def test_ev_and_solar_findings() -> None:
+    ev = EvCharging.load_parameters(EvCharging.default_parameters())
+    findings = EvCharging.check(EvCharging.build_activity({"kwh": "0"}, OCCURRED_AT), ev)
+    assert [(f.code, f.severity.value) for f in findings] == [("nothing_charged", "reject")]
+    at_limit = EvCharging.check(EvCharging.build_activity({"kwh": "120"}, OCCURRED_AT), ev)
+    assert at_limit == []
+    past = EvCharging.check(EvCharging.build_activity({"kwh": "120.01"}, OCCURRED_AT), ev)
+    assert [f.code for f in past] == ["large_charge"]
+    solar = RooftopSolar.load_parameters(RooftopSolar.default_parameters())
+    month = {**MAY, "generated_kwh": "1860"}  # 31 days × 60 kWh: at the limit
+    assert RooftopSolar.check(RooftopSolar.build_activity(month, OCCURRED_AT), solar) == []
+    more = {**MAY, "generated_kwh": "1860.01"}
+    found = RooftopSolar.check(RooftopSolar.build_activity(more, OCCURRED_AT), solar)
+    assert [f.code for f in found] == ["generation_too_high"]
+
+
+def test_sources_of_the_new_defaults_are_cited() -> None:
+    ev = {p.name: p.source for p in EvCharging.parameters}
+    assert ev["gasoline_kg_per_kg"] == sources.GASOLINE
+    assert ev["grid_kg_per_kwh"] == sources.GRID_NORTHWEST_2022
+    assert "GB 17930" in ev["petrol_kg_per_l"]
+    solar = {p.name: p.source for p in RooftopSolar.parameters}
+    assert solar["grid_kg_per_kwh"] == sources.GRID_NORTHWEST_2022

@@ -4,11 +4,7 @@ It imports only the public contract, registers under its own entry point (see th
 folder next to it) and is discovered exactly like the built-ins.
 """
 
-from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar
-
-from marshmallow import Schema, fields, validate
 
 from methodologies import (
     Activity,
@@ -21,11 +17,8 @@ from methodologies import (
     Text,
     standard_parameters,
 )
+from methodologies.kinds import ActivityKind, IdentifierKind, QuantityField
 from methodologies.rounding import ZERO, mul
-
-
-class EBillSchema(Schema):
-    bills = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=1000))
 
 
 class PaperlessBilling(Methodology):
@@ -33,14 +26,23 @@ class PaperlessBilling(Methodology):
 
     code = "paperless"
     version = "0.1.0"
-    activity_kind = "e_bill"
+    kind = ActivityKind(
+        code="e_bill",
+        name=Text(zh="电子账单", en="E-bill"),
+        description=Text(zh="以电子账单代替纸质账单。", en="A bill received electronically."),
+        fields=(
+            QuantityField(
+                "bills", "integer", Text(zh="账单份数", en="Bills"), unit="count", maximum=1000
+            ),
+        ),
+        identifier=IdentifierKind("utility_account", Text(zh="公用事业账户", en="Utility account")),
+        samples=({"bills": 3},),
+    )
     name = Text(zh="电子账单", en="Paperless billing")
     formula = Text(
         zh="减排量 = 电子账单份数 × 每份纸质账单的排放。",
         en="Reduction = e-bills × emissions of one paper bill.",
     )
-    input_schema: ClassVar[type[Schema]] = EBillSchema
-    example: ClassVar[Mapping[str, Any]] = {"bills": 3}
     parameters = (
         Parameter(
             "g_per_bill",
