@@ -5,7 +5,7 @@ declarations when it starts, so installing a methodology with a new identifier k
 migration. The downgrade restores the CHECK with the six kinds the built-ins declared; it fails if
 a row holds another kind.
 
-Revision ID: 0018_kinds
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-07 17:30:00.000000
 """
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018_kinds"
+revision: str = "0018"
 down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
