@@ -304,7 +304,7 @@ def bare_copy(
             q = json.dumps(quantities, ensure_ascii=False)
             reductions.append(
                 (rid, participant, seeded["version_ids"][item["kind"]], item["kind"], occurred,
-                 False, q, grams, 0, grams, False, None, "[]", "verified", now, now)
+                 False, q, grams, 0, grams, False, None, "[]", "verified", now, now, grams, None)
             )  # fmt: skip
             activities.append(
                 (aid, "partner", seeded["partner_id"], item["external_id"], item["kind"],
