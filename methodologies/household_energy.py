@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from methodologies import sources
 from methodologies.base import Activity, Finding, Measure, Methodology, Severity
 from methodologies.kinds import ActivityKind, IdentifierKind, QuantityField
-from methodologies.parameters import Parameter, Parameters, standard_parameters
+from methodologies.parameters import GRID_NORTHWEST, Parameter, Parameters, standard_parameters
 from methodologies.rounding import mul, sub
 from methodologies.text import Text, factor, quantity
 
@@ -278,16 +278,7 @@ class ElectricitySaving(_MeteredSaving):
     factor_parameter = "grid_kg_per_kwh"
     unit = Text(zh="千瓦时", en="kWh")
     parameters = _metered_parameters(
-        Parameter(
-            "grid_kg_per_kwh",
-            Decimal("0.5857"),
-            "kg CO2/kWh",
-            sources.GRID_NORTHWEST_2022,
-            Text(
-                zh="电网排放因子（西北区域电网，覆盖宁夏）。",
-                en="Grid emission factor (Northwest China grid, which covers Ningxia).",
-            ),
-        ),
+        GRID_NORTHWEST,
         activity_cap_g=100_000,
     )
 

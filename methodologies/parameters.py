@@ -170,3 +170,17 @@ def standard_parameters(
             role="cap",
         ),
     )
+
+
+#: The grid factor every built-in that credits or charges grid electricity starts from (Ningxia
+#: is in the Northwest China grid); one declaration, so a new year's figure changes them all.
+GRID_NORTHWEST = Parameter(
+    "grid_kg_per_kwh",
+    Decimal("0.5857"),
+    "kg CO2/kWh",
+    sources.GRID_NORTHWEST_2022,
+    Text(
+        zh="电网排放因子（西北区域电网，覆盖宁夏）。",
+        en="Grid emission factor (Northwest China grid, which covers Ningxia).",
+    ),
+)
