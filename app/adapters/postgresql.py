@@ -113,10 +113,15 @@ class PostgreSQL(Adapter):
     def any_of(
         self, column: sa.ColumnElement[Any], values: Iterable[Any]
     ) -> sa.ColumnElement[bool]:
-        """One array parameter instead of thousands; whole numbers go as one array literal."""
+        """One array parameter instead of thousands; whole numbers go as one array literal.
+
+        The literal is bound untyped, so PostgreSQL reads it as ``bigint[]`` once, when the
+        statement is bound. Bound as text (``CAST($1::varchar AS bigint[])``) it would be parsed
+        again for every row a sequential scan filters: 5,000 ids against 5,000 rows took seconds.
+        """
         if isinstance(column.type, sa.Integer):
-            array = sa.cast(sa.literal(bigint_array(values), sa.Text), ARRAY(sa.BigInteger))
-            return column == sa.any_(array)
+            literal = sa.bindparam(None, bigint_array(values), type_=sa.types.NullType())
+            return column == sa.any_(sa.cast(literal, ARRAY(sa.BigInteger)))
         element_type = column.type if not isinstance(column.type, sa.Enum) else sa.String()
         return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(element_type)))
 
