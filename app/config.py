@@ -142,15 +142,15 @@ def _refuse_weak_production_settings(secret_key: str) -> None:
         )
     if not _env_bool("SESSION_COOKIE_SECURE", True):
         raise ConfigError("SESSION_COOKIE_SECURE must stay on in production (HTTPS only)")
-    if os.environ.get("SMS_SENDER", "console") == "console":
-        raise ConfigError(
-            "SMS_SENDER=console writes codes to the log: production needs the city's gateway "
-            "(SMS_SENDER=http with SMS_GATEWAY_URL and SMS_GATEWAY_KEY)"
-        )
     if os.environ.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://"):
         raise ConfigError(
             "RATELIMIT_STORAGE_URI must name a shared store (redis://…) in production: with "
             "memory:// every worker and server counts its own attempts"
+        )
+    if os.environ.get("SMS_SENDER", "console") == "console":
+        raise ConfigError(
+            "SMS_SENDER=console writes codes to the log: production needs the city's gateway "
+            "(SMS_SENDER=http with SMS_GATEWAY_URL and SMS_GATEWAY_KEY)"
         )
 
 
