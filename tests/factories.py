@@ -78,6 +78,13 @@ def texted_code(client: FlaskClient, mobile: str, purpose: str = "sign_up") -> s
     return sender.latest_code(mobile, purpose)  # type: ignore[attr-defined]
 
 
+def texted_code_by_api(client: FlaskClient, mobile: str, purpose: str = "sign_up") -> str | None:
+    """Ask the API for a code; the code the console sender texted, if any."""
+    client.post("/api/v1/auth/sms-codes", json={"mobile": mobile, "purpose": purpose})
+    sender = context.of(client.application).sms_sender
+    return sender.latest_code(mobile, purpose)  # type: ignore[attr-defined]
+
+
 def csrf_token_from(client: FlaskClient, url: str) -> str:
     """The CSRF token a page hands out (from its <meta name="csrf-token">)."""
     html = client.get(url).get_data(as_text=True)

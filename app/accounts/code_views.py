@@ -18,7 +18,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -26,12 +25,11 @@ from werkzeug.wrappers import Response
 from app import context as edge
 from app.accounts import codes, consents, forms, services, sessions
 from app.accounts.models import CodePurpose, User
-from app.accounts.sign_in import masked_account, sign_in_limits
+from app.accounts.sign_in import code_request_limits, masked_account, sign_in_limits
 from app.accounts.sms.console import ConsoleSender
 from app.db import db
 from app.error_handlers import is_api_request, keeping_writes
 from app.errors import DomainError
-from app.extensions import limiter
 from app.observability import security_event
 from app.redirects import local_path
 
@@ -54,33 +52,6 @@ _PAGES = {
     CodePurpose.SIGN_IN: ("accounts/sign_in_code.html", forms.CodeSignInForm, "codes.sign_in"),
     CodePurpose.RESET: ("accounts/reset_password.html", forms.PasswordResetForm, "codes.reset"),
 }
-
-
-def _requested_number() -> str:
-    try:
-        return "mobile:" + services.normalise_mobile(str(request.form.get("mobile", "")))
-    except DomainError:
-        return "mobile:invalid"
-
-
-def _code_request_limits(view: Any) -> Any:
-    """Codes requested per number and per address (every purpose together), counted only when
-    a code was sent, in the shared rate-limit store."""
-    per_number = limiter.shared_limit(
-        lambda: current_app.config["SMS_CODE_LIMIT_PER_NUMBER"],
-        "sms-code-number",
-        key_func=_requested_number,
-        methods=["POST"],
-        deduct_when=lambda _response: bool(g.get("code_requested")),
-    )
-    per_address = limiter.shared_limit(
-        lambda: current_app.config["SMS_CODE_LIMIT_PER_ADDRESS"],
-        "sms-code-address",
-        key_func=lambda: "address:" + get_remote_address(),
-        methods=["POST"],
-        deduct_when=lambda _response: bool(g.get("code_requested")),
-    )
-    return per_address(per_number(view))
 
 
 def request_code(purpose: CodePurpose) -> Any:
@@ -120,7 +91,7 @@ def _prefill(form: FlaskForm) -> None:
 @bp.post("/sign-up/code", endpoint="sign_up_code")
 @bp.post("/sign-in/code/send", endpoint="sign_in_code")
 @bp.post("/reset-password/code", endpoint="reset_code")
-@_code_request_limits
+@code_request_limits
 def send_code() -> Any:
     purpose = {
         "codes.sign_up_code": CodePurpose.SIGN_UP,

@@ -84,6 +84,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/auth/tokens"): {role: 422 for role in ROLES},
     ("DELETE", "/api/v1/auth/tokens/current"): {role: 401 for role in ROLES},
     ("POST", "/api/v1/residents"): {role: 422 for role in ROLES},
+    ("POST", "/api/v1/auth/sms-codes"): {role: 422 for role in ROLES},
+    ("POST", "/api/v1/auth/tokens/by-code"): {role: 422 for role in ROLES},
+    ("POST", "/api/v1/auth/password-reset"): {role: 422 for role in ROLES},
+    ("GET", "/api/v1/me/consents"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/api/v1/me/consents/{consent}/withdraw"): api_only(
+        Role.RESIDENT, Role.ORGANISATION, ok=404
+    ),
     ("POST", "/api/v1/organisations"): {role: 422 for role in ROLES},
     ("GET", "/api/v1/me"): {ANON: 401} | {role: 200 for role in Role},
     ("POST", "/api/v1/me/password"): {ANON: 401} | {role: 422 for role in Role},
