@@ -79,6 +79,17 @@ def _env_list(name: str) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _env_pairs(name: str) -> dict[str, str]:
+    """``key=value,key=value`` as a dict (empty when unset)."""
+    pairs = {}
+    for item in _env_list(name) or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"{name} lists key=value pairs separated by commas, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
 def _env_networks(name: str, default: str) -> list[str]:
     """Comma-separated IP addresses or networks (``10.0.0.0/8``), checked, as strings."""
     networks = []
@@ -114,6 +125,8 @@ def _private_database_file(instance_path: Path) -> Path:
 
 
 _SQLITE_TAILS = ("-wal", "-shm", "-journal")
+#: The privacy notice's version (templates/accounts/_notice_text.html) unless configured.
+NOTICE_VERSION = "2026-12-07"
 #: Fewest characters, and fewest distinct ones, of a production SECRET_KEY: a placeholder such as
 #: "changeme" or a repeated letter signs sessions anyone can forge.
 SECRET_KEY_MIN_LENGTH = 32
@@ -133,6 +146,11 @@ def _refuse_weak_production_settings(secret_key: str) -> None:
         raise ConfigError(
             "RATELIMIT_STORAGE_URI must name a shared store (redis://…) in production: with "
             "memory:// every worker and server counts its own attempts"
+        )
+    if os.environ.get("SMS_SENDER", "console") == "console":
+        raise ConfigError(
+            "SMS_SENDER=console writes codes to the log: production needs the city's gateway "
+            "(SMS_SENDER=http with SMS_GATEWAY_URL and SMS_GATEWAY_KEY)"
         )
 
 
@@ -296,6 +314,29 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SAME_TRIP_DISTANCE_TOLERANCE_METRES": _env_int("SAME_TRIP_DISTANCE_TOLERANCE_METRES", 500),
         "EVIDENCE_DIR": os.environ.get("EVIDENCE_DIR", str(instance_path / "evidence")),
         "EVIDENCE_MAX_BYTES": _env_int("EVIDENCE_MAX_BYTES", 5 * 1024 * 1024),
+        # SMS one-time codes: the sender plugin (entry points ``tanpuhui.sms``: console, http),
+        # the city's gateway, template ids per purpose ("sign_up=T1,sign_in=T2,reset=T3"), and
+        # how often codes may be requested per number and per address (the rate-limit store).
+        "SMS_SENDER": os.environ.get("SMS_SENDER", "console"),
+        "SMS_GATEWAY_URL": os.environ.get("SMS_GATEWAY_URL", ""),
+        "SMS_GATEWAY_KEY": os.environ.get("SMS_GATEWAY_KEY", ""),
+        "SMS_TEMPLATES": _env_pairs("SMS_TEMPLATES"),
+        "SMS_SIGN_NAME": os.environ.get("SMS_SIGN_NAME", "碳普惠"),
+        "SMS_GATEWAY_TIMEOUT_SECONDS": _env_int("SMS_GATEWAY_TIMEOUT_SECONDS", 5, minimum=1),
+        "SMS_CODE_LIMIT_PER_NUMBER": os.environ.get(
+            "SMS_CODE_LIMIT_PER_NUMBER", "1 per minute;5 per hour;10 per day"
+        ),
+        "SMS_CODE_LIMIT_PER_ADDRESS": os.environ.get(
+            "SMS_CODE_LIMIT_PER_ADDRESS", "20 per hour;50 per day"
+        ),
+        # The privacy notice's version: change it with the notice's text, and every resident
+        # accepts the new one at their next sign-in.
+        "PRIVACY_NOTICE_VERSION": os.environ.get("PRIVACY_NOTICE_VERSION", NOTICE_VERSION),
+        # Retention (docs/retention.md), enforced by the daily `retention` job: evidence files
+        # of decided self-reports, expired SMS codes, expired or revoked API tokens.
+        "RETENTION_EVIDENCE_DAYS": _env_int("RETENTION_EVIDENCE_DAYS", 180, minimum=1),
+        "RETENTION_CODE_DAYS": _env_int("RETENTION_CODE_DAYS", 1, minimum=1),
+        "RETENTION_TOKEN_DAYS": _env_int("RETENTION_TOKEN_DAYS", 30, minimum=1),
     }
 
 

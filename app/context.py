@@ -20,6 +20,7 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from app import clock
+from app.accounts import codes, sms
 from app.accounts.approvals import Independence
 from app.activities import keys, kinds, matching, pipeline
 from app.activities.ingest import IngestSettings
@@ -54,6 +55,8 @@ class AppContext:
     ingestion: Ingestion
     redemption_token_key: bytes
     independence: Independence
+    sms_sender: sms.Sender
+    code_key: bytes
 
 
 def build(config: Mapping[str, Any]) -> AppContext:
@@ -79,6 +82,17 @@ def build(config: Mapping[str, Any]) -> AppContext:
         ),
         redemption_token_key=tokens.signing_key(config["SECRET_KEY"]),
         independence=Independence(_whole(config, "APPROVAL_INDEPENDENCE_DAYS", minimum=0)),
+        sms_sender=sms.load_sender(
+            config["SMS_SENDER"],
+            sms.SenderSettings(
+                gateway_url=config["SMS_GATEWAY_URL"],
+                gateway_key=config["SMS_GATEWAY_KEY"],
+                templates=config["SMS_TEMPLATES"],
+                timeout_seconds=config["SMS_GATEWAY_TIMEOUT_SECONDS"],
+                sign_name=config["SMS_SIGN_NAME"],
+            ),
+        ),
+        code_key=codes.code_key(config["SECRET_KEY"]),
     )
 
 
@@ -185,6 +199,14 @@ def partner_kinds() -> list[str]:
 def approval_independence() -> Independence:
     """How long an admin and the accounts they created count as one for four-eyes decisions."""
     return current().independence
+
+
+def sms_sender() -> sms.Sender:
+    return current().sms_sender
+
+
+def code_key() -> bytes:
+    return current().code_key
 
 
 def current_staff() -> Staff:

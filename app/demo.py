@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from app import context
-from app.accounts import memberships, services, verification
+from app.accounts import consents, memberships, services, verification
 from app.accounts.models import MerchantRole, OrganisationKind, User
 from app.accounts.roles import Role
 from app.audit.services import SYSTEM, Actor
@@ -65,6 +66,10 @@ def seed(session: Session) -> list[DemoAccount]:
         kind=OrganisationKind.SOCIAL_GROUP,
         credit_code=DEMO_CREDIT_CODE,
     )
+    for holder in (resident, org_account):  # the demo's people accepted the current notice
+        consents.record_notice(
+            session, holder.id, version=current_app.config["PRIVACY_NOTICE_VERSION"], channel="web"
+        )
     organisation = services.organisation_of(session, org_account)
     verification.decide(session, Actor(admin.id, admin.role), organisation.id, verified=True)
     invitation = memberships.invite(

@@ -18,6 +18,7 @@ from app.i18n import html_lang
 def register(app: Flask) -> None:
     from app import i18n
     from app.accounts import api as accounts_api
+    from app.accounts import code_views
     from app.accounts import views as accounts_views
     from app.activities import api as activities_api
     from app.activities import views as activities_views
@@ -51,6 +52,7 @@ def register(app: Flask) -> None:
     for blueprint in (public_views.bp, accounts_views.bp, bureau_views.bp, i18n.bp, docs.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(bureau_approvals.bp)
+    app.register_blueprint(code_views.bp)
     for blueprint in (merchant_views.bp, merchant_bureau_views.bp, redemption_views.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(methodology_views.bureau_bp)

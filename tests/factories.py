@@ -7,10 +7,12 @@ import itertools
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from app.accounts import services, sessions
+from app import context
+from app.accounts import consents, services, sessions
 from app.accounts.models import MerchantRole, OrganisationKind, User
 from app.accounts.roles import STAFF_ROLES, Role
 from app.audit.services import SYSTEM
+from app.config import NOTICE_VERSION
 from app.merchants.models import Merchant, MerchantKind, MerchantStatus
 
 PASSWORD = "green2026pass"
@@ -25,14 +27,18 @@ def make_user(session: Session, role: Role = Role.RESIDENT, **fields: object) ->
     mobile = str(fields.pop("mobile", None) or next_mobile())
     name = str(fields.pop("display_name", f"{role.value} {mobile[-4:]}"))
     if role == Role.RESIDENT:
-        return services.register_resident(
+        user = services.register_resident(
             session, mobile=mobile, password=PASSWORD, display_name=name
         )
+        consents.record_notice(session, user.id, version=NOTICE_VERSION, channel="web")
+        return user
     if role == Role.ORGANISATION:
-        return services.register_organisation(
+        user = services.register_organisation(
             session, mobile=mobile, password=PASSWORD, name=name,
             kind=OrganisationKind.ENTERPRISE, credit_code=None,
         )  # fmt: skip
+        consents.record_notice(session, user.id, version=NOTICE_VERSION, channel="web")
+        return user
     if role == Role.MERCHANT_STAFF:
         merchant = Merchant(name="测试商户", kind=MerchantKind.SHOP, status=MerchantStatus.APPROVED)
         session.add(merchant)
@@ -54,6 +60,29 @@ def log_in(client: FlaskClient, user: User) -> None:
         flask_session["_user_id"] = str(user.id)
         flask_session["_fresh"] = True
         flask_session.update(sessions.marks(user))
+
+
+#: Each code page and the address its "text me a code" button posts to.
+CODE_PAGES = {
+    "sign_up": ("/sign-up", "/sign-up/code"),
+    "sign_in": ("/sign-in/code", "/sign-in/code/send"),
+    "reset": ("/reset-password", "/reset-password/code"),
+}
+
+
+def texted_code(client: FlaskClient, mobile: str, purpose: str = "sign_up") -> str | None:
+    """Ask the page for a code as a person does; the code the console sender texted, if any."""
+    page, send = CODE_PAGES[purpose]
+    client.post(send, data={"csrf_token": csrf_token_from(client, page), "mobile": mobile})
+    sender = context.of(client.application).sms_sender
+    return sender.latest_code(mobile, purpose)  # type: ignore[attr-defined]
+
+
+def texted_code_by_api(client: FlaskClient, mobile: str, purpose: str = "sign_up") -> str | None:
+    """Ask the API for a code; the code the console sender texted, if any."""
+    client.post("/api/v1/auth/sms-codes", json={"mobile": mobile, "purpose": purpose})
+    sender = context.of(client.application).sms_sender
+    return sender.latest_code(mobile, purpose)  # type: ignore[attr-defined]
 
 
 def csrf_token_from(client: FlaskClient, url: str) -> str:

@@ -13,11 +13,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
-from app.accounts import approvals, memberships, schemas, services
+from app import context as edge
+from app.accounts import approvals, codes, consents, memberships, schemas, services
 from app.accounts.auth import bearer_token, current_actor, requires
-from app.accounts.models import User
+from app.accounts.models import CodePurpose, User
 from app.accounts.roles import STAFF_ROLES, Permission, Role
 from app.accounts.sign_in import (
+    code_request_limits,
     keeping_wrong_password_audit,
     masked_account,
     password_change_limits,
@@ -26,6 +28,8 @@ from app.accounts.sign_in import (
 from app.api.pagination import PageArgs, keyset_page, page_schema
 from app.context import city_zone
 from app.db import db
+from app.error_handlers import keeping_writes
+from app.errors import DomainError
 from app.observability import security_event
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts and staff")
@@ -52,6 +56,63 @@ def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
     security_event("sign_in", "success", user_id=user.id, via="api")
     security_event("api_token.create", "success", user_id=user.id, expires_at=expires_at)
     return {"token": token, "expires_at": expires_at}
+
+
+@blp.post("/auth/sms-codes")
+@blp.arguments(schemas.SmsCodeIn())
+@blp.response(202, schemas.SmsCodeOut)
+@blp.doc(security=PUBLIC)
+@code_request_limits
+def request_sms_code(data: dict[str, Any]) -> dict[str, Any]:
+    """Text a 6-digit code to a number: to sign up with it, to sign in or to reset a password.
+
+    Limited per number and per address; a code replaces the number's earlier one for the same
+    purpose. 503 when the SMS gateway could not send it (no code is then valid).
+    """
+    mobile, purpose = services.normalise_mobile(data["mobile"]), data["purpose"]
+    g.code_requested = True
+    if codes.should_send(db.session, mobile, purpose):
+        with keeping_writes():
+            codes.send_code(
+                db.session, edge.sms_sender(), edge.code_key(), mobile=mobile, purpose=purpose
+            )
+    security_event("sms_code", "requested", account=masked_account(mobile), purpose=purpose.value)
+    return {"expires_in_seconds": int(codes.CODE_LIFETIME.total_seconds())}
+
+
+@blp.post("/auth/tokens/by-code")
+@blp.arguments(schemas.CodeCredentialsIn())
+@blp.response(201, schemas.TokenOut)
+@blp.doc(security=PUBLIC)
+@sign_in_limits
+def create_token_by_code(credentials: dict[str, Any]) -> dict[str, Any]:
+    """Exchange a mobile number and the code texted to it for signing in for a bearer token."""
+    try:
+        with keeping_writes():
+            user = codes.sign_in_by_code(db.session, edge.code_key(), **credentials)
+    except DomainError:
+        g.sign_in_failed = True
+        security_event(
+            "sign_in", "failure", account=masked_account(credentials["mobile"]), via="api_code"
+        )
+        raise
+    token, expires_at = services.issue_api_token(
+        db.session, user, lifetime_seconds=current_app.config["API_TOKEN_LIFETIME_SECONDS"]
+    )
+    security_event("sign_in", "success", user_id=user.id, via="api_code")
+    security_event("api_token.create", "success", user_id=user.id, expires_at=expires_at)
+    return {"token": token, "expires_at": expires_at}
+
+
+@blp.post("/auth/password-reset")
+@blp.arguments(schemas.PasswordResetIn())
+@blp.response(204)
+@blp.doc(security=PUBLIC)
+def reset_password(data: dict[str, Any]) -> None:
+    """Choose a new password with the code texted for reset; every session and token ends."""
+    with keeping_writes():
+        user = codes.reset_password(db.session, edge.code_key(), **data)
+    security_event("password.reset", "success", user_id=user.id, via="api")
 
 
 @blp.delete("/auth/tokens/current")
@@ -98,8 +159,20 @@ def change_password(data: dict[str, Any]) -> None:
 @blp.response(201, schemas.MeOut)
 @blp.doc(security=PUBLIC)
 def sign_up_resident(data: dict[str, Any]) -> User:
-    """Sign up as a resident."""
-    return services.register_resident(db.session, **data)
+    """Sign up as a resident with the code texted to the number, accepting the privacy notice
+    (its version, the time and this channel are recorded)."""
+    code, accepted = data.pop("code"), data.pop("accept_privacy_notice")
+    services.check_new_resident(db.session, **data)
+    consents.require_notice_accepted(accepted)
+    with keeping_writes():
+        codes.use_code(
+            db.session, edge.code_key(), mobile=data["mobile"], purpose=CodePurpose.SIGN_UP,
+            code=code,
+        )  # fmt: skip
+    user = services.register_resident(db.session, **data)
+    version = str(current_app.config["PRIVACY_NOTICE_VERSION"])
+    consents.record_notice(db.session, user.id, version=version, channel="api")
+    return user
 
 
 @blp.post("/organisations")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -23,9 +23,32 @@ class ChangePasswordForm(FlaskForm):
 
 
 class ResidentSignUpForm(FlaskForm):
-    display_name = StringField(_l("Name to show"), validators=[InputRequired(), Length(max=64)])
     mobile = StringField(_l("Mobile number"), validators=[InputRequired()])
+    code = StringField(_l("Code from the text message"), validators=[InputRequired()])
+    display_name = StringField(_l("Name to show"), validators=[InputRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[InputRequired()])
+    consent = BooleanField(_l("I have read the privacy notice and agree to it"))
+
+
+class CodeRequestForm(FlaskForm):
+    """The mobile number a code is texted to (the button beside it on each code page)."""
+
+    mobile = StringField(_l("Mobile number"), validators=[InputRequired()])
+
+
+class CodeSignInForm(FlaskForm):
+    mobile = StringField(_l("Mobile number"), validators=[InputRequired()])
+    code = StringField(_l("Code from the text message"), validators=[InputRequired()])
+
+
+class PasswordResetForm(FlaskForm):
+    mobile = StringField(_l("Mobile number"), validators=[InputRequired()])
+    code = StringField(_l("Code from the text message"), validators=[InputRequired()])
+    new_password = PasswordField(_l("New password"), validators=[InputRequired()])
+
+
+class NoticeForm(FlaskForm):
+    consent = BooleanField(_l("I have read the privacy notice and agree to it"))
 
 
 class OrganisationSignUpForm(FlaskForm):

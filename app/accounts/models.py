@@ -245,3 +245,84 @@ class ApprovalRequest(Base):
         sa.String(64),
         comment="What the approved action made: the new account's or transaction's id",
     )
+
+
+class CodePurpose(enum.StrEnum):
+    """What an SMS one-time code is for; a code serves only its own purpose."""
+
+    SIGN_UP = "sign_up"
+    SIGN_IN = "sign_in"
+    RESET = "reset"
+
+
+class OneTimeCode(Base):
+    """A 6-digit code texted to a mobile number. Only its keyed hash is kept."""
+
+    __tablename__ = "one_time_codes"
+    __table_args__ = (
+        sa.Index("ix_one_time_codes_mobile_purpose", "mobile", "purpose"),
+        {"comment": "SMS one-time codes (hashed); deleted by the retention job once expired"},
+    )
+
+    id: Mapped[intpk]
+    mobile: Mapped[str] = mapped_column(sa.String(11), comment="The number it was sent to")
+    purpose: Mapped[CodePurpose] = mapped_column(str_enum(CodePurpose, "code_purpose"))
+    code_hash: Mapped[str] = mapped_column(
+        sa.String(64), comment="HMAC-SHA256 (hex) of purpose, number and code; never the code"
+    )
+    created_at: Mapped[created_at]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime,
+        comment="Used, replaced by a newer code, failed to send or guessed at too often",
+    )
+    failed_attempts: Mapped[int] = mapped_column(
+        default=0, server_default="0", comment="Wrong codes entered for this number and purpose"
+    )
+
+
+class ConsentPurpose(enum.StrEnum):
+    PRIVACY_NOTICE = "privacy_notice"
+    DATA_PARTNER = "data_partner"
+
+
+class ConsentAction(enum.StrEnum):
+    GRANTED = "granted"
+    WITHDRAWN = "withdrawn"
+
+
+class Consent(Base):
+    """One consent given or withdrawn; rows are only ever added, so the history stays whole.
+
+    A privacy-notice consent names the notice's version. A data-partner consent, given when a
+    resident links an identifier, names the partner and what it sends for that kind of identifier;
+    its withdrawal is a second row pointing at the grant.
+    """
+
+    __tablename__ = "consents"
+    __table_args__ = ({"comment": "Consents given and withdrawn (append-only)"},)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"), index=True)
+    purpose: Mapped[ConsentPurpose] = mapped_column(str_enum(ConsentPurpose, "consent_purpose"))
+    action: Mapped[ConsentAction] = mapped_column(str_enum(ConsentAction, "consent_action"))
+    channel: Mapped[str] = mapped_column(sa.String(16), comment="Where it was given: web or api")
+    notice_version: Mapped[str | None] = mapped_column(
+        sa.String(32), comment="The privacy notice's version consented to"
+    )
+    grant_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("consents.id"), unique=True, comment="The grant a withdrawal ends"
+    )
+    link_id: Mapped[int | None] = mapped_column(
+        BigId, index=True, comment="The linked identifier it covers (kept after an unlink)"
+    )
+    link_label: Mapped[str | None] = mapped_column(
+        sa.String(64), comment="The link's label when consented; never the identifier"
+    )
+    identifier_kind: Mapped[str | None] = mapped_column(sa.String(40))
+    partner_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("data_partners.id"))
+    partner_name: Mapped[str | None] = mapped_column(sa.String(128))
+    sends: Mapped[list[str] | None] = mapped_column(
+        sa.JSON, comment="Activity kind codes the partner reports for this identifier kind"
+    )
+    created_at: Mapped[created_at]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from app.accounts.models import ApprovalAction, ApprovalStatus, OrganisationKind
+from app.accounts.models import ApprovalAction, ApprovalStatus, CodePurpose, OrganisationKind
 from app.accounts.roles import STAFF_ROLES, Role
 from app.accounts.services import mask_mobile
 from app.api.fields import StrictBoolean
@@ -31,8 +31,53 @@ class TokenOut(ma.Schema):
 
 class ResidentSignUpIn(ma.Schema):
     mobile = ma.fields.String(required=True)
+    code = ma.fields.String(
+        required=True,
+        load_only=True,
+        metadata={"description": "The 6-digit code texted for sign_up (POST /auth/sms-codes)"},
+    )
     password = ma.fields.String(required=True, load_only=True)
     display_name = ma.fields.String(required=True)
+    accept_privacy_notice = StrictBoolean(
+        required=True,
+        load_only=True,
+        metadata={"description": "true: the resident read the privacy notice and agrees to it"},
+    )
+
+
+class SmsCodeIn(ma.Schema):
+    mobile = ma.fields.String(required=True, metadata={"example": "13800138000"})
+    purpose = ma.fields.Enum(
+        CodePurpose,
+        by_value=True,
+        required=True,
+        metadata={"description": "sign_up (a new number), sign_in or reset (an account's number)"},
+    )
+
+
+class SmsCodeOut(ma.Schema):
+    expires_in_seconds = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "How long the code stays valid. The answer is the same whether or not "
+            "the number can use a code for this purpose (only then is one texted)"
+        },
+    )
+
+
+class CodeCredentialsIn(ma.Schema):
+    mobile = ma.fields.String(required=True, metadata={"example": "13800138000"})
+    code = ma.fields.String(required=True, load_only=True)
+
+
+class PasswordResetIn(ma.Schema):
+    mobile = ma.fields.String(required=True, metadata={"example": "13800138000"})
+    code = ma.fields.String(required=True, load_only=True)
+    new_password = ma.fields.String(
+        required=True,
+        load_only=True,
+        metadata={"description": "12 to 128 characters of any kind; not a leaked password"},
+    )
 
 
 class OrganisationSignUpIn(ma.Schema):

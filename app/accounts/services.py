@@ -93,6 +93,11 @@ def _new_user(
     return user
 
 
+def check_new_resident(session: Session, *, mobile: str, password: str, display_name: str) -> None:
+    """Refuse a sign-up before its code is spent: duplicate number, weak password, bad name."""
+    _new_user_checks(session, mobile, password, display_name)
+
+
 def register_resident(session: Session, *, mobile: str, password: str, display_name: str) -> User:
     return _new_user(
         session, role=Role.RESIDENT, mobile=mobile, password=password, display_name=display_name

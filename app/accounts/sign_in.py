@@ -108,3 +108,37 @@ def keeping_wrong_password_audit() -> Iterator[None]:
         g.sign_in_failed = True
         security_event("password.change", "failure", user_id=current_user.id)
         raise
+
+
+def _requested_number() -> str:
+    """The number a code is asked for (normalised), from the page's form or the API's JSON."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    raw = data.get("mobile", "") if isinstance(data, dict) or hasattr(data, "get") else ""
+    try:
+        return "mobile:" + services.normalise_mobile(str(raw))
+    except DomainError:
+        return "mobile:invalid"
+
+
+def _code_requested(_response: Any) -> bool:
+    return bool(g.get("code_requested"))
+
+
+def code_request_limits(view: F) -> F:
+    """Codes asked for per number and per address (every purpose, page and API together),
+    counted once a code was due to be sent, in the shared rate-limit store."""
+    per_number = limiter.shared_limit(
+        lambda: current_app.config["SMS_CODE_LIMIT_PER_NUMBER"],
+        "sms-code-number",
+        key_func=_requested_number,
+        methods=["POST"],
+        deduct_when=_code_requested,
+    )
+    per_address = limiter.shared_limit(
+        lambda: current_app.config["SMS_CODE_LIMIT_PER_ADDRESS"],
+        "sms-code-address",
+        key_func=lambda: "address:" + get_remote_address(),
+        methods=["POST"],
+        deduct_when=_code_requested,
+    )
+    return per_address(per_number(view))

@@ -9,11 +9,11 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from app.accounts import forms, memberships, services, sessions
+from app.accounts import code_views, forms, memberships, services, sessions
 from app.accounts.auth import current_actor, requires
+from app.accounts.code_views import render_form_error
 from app.accounts.models import OrganisationKind
 from app.accounts.roles import Permission
 from app.accounts.sign_in import (
@@ -27,19 +27,8 @@ from app.db import db
 from app.error_handlers import is_api_request
 from app.errors import DomainError
 from app.observability import security_event
-from app.redirects import local_path
 
 bp = Blueprint("accounts", __name__)
-
-
-def render_form_error(template: str, form: FlaskForm, error: DomainError, **context: Any) -> Any:
-    """Show a rule's refusal next to the field it names, with the rule's status code."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "error")
-    return render_template(template, form=form, **context), error.status
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -56,9 +45,9 @@ def sign_in() -> Any:
         security_event("sign_in", "failure", account=masked_account(form.mobile.data), via="page")
         flash(_("Wrong mobile number or password."), "error")
         return render_template("accounts/sign_in.html", form=form), 401
-    sessions.start(user)
+    code_views.start_session(user)
     security_event("sign_in", "success", user_id=user.id, via="page")
-    return redirect(local_path(request.args.get("next")) or url_for("public.home"))
+    return redirect(code_views.after_sign_in())
 
 
 @bp.post("/sign-out")
@@ -128,21 +117,7 @@ def change_password() -> Any:
 
 @bp.route("/sign-up", methods=["GET", "POST"])
 def sign_up() -> Any:
-    form = forms.ResidentSignUpForm()
-    if not form.validate_on_submit():
-        return render_template("accounts/sign_up.html", form=form), 400 if form.errors else 200
-    try:
-        user = services.register_resident(
-            db.session,
-            mobile=form.mobile.data,
-            password=form.password.data,
-            display_name=form.display_name.data,
-        )
-    except DomainError as error:
-        return render_form_error("accounts/sign_up.html", form, error)
-    sessions.start(user)
-    flash(_("Welcome! Your account is ready."), "success")
-    return redirect(url_for("public.home"))
+    return code_views.sign_up_page()
 
 
 @bp.route("/sign-up/organisation", methods=["GET", "POST"])

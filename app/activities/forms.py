@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     SelectField,
     SelectMultipleField,
@@ -30,6 +31,9 @@ class LinkForm(FlaskForm):
         render_kw={"autocomplete": "off"},
     )
     label = StringField(_l("Your name for it (optional)"), validators=[Optional(), Length(max=64)])
+    consent = BooleanField(
+        _l("I agree that the partners named above send my records for this number to the platform")
+    )
 
 
 class CheckboxesField(SelectMultipleField):

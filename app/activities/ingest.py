@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import adapters
-from app.activities import bulk, pipeline, reasons
+from app.activities import bulk, consents, pipeline, reasons
 from app.activities.keys import hash_identifier
 from app.activities.models import Activity, ActivitySource, ActivityStatus, LinkedIdentifier
 from app.activities.signatures import Sender
@@ -374,10 +374,11 @@ def _store(
         return
     now = settings.pipeline.now
     owners = linked_participants(session, [item.identifier_hash for item in fresh])
+    refused = consents.refused_hashes(session, sender.partner_id, owners.keys())
     candidates: list[pipeline.Candidate | None] = []
     for item in fresh:
         participant_id = owners.get(item.identifier_hash)
-        if participant_id is None:
+        if participant_id is None or item.identifier_hash in refused:
             candidates.append(None)
             continue
         candidates.append(
@@ -399,14 +400,23 @@ def _store(
     partner_source = ActivitySource.PARTNER.value
     rows = []
     for item, candidate, activity_id in zip(fresh, candidates, ids, strict=True):
-        if candidate is None:
+        found: list[dict[str, Any]] = []
+        if candidate is None and item.identifier_hash in refused:
+            # Withdrawn consent: a tombstone that keeps nothing about the person.
+            status = ActivityStatus.EXPIRED
+            found = [reasons.platform("consent_withdrawn", reasons.REJECT)]
+            row = (
+                activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
+                None, None, None, item.occurred_at, None, {}, status.value, found, None, None,
+                None, now, now,
+            )  # fmt: skip
+        elif candidate is None:
             status = ActivityStatus.HELD
             row = (
                 activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
                 None, item.identifier_hash, held_until, item.occurred_at, None, item.dumped,
                 status.value, [], item.evidence_url, None, None, now, None,
             )  # fmt: skip
-            found: list[dict[str, Any]] = []
         else:
             status = candidate.status  # type: ignore[assignment]
             found = candidate.reasons

@@ -31,6 +31,7 @@ MESSAGES = {
     "evidence_reused": _l("The same receipt was already used for another report."),
     "reviewer_rejected": _l("A reviewer rejected it: %(note)s"),
     "held_expired": _l("Nobody linked its card or account in time."),
+    "consent_withdrawn": _l("The resident withdrew consent for this partner's records."),
     "invalid_quantities": _l(
         "The methodology in effect at that time does not accept these quantities: %(fields)s."
     ),

@@ -105,6 +105,28 @@ class IdentifierLinkOut(ma.Schema):
     created_at = ma.fields.AwareDateTime()
 
 
+class ConsentOut(ma.Schema):
+    """A consent given and, if so, when it was withdrawn (the history stays whole)."""
+
+    id = ma.fields.Integer(required=True)
+    purpose = ma.fields.String(
+        required=True, metadata={"description": "privacy_notice or data_partner"}
+    )
+    channel = ma.fields.String(required=True, metadata={"description": "web or api"})
+    notice_version = ma.fields.String(allow_none=True, required=True)
+    partner = ma.fields.String(attribute="partner_name", allow_none=True, required=True)
+    identifier_kind = ma.fields.String(allow_none=True, required=True)
+    link_label = ma.fields.String(allow_none=True, required=True)
+    sends = ma.fields.List(
+        ma.fields.String(),
+        allow_none=True,
+        required=True,
+        metadata={"description": "Activity kinds the partner sends for this identifier kind"},
+    )
+    given_at = ma.fields.AwareDateTime(attribute="created_at", required=True)
+    withdrawn_at = ma.fields.AwareDateTime(allow_none=True, required=True)
+
+
 class IdentifierLinkCreatedOut(IdentifierLinkOut):
     credited_held = ma.fields.Integer(
         metadata={"description": "Held activities for this identifier now sent through"}

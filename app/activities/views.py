@@ -22,11 +22,12 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from app import context as edge
+from app.accounts import consents as account_consents
 from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
-from app.activities import evidence, forms, links, partners, queries, review, self_reports
+from app.activities import consents, evidence, forms, links, partners, queries, review, self_reports
 from app.activities.kinds import STATUS_NAMES, identifier_name, kind_name
 from app.api.ids import parse_id
 from app.db import db
@@ -133,10 +134,16 @@ def my_links() -> Any:
     ]
     template = "activities/links.html"
 
+    plugins = edge.methodologies()
+    reach = {
+        code: consents.partners_reporting(db.session, plugins, code)
+        for code in edge.kind_catalogue().identifiers
+    }
+
     def page(status: int = 200) -> tuple[str, int]:
         html = render_template(
             template, form=form, links=links.list_links(db.session, current_user.id),
-            remove_form=EmptyForm(),
+            remove_form=EmptyForm(), reach=reach,
         )  # fmt: skip
         return html, status
 
@@ -145,7 +152,14 @@ def my_links() -> Any:
     if not form.validate_on_submit():
         return page(400)
     try:
-        _linked, released = links.link(
+        if not form.consent.data:
+            raise DomainError(
+                "consent_required",
+                _("Agree that the partners named send your records, or do not link."),
+                field="consent",
+                status=400,
+            )
+        linked, released = links.link(
             db.session,
             current_user.id,
             kind=form.kind.data,
@@ -154,6 +168,10 @@ def my_links() -> Any:
             identifier_key=edge.identifier_key(),
             settings=edge.pipeline_settings(),
         )
+        consents.grant_for_link(
+            db.session, current_user.id, linked, reach.get(linked.identifier_kind, []),
+            channel="web",
+        )  # fmt: skip
     except DomainError as error:
         field = getattr(form, error.field or "", None)
         if field is not None:
@@ -178,6 +196,48 @@ def remove_link(link_id: int) -> Response:
         links.unlink(db.session, current_user.id, link_id)
         flash(_("Unlinked."), "success")
     return redirect(url_for("activities.my_links"))
+
+
+@bp.get("/me/consents")
+@requires(Permission.USE_WALLET)
+def my_consents() -> str:
+    return render_template(
+        "activities/consents.html",
+        consents=account_consents.consents_of(db.session, current_user.id),
+        withdraw_form=EmptyForm(),
+    )
+
+
+@bp.post("/me/consents/<int:consent_id>/withdraw")
+@requires(Permission.USE_WALLET)
+def withdraw_consent(consent_id: int) -> Any:
+    """Withdraw a partner's consent: its records for the identifier are no longer credited and
+    those held for it are purged."""
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("activities.my_consents"))
+    try:
+        withdrawal = account_consents.withdraw(
+            db.session, current_user.id, consent_id, channel="web"
+        )
+    except DomainError as error:
+        flash(str(error.message), "error")
+        html = render_template(
+            "activities/consents.html",
+            consents=account_consents.consents_of(db.session, current_user.id),
+            withdraw_form=EmptyForm(),
+        )
+        return html, error.status
+    purged = consents.purge_held_for(db.session, withdrawal, edge.pipeline_settings().now)
+    flash(
+        _(
+            "Consent withdrawn: %(partner)s's records are no longer credited. %(n)s waiting "
+            "activities were deleted.",
+            partner=withdrawal.partner_name,
+            n=purged,
+        ),
+        "success",
+    )
+    return redirect(url_for("activities.my_consents"))
 
 
 # --- bureau: review queue -----------------------------------------------------------------------

@@ -79,10 +79,17 @@ def _remind_expiring(session: Session, context: JobContext, after: Any) -> Step:
     return Step({"reminders": made}, next_after)
 
 
-def _purge_held_activities(session: Session, context: JobContext, _after: Any) -> Step:
-    from app.activities.links import purge_held
+def _retention(session: Session, context: JobContext, _after: Any) -> Step:
+    from app.activities import retention
 
-    return Step({"activities": purge_held(session, context.now)})
+    config = context.config
+    policy = retention.RetentionPolicy(
+        evidence=timedelta(days=config["RETENTION_EVIDENCE_DAYS"]),
+        codes=timedelta(days=config["RETENTION_CODE_DAYS"]),
+        tokens=timedelta(days=config["RETENTION_TOKEN_DAYS"]),
+        evidence_dir=config["EVIDENCE_DIR"],
+    )
+    return Step(retention.enforce(session, policy, context.now))
 
 
 def _purge_qr_tokens(session: Session, context: JobContext, _after: Any) -> Step:
@@ -161,10 +168,13 @@ JOBS: dict[str, Job] = {
             run=_remind_expiring,
         ),
         Job(
-            name="purge-held-activities",
-            description=N_("Purge held activities whose window to link an identifier has closed"),
+            name="retention",
+            description=N_(
+                "Delete personal data past its retention period: evidence of decided "
+                "self-reports, expired codes, ended API tokens, held activities nobody linked"
+            ),
             cron={"hour": 3, "minute": 30},
-            run=_purge_held_activities,
+            run=_retention,
         ),
         Job(
             name="purge-qr-tokens",

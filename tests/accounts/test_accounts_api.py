@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import Organisation, User, Verification
 from app.accounts.roles import Role
-from tests.factories import PASSWORD, make_user, next_mobile
+from tests.factories import PASSWORD, make_user, next_mobile, texted_code_by_api
 
 
 def count_users(session) -> int:
@@ -24,14 +24,20 @@ def assert_error(response, status: int, reason: str, field: str | None = None) -
     return body
 
 
+#: A code and the notice's acceptance: enough for a sign-up refused before its code is checked.
+CODE = {"code": "000000", "accept_privacy_notice": True}
+
+
 def test_resident_signs_up_and_gets_a_token(client, session):
     mobile = next_mobile()
     response = client.post(
         "/api/v1/residents",
         json={
             "mobile": f"+86 {mobile[:3]} {mobile[3:]}",
+            "code": texted_code_by_api(client, mobile),
             "password": "low-carbon-2026",
             "display_name": "小绿",
+            "accept_privacy_notice": True,
         },
     )
     assert response.status_code == 201
@@ -96,7 +102,7 @@ def test_duplicate_mobile_is_refused(client, session):
     before = count_users(session)
     response = client.post(
         "/api/v1/residents",
-        json={"mobile": user.mobile, "password": "another-pass-1", "display_name": "x"},
+        json={"mobile": user.mobile, "password": "another-pass-1", "display_name": "x", **CODE},
     )
     assert_error(response, 409, "duplicate_mobile", "mobile")
     assert count_users(session) == before
@@ -107,7 +113,7 @@ def test_malformed_mobile_is_refused(client, session):
     for mobile in ("12345", "23800138000", "1380013800a", ""):
         response = client.post(
             "/api/v1/residents",
-            json={"mobile": mobile, "password": "fine-pass-2026", "display_name": "x"},
+            json={"mobile": mobile, "password": "fine-pass-2026", "display_name": "x", **CODE},
         )
         assert_error(response, 422, "invalid_mobile", "mobile")
     assert count_users(session) == before
@@ -117,7 +123,8 @@ def test_weak_password_is_refused(client, session):
     mobile = next_mobile()
     for password in ("short1", "onlyletters", "1234567890", "password1", f"a{mobile}"):
         response = client.post(
-            "/api/v1/residents", json={"mobile": mobile, "password": password, "display_name": "x"}
+            "/api/v1/residents",
+            json={"mobile": mobile, "password": password, "display_name": "x", **CODE},
         )
         assert_error(response, 422, "weak_password", "password")
     assert (

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import Organisation, User
 from app.accounts.roles import Role
-from tests.factories import PASSWORD, csrf_token_from, make_user, next_mobile
+from tests.factories import PASSWORD, csrf_token_from, make_user, next_mobile, texted_code
 
 
 def test_landing_page_is_chinese_by_default_and_english_on_request(client):
@@ -29,15 +29,18 @@ def test_language_switch_only_redirects_inside_the_site(client):
 
 
 def test_resident_signs_up_on_the_page_and_lands_home(client, session):
-    token = csrf_token_from(client, "/sign-up")
     mobile = next_mobile()
+    code = texted_code(client, mobile)
+    token = csrf_token_from(client, "/sign-up")
     response = client.post(
         "/sign-up",
         data={
             "csrf_token": token,
             "display_name": "小绿",
             "mobile": mobile,
+            "code": code,
             "password": "bus-rider-88",
+            "consent": "y",
         },
     )
     assert response.status_code == 302
@@ -80,7 +83,7 @@ def test_sign_up_errors_are_shown_next_to_the_field_and_nothing_is_written(clien
     before = session.scalar(sa.select(sa.func.count()).select_from(User))
     for fields, status, fragment in cases:
         response = client.post(
-            "/sign-up", data={"csrf_token": token, "display_name": "x", **fields}
+            "/sign-up", data={"csrf_token": token, "display_name": "x", "code": "123456", **fields}
         )
         assert response.status_code == status
         html = response.get_data(as_text=True)

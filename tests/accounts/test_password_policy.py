@@ -15,7 +15,7 @@ from app.errors import DomainError
 from app.merchants.services import Staff, add_staff
 from tests.accounts.test_accounts_api import assert_error
 from tests.accounts.test_staff import bearer
-from tests.factories import PASSWORD, make_user, next_mobile
+from tests.factories import PASSWORD, make_user, next_mobile, texted_code_by_api
 
 MOBILE = "13812345678"
 
@@ -60,9 +60,12 @@ def test_sign_up_applies_the_rule_at_each_limit(client, session):
              ("1qaz2wsx3edc", 422)]  # fmt: skip
     for password, status in cases:
         mobile = next_mobile()
+        code = texted_code_by_api(client, mobile)
         response = client.post(
-            "/api/v1/residents", json={"mobile": mobile, "password": password, "display_name": "x"}
-        )
+            "/api/v1/residents",
+            json={"mobile": mobile, "password": password, "display_name": "x", "code": code,
+                  "accept_privacy_notice": True},
+        )  # fmt: skip
         if status == 422:
             assert_error(response, 422, "weak_password", "password")
         else:

@@ -32,14 +32,16 @@ def test_a_resident_links_a_card_on_the_page(city, client, session):
     token = csrf_token_from(client, "/me/links")
     response = client.post(
         "/me/links",
-        data={"csrf_token": token, "kind": "transit_card", "identifier": "6401 2345 6789"},
-    )
+        data={"csrf_token": token, "kind": "transit_card", "identifier": "6401 2345 6789",
+              "consent": "y"},
+    )  # fmt: skip
     assert response.status_code == 302
     page = client.get("/me/links").get_data(as_text=True)
     assert "6401" not in page
     (stored,) = session.scalars(sa.select(LinkedIdentifier))
     assert stored.participant_id == resident.id
     short = client.post(
-        "/me/links", data={"csrf_token": token, "kind": "transit_card", "identifier": "12"}
+        "/me/links",
+        data={"csrf_token": token, "kind": "transit_card", "identifier": "12", "consent": "y"},
     )
     assert short.status_code == 422

@@ -28,6 +28,7 @@ def _production(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/x")
     monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("SMS_SENDER", "http")
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
 
 
@@ -55,6 +56,7 @@ def test_production_refuses_to_start_without_its_settings(monkeypatch, tmp_path,
         ("SESSION_COOKIE_SECURE", "0"),
         ("SESSION_COOKIE_SECURE", "false"),
         ("RATELIMIT_STORAGE_URI", "memory://"),
+        ("SMS_SENDER", "console"),  # codes in the log
     ],
 )
 def test_production_refuses_weak_settings_and_names_them(monkeypatch, tmp_path, name, value):
@@ -172,3 +174,14 @@ def test_trusted_proxies_are_addresses_checked_at_start_up(monkeypatch, tmp_path
     monkeypatch.delenv("TRUSTED_PROXIES")
     _production(monkeypatch)
     assert from_environment(tmp_path)["TRUSTED_PROXIES"] == ["127.0.0.1/32", "::1/128"]
+
+
+def test_sms_templates_are_key_value_pairs(monkeypatch, tmp_path):
+    monkeypatch.setenv("SMS_TEMPLATES", "sign_up=SMS_1, sign_in=SMS_2,reset=SMS_3")
+    assert from_environment(tmp_path)["SMS_TEMPLATES"] == {
+        "sign_up": "SMS_1", "sign_in": "SMS_2", "reset": "SMS_3"
+    }  # fmt: skip
+    for wrong in ("sign_up", "sign_up=", "=SMS_1"):
+        monkeypatch.setenv("SMS_TEMPLATES", wrong)
+        with pytest.raises(ConfigError, match="SMS_TEMPLATES"):
+            from_environment(tmp_path)

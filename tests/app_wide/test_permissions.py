@@ -42,6 +42,17 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/sign-in"): {ANON: 400} | {role: 302 for role in Role},
     ("POST", "/sign-up"): {role: 400 for role in ROLES},
     ("POST", "/sign-up/organisation"): {role: 400 for role in ROLES},
+    ("POST", "/sign-up/code"): {role: 400 for role in ROLES},
+    ("GET", "/sign-in/code"): GUESTS_ONLY,
+    ("POST", "/sign-in/code"): {ANON: 400} | {role: 302 for role in Role},
+    ("POST", "/sign-in/code/send"): {role: 400 for role in ROLES},
+    ("GET", "/reset-password"): ALL,
+    ("POST", "/reset-password"): {role: 400 for role in ROLES},
+    ("POST", "/reset-password/code"): {role: 400 for role in ROLES},
+    ("GET", "/privacy"): ALL,
+    ("GET", "/me/privacy"): {ANON: 302} | {role: 200 for role in Role},
+    ("POST", "/me/privacy"): {ANON: 302} | {role: 400 for role in Role},
+    ("GET", "/dev/sms-outbox"): ALL,  # development only: 404 in production
     ("POST", "/organisation"): only(Role.ORGANISATION, ok=400),
     ("POST", "/bureau/staff/new"): only(Role.BUREAU_ADMIN, ok=400),
     ("GET", "/language/en"): {role: 302 for role in ROLES},
@@ -73,6 +84,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/auth/tokens"): {role: 422 for role in ROLES},
     ("DELETE", "/api/v1/auth/tokens/current"): {role: 401 for role in ROLES},
     ("POST", "/api/v1/residents"): {role: 422 for role in ROLES},
+    ("POST", "/api/v1/auth/sms-codes"): {role: 422 for role in ROLES},
+    ("POST", "/api/v1/auth/tokens/by-code"): {role: 422 for role in ROLES},
+    ("POST", "/api/v1/auth/password-reset"): {role: 422 for role in ROLES},
+    ("GET", "/api/v1/me/consents"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/api/v1/me/consents/{consent}/withdraw"): api_only(
+        Role.RESIDENT, Role.ORGANISATION, ok=404
+    ),
     ("POST", "/api/v1/organisations"): {role: 422 for role in ROLES},
     ("GET", "/api/v1/me"): {ANON: 401} | {role: 200 for role in Role},
     ("POST", "/api/v1/me/password"): {ANON: 401} | {role: 422 for role in Role},
@@ -104,6 +122,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/me/links"): only(Role.RESIDENT, Role.ORGANISATION),
     ("POST", "/me/links"): only(Role.RESIDENT, Role.ORGANISATION, ok=400),
     ("POST", "/me/links/{link}/remove"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
+    ("GET", "/me/consents"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/me/consents/{consent}/withdraw"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
     ("GET", "/bureau/review"): only(*BUREAU),
     ("POST", "/bureau/review"): only(*BUREAU, ok=400),
     ("GET", "/bureau/partners"): only(Role.BUREAU_ADMIN),
@@ -277,7 +297,7 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:user_id>", "{staff}", path)
     path = re.sub(r"<int:transaction_id>", "{transaction}", path)
     path = re.sub(
-        r"<int:(offer|merchant|redemption|claim|organisation|invitation)_id>", r"{\1}", path
+        r"<int:(offer|merchant|redemption|claim|organisation|invitation|consent)_id>", r"{\1}", path
     )
     path = re.sub(r"<code>", "en", path)
     path = re.sub(r"<int:version_id>", "{version}", path)
@@ -317,7 +337,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
     ids |= {"batch": 999_999, "certificate": "CN-2026-999999", "batch_serial": "TPH-209901-999999"}
     ids |= {"claim": 999_999, "organisation": 999_999, "invitation": 999_999}
-    ids |= {"approval": 999_999}
+    ids |= {"approval": 999_999, "consent": 999_999}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []
