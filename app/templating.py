@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from app import units
 from app.activities import reasons
 from app.activities.kinds import identifier_name, kind_name
 from app.context import city_zone
@@ -24,12 +25,12 @@ def register(app: Flask) -> None:
     app.add_template_filter(identifier_name, "identifier_name")
     app.add_template_filter(reasons.message, "reason_text")
     app.add_template_filter(lambda grams: str(tonnes(grams)), "tonnes")
-    app.add_template_filter(whole_number, "whole_number")
-
-
-def whole_number(value: int) -> str:
-    """Points, grams and counts written one way on every page: 12,345."""
-    return f"{value:,}"
+    app.add_template_filter(units.whole, "whole_number")
+    app.add_template_filter(units.whole, "points")
+    app.add_template_filter(units.signed, "signed_points")
+    app.add_template_filter(units.grams, "grams")
+    app.add_template_filter(units.kilograms, "kg")
+    app.add_template_filter(units.tonnes, "tonnes_text")
 
 
 def city_time(instant: datetime) -> str:

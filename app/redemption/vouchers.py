@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.api.pagination import decode_id_cursor, encode_cursor
-from app.merchants.models import Merchant, Store
-from app.redemption.models import Redemption, RedemptionStatus
+from app.merchants import offers
+from app.merchants.models import Merchant, Offer, Store
+from app.redemption.models import Redemption, RedemptionStatus, RedemptionToken
 
 VALID, EXPIRED, REVERSED = "valid", "expired", "reversed"
 
@@ -89,3 +90,17 @@ def _voucher(redemption: Redemption, merchant: str, store: str | None, now: date
         confirmed_at=redemption.confirmed_at,
         state=state,
     )
+
+
+def last_used_offer(session: Session, holder_id: int, now: datetime) -> Offer | None:
+    """The offer whose QR code the holder opened last, while it is still on offer (home's
+    shortcut to the counter)."""
+    offer_id = session.scalar(
+        sa.select(RedemptionToken.offer_id)
+        .where(RedemptionToken.resident_id == holder_id)
+        .order_by(RedemptionToken.id.desc())
+        .limit(1)
+    )
+    if offer_id is None:
+        return None
+    return session.scalar(offers.browsable(now).where(Offer.id == offer_id))
