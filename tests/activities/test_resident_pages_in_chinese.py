@@ -82,7 +82,7 @@ def _pages(city, client, session) -> dict[str, str]:
         pages[path] = client.get(path).get_data(as_text=True)
     token = csrf_token_from(client, "/activities/report")
     for name, data in {
-        "report: letters for numbers": {"kind": "bus_ride", "distance_km": "abc", "duration_minutes": "x"},
+        "report: letters": {"kind": "bus_ride", "distance_km": "abc", "duration_minutes": "x"},
         "report: nothing": {"kind": "bus_ride"},
         "report: impossible": {"kind": "bike_trip", "distance_km": "90", "duration_minutes": "10"},
         "report: negative": {"kind": "recycling_weigh_in", "material": "mixed_paper", "kg": "-2"},
