@@ -101,7 +101,7 @@ def test_the_api_lists_and_explains_an_activity(city, client, session):
     assert "26.9" in body["trace"]["zh"] and body["filing"] is None
     log_in(client, make_user(session))
     missing = client.get(item["detail_url"])
-    assert missing.status_code == 404 and missing.get_json()["status"] == 404
+    assert missing.status_code == 404 and missing.get_json()["reason"] == "activity_not_found"
 
 
 def test_a_self_report_waiting_for_review_says_so(city, client, session):
@@ -122,3 +122,37 @@ def test_a_self_report_waiting_for_review_says_so(city, client, session):
     assert "由您本人上报" in page and f"/activities/evidence/{activity.evidence_id}" in page
     assert "废纸" in page or "纸" in page  # the material by name, not its code
     assert "mixed_paper" not in page
+
+
+def _report_ride(client, km: str, minutes: str):
+    return client.post(
+        "/activities/report",
+        data={
+            "kind": "bike_trip", "mode": "own", "occurred_at": "2026-11-24T10:30",
+            "distance_km": km, "duration_minutes": minutes,
+            "evidence": (io.BytesIO(PNG), "receipt.png"),
+        },
+        content_type="multipart/form-data",
+    )  # fmt: skip
+
+
+def test_the_self_report_form_starts_at_now(city, client, session):
+    log_in(client, make_user(session))
+    page = client.get("/activities/report").get_data(as_text=True)
+    assert 'type="datetime-local" value="2026-11-24T20:00"' in page
+    assert 'data-max-bytes="5242880"' in page  # the page refuses a larger file before upload
+
+
+def test_an_impossible_trip_is_refused_as_typed_and_a_possible_one_kept(city, client, session):
+    city.config["WTF_CSRF_ENABLED"] = False
+    log_in(client, make_user(session))
+    too_fast = _report_ride(client, "25.1", "60")  # the e-bike cap is 25 km/h
+    page = too_fast.get_data(as_text=True)
+    assert too_fast.status_code == 422
+    distance = page.split('name="distance_km"')[1].split("</div>")[0]
+    assert "平均速度约 25.1 公里/小时" in distance  # beside the distance, in Chinese
+    assert 'value="25.1"' in page and 'value="60"' in page  # what was typed is kept
+    assert session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 0
+    at_the_limit = _report_ride(client, "25", "60")
+    assert at_the_limit.status_code == 302
+    assert session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 1

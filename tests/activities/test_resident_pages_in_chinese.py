@@ -84,7 +84,9 @@ def _pages(city, client, session) -> dict[str, str]:
     for name, data in {
         "report: letters": {"kind": "bus_ride", "distance_km": "abc", "duration_minutes": "x"},
         "report: nothing": {"kind": "bus_ride"},
-        "report: impossible": {"kind": "bike_trip", "distance_km": "90", "duration_minutes": "10"},
+        "report: impossible": {
+            "kind": "bike_trip", "mode": "shared", "distance_km": "30", "duration_minutes": "10",
+        },
         "report: negative": {"kind": "recycling_weigh_in", "material": "mixed_paper", "kg": "-2"},
     }.items():  # fmt: skip
         data = {"csrf_token": token, "occurred_at": "2026-11-24T10:30", **data}

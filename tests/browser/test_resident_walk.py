@@ -75,7 +75,10 @@ def test_a_resident_walks_through_every_page(city_server, chromium_path, tmp_pat
             executable_path=chromium_path,
             args=["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"],
         )
-        context = browser.new_context(viewport={"width": width, "height": height})
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            locale="zh-CN" if language == "zh" else "en-US",
+        )
         page = context.new_page()
         errors: list[str] = []
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -108,6 +111,18 @@ def test_a_resident_walks_through_every_page(city_server, chromium_path, tmp_pat
         assert page.locator(".trace").is_visible()
         walk.step("link-a-card", "/me/links")
         walk.step("self-report", "/activities/report")
+        assert page.locator("input[name=occurred_at]").input_value()  # starts at now
+        page.locator("input[name=evidence]").set_input_files(
+            {"name": "big.png", "mimeType": "image/png", "buffer": b"\x89PNG" + b"\0" * 5_242_877}
+        )  # one byte over 5 MB: refused before it is sent
+        assert page.locator(".field-error").is_visible()
+        assert page.locator("input[name=evidence]").input_value() == ""
+        walk.step("self-report-too-large")
+        page.locator("input[name=evidence]").set_input_files(
+            {"name": "ok.png", "mimeType": "image/png", "buffer": b"\x89PNG" + b"\0" * 5_242_876}
+        )  # exactly 5 MB: kept
+        assert not page.locator(".field-error").is_visible()
+        assert page.locator("input[name=evidence]").input_value().endswith("ok.png")
         walk.step("offers", "/offers")
         page.locator(".offer-card").first.click()
         walk.step("offer")
@@ -122,5 +137,5 @@ def test_a_resident_walks_through_every_page(city_server, chromium_path, tmp_pat
         context.close()
         browser.close()
     assert errors == []
-    assert len(walk.steps) == 12
+    assert len(walk.steps) == 13
     print(f"screenshots: {tmp_path}")
