@@ -49,6 +49,7 @@ def resident_home() -> Any:
     from app.activities.links import list_links
     from app.jobs.notices import notices_for
     from app.ledger.policy import valid_until
+    from app.redemption.services import why_not_redeemable
     from app.redemption.vouchers import last_used_offer
     from app.wallet.footprint import days_chart, footprint
 
@@ -62,12 +63,18 @@ def resident_home() -> Any:
         (notice.points, valid_until(notice.expires_at, zone))
         for notice in notices_for(db.session, current_user.id, now=now)
     ]
+    last_offer = last_used_offer(db.session, current_user.id, now)
+    refusal = (
+        why_not_redeemable(db.session, current_user.id, last_offer, now=now, zone=zone)
+        if last_offer is not None
+        else None
+    )
     return render_template(
         "resident/home.html", invitations=invitations,
         balance=ledger.balance(db.session, current_user.id), expiry_notices=notices,
         answer_form=EmptyForm(), footprint=mine, chart=days_chart(mine.days),
         has_links=bool(list_links(db.session, current_user.id)),
-        last_offer=last_used_offer(db.session, current_user.id, now),
+        last_offer=last_offer, last_offer_blocked=str(refusal.message) if refusal else None,
     )  # fmt: skip
 
 

@@ -27,6 +27,7 @@ class Voucher:
     redemption_id: int
     offer_id: int
     offer_title: str
+    offer_title_en: str  # the offer's English title now; empty when it has none
     merchant_name: str
     store_name: str | None
     points: int
@@ -47,8 +48,9 @@ def vouchers_page(
 ) -> dict[str, Any]:
     """A page of the holder's vouchers, newest first, and the cursor of the next page."""
     stmt = (
-        sa.select(Redemption, Merchant.name, Store.name)
+        sa.select(Redemption, Merchant.name, Store.name, Offer.title_en)
         .join(Merchant, Merchant.id == Redemption.merchant_id)
+        .join(Offer, Offer.id == Redemption.offer_id)
         .outerjoin(Store, Store.id == Redemption.store_id)
         .where(Redemption.resident_id == holder_id)
         .order_by(Redemption.id.desc())
@@ -59,13 +61,16 @@ def vouchers_page(
     rows = session.execute(stmt).all()
     more = len(rows) > limit
     items = [
-        _voucher(redemption, merchant, store, now) for redemption, merchant, store in rows[:limit]
+        _voucher(redemption, merchant, store, title_en, now)
+        for redemption, merchant, store, title_en in rows[:limit]
     ]
     next_cursor = encode_cursor([items[-1].redemption_id]) if more and items else None
     return {"items": items, "next_cursor": next_cursor}
 
 
-def _voucher(redemption: Redemption, merchant: str, store: str | None, now: datetime) -> Voucher:
+def _voucher(
+    redemption: Redemption, merchant: str, store: str | None, title_en: str, now: datetime
+) -> Voucher:
     fulfilment = redemption.fulfilment or {}
     until = fulfilment.get("valid_until")
     valid_until = datetime.fromisoformat(until) if isinstance(until, str) else None
@@ -80,6 +85,7 @@ def _voucher(redemption: Redemption, merchant: str, store: str | None, now: date
         redemption_id=redemption.id,
         offer_id=redemption.offer_id,
         offer_title=redemption.offer_title,
+        offer_title_en=title_en,
         merchant_name=merchant,
         store_name=store,
         points=redemption.points,

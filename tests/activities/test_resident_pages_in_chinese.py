@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 
 from app.activities.models import Activity
 from app.merchants.models import Offer
+from methodologies import sources
 from tests.activities.support import at, link, make_partner, post_batch, ride
 from tests.factories import csrf_token_from, log_in, make_user
 
@@ -30,6 +31,7 @@ def _english_messages() -> set[str]:
     wtforms_pot = Path(wtforms.__file__).parent / "locale" / "wtforms.pot"
     with wtforms_pot.open("rb") as handle:
         messages |= {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    messages |= set(sources.CHINESE)  # the built-in methodologies' published sources
     for field in vars(marshmallow.fields).values():
         if isinstance(field, type) and issubclass(field, marshmallow.fields.Field):
             messages |= {str(m) for m in field.default_error_messages.values()}
@@ -74,6 +76,8 @@ def _pages(city, client, session) -> dict[str, str]:
         "/offers", "/vouchers", "/me/password", "/methodologies", "/dashboard",
     ):  # fmt: skip
         pages[path] = client.get(path).get_data(as_text=True)
+    for path in set(re.findall(r'href="(/methodologies/\w+)"', pages["/methodologies"])):
+        pages[path] = client.get(path).get_data(as_text=True)
     for activity in session.scalars(sa.select(Activity)):
         path = f"/activities/{activity.id}"
         pages[path] = client.get(path).get_data(as_text=True)
@@ -106,3 +110,11 @@ def test_no_resident_page_in_chinese_shows_an_english_message(city, client, sess
         if (english := _english_on(page))
     }
     assert not found, f"English on Chinese pages: {found}"
+
+
+def test_the_catalogue_cites_its_sources_in_the_reader_language(city, client):
+    chinese = client.get("/methodologies/cycling").get_data(as_text=True)
+    assert "武汉“武碳江湖”公布" in chinese and "published per-action" not in chinese
+    client.get("/language/en")
+    english = client.get("/methodologies/cycling").get_data(as_text=True)
+    assert "Wuhan 武碳江湖 published per-action" in english and "武汉“武碳江湖”公布" not in english
