@@ -73,11 +73,8 @@ def test_a_resident_walks_through_every_page(city_server, chromium_path, tmp_pat
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path,
-            args=[
-                "--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                "--lang=zh-CN" if language == "zh" else "--lang=en-US",  # the browser's own words
-            ],
-        )  # fmt: skip
+            args=["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
         context = browser.new_context(
             viewport={"width": width, "height": height},
             locale="zh-CN" if language == "zh" else "en-US",
