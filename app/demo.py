@@ -117,6 +117,7 @@ def _parking_offer(session: Session, merchant: Merchant, *, resident: User, admi
         reward_type="parking_discount",
         config={"free_minutes": 60, "valid_days": 30},
         title="绿色出行奖励：停车 60 分钟免费",
+        title_en="Green travel reward: 60 minutes' free parking",
         terms="每人每天限 1 次，每月限 4 次。",
         points_price=500,
         stock=1000,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, has_request_context, redirect, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from app.redirects import local_path
@@ -71,3 +74,45 @@ def localized(text: Any) -> str:
     if isinstance(text, dict):
         return str(text["zh" if chinese else "en"])
     return str(text.zh if chinese else text.en)
+
+
+#: marshmallow's own field errors (the plugins' quantity schemas are marshmallow), in our words.
+FIELD_ERRORS = {
+    "Not a valid number.": _l("Enter a number, for example 8.5."),
+    "Not a valid integer.": _l("Enter a whole number."),
+    "Not a valid string.": _l("Enter text."),
+    "Not a valid boolean.": _l("Choose yes or no."),
+    "Missing data for required field.": _l("Fill this in."),
+    "Field may not be null.": _l("Fill this in."),
+    "Unknown field.": _l("This is not asked for this kind of activity."),
+    "Must be one of: %s.": _l("Choose one of the options."),
+}
+_BOUND = re.compile(r"Must be (greater|less) than (or equal to )?(-?[\d.]+)\.")
+_BETWEEN = re.compile(
+    r"Must be greater than or equal to (-?[\d.]+) and less than or equal to (-?[\d.]+)\."
+)
+
+
+def field_error(message: str) -> str:
+    """A marshmallow field error in the visitor's language (unknown ones as they are)."""
+    known = FIELD_ERRORS.get(message)
+    if known is not None:
+        return str(known)
+    if message.startswith("Must be one of: "):
+        return str(FIELD_ERRORS["Must be one of: %s."])
+    if between := _BETWEEN.fullmatch(message):
+        return _("Enter a number from %(low)s to %(high)s.", low=between[1], high=between[2])
+    if bound := _BOUND.fullmatch(message):
+        at_least = bound[1] == "greater"
+        if bound[2]:
+            return (
+                _("Enter %(n)s or more.", n=bound[3])
+                if at_least
+                else _("Enter %(n)s or less.", n=bound[3])
+            )
+        return (
+            _("Enter more than %(n)s.", n=bound[3])
+            if at_least
+            else _("Enter less than %(n)s.", n=bound[3])
+        )
+    return message

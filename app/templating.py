@@ -6,12 +6,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_babel import get_locale
 
+from app import units
 from app.activities import reasons
 from app.activities.kinds import identifier_name, kind_name
 from app.context import city_zone
 from app.filings.package import tonnes
 from app.ledger.policy import valid_until
+from methodologies import sources
 
 
 def register(app: Flask) -> None:
@@ -24,12 +27,20 @@ def register(app: Flask) -> None:
     app.add_template_filter(identifier_name, "identifier_name")
     app.add_template_filter(reasons.message, "reason_text")
     app.add_template_filter(lambda grams: str(tonnes(grams)), "tonnes")
-    app.add_template_filter(whole_number, "whole_number")
+    app.add_template_filter(units.whole, "whole_number")
+    app.add_template_filter(units.whole, "points")
+    app.add_template_filter(units.signed, "signed_points")
+    app.add_template_filter(units.grams, "grams")
+    app.add_template_filter(units.kilograms, "kg")
+    app.add_template_filter(units.tonnes, "tonnes_text")
+    app.add_template_filter(source_text, "source_text")
 
 
-def whole_number(value: int) -> str:
-    """Points, grams and counts written one way on every page: 12,345."""
-    return f"{value:,}"
+def source_text(source: str) -> str:
+    """A parameter's published source in the reader's language, when the built-ins know it."""
+    if str(get_locale() or "zh").startswith("zh"):
+        return sources.CHINESE.get(source, source)
+    return source
 
 
 def city_time(instant: datetime) -> str:

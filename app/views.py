@@ -38,6 +38,7 @@ def register(app: Flask) -> None:
     from app.merchants import views as merchant_views
     from app.methodology import api as methodology_api
     from app.methodology import views as methodology_views
+    from app.public import api as public_api
     from app.public import views as public_views
     from app.redemption import api as redemption_api
     from app.redemption import views as redemption_views
@@ -86,6 +87,8 @@ def register(app: Flask) -> None:
         api.register_blueprint(blp)
     csrf.exempt(wallet_api.blp)
     api.register_blueprint(wallet_api.blp)
+    csrf.exempt(public_api.blp)  # read-only
+    api.register_blueprint(public_api.blp)
     csrf.exempt(filings_api.blp)  # read-only
     api.register_blueprint(filings_api.blp)
     csrf.exempt(dashboard_api.blp)  # read-only open data

@@ -287,10 +287,7 @@ def _transit_parameters(
             activity_cap_g=activity_cap_g,
             activity_cap_source=sources.PLATFORM_DEFAULT,
             daily_cap_g=4 * activity_cap_g,
-            daily_cap_source=(
-                f"platform default: 4 rides × the per-ride cap, after {sources.BOLOGNA} "
-                "(at most 4 credited journeys a day)"
-            ),
+            daily_cap_source=sources.TRANSIT_DAILY_CAP,
         ),
     )
 

@@ -79,8 +79,7 @@ class Walking(Methodology):
             "g_per_km",
             Decimal(20),
             "g CO2e/km",
-            "platform default, no published walking factor: half the cycling value of "
-            f"{sources.WUHAN_PER_ACTION}",
+            sources.WALKING_PER_KM,
             Text(zh="每步行 1 公里的减排量。", en="Reduction per km walked."),
         ),
         Parameter(

@@ -198,7 +198,7 @@ def answer_invitation(invitation_id: int) -> Any:
         accept = request.path.endswith("/accept")
         memberships.answer(db.session, current_actor(), current_user, invitation_id, accept=accept)
         flash(_("You joined the organisation.") if accept else _("Invitation declined."), "success")
-    return redirect(url_for("public.resident_home"))
+    return redirect(url_for("public.account"))
 
 
 @bp.post("/me/organisations/<int:organisation_id>/leave")
@@ -207,7 +207,7 @@ def leave_organisation(organisation_id: int) -> Any:
     if forms.EmptyForm().validate_on_submit():
         memberships.leave(db.session, current_user, organisation_id)
         flash(_("You left the organisation."), "success")
-    return redirect(url_for("public.resident_home"))
+    return redirect(url_for("public.account"))
 
 
 def _invitation_rules() -> memberships.InvitationRules:

@@ -45,7 +45,12 @@ class SelfReportForm(FlaskForm):
     """The kind, when, and each quantity some self-reportable kind declares (see ``build``)."""
 
     kind = SelectField(_l("What did you do?"))
-    occurred_at = DateTimeLocalField(_l("When"), validators=[InputRequired()])
+    # The browser's own format first: it is the one the field is rendered in.
+    occurred_at = DateTimeLocalField(
+        _l("When"),
+        validators=[InputRequired()],
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+    )
     evidence = FileField(
         _l("Receipt or screenshot (JPEG, PNG or PDF, up to 5 MB)"),
         render_kw={"accept": "image/jpeg,image/png,application/pdf"},

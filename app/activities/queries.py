@@ -23,6 +23,7 @@ class ActivityRow:
 
     id: int
     kind: str
+    reduction_id: int | None
     source: ActivitySource
     occurred_at: datetime
     status: ActivityStatus
@@ -75,7 +76,8 @@ def _row(
     if credited is None and activity.status == ActivityStatus.VERIFIED:
         credited = grams  # credited before the methodology's caps were enforced
     return ActivityRow(
-        id=activity.id, kind=activity.kind, source=activity.source,
+        id=activity.id, kind=activity.kind, reduction_id=activity.reduction_id,
+        source=activity.source,
         occurred_at=activity.occurred_at, status=activity.status,
         quantities=activity.quantities, reasons=activity.reasons,
         review_note=activity.review_note, reduction_g=grams, credited_g=credited,
@@ -110,9 +112,13 @@ def participant_page(
 
 
 def participant_activity(session: Session, participant_id: int, activity_id: int) -> ActivityRow:
-    """One of the participant's own activities, with grams and points."""
+    """One of the participant's own activities, with grams and points; NotFound for any other,
+    whether it exists or not."""
     stmt = _statement().where(Activity.id == activity_id, Activity.participant_id == participant_id)
-    return _row(*session.execute(stmt).one())
+    found = session.execute(stmt).one_or_none()
+    if found is None:
+        raise NotFound("activity")
+    return _row(*found)
 
 
 def review_page(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import url_for
 
 from app.activities import reasons
 from app.activities.ingest import AwareIsoDateTime
@@ -191,10 +192,17 @@ class ResidentActivityOut(ma.Schema):
     points = ma.fields.Integer(allow_none=True, metadata={"description": "Points issued"})
     reasons = ma.fields.Function(_reasons)
     review_note = ma.fields.String(allow_none=True)
+    detail_url = ma.fields.Function(
+        lambda row: url_for("my_activity_api.my_activity", activity_id=row.id),
+        metadata={"description": "The activity in full: its calculation, caps and filing"},
+    )
 
 
 class ActivityReviewItemOut(ResidentActivityOut):
     """An activity in the review queue, as a bureau reviewer sees it."""
+
+    class Meta:
+        exclude = ("detail_url",)
 
     participant_id = ma.fields.Integer()
     partner_id = ma.fields.Integer(allow_none=True)

@@ -19,7 +19,9 @@ from app.activities import evidence as evidence_files
 from app.activities import pipeline, reasons
 from app.activities.models import Activity, ActivitySource, ActivityStatus
 from app.errors import DomainError
-from app.methodology.apply import InvalidQuantities
+from app.methodology import outcome
+from app.methodology.apply import InvalidQuantities, VersionResolver
+from methodologies.base import Methodology
 from methodologies.kinds import ActivityKind
 
 
@@ -67,6 +69,7 @@ def report(
     except ma.ValidationError as error:
         messages = error.messages if isinstance(error.messages, Mapping) else {"_": error.messages}
         raise InvalidQuantities(messages, under=None) from error
+    _refuse_impossible_trip(session, plugin, occurred_at, loaded, settings)
     stored_evidence = None
     if evidence:
         stored_evidence = evidence_files.store(
@@ -105,3 +108,24 @@ def report(
     session.add(activity)
     session.flush()
     return activity
+
+
+def _refuse_impossible_trip(
+    session: Session,
+    plugin: type[Methodology],
+    occurred_at: datetime,
+    loaded: Mapping[str, Any],
+    settings: pipeline.Settings,
+) -> None:
+    """A trip its methodology finds implausible (too fast, too long, no time) is refused as typed,
+    in the methodology's words beside the distance, rather than queued for a reviewer: the
+    resident can correct a typing slip at once."""
+    trip = plugin.kind.trip
+    resolver = VersionResolver(session, settings.plugins)
+    prepared = pipeline.resolve(resolver, plugin.activity_kind, occurred_at) if trip else None
+    if trip is None or prepared is None:
+        return
+    verdict = outcome.measure(prepared, loaded, occurred_at, self_reported=True, typed=True)
+    if verdict.findings:
+        messages = [reasons.message(reasons.from_finding(f)) for f in verdict.findings]
+        raise InvalidQuantities({trip.distance_field: messages}, under=None)

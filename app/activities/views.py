@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from app import clock
 from app import context as edge
 from app.accounts import consents as account_consents
 from app.accounts.auth import current_actor, requires
@@ -66,6 +67,7 @@ def self_report() -> Any:
     form = forms.SelfReportForm.build(catalogue, _chinese())
     template = "activities/report.html"
     context = {
+        "max_bytes": current_app.config["EVIDENCE_MAX_BYTES"],
         "fields": {
             kind.code: kind.self_report.fields
             for kind in catalogue.self_reportable()
@@ -73,6 +75,8 @@ def self_report() -> Any:
         },
         "quantity_names": form.quantity_names,
     }
+    if request.method == "GET":
+        form.occurred_at.data = clock.now().astimezone(_zone()).replace(tzinfo=None, second=0)
     if not form.validate_on_submit():
         return render_template(template, form=form, **context), 400 if form.errors else 200
     upload = form.evidence.data

@@ -90,6 +90,9 @@ class StaffStoresForm(FlaskForm):
 class OfferForm(FlaskForm):
     reward_type = HiddenField(validators=[InputRequired()])
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=128)])
+    title_en = StringField(
+        _l("Title in English (optional)"), validators=[Optional(), Length(max=128)]
+    )
     terms = TextAreaField(_l("Terms for residents"), validators=[Optional(), Length(max=500)])
     points_price = IntegerField(
         _l("Price in points"), validators=[InputRequired(), NumberRange(min=1)]

@@ -160,6 +160,12 @@ class Offer(Base):
         comment="The reward type's configuration, as its schema loaded it"
     )
     title: Mapped[str] = mapped_column(sa.String(128))
+    title_en: Mapped[str] = mapped_column(
+        sa.String(128),
+        default="",
+        server_default="",
+        comment="The title in English; empty: the Chinese title is shown",
+    )
     terms: Mapped[str] = mapped_column(
         sa.String(500), default="", comment="Fine print for residents"
     )
@@ -194,3 +200,7 @@ class Offer(Base):
     stores: Mapped[list[Store]] = relationship(
         secondary=offer_stores, lazy="raise", order_by="Store.id"
     )
+
+    def title_in(self, locale: str) -> str:
+        """The title in the reader's language: English when given, else the Chinese one."""
+        return self.title_en if self.title_en and not locale.startswith("zh") else self.title

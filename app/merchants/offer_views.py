@@ -72,6 +72,7 @@ def _offer_in(
         reward_type=reward_type,
         config=forms.config_from_form(config_fields),
         title=form.title.data,
+        title_en=form.title_en.data or "",
         terms=form.terms.data or "",
         points_price=form.points_price.data,
         stock=form.stock.data,
@@ -145,6 +146,7 @@ def edit_offer(offer_id: int) -> Any:
     form = forms.OfferForm(
         reward_type=offer.reward_type,
         title=offer.title,
+        title_en=offer.title_en,
         terms=offer.terms,
         points_price=offer.points_price,
         stock=offer.stock,

@@ -40,6 +40,7 @@ class OfferIn:
     valid_from: datetime
     valid_until: datetime
     store_ids: Sequence[int]
+    title_en: str = ""
 
 
 def _positive(value: int | None, field: str, *, most: int, optional: bool) -> None:
@@ -71,6 +72,8 @@ def _check(data: OfferIn, reward_types: Mapping[str, type[RewardType]]) -> dict[
         ) from exc
     if not 1 <= len(data.title.strip()) <= 128:
         raise DomainError("invalid_text", _l("Enter 1 to 128 characters."), field="title")
+    if len(data.title_en.strip()) > 128:
+        raise DomainError("invalid_text", _l("Enter at most 128 characters."), field="title_en")
     if len(data.terms) > 500:
         raise DomainError("invalid_text", _l("Enter at most 500 characters."), field="terms")
     _positive(data.points_price, "points_price", most=MAX_POINTS_PRICE, optional=False)
@@ -110,6 +113,7 @@ def create_offer(
         reward_type=data.reward_type,
         config=config,
         title=data.title.strip(),
+        title_en=data.title_en.strip(),
         terms=data.terms.strip(),
         points_price=data.points_price,
         stock=data.stock,
@@ -166,6 +170,7 @@ def _terms(offer: Offer) -> dict[str, Any]:
     return {
         "config": offer.config,
         "title": offer.title,
+        "title_en": offer.title_en,
         "terms": offer.terms,
         "points_price": offer.points_price,
         "daily_limit": offer.daily_limit,
@@ -216,6 +221,7 @@ def edit_offer(
     before, stock_before, status_before = _terms(offer), offer.stock, offer.status
     offer.config = config
     offer.title = data.title.strip()
+    offer.title_en = data.title_en.strip()
     offer.terms = data.terms.strip()
     offer.points_price = data.points_price
     offer.daily_limit = data.daily_limit

@@ -111,7 +111,10 @@ class OfferIn(ma.Schema):
     config = ma.fields.Dict(
         required=True, metadata={"description": "The reward type's settings, e.g. free_minutes"}
     )
-    title = ma.fields.String(required=True)
+    title = ma.fields.String(required=True, metadata={"description": "The title in Chinese"})
+    title_en = ma.fields.String(
+        load_default="", metadata={"description": "The title in English; may be empty"}
+    )
     terms = ma.fields.String(load_default="")
     points_price = ma.fields.Integer(required=True, strict=True)
     stock = ma.fields.Integer(load_default=None, strict=True, allow_none=True)
@@ -127,6 +130,7 @@ class PublicOfferOut(ma.Schema):
 
     id = ma.fields.Integer()
     title = ma.fields.String()
+    title_en = ma.fields.String(metadata={"description": "The title in English; may be empty"})
     summary = ma.fields.Method("_summary", metadata={"description": "What the resident gets"})
     terms = ma.fields.String()
     reward_type = ma.fields.String()

@@ -22,6 +22,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, DomainError
+from app.i18n import field_error
 from app.methodology.models import FROZEN_STATUSES, MethodologyVersion
 from app.methodology.services import Plugins
 from methodologies.base import (
@@ -84,12 +85,12 @@ class InvalidQuantities(DomainError):
             field=under,
         )
         self.messages = {
-            name: [str(m) for m in value] if isinstance(value, list) else value
+            name: [field_error(str(m)) for m in value] if isinstance(value, list) else value
             for name, value in messages.items()
         }
         for name, value in self.messages.items():
             if isinstance(value, str):
-                self.messages[name] = [value]
+                self.messages[name] = [field_error(value)]
 
     def errors(self) -> dict[str, Any]:
         return {self.field: self.messages} if self.field else self.messages

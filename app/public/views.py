@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -13,7 +15,8 @@ from app.accounts import memberships
 from app.accounts.auth import requires
 from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission, Role
-from app.context import city_zone
+from app.activities.kinds import STATUS_NAMES
+from app.context import city_zone, kind_catalogue, methodologies
 from app.db import db
 from app.ledger import services as ledger
 
@@ -43,24 +46,49 @@ def home() -> Response:
 @bp.get("/me")
 @requires(Permission.USE_WALLET)
 def resident_home() -> Any:
+    from app.activities.links import list_links
+    from app.jobs.notices import notices_for
+    from app.ledger.policy import valid_until
+    from app.redemption.services import why_not_redeemable
+    from app.redemption.vouchers import last_used_offer
+    from app.wallet.footprint import days_chart, footprint
+
+    resident = current_user.role == Role.RESIDENT
+    invitations = memberships.invitations_for(db.session, current_user) if resident else []
+    now = clock.now()
+    zone = city_zone()
+    today = now.astimezone(zone).date()
+    mine = footprint(db.session, current_user.id, today)
+    notices = [
+        (notice.points, valid_until(notice.expires_at, zone))
+        for notice in notices_for(db.session, current_user.id, now=now)
+    ]
+    last_offer = last_used_offer(db.session, current_user.id, now)
+    refusal = (
+        why_not_redeemable(db.session, current_user.id, last_offer, now=now, zone=zone)
+        if last_offer is not None
+        else None
+    )
+    return render_template(
+        "resident/home.html", invitations=invitations,
+        balance=ledger.balance(db.session, current_user.id), expiry_notices=notices,
+        answer_form=EmptyForm(), footprint=mine, chart=days_chart(mine.days),
+        has_links=bool(list_links(db.session, current_user.id)),
+        last_offer=last_offer, last_offer_blocked=str(refusal.message) if refusal else None,
+    )  # fmt: skip
+
+
+@bp.get("/me/account")
+@requires(Permission.USE_WALLET)
+def account() -> Any:
+    """我的: the account, its links and organisations, the language, and signing out."""
     resident = current_user.role == Role.RESIDENT
     organisations = (
         memberships.organisations_of_resident(db.session, current_user) if resident else []
     )
-    invitations = memberships.invitations_for(db.session, current_user) if resident else []
-    balance = ledger.balance(db.session, current_user.id)
-    from app.jobs.notices import notices_for
-    from app.ledger.policy import valid_until
-
-    zone = city_zone()
-    notices = [
-        (notice.points, valid_until(notice.expires_at, zone))
-        for notice in notices_for(db.session, current_user.id, now=clock.now())
-    ]
     return render_template(
-        "resident/home.html", organisations=organisations, invitations=invitations,
-        balance=balance, expiry_notices=notices, answer_form=EmptyForm(),
-    )  # fmt: skip
+        "resident/account.html", organisations=organisations, answer_form=EmptyForm()
+    )
 
 
 @bp.get("/merchant")
@@ -78,3 +106,60 @@ def verifier_home() -> Any:
     from app.filings.views import batches_page
 
     return render_template("verifier/home.html", page=batches_page(request.args.get("cursor")))
+
+
+#: What each status means for the resident, in plain words.
+STATUS_EXPLAINED = {
+    "held": _l(
+        "It was reported for a card or account you have not linked yet. Link it within 7 days "
+        "and it is checked and credited."
+    ),
+    "verified": _l("It was checked and credited to your wallet."),
+    "flagged": _l(
+        "Something in it needs a person's look: a reviewer decides, usually within days."
+    ),
+    "rejected": _l("It was checked and not credited, for the reasons below."),
+    "no_reduction": _l("It was checked; compared with the usual way it avoided no CO₂."),
+    "expired": _l("It waited for a link for longer than 7 days and was not credited."),
+}
+FILING_STATUS = {
+    "draft": _l("being prepared"),
+    "approved": _l("approved by the bureau"),
+    "submitted": _l("submitted to the registry"),
+    "accepted": _l("accepted by the registry"),
+    "rejected": _l("rejected by the registry"),
+}
+
+
+def _quantities(kind_code: str, quantities: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each quantity with its declared label and unit, in the reader's language."""
+    from methodologies.kinds import UNITS
+
+    locale = str(get_locale() or "zh")
+    kind = kind_catalogue().kinds.get(kind_code)
+    shown = []
+    for name, value in quantities.items():
+        declared = kind.get_field(name) if kind is not None else None
+        if declared is None:
+            continue  # a quantity no installed methodology declares: nothing readable to say
+        text = str(value)
+        if declared.choices and text in declared.choices:
+            text = declared.choices[text].in_locale(locale)
+        elif declared.unit in UNITS:
+            text += " " + UNITS[declared.unit].in_locale(locale)
+        shown.append((declared.label.in_locale(locale), text))
+    return shown
+
+
+@bp.get("/activities/<int:activity_id>")
+@requires(Permission.USE_WALLET)
+def activity(activity_id: int) -> str:
+    """One of my activities in full (the list, the wallet and the API link here)."""
+    from app.public.activity import activity_detail
+
+    detail = activity_detail(db.session, current_user.id, activity_id, methodologies())
+    return render_template(
+        "resident/activity.html", detail=detail, item=detail.row,
+        quantities=_quantities(detail.row.kind, detail.row.quantities),
+        status_names=STATUS_NAMES, explained=STATUS_EXPLAINED, filing_status=FILING_STATUS,
+    )  # fmt: skip

@@ -154,7 +154,10 @@ class VoucherOut(ma.Schema):
 
     redemption_id = ma.fields.Integer()
     offer_id = ma.fields.Integer()
-    offer_title = ma.fields.String()
+    offer_title = ma.fields.String(metadata={"description": "The title when it was redeemed"})
+    offer_title_en = ma.fields.String(
+        metadata={"description": "The offer's English title; may be empty"}
+    )
     merchant_name = ma.fields.String()
     store_name = ma.fields.String(allow_none=True)
     points = ma.fields.Integer(metadata={"description": "Points it cost"})

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.api.pagination import decode_id_cursor, encode_cursor
-from app.merchants.models import Merchant, Store
-from app.redemption.models import Redemption, RedemptionStatus
+from app.merchants import offers
+from app.merchants.models import Merchant, Offer, Store
+from app.redemption.models import Redemption, RedemptionStatus, RedemptionToken
 
 VALID, EXPIRED, REVERSED = "valid", "expired", "reversed"
 
@@ -26,6 +27,7 @@ class Voucher:
     redemption_id: int
     offer_id: int
     offer_title: str
+    offer_title_en: str  # the offer's English title now; empty when it has none
     merchant_name: str
     store_name: str | None
     points: int
@@ -46,8 +48,9 @@ def vouchers_page(
 ) -> dict[str, Any]:
     """A page of the holder's vouchers, newest first, and the cursor of the next page."""
     stmt = (
-        sa.select(Redemption, Merchant.name, Store.name)
+        sa.select(Redemption, Merchant.name, Store.name, Offer.title_en)
         .join(Merchant, Merchant.id == Redemption.merchant_id)
+        .join(Offer, Offer.id == Redemption.offer_id)
         .outerjoin(Store, Store.id == Redemption.store_id)
         .where(Redemption.resident_id == holder_id)
         .order_by(Redemption.id.desc())
@@ -58,13 +61,16 @@ def vouchers_page(
     rows = session.execute(stmt).all()
     more = len(rows) > limit
     items = [
-        _voucher(redemption, merchant, store, now) for redemption, merchant, store in rows[:limit]
+        _voucher(redemption, merchant, store, title_en, now)
+        for redemption, merchant, store, title_en in rows[:limit]
     ]
     next_cursor = encode_cursor([items[-1].redemption_id]) if more and items else None
     return {"items": items, "next_cursor": next_cursor}
 
 
-def _voucher(redemption: Redemption, merchant: str, store: str | None, now: datetime) -> Voucher:
+def _voucher(
+    redemption: Redemption, merchant: str, store: str | None, title_en: str, now: datetime
+) -> Voucher:
     fulfilment = redemption.fulfilment or {}
     until = fulfilment.get("valid_until")
     valid_until = datetime.fromisoformat(until) if isinstance(until, str) else None
@@ -79,6 +85,7 @@ def _voucher(redemption: Redemption, merchant: str, store: str | None, now: date
         redemption_id=redemption.id,
         offer_id=redemption.offer_id,
         offer_title=redemption.offer_title,
+        offer_title_en=title_en,
         merchant_name=merchant,
         store_name=store,
         points=redemption.points,
@@ -89,3 +96,17 @@ def _voucher(redemption: Redemption, merchant: str, store: str | None, now: date
         confirmed_at=redemption.confirmed_at,
         state=state,
     )
+
+
+def last_used_offer(session: Session, holder_id: int, now: datetime) -> Offer | None:
+    """The offer whose QR code the holder opened last, while it is still on offer (home's
+    shortcut to the counter)."""
+    offer_id = session.scalar(
+        sa.select(RedemptionToken.offer_id)
+        .where(RedemptionToken.resident_id == holder_id)
+        .order_by(RedemptionToken.id.desc())
+        .limit(1)
+    )
+    if offer_id is None:
+        return None
+    return session.scalar(offers.browsable(now).where(Offer.id == offer_id))

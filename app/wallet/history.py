@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.accounts.services import normalise_mobile
+from app.activities.models import Activity
 from app.api.pagination import decode_id_cursor, encode_cursor
 from app.errors import DomainError, NotFound
 from app.ledger.batch import id_list_filter
@@ -37,6 +38,7 @@ issuances = Issuance.__table__
 reductions = Reduction.__table__
 versions = MethodologyVersion.__table__
 merchants = Merchant.__table__
+activities = Activity.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ class Credit:
     #: Grams credited after the methodology's caps, and the cap that held back the rest.
     credited_g: int = 0
     methodology_cap: str | None = None
+    activity_id: int | None = None  # the activity page explains the credit in full
 
     @property
     def capped_g(self) -> int:
@@ -248,9 +251,11 @@ def _credits(
             versions.c.version,
             versions.c.plugin_version,
             versions.c.parameters,
+            activities.c.id.label("activity_id"),
         )
         .join(reductions, reductions.c.id == issuances.c.reduction_id)
         .join(versions, versions.c.id == reductions.c.methodology_version_id)
+        .outerjoin(activities, activities.c.reduction_id == reductions.c.id)
         .where(id_list_filter(conn, issuances.c.reduction_id, reduction_ids))
     ).all()
     tracer = Tracer(methodologies)
@@ -270,6 +275,7 @@ def _credits(
             reduction_g=row.reduction_g,
             credited_g=row.reduction_g if row.credited_g is None else row.credited_g,
             methodology_cap=row.methodology_cap,
+            activity_id=row.activity_id,
         )
         for row in rows
     }

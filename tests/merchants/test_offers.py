@@ -192,3 +192,23 @@ def test_bureau_approves_offers_on_its_page(client, session):
     )
     session.expire_all()
     assert session.get(Offer, offer.id).status == OfferStatus.REJECTED
+
+
+def test_an_offer_has_a_title_in_each_language(client, session):
+    merchant, store = make_merchant(session)
+    manager = api_headers(client, make_staff(session, merchant))
+    url = "/api/v1/merchant/offers"
+    too_long = client.post(url, json=offer_body(store.id, title_en="x" * 129), headers=manager)
+    assert too_long.status_code == 422 and too_long.get_json()["errors"].keys() == {"title_en"}
+    assert session.scalar(sa.select(sa.func.count()).select_from(Offer)) == 0
+    longest = client.post(url, json=offer_body(store.id, title_en="x" * 128), headers=manager)
+    assert longest.status_code == 201 and longest.get_json()["title_en"] == "x" * 128
+    offer = make_offer(
+        session, merchant, store, title="半小时免费停车", title_en="Half an hour free"
+    )
+    client.get("/language/en")
+    english = client.get(f"/offers/{offer.id}").get_data(as_text=True)
+    assert "<h1>Half an hour free</h1>" in english
+    assert client.get(f"/api/v1/offers/{offer.id}").get_json()["title_en"] == "Half an hour free"
+    client.get("/language/zh_Hans_CN")
+    assert "<h1>半小时免费停车</h1>" in client.get(f"/offers/{offer.id}").get_data(as_text=True)

@@ -137,8 +137,8 @@ def test_the_public_catalogue_needs_no_sign_in(app, client, session):
     assert "/methodologies/bus" in html
     detail = client.get("/methodologies/bus").get_data(as_text=True)
     assert "减排量 = 乘客公里" in detail  # the formula in words
-    assert "26.9" in detail and "g CO2e/pkm" in detail and "Shenzhen" in detail
+    assert "26.9" in detail and "g CO2e/pkm" in detail and "深圳市低碳公共出行" in detail
     client.get("/language/en?next=/")
     english = client.get("/methodologies/bus").get_data(as_text=True)
-    assert "Reduction = passenger-km" in english
+    assert "Reduction = passenger-km" in english and "Shenzhen low-carbon" in english
     assert client.get("/methodologies/teleport").status_code == 404

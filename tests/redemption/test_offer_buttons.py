@@ -53,3 +53,20 @@ def test_a_reached_daily_limit_says_so(app, client, session, scene):
         html = _page(client, scene.offer)
     assert f"/offers/{scene.offer.id}/qr" not in html
     assert "每人每天限" in html or "a day per person" in html
+
+
+def test_home_offers_the_last_qr_code_only_while_it_could_be_used(client, session, scene):
+    resident = make_user(session, display_name="赵六")
+    give_points(session, resident, 500)
+    session.commit()
+    log_in(client, resident)
+    assert "再次使用" not in client.get("/me").get_data(as_text=True)  # no QR code opened yet
+    assert client.get(f"/offers/{scene.offer.id}/qr").status_code == 200
+    home = client.get("/me").get_data(as_text=True)
+    assert "再次使用" in home and scene.offer.title in home
+    assert f'href="/offers/{scene.offer.id}/qr"' in home and "积分不足" not in home
+    scene.offer.points_price = 501  # one point more than the resident has
+    session.commit()
+    home = client.get("/me").get_data(as_text=True)
+    assert f'href="/offers/{scene.offer.id}/qr"' not in home
+    assert "积分不足" in home and "disabled" in home
