@@ -129,3 +129,7 @@ class Redemption(Base):
         comment="The ledger transaction that gave the points back",
     )
     reversal_reason: Mapped[str] = mapped_column(sa.String(255), default="")
+    funded_fen: Mapped[int | None] = mapped_column(
+        comment="What the partner (a bank) funds for this redemption, in fen; empty when the "
+        "city's subsidy pays the merchant"
+    )

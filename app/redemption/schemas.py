@@ -115,7 +115,13 @@ class StatementLineOut(ma.Schema):
     offer_title = ma.fields.String()
     points = ma.fields.Integer(metadata={"description": "Points redeemed"})
     status = ma.fields.String()
-    amount_yuan = yuan("This line's share of the amount owed, yuan (0 when reversed)")
+    amount_yuan = yuan(
+        "This line's share of the amount owed, yuan (0 when reversed or funded by the bank)"
+    )
+    funded_fen = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "What the bank funded for a bank reward, fen; null otherwise"},
+    )
 
 
 class StoreTotalOut(ma.Schema):
@@ -133,7 +139,10 @@ class StatementTotalsOut(ma.Schema):
     redemptions = ma.fields.Integer()
     reversed = ma.fields.Integer()
     points = ma.fields.Integer(metadata={"description": "Points of the standing redemptions"})
-    amount_yuan = yuan("Amount owed, yuan")
+    amount_yuan = yuan("Amount owed, yuan (bank-funded redemptions earn no subsidy)")
+    funded_fen = ma.fields.Integer(
+        metadata={"description": "What the merchant (a bank) funded itself, fen"}
+    )
 
 
 class StatementOut(StatementTotalsOut):
