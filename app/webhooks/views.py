@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -51,7 +52,7 @@ class EndpointForm(FlaskForm):
     description = StringField(_l("Description (optional)"), validators=[Length(max=200)])
     event_types = SelectMultipleField(
         _l("Events"),
-        choices=[(member.value, name) for member, name in EVENT_NAMES.items()],
+        choices=[SelectChoice(member.value, name) for member, name in EVENT_NAMES.items()],
         validators=[InputRequired()],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
