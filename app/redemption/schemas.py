@@ -153,6 +153,22 @@ class StatementOut(StatementTotalsOut):
     )
 
 
+class VoucherUseIn(ma.Schema):
+    redemption_id = Id(required=True, strict=True, metadata={"description": "Redemption no."})
+    code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=40),
+        metadata={"description": "The voucher code the resident showed"},
+    )
+
+
+class VoucherUsedOut(ma.Schema):
+    redemption_id = ma.fields.Integer(attribute="id")
+    offer_id = ma.fields.Integer()
+    offer_title = ma.fields.String()
+    voucher_used_at = ma.fields.AwareDateTime()
+
+
 class VoucherInstructionsOut(ma.Schema):
     zh = ma.fields.String()
     en = ma.fields.String()
@@ -174,7 +190,7 @@ class VoucherOut(ma.Schema):
     confirmed_at = ma.fields.AwareDateTime()
     state = ma.fields.String(
         metadata={
-            "description": "valid, expired or reversed",
-            "enum": ["valid", "expired", "reversed"],
+            "description": "valid, used, expired or reversed",
+            "enum": ["valid", "used", "expired", "reversed"],
         }
     )

@@ -18,7 +18,7 @@ from app.api.pagination import decode_id_cursor, encode_cursor
 from app.merchants.models import Merchant, Store
 from app.redemption.models import Redemption, RedemptionStatus
 
-VALID, EXPIRED, REVERSED = "valid", "expired", "reversed"
+VALID, USED, EXPIRED, REVERSED = "valid", "used", "expired", "reversed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,7 @@ class Voucher:
     instructions: dict[str, str] | None
     valid_until: datetime | None
     confirmed_at: datetime
-    state: str  # valid, expired or reversed
+    state: str  # valid, used, expired or reversed
 
     @property
     def usable(self) -> bool:
@@ -70,6 +70,8 @@ def _voucher(redemption: Redemption, merchant: str, store: str | None, now: date
     valid_until = datetime.fromisoformat(until) if isinstance(until, str) else None
     if redemption.status == RedemptionStatus.REVERSED:
         state = REVERSED
+    elif redemption.voucher_used_at is not None:
+        state = USED
     elif valid_until is not None and valid_until <= now:
         state = EXPIRED
     else:

@@ -9,7 +9,7 @@ financial institutions as a kind of merchant
 - webhook_attempts: every HTTP attempt and how the endpoint answered.
 - merchants.kind gains "financial": banks publish and fund bank rewards (rewards.bank).
 - redemptions.funded_fen: what a bank funds for a redemption of its reward (the city's subsidy
-  does not pay for it).
+  does not pay for it); redemptions.voucher_used_at: when the merchant reported its voucher used.
 
 Revision ID: 0022
 Revises: 0018
@@ -45,6 +45,14 @@ def upgrade() -> None:
         batch.drop_constraint(batch.f("ck_merchants_merchant_kind"), type_="check")
         batch.create_check_constraint("merchant_kind", _kinds(_NEW_KINDS))
     with op.batch_alter_table("redemptions") as batch:
+        batch.add_column(
+            sa.Column(
+                "voucher_used_at",
+                app.db.UTCDateTime(),
+                nullable=True,
+                comment="When the merchant's system reported the voucher used; empty if not",
+            )
+        )
         batch.add_column(
             sa.Column(
                 "funded_fen",
@@ -231,6 +239,7 @@ def downgrade() -> None:
     op.drop_table("webhook_events")
     with op.batch_alter_table("redemptions") as batch:
         batch.drop_column("funded_fen")
+        batch.drop_column("voucher_used_at")
     with op.batch_alter_table("merchants") as batch:
         batch.drop_constraint(batch.f("ck_merchants_merchant_kind"), type_="check")
         batch.create_check_constraint("merchant_kind", _kinds(_OLD_KINDS))

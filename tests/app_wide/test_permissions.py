@@ -198,6 +198,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/wallet/offers/{offer}/redemptions"): api_only(
         Role.RESIDENT, Role.ORGANISATION, ok=404
     ),
+    ("POST", "/api/v1/merchant/vouchers/use"): api_only(Role.MERCHANT_STAFF, ok=422),
     ("GET", "/merchant/webhooks"): only(Role.MERCHANT_STAFF),
     ("POST", "/merchant/webhooks"): only(Role.MERCHANT_STAFF, ok=400),
     ("POST", "/merchant/webhooks/{endpoint}/disable"): only(Role.MERCHANT_STAFF, ok=404),

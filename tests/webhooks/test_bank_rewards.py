@@ -3,6 +3,8 @@ is told by webhook, and the settlement shows what the bank funded."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 import time_machine
@@ -232,3 +234,71 @@ def test_the_pages_redeem_and_show_the_webhooks(app, client, session, scene) -> 
     assert added.headers["Cache-Control"] == "no-store"
     listing = client.get("/merchant/webhooks").get_data(as_text=True)
     assert "https://bank.example/h" in listing and "whsec_" not in listing
+
+
+def test_a_voucher_is_used_once_and_the_bank_is_told(client, session, scene) -> None:
+    register_endpoint(client, scene.manager, "https://bank.example/h", ["voucher.used"])
+    with time_machine.travel(T0, tick=False):
+        redeemed = redeem(client, scene.resident, scene.offer).get_json()
+    code, number = redeemed["fulfilment"]["code"], redeemed["id"]
+    headers = api_headers(client, scene.cashier)
+    url = "/api/v1/merchant/vouchers/use"
+    wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+    with time_machine.travel(T0 + timedelta(days=1), tick=False):
+        refused = client.post(url, json={"redemption_id": number, "code": wrong}, headers=headers)
+        assert refused.status_code == 422 and refused.get_json()["reason"] == "invalid_voucher_code"
+        used = client.post(
+            url, json={"redemption_id": number, "code": code.lower()}, headers=headers
+        )
+        again = client.post(url, json={"redemption_id": number, "code": code}, headers=headers)
+        vouchers = client.get("/api/v1/me/vouchers", headers=api_headers(client, scene.resident))
+    assert used.status_code == 200
+    assert used.get_json()["voucher_used_at"] == (T0 + timedelta(days=1)).isoformat()
+    assert again.status_code == 409 and again.get_json()["reason"] == "voucher_already_used"
+    assert vouchers.get_json()["items"][0]["state"] == "used"
+    session.expire_all()
+    [event] = session.scalars(sa.select(WebhookEvent)).all()
+    assert event.event_id == f"voucher.used.{number}"
+    assert event.payload["data"]["voucher_code"] == code
+    other = make_bank_scene(session)
+    elsewhere = client.post(
+        url, json={"redemption_id": number, "code": code},
+        headers=api_headers(client, other.manager),
+    )  # fmt: skip
+    assert elsewhere.status_code == 404
+
+
+def test_a_voucher_is_usable_until_its_last_instant(client, session, scene) -> None:
+    with time_machine.travel(T0, tick=False):
+        redeemed = redeem(client, scene.resident, scene.offer).get_json()
+    body = {"redemption_id": redeemed["id"], "code": redeemed["fulfilment"]["code"]}
+    until = datetime.fromisoformat(redeemed["fulfilment"]["valid_until"])
+    assert until == T0 + timedelta(days=90)
+    with time_machine.travel(until, tick=False):
+        expired = client.post(
+            "/api/v1/merchant/vouchers/use", json=body, headers=api_headers(client, scene.manager)
+        )
+    assert expired.status_code == 409 and expired.get_json()["reason"] == "voucher_expired"
+    with time_machine.travel(until - timedelta(seconds=1), tick=False):
+        used = client.post(
+            "/api/v1/merchant/vouchers/use", json=body, headers=api_headers(client, scene.manager)
+        )
+    assert used.status_code == 200
+
+
+def test_a_reversed_redemptions_voucher_cannot_be_used(client, session, scene) -> None:
+    headers = api_headers(client, scene.manager)
+    with time_machine.travel(T0, tick=False):
+        redeemed = redeem(client, scene.resident, scene.offer).get_json()
+        client.post(
+            f"/api/v1/merchant/redemptions/{redeemed['id']}/reversal",
+            json={"reason": "客户取消"}, headers=headers,
+        )  # fmt: skip
+        refused = client.post(
+            "/api/v1/merchant/vouchers/use",
+            json={"redemption_id": redeemed["id"], "code": redeemed["fulfilment"]["code"]},
+            headers=headers,
+        )
+    assert refused.status_code == 409 and refused.get_json()["reason"] == "voucher_reversed"
+    session.expire_all()
+    assert session.get(Redemption, redeemed["id"]).voucher_used_at is None
