@@ -302,6 +302,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "PARTNER_TIMESTAMP_TOLERANCE_SECONDS": 300,  # Standard Webhooks' tolerance, fixed
         # Answered webhook-ids are kept this long for retries, then deleted (at least a day).
         "PARTNER_MESSAGE_RETENTION_DAYS": _env_int("PARTNER_MESSAGE_RETENTION_DAYS", 30, minimum=1),
+        # Outbound webhooks: http:// URLs and private or loopback hosts are allowed only where
+        # the platform runs for itself (embedded); the worker waits this long for an answer.
+        "WEBHOOK_ALLOW_PRIVATE_URLS": _env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not production),
+        "WEBHOOK_TIMEOUT_SECONDS": _env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1),
         "IDENTIFIER_HASH_KEY": os.environ.get("IDENTIFIER_HASH_KEY"),  # default: from SECRET_KEY
         "HELD_ACTIVITY_DAYS": _env_int("HELD_ACTIVITY_DAYS", 7),
         "MAX_TRIPS_PER_DAY": _env_int("MAX_TRIPS_PER_DAY", 12),

@@ -41,6 +41,7 @@ def seed(session: Session) -> list[DemoAccount]:
         DemoAccount(Role.RESIDENT, "13800000001", DEMO_PASSWORD, "张小绿"),
         DemoAccount(Role.ORGANISATION, "13700000001", DEMO_PASSWORD, "银川绿色出行协会"),
         DemoAccount(Role.MERCHANT_STAFF, "13600000001", DEMO_PASSWORD, "凤凰停车场店长"),
+        DemoAccount(Role.MERCHANT_STAFF, "13600000002", DEMO_PASSWORD, "宁夏绿色银行经理"),
     ]
     admin = None
     for account in accounts[:3]:
@@ -95,6 +96,7 @@ def seed(session: Session) -> list[DemoAccount]:
         display_name=accounts[5].name,
     )
     _parking_offer(session, merchant, resident=resident, admin=admin)
+    _bank_offer(session, accounts[6])
     return accounts
 
 
@@ -158,3 +160,53 @@ def _approve_methodologies(session: Session, *, reviewer: User, admin: User) -> 
         effective_from=datetime(2026, 1, 1, tzinfo=zone),
         comment="演示数据：采用公布的默认参数。",
     )
+
+
+def _bank_offer(session: Session, manager: DemoAccount) -> None:
+    """A bank (a financial kind of merchant) funding a card cashback residents redeem in the
+    wallet; it registers a webhook endpoint on its own console page to be told of them."""
+    from app import clock
+    from app.merchants.models import Offer, OfferStatus, Store
+
+    bank = Merchant(
+        name="宁夏绿色银行", kind=MerchantKind.FINANCIAL, status=MerchantStatus.APPROVED
+    )
+    session.add(bank)
+    session.flush()
+    services.create_merchant_staff(
+        session,
+        SYSTEM,
+        merchant_id=bank.id,
+        merchant_role=MerchantRole.MANAGER,
+        mobile=manager.mobile,
+        password=manager.password,
+        display_name=manager.name,
+    )
+    branch = Store(
+        merchant_id=bank.id, name="宁夏绿色银行金凤支行", address="银川市金凤区正源北街 9 号"
+    )
+    zone = context.city_zone()
+    offer = Offer(
+        merchant_id=bank.id,
+        reward_type="bank_reward",
+        config={
+            "product": "card_cashback",
+            "product_name": {"zh": "绿色低碳信用卡", "en": "Green Low-Carbon Card"},
+            "cashback_fen": 1000,
+            "valid_days": 90,
+        },
+        title="绿色低碳信用卡：积分换 10 元刷卡返现",
+        terms="银行出资；在银行 App 输入券码领取，每人每月限 1 次。",
+        points_price=800,
+        stock=500,
+        daily_limit=None,
+        monthly_limit=1,
+        valid_from=datetime(2026, 1, 1, tzinfo=zone),
+        valid_until=datetime(2031, 1, 1, tzinfo=zone),
+        public_service=False,
+        status=OfferStatus.ACTIVE,
+        decided_at=clock.now(),
+        stores=[branch],
+    )
+    session.add_all([branch, offer])
+    session.flush()

@@ -31,6 +31,7 @@ from app.merchants.models import Merchant, Offer, Store
 from app.methodology.models import MethodologyPreview, MethodologyVersion
 from app.redemption.models import Redemption, RedemptionToken
 from app.reductions.models import Reduction
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "Account",
@@ -68,4 +69,8 @@ __all__ = [
     "Store",
     "Transaction",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

@@ -44,6 +44,8 @@ def register(app: Flask) -> None:
     from app.redemption import views as redemption_views
     from app.wallet import api as wallet_api
     from app.wallet import views as wallet_views
+    from app.webhooks import api as webhooks_api
+    from app.webhooks import views as webhooks_views
 
     # First of all request hooks: every later hook that reads current_user finds the token's
     # principal instead of making Flask-Login load the account.
@@ -68,7 +70,7 @@ def register(app: Flask) -> None:
         dashboard_views.bp,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (wallet_views.bp, wallet_views.bureau_bp):
+    for blueprint in (wallet_views.bp, wallet_views.bureau_bp, webhooks_views.bp):
         app.register_blueprint(blueprint)
 
     app.config.setdefault("API_SPEC_OPTIONS", API_SPEC_OPTIONS)
@@ -82,7 +84,7 @@ def register(app: Flask) -> None:
     for blp in (activities_api.partner_blp, activities_api.me_blp, activities_api.bureau_blp):
         csrf.exempt(blp)  # partners sign their requests; residents' changes as above
         api.register_blueprint(blp)
-    for blp in (merchants_api.blp, redemption_api.blp):
+    for blp in (merchants_api.blp, redemption_api.blp, webhooks_api.blp):
         csrf.exempt(blp)
         api.register_blueprint(blp)
     csrf.exempt(wallet_api.blp)

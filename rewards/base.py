@@ -108,6 +108,15 @@ class RewardType(ABC):
     config_schema: ClassVar[type[Schema]]
     #: A valid configuration: pre-fills forms and lets the conformance test exercise the type.
     example_config: ClassVar[Mapping[str, Any]]
+    #: Redeemed by the resident in the wallet, at no counter; the partner learns of each
+    #: redemption from a signed webhook and fulfils it (a bank's reward).
+    self_service: ClassVar[bool] = False
+
+    @classmethod
+    def funded_fen(cls, config: Mapping[str, Any]) -> int | None:
+        """What the partner itself funds per redemption, in fen; None (the default) when the
+        city's per-point subsidy pays the merchant instead."""
+        return None
 
     @classmethod
     def load_config(cls, raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -64,6 +64,9 @@ def check_reward_type(obj: object, name: str) -> type[RewardType]:
         raise RewardTypeLoadError(
             name, f"public_service must be True or False, got {public_service!r}"
         )
+    self_service = getattr(obj, "self_service", None)
+    if not isinstance(self_service, bool):
+        raise RewardTypeLoadError(name, f"self_service must be True or False, got {self_service!r}")
     schema = getattr(obj, "config_schema", None)
     if not (isinstance(schema, type) and issubclass(schema, Schema)):
         raise RewardTypeLoadError(

@@ -145,6 +145,33 @@ def _previews_waiting(session: Session) -> bool:
     return preview.has_work(session)
 
 
+#: Webhook deliveries per committed step: each attempt is recorded soon after it is made.
+DELIVERIES_PER_STEP = 20
+
+
+def _deliver_webhooks(session: Session, context: JobContext, _after: Any) -> Step:
+    from app.webhooks import delivery
+
+    counts = delivery.deliver_due(
+        session,
+        now=clock.now,
+        settings=delivery.WorkerSettings(
+            timeout_seconds=context.config["WEBHOOK_TIMEOUT_SECONDS"],
+            allow_private=context.config["WEBHOOK_ALLOW_PRIVATE_URLS"],
+        ),
+        limit=DELIVERIES_PER_STEP,
+    )
+    return Step(
+        counts, True if counts["attempts"] + counts["given_up"] == DELIVERIES_PER_STEP else None
+    )
+
+
+def _webhooks_due(session: Session) -> bool:
+    from app.webhooks import delivery
+
+    return delivery.is_due(session, clock.now())
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -195,6 +222,15 @@ JOBS: dict[str, Job] = {
             run=_daily_statistics,
             poll_seconds=60.0,
             due=_statistics_stale,
+        ),
+        Job(
+            name="deliver-webhooks",
+            description=N_("Send partners' webhooks that are due, retrying failed ones"),
+            cron={"minute": "*"},
+            run=_deliver_webhooks,
+            lease_seconds=600,
+            poll_seconds=5.0,
+            due=_webhooks_due,
         ),
         Job(
             name="methodology-previews",

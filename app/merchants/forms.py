@@ -34,6 +34,7 @@ KIND_LABELS = {
     MerchantKind.TRANSIT: _l("Transit operator"),
     MerchantKind.SHOP: _l("Shop"),
     MerchantKind.RESTAURANT: _l("Restaurant"),
+    MerchantKind.FINANCIAL: _l("Bank or financial institution"),
     MerchantKind.OTHER: _l("Other"),
 }
 

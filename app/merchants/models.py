@@ -19,6 +19,8 @@ class MerchantKind(enum.StrEnum):
     TRANSIT = "transit"
     SHOP = "shop"
     RESTAURANT = "restaurant"
+    #: A bank or other financial institution: publishes and funds bank rewards (rewards.bank).
+    FINANCIAL = "financial"
     OTHER = "other"
 
 

@@ -16,7 +16,14 @@ from app import clock
 from app.audit import services as audit
 from app.audit.services import Actor
 from app.errors import Conflict, DomainError, NotFound
-from app.merchants.models import Merchant, MerchantStatus, Offer, OfferStatus, Store
+from app.merchants.models import (
+    Merchant,
+    MerchantKind,
+    MerchantStatus,
+    Offer,
+    OfferStatus,
+    Store,
+)
 from app.merchants.services import Staff, require_manager
 from rewards.base import RewardType
 
@@ -106,6 +113,13 @@ def create_offer(
     """A manager creates an offer; a public-service one waits for the bureau (audited)."""
     merchant = _publishing_merchant(session, staff)
     config = _check(data, reward_types)
+    if reward_types[data.reward_type].self_service and merchant.kind != MerchantKind.FINANCIAL:
+        raise DomainError(
+            "financial_partners_only",
+            _l("Only a bank or other financial institution may publish this kind of reward."),
+            field="reward_type",
+            status=403,
+        )
     stores = _stores(session, merchant.id, data.store_ids)
     public_service = reward_types[data.reward_type].public_service
     offer = Offer(

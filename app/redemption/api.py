@@ -24,7 +24,15 @@ from app.db import db
 from app.error_handlers import keeping_writes
 from app.ledger import services as ledger
 from app.merchants.services import visible_store_ids
-from app.redemption import qr, schemas, services, settlement, vouchers
+from app.redemption import (
+    qr,
+    schemas,
+    self_service,
+    services,
+    settlement,
+    voucher_use,
+    vouchers,
+)
 from app.redemption.code_limits import counting_failed_codes, qr_token_limit, typed_code_limits
 from app.redemption.models import Redemption
 
@@ -98,6 +106,26 @@ def issue_token(offer_id: int) -> dict[str, Any]:
     return token_body(issue_for_current_holder(offer_id))
 
 
+@blp.post("/wallet/offers/<int:offer_id>/redemptions")
+@requires(Permission.USE_WALLET)
+@blp.response(201, schemas.HolderRedemptionOut)
+def redeem_in_wallet(offer_id: int) -> dict[str, Any]:
+    """Redeem a bank's reward in the wallet, at no counter; the bank is told by webhook.
+
+    Only offers of a self-service reward type (``bank_reward``); others answer 409.
+    """
+    redemption = self_service.redeem_in_wallet(
+        db.session,
+        holder_id=current_user.id,
+        offer_id=offer_id,
+        now=clock.now(),
+        key=token_key(),
+        zone=city_zone(),
+        reward_types=reward_types(),
+    )
+    return holder_redemption(redemption, str(get_locale() or "zh"))
+
+
 @blp.get("/wallet/offers/<int:offer_id>/redemption-status")
 @requires(Permission.USE_WALLET)
 @blp.arguments(schemas.StatusArgs(), location="query")
@@ -154,6 +182,23 @@ def confirm(data: dict[str, Any]) -> services.Confirmed:
             zone=city_zone(),
             reward_types=reward_types(),
         )
+
+
+@blp.post("/merchant/vouchers/use")
+@requires(Permission.MERCHANT_COUNTER)
+@blp.arguments(schemas.VoucherUseIn())
+@blp.response(200, schemas.VoucherUsedOut)
+def use_voucher(data: dict[str, Any]) -> Redemption:
+    """Report a voucher used by the merchant's gate or till: once only (409 after), with its
+    code; the merchant's webhooks are told (``voucher.used``)."""
+    return voucher_use.use_voucher(
+        db.session,
+        current_actor(),
+        current_staff(),
+        redemption_id=data["redemption_id"],
+        code=data["code"],
+        now=clock.now(),
+    )
 
 
 @blp.get("/merchant/redemptions")

@@ -46,6 +46,7 @@ from app.merchants.services import (
     counter_store_params,
 )
 from app.redemption import tokens
+from app.redemption.events import announce_confirmed
 from app.redemption.models import Redemption, RedemptionStatus, RedemptionToken
 from app.redemption.rules import (
     WITHIN_LIMITS,
@@ -57,6 +58,7 @@ from app.redemption.rules import (
     mask_name,
     token_used,
 )
+from app.webhooks.models import WebhookEndpoint
 from rewards.base import FulfilmentContext, RewardType
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ _offers = Offer.__table__
 _merchants = Merchant.__table__
 _users = User.__table__
 _redemptions = Redemption.__table__
+_endpoints = WebhookEndpoint.__table__
 
 REDEEMED = "redeemed"
 #: A short code that matches no live token is reported as used if a token had it this recently.
@@ -74,7 +77,8 @@ _RECENT_CODE_WINDOW = timedelta(minutes=10)
 
 def _token_view(store_id: sa.ColumnElement[Any]) -> tuple[sa.ColumnElement[Any], ...]:
     """What a scan needs to know: the token, its offer's terms, the merchant's state, whose it
-    is, and whether the offer may be redeemed at the counter's store ``store_id``."""
+    is, whether the offer may be redeemed at the counter's store ``store_id``, and whether the
+    merchant has webhooks to tell."""
     at_store = (
         sa.exists()
         .where(offer_stores.c.offer_id == _offers.c.id, offer_stores.c.store_id == store_id)
@@ -102,6 +106,11 @@ def _token_view(store_id: sa.ColumnElement[Any]) -> tuple[sa.ColumnElement[Any],
         _merchants.c.status.label("merchant_status"),
         _merchants.c.voucher_key,
         _users.c.display_name,
+        # Read in the same round trip, so a merchant without webhooks costs no more statements.
+        sa.exists()
+        .where(_endpoints.c.merchant_id == _offers.c.merchant_id, _endpoints.c.enabled.is_(True))
+        .correlate(_offers)
+        .label("has_webhooks"),
     )
 
 
@@ -243,6 +252,7 @@ class Redeemed:
     status: RedemptionStatus
     reversal_reason: str = ""
     reversed_at: datetime | None = None
+    funded_fen: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +298,7 @@ def confirm(
     except DomainError as refusal:
         raise _refused(session, burned.id, refusal, staff) from refusal
     store = CounterStore(burned.store_id, burned.store_name)
-    confirmed = _redeem(session, staff, store, burned, now, zone, reward_types)
+    confirmed = redeem_token(session, staff.user_id, store, burned, now, zone, reward_types)
     if confirmed is None:  # nothing was taken: say which rule stopped it
         try:
             check_limits(session, _token_limits(burned, now, zone))
@@ -360,6 +370,7 @@ def _burn(
 _RECORDED = (
     "id", "resident_id", "offer_id", "merchant_id", "store_id", "offer_title", "points",
     "reward_type", "fulfilment", "confirmed_by_id", "confirmed_at", "status", "reversal_reason",
+    "funded_fen",
 )  # fmt: skip
 _TAKE_ONE = (
     _offers.update()
@@ -375,10 +386,10 @@ _WITHIN_LIMITS = ledger.Guard(
 )
 
 
-def _redeem(
+def redeem_token(
     session: Session,
-    staff: Staff,
-    store: CounterStore,
+    confirmed_by_id: int,
+    store: CounterStore | None,
     token: sa.Row[Any],
     now: datetime,
     zone: ZoneInfo,
@@ -390,36 +401,35 @@ def _redeem(
     The take guards the debit and the redemption row (a ledger
     :class:`~app.ledger.services.Guard`); on PostgreSQL its snapshot is taken after the wallet's
     lock was granted, so the limits are counted exactly, and the stock's condition holds under
-    concurrent takers.
+    concurrent takers. ``store`` is None for a redemption in the wallet, at no counter. The
+    redemption is announced to the merchant's webhooks in the same transaction.
     """
-    fulfilment = (
-        reward_types[token.reward_type]
-        .fulfil(
-            token.config,
-            FulfilmentContext(
-                redemption_id=token.id,
-                offer_id=token.offer_id,
-                merchant_id=token.merchant_id,
-                issued_at=now.astimezone(zone),
-                secret=bytes.fromhex(token.voucher_key),
-            ),
-        )
-        .to_dict()
-    )
+    reward_type = reward_types[token.reward_type]
+    fulfilment = reward_type.fulfil(
+        token.config,
+        FulfilmentContext(
+            redemption_id=token.id,
+            offer_id=token.offer_id,
+            merchant_id=token.merchant_id,
+            issued_at=now.astimezone(zone),
+            secret=bytes.fromhex(token.voucher_key),
+        ),
+    ).to_dict()
     values: dict[str, Any] = {
         "id": token.id,
         "resident_id": token.resident_id,
         "offer_id": token.offer_id,
         "merchant_id": token.merchant_id,
-        "store_id": store.id,
+        "store_id": store.id if store else None,
         "offer_title": token.title,
         "points": token.points_price,
         "reward_type": token.reward_type,
         "fulfilment": fulfilment,
-        "confirmed_by_id": staff.user_id,
+        "confirmed_by_id": confirmed_by_id,
         "confirmed_at": now,
         "status": RedemptionStatus.COMPLETED,
         "reversal_reason": "",
+        "funded_fen": reward_type.funded_fen(token.config),
     }
     debit = ledger.redeem(
         session,
@@ -436,8 +446,15 @@ def _redeem(
     if debit is None:
         return None
     values["ledger_transaction_id"] = debit.transaction_id
+    redeemed = Redeemed(**values)
+    if token.has_webhooks:
+        announce_confirmed(session, redeemed, now)
     return Confirmed(
-        Redeemed(**values), token.title, mask_name(token.display_name), debit.balance, store.name
+        redeemed,
+        token.title,
+        mask_name(token.display_name),
+        debit.balance,
+        store.name if store else "",
     )
 
 

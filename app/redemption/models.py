@@ -129,3 +129,10 @@ class Redemption(Base):
         comment="The ledger transaction that gave the points back",
     )
     reversal_reason: Mapped[str] = mapped_column(sa.String(255), default="")
+    voucher_used_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="When the merchant's system reported the voucher used; empty if not"
+    )
+    funded_fen: Mapped[int | None] = mapped_column(
+        comment="What the partner (a bank) funds for this redemption, in fen; empty when the "
+        "city's subsidy pays the merchant"
+    )

@@ -115,7 +115,13 @@ class StatementLineOut(ma.Schema):
     offer_title = ma.fields.String()
     points = ma.fields.Integer(metadata={"description": "Points redeemed"})
     status = ma.fields.String()
-    amount_yuan = yuan("This line's share of the amount owed, yuan (0 when reversed)")
+    amount_yuan = yuan(
+        "This line's share of the amount owed, yuan (0 when reversed or funded by the bank)"
+    )
+    funded_fen = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "What the bank funded for a bank reward, fen; null otherwise"},
+    )
 
 
 class StoreTotalOut(ma.Schema):
@@ -133,7 +139,10 @@ class StatementTotalsOut(ma.Schema):
     redemptions = ma.fields.Integer()
     reversed = ma.fields.Integer()
     points = ma.fields.Integer(metadata={"description": "Points of the standing redemptions"})
-    amount_yuan = yuan("Amount owed, yuan")
+    amount_yuan = yuan("Amount owed, yuan (bank-funded redemptions earn no subsidy)")
+    funded_fen = ma.fields.Integer(
+        metadata={"description": "What the merchant (a bank) funded itself, fen"}
+    )
 
 
 class StatementOut(StatementTotalsOut):
@@ -142,6 +151,22 @@ class StatementOut(StatementTotalsOut):
         ma.fields.Nested(StoreTotalOut),
         metadata={"description": "Standing redemptions per store; the amounts add up to the total"},
     )
+
+
+class VoucherUseIn(ma.Schema):
+    redemption_id = Id(required=True, strict=True, metadata={"description": "Redemption no."})
+    code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=40),
+        metadata={"description": "The voucher code the resident showed"},
+    )
+
+
+class VoucherUsedOut(ma.Schema):
+    redemption_id = ma.fields.Integer(attribute="id")
+    offer_id = ma.fields.Integer()
+    offer_title = ma.fields.String()
+    voucher_used_at = ma.fields.AwareDateTime()
 
 
 class VoucherInstructionsOut(ma.Schema):
@@ -168,7 +193,7 @@ class VoucherOut(ma.Schema):
     confirmed_at = ma.fields.AwareDateTime()
     state = ma.fields.String(
         metadata={
-            "description": "valid, expired or reversed",
-            "enum": ["valid", "expired", "reversed"],
+            "description": "valid, used, expired or reversed",
+            "enum": ["valid", "used", "expired", "reversed"],
         }
     )

@@ -25,6 +25,7 @@ from app.ledger import services as ledger
 from app.merchants.models import Offer, Store
 from app.merchants.services import Staff, require_manager
 from app.redemption.counter import REDEEMED, Confirmed, Preview, Redeemed, confirm, preview
+from app.redemption.events import announce_reversed
 from app.redemption.issuing import IssuedToken, issue_token
 from app.redemption.models import Redemption, RedemptionStatus, RedemptionToken
 from app.redemption.rules import (
@@ -106,6 +107,7 @@ def reverse(
     redemption.reversal_transaction_id = reversal.transaction_id
     redemption.reversal_reason = reason
     session.flush()
+    announce_reversed(session, redemption, reason=reason, now=now)
     audit.record(
         session, actor, "redemption.reverse", "redemption", redemption.id,
         {"merchant_id": redemption.merchant_id, "points": redemption.points,

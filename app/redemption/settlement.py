@@ -3,7 +3,8 @@
 A month is the city's calendar month. Only redemptions that stand (not reversed) count; the
 amount is points × the configured subsidy in yuan per point, rounded half-up to the fen. The
 amount is then shared out over the lines in whole fen so that lines, and stores, add up to it
-exactly.
+exactly. A bank's reward is funded by the bank itself (``funded_fen`` on the redemption): its
+points earn no subsidy, and the statement shows what the bank funded instead.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ class Line:
     status: RedemptionStatus
     store_id: int | None  # None for redemptions made before stores were recorded
     store_name: str
-    amount_yuan: Decimal  # this line's share of the month's amount; 0 when reversed
+    amount_yuan: Decimal  # this line's share of the month's amount; 0 when reversed or funded
+    funded_fen: int | None = None  # what the bank funded (a bank's reward), else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,8 @@ class Statement:
     reversed: int
     lines: list[Line] = field(default_factory=list)
     by_store: list[StoreTotal] = field(default_factory=list)
+    #: What the merchant (a bank) funded itself for its standing redemptions, in fen.
+    funded_fen: int = 0
 
 
 def statement(
@@ -126,6 +130,7 @@ def statement(
             Redemption.status,
             Redemption.store_id,
             sa.func.coalesce(Store.name, ""),
+            Redemption.funded_fen,
         )
         .outerjoin(Store, Store.id == Redemption.store_id)
         .where(
@@ -135,23 +140,34 @@ def statement(
         )
         .order_by(Redemption.confirmed_at, Redemption.id)
     ).all()
-    paid = [row.points if row.status == RedemptionStatus.COMPLETED else 0 for row in rows]
-    points = sum(paid)
-    amount = amount_owed(points, yuan_per_point)
+    standing = [row.status == RedemptionStatus.COMPLETED for row in rows]
+    paid = [
+        row.points if stands and row.funded_fen is None else 0
+        for row, stands in zip(rows, standing, strict=True)
+    ]
+    amount = amount_owed(sum(paid), yuan_per_point)
     shares = split_amount(amount, paid)
-    lines = [Line(*row, amount_yuan=share) for row, share in zip(rows, shares, strict=True)]
-    redemptions = sum(1 for line in lines if line.status == RedemptionStatus.COMPLETED)
+    lines = [
+        Line(*row[:7], amount_yuan=share, funded_fen=row.funded_fen)
+        for row, share in zip(rows, shares, strict=True)
+    ]
+    redemptions = sum(standing)
     return Statement(
         merchant_id=merchant.id,
         merchant_name=merchant.name,
         month=month,
         redemptions=redemptions,
-        points=points,
+        points=sum(row.points for row, stands in zip(rows, standing, strict=True) if stands),
         amount_yuan=amount,
         reversed=len(lines) - redemptions,
         lines=lines,
         by_store=_by_store(lines),
+        funded_fen=_funded(lines),
     )
+
+
+def _funded(lines: Sequence[Line]) -> int:
+    return sum(line.funded_fen or 0 for line in lines if line.status == RedemptionStatus.COMPLETED)
 
 
 def for_stores(stmt: Statement, store_ids: Sequence[int] | None) -> Statement:
@@ -173,6 +189,7 @@ def for_stores(stmt: Statement, store_ids: Sequence[int] | None) -> Statement:
         reversed=len(lines) - len(standing),
         lines=lines,
         by_store=_by_store(lines),
+        funded_fen=_funded(lines),
     )
 
 
@@ -199,6 +216,7 @@ def statements(
     """Every merchant with redemptions in the month, totals only, for the bureau."""
     start, end = month_bounds(month, zone)
     completed = Redemption.status == RedemptionStatus.COMPLETED
+    subsidised = sa.and_(completed, Redemption.funded_fen.is_(None))
     rows = session.execute(
         sa.select(
             Merchant.id,
@@ -206,6 +224,8 @@ def statements(
             sa.func.sum(sa.case((completed, 1), else_=0)),
             sa.func.sum(sa.case((completed, Redemption.points), else_=0)),
             sa.func.sum(sa.case((completed, 0), else_=1)),
+            sa.func.sum(sa.case((subsidised, Redemption.points), else_=0)),
+            sa.func.sum(sa.case((completed, Redemption.funded_fen), else_=0)),
         )
         .join(Redemption, Redemption.merchant_id == Merchant.id)
         .where(Redemption.confirmed_at >= start, Redemption.confirmed_at < end)
@@ -219,10 +239,11 @@ def statements(
             month=month,
             redemptions=int(count),
             points=int(points),
-            amount_yuan=amount_owed(int(points), yuan_per_point),
+            amount_yuan=amount_owed(int(subsidised_points), yuan_per_point),
             reversed=int(reversed_count),
+            funded_fen=int(funded or 0),
         )
-        for merchant_id, name, count, points, reversed_count in rows
+        for merchant_id, name, count, points, reversed_count, subsidised_points, funded in rows
     ]
 
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import clock
 from app.accounts.auth import requires
+from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission
 from app.api.ids import parse_id
 from app.api.pagination import keyset_page
-from app.context import city_zone, reward_types
+from app.context import city_zone, reward_types, token_key
 from app.db import db
 from app.errors import DomainError
 from app.ledger import services as ledger
@@ -22,6 +25,7 @@ from app.merchants.models import Offer
 from app.redemption import services, vouchers
 from app.redemption.api import issue_for_current_holder, token_body
 from app.redemption.code_limits import qr_token_limit
+from app.redemption.self_service import redeem_in_wallet
 
 bp = Blueprint("offers", __name__)
 
@@ -71,6 +75,11 @@ def _blocked(offer: Offer) -> str | None:
     return str(refusal.message) if refusal else None
 
 
+def _self_service(offer: Offer) -> bool:
+    reward_type = reward_types().get(offer.reward_type)
+    return reward_type is not None and reward_type.self_service
+
+
 @bp.get("/offers/<int:offer_id>")
 def detail(offer_id: int) -> str:
     offer = offers.visible_offer(db.session, offer_id, clock.now())
@@ -80,7 +89,42 @@ def detail(offer_id: int) -> str:
         summary=offers.summary(offer, reward_types(), _locale()),
         balance=_balance(),
         blocked=_blocked(offer),
+        self_service=_self_service(offer),
+        redeem_form=EmptyForm(),
     )
+
+
+@bp.post("/offers/<int:offer_id>/redeem")
+@requires(Permission.USE_WALLET)
+def redeem(offer_id: int) -> Any:
+    """Redeem a bank's reward in the wallet; the voucher is then under My vouchers."""
+    offer = offers.visible_offer(db.session, offer_id, clock.now())
+    try:
+        if not EmptyForm().validate_on_submit():
+            raise DomainError("form_expired", _l("The form expired: try again."))
+        redeem_in_wallet(
+            db.session,
+            holder_id=current_user.id,
+            offer_id=offer.id,
+            now=clock.now(),
+            key=token_key(),
+            zone=city_zone(),
+            reward_types=reward_types(),
+        )
+    except DomainError as error:
+        db.session.rollback()  # the token the attempt issued goes too
+        offer = offers.visible_offer(db.session, offer_id, clock.now())
+        return render_template(
+            "offers/detail.html",
+            offer=offer,
+            summary=offers.summary(offer, reward_types(), _locale()),
+            balance=_balance(),
+            self_service=_self_service(offer),
+            redeem_form=EmptyForm(),
+            error=str(error.message),
+        ), error.status
+    flash(_("Redeemed: the bank has been told. Your voucher code is below."), "success")
+    return redirect(url_for("offers.my_vouchers"))
 
 
 @bp.get("/offers/<int:offer_id>/qr")

@@ -19,7 +19,7 @@ from app.merchants import offers
 from app.merchants.models import Merchant, Offer, Store
 from app.redemption.models import Redemption, RedemptionStatus, RedemptionToken
 
-VALID, EXPIRED, REVERSED = "valid", "expired", "reversed"
+VALID, USED, EXPIRED, REVERSED = "valid", "used", "expired", "reversed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class Voucher:
     instructions: dict[str, str] | None
     valid_until: datetime | None
     confirmed_at: datetime
-    state: str  # valid, expired or reversed
+    state: str  # valid, used, expired or reversed
 
     @property
     def usable(self) -> bool:
@@ -76,6 +76,8 @@ def _voucher(
     valid_until = datetime.fromisoformat(until) if isinstance(until, str) else None
     if redemption.status == RedemptionStatus.REVERSED:
         state = REVERSED
+    elif redemption.voucher_used_at is not None:
+        state = USED
     elif valid_until is not None and valid_until <= now:
         state = EXPIRED
     else:

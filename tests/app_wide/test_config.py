@@ -38,6 +38,16 @@ def test_production_starts_with_strong_settings(monkeypatch, tmp_path):
     assert settings["SESSION_COOKIE_SECURE"] is True and settings["SECRET_KEY"] == STRONG_KEY
 
 
+def test_webhooks_reach_only_public_https_hosts_in_production(monkeypatch, tmp_path):
+    monkeypatch.delenv("WEBHOOK_ALLOW_PRIVATE_URLS", raising=False)
+    monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "1")  # the least
+    embedded = from_environment(tmp_path)
+    assert embedded["WEBHOOK_ALLOW_PRIVATE_URLS"] is True
+    assert embedded["WEBHOOK_TIMEOUT_SECONDS"] == 1
+    _production(monkeypatch)
+    assert from_environment(tmp_path)["WEBHOOK_ALLOW_PRIVATE_URLS"] is False
+
+
 @pytest.mark.parametrize("missing", ["DATABASE_URL", "SECRET_KEY"])
 def test_production_refuses_to_start_without_its_settings(monkeypatch, tmp_path, missing):
     _production(monkeypatch)
@@ -105,6 +115,8 @@ def test_the_embedded_database_and_instance_folder_are_private(monkeypatch, tmp_
         ("OFFSET_CLAIM_CAP_TONNES", "0.0000001"),
         ("OFFSET_CLAIM_CAP_TONNES", "many"),
         ("OFFSET_CLAIM_CAP_TONNES", "Infinity"),
+        ("WEBHOOK_TIMEOUT_SECONDS", "0"),
+        ("WEBHOOK_TIMEOUT_SECONDS", "soon"),
     ],
 )
 def test_bad_settings_are_named(monkeypatch, tmp_path, name, value):

@@ -217,6 +217,23 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ),
     ("GET", "/api/v1/merchant/settlement"): api_only(Role.MERCHANT_STAFF),
     ("GET", "/api/v1/bureau/settlement"): api_only(*BUREAU),
+    ("POST", "/offers/{offer}/redeem"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
+    ("POST", "/api/v1/wallet/offers/{offer}/redemptions"): api_only(
+        Role.RESIDENT, Role.ORGANISATION, ok=404
+    ),
+    ("POST", "/api/v1/merchant/vouchers/use"): api_only(Role.MERCHANT_STAFF, ok=422),
+    ("GET", "/merchant/webhooks"): only(Role.MERCHANT_STAFF),
+    ("POST", "/merchant/webhooks"): only(Role.MERCHANT_STAFF, ok=400),
+    ("POST", "/merchant/webhooks/{endpoint}/disable"): only(Role.MERCHANT_STAFF, ok=404),
+    ("GET", "/api/v1/merchant/webhooks/endpoints"): api_only(Role.MERCHANT_STAFF),
+    ("POST", "/api/v1/merchant/webhooks/endpoints"): api_only(Role.MERCHANT_STAFF, ok=422),
+    ("POST", "/api/v1/merchant/webhooks/endpoints/{endpoint}/disable"): api_only(
+        Role.MERCHANT_STAFF, ok=404
+    ),
+    ("GET", "/api/v1/merchant/webhooks/deliveries"): api_only(Role.MERCHANT_STAFF),
+    ("GET", "/api/v1/merchant/webhooks/deliveries/{delivery}"): api_only(
+        Role.MERCHANT_STAFF, ok=404
+    ),
     ("GET", "/methodologies"): ALL,
     ("GET", "/methodologies/bus"): ALL,
     ("GET", "/bureau/methodologies"): only(*BUREAU),
@@ -300,7 +317,9 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:user_id>", "{staff}", path)
     path = re.sub(r"<int:transaction_id>", "{transaction}", path)
     path = re.sub(
-        r"<int:(offer|merchant|redemption|claim|organisation|invitation|consent)_id>", r"{\1}", path
+        r"<int:(offer|merchant|redemption|claim|organisation|invitation|consent|endpoint|delivery)_id>",
+        r"{\1}",
+        path,
     )
     path = re.sub(r"<code>", "en", path)
     path = re.sub(r"<int:version_id>", "{version}", path)
@@ -340,7 +359,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
     ids |= {"batch": 999_999, "certificate": "CN-2026-999999", "batch_serial": "TPH-209901-999999"}
     ids |= {"claim": 999_999, "organisation": 999_999, "invitation": 999_999}
-    ids |= {"approval": 999_999, "consent": 999_999}
+    ids |= {"approval": 999_999, "consent": 999_999, "endpoint": 999_999, "delivery": 999_999}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []

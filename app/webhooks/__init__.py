@@ -1,0 +1,1 @@
+"""Outbound webhooks: events told to merchants' and banks' endpoints, signed, from an outbox."""
