@@ -48,6 +48,7 @@ def test_production_marks_cookies_secure(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db/tanpuhui")
     monkeypatch.setenv("SECRET_KEY", "3f9c1e7a5b2d48f6a0c9e1b7d3f5a2c4e6b8d0f1a3c5e7b9")
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("SMS_SENDER", "http")
     settings = from_environment(tmp_path)
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert settings["DATABASE_URL"] == "postgresql+psycopg://u@db/tanpuhui"
