@@ -17,6 +17,13 @@ from app.activities.models import (
     PartnerMessage,
 )
 from app.audit.models import AuditEntry
+from app.banks.models import (
+    BankAuthorizationCode,
+    BankClient,
+    BankGrant,
+    BankToken,
+    StatementKey,
+)
 from app.dashboard.models import DailyActivityStatistic, DailyTotal
 from app.filings.models import (
     FilingBatch,
@@ -38,6 +45,10 @@ __all__ = [
     "ApiToken",
     "ApprovalRequest",
     "AuditEntry",
+    "BankAuthorizationCode",
+    "BankClient",
+    "BankGrant",
+    "BankToken",
     "DailyActivityStatistic",
     "DailyTotal",
     "DataPartner",
@@ -65,6 +76,7 @@ __all__ = [
     "Redemption",
     "RedemptionToken",
     "Reduction",
+    "StatementKey",
     "Store",
     "Transaction",
     "User",
