@@ -104,7 +104,7 @@ class BankGrant(Base):
         UTCDateTime, comment="When the participant (or the bureau) withdrew it"
     )
 
-    client: Mapped[BankClient] = relationship(lazy="joined")
+    client: Mapped[BankClient] = relationship(lazy="joined", innerjoin=True)
 
     def is_live(self, now: datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at
@@ -129,7 +129,7 @@ class BankAuthorizationCode(Base):
         UTCDateTime, comment="When it was exchanged; a second exchange revokes the grant"
     )
 
-    grant: Mapped[BankGrant] = relationship(lazy="joined")
+    grant: Mapped[BankGrant] = relationship(lazy="joined", innerjoin=True)
 
     # Authlib's AuthorizationCodeMixin.
     def get_redirect_uri(self) -> str:
@@ -163,7 +163,7 @@ class BankToken(Base):
         UTCDateTime, comment="Revoked, or its refresh token was used (rotation)"
     )
 
-    grant: Mapped[BankGrant] = relationship(lazy="joined")
+    grant: Mapped[BankGrant] = relationship(lazy="joined", innerjoin=True)
 
     def access_expires_at(self) -> datetime:
         return self.issued_at + timedelta(seconds=self.expires_in)

@@ -132,7 +132,7 @@ class CarbonStatementClaimsOut(ma.Schema):
 
 class CarbonStatementOut(ma.Schema):
     statement = ma.fields.String(
-        metadata={"description": "Compact JWS (EdDSA); keys at /.well-known/jwks.json"}
+        metadata={"description": "Compact JWS (alg Ed25519); keys at /.well-known/jwks.json"}
     )
     claims = ma.fields.Nested(CarbonStatementClaimsOut, metadata={"description": "What it says"})
 

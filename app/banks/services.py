@@ -165,7 +165,7 @@ def revoke_grant(
     session: Session, actor: Actor, *, holder_id: int, grant_id: int, now: datetime
 ) -> BankGrant:
     """The holder withdraws a grant: its tokens and codes stop working at once (audited)."""
-    grant = session.get(BankGrant, grant_id, with_for_update=True)
+    grant = session.get(BankGrant, grant_id, with_for_update={"of": BankGrant})
     if grant is None or grant.user_id != holder_id or grant.revoked_at is not None:
         raise NotFound("grant")
     grant.revoked_at = now

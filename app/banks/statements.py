@@ -1,7 +1,8 @@
 """Signed carbon statements: a participant's verified reductions for a period, as a JWS.
 
-Compact JWS, ``alg`` EdDSA (Ed25519), ``typ`` JWT, the key named by ``kid``; the payload is JSON
-with sorted keys, so the same claims and key always give the same statement. The public keys are
+Compact JWS, ``alg`` Ed25519 (RFC 9864: EdDSA over Ed25519), ``typ`` JWT, the key named by
+``kid``; the payload is JSON with sorted keys, so the same claims and key always give the same
+statement. The public keys are
 published at ``/.well-known/jwks.json``; a rotation retires the signing key but keeps it
 published for STATEMENT_KEY_OVERLAP_DAYS, so statements it signed still verify. Anyone verifies
 offline with the JWKS and any JOSE library (``tanpuhui verify-statement``).
@@ -26,7 +27,7 @@ from app.audit.services import Actor
 from app.banks.carbon import StatementBody
 from app.banks.models import StatementKey
 
-ALGORITHM = "EdDSA"
+ALGORITHM = "Ed25519"  # RFC 9864: EdDSA over Ed25519, fully specified
 TYPE = "JWT"
 
 
@@ -154,3 +155,25 @@ def verify(statement: str, key_set: dict[str, Any]) -> dict[str, Any]:
     if verified.headers().get("typ") != TYPE or not isinstance(claims, dict):
         raise StatementInvalid("not a carbon statement")
     return claims
+
+
+def key_id(statement: str) -> str:
+    """The ``kid`` a statement names (read, not verified)."""
+    try:
+        return str(jws.extract_compact(statement.strip().encode()).headers().get("kid", ""))
+    except (JoseError, ValueError) as error:
+        raise StatementInvalid("not a compact JWS") from error
+
+
+def from_file(text: str) -> str:
+    """A statement as saved: the compact JWS, or the API's JSON answer holding it."""
+    text = text.strip()
+    if not text.startswith("{"):
+        return text
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise StatementInvalid("neither a compact JWS nor JSON") from error
+    if not isinstance(document, dict) or not isinstance(document.get("statement"), str):
+        raise StatementInvalid("the JSON holds no statement")
+    return str(document["statement"])
