@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import clock
+from app.activities.simulator import wait_until_up
 from app.audit.services import SYSTEM
 from app.banks import simulator, statements
 from app.banks.carbon import month_start
@@ -70,6 +71,12 @@ def verify_statement(statement_file: Path, jwks_file: Path) -> None:
 @click.option("--resident-mobile", default="13800000001", show_default=True)
 @click.option("--resident-password", default="tanpuhui2026", show_default=True)
 @click.option("--name", default="演示银行 Demo Bank", show_default=True, help="Bank to register")
+@click.option(
+    "--credentials-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Keep the registered client here (0600) and use it again next time",
+)
 def simulate_bank_command(
     url: str,
     client_id: str | None,
@@ -79,18 +86,26 @@ def simulate_bank_command(
     resident_mobile: str,
     resident_password: str,
     name: str,
+    credentials_file: Path | None,
 ) -> None:
     """Play a bank against a running platform with Authlib's OAuth 2.0 client.
 
     The defaults are the demo accounts of `tanpuhui seed-demo` (local use only).
     """
     url = url.rstrip("/")
+    if not wait_until_up(url):
+        raise click.ClickException(f"{url} does not answer; start the platform first")
     try:
         if client_id and client_secret:
             credentials = simulator.BankCredentials(client_id, client_secret)
+        elif credentials_file is not None and credentials_file.exists():
+            saved = json.loads(credentials_file.read_text(encoding="utf-8"))
+            credentials = simulator.BankCredentials(saved["client_id"], saved["client_secret"])
         else:
             credentials = simulator.register(url, admin_mobile, admin_password, name)
             click.echo(f"registered {name} as {credentials.client_id}")
+            if credentials_file is not None:
+                _keep(credentials_file, credentials)
         today = date.today()  # noqa: DTZ011  (the simulated bank's own calendar)
         outcome = simulator.run(
             url,
@@ -105,4 +120,12 @@ def simulate_bank_command(
     click.echo(
         f"bank done: balance {outcome.balance} points, statement {outcome.statement_total_g} g "
         f"CO2e in {len(outcome.batches)} filing batches, verified with {outcome.kid}"
+    )
+
+
+def _keep(path: Path, credentials: simulator.BankCredentials) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(
+        json.dumps({"client_id": credentials.client_id, "client_secret": credentials.client_secret})
     )
