@@ -131,9 +131,9 @@ class Revocation(_TokenLookup, RevocationEndpoint):
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = CLIENT_AUTH
 
     def revoke_token(self, token: BankToken, request: Any) -> None:
-        """Revoking either token of a pair ends both (the pair is one row)."""
+        """Revoking either token of a pair ends both (the pair is one row); audited."""
         token.revoked_at = token.revoked_at or clock.now()
-        db.session.flush()
+        services.token_revoked_by_bank(db.session, token)
 
 
 class Introspection(_TokenLookup, IntrospectionEndpoint):

@@ -201,6 +201,15 @@ def code_reused(session: Session, code: BankAuthorizationCode, now: datetime) ->
     )  # fmt: skip
 
 
+def token_revoked_by_bank(session: Session, token: BankToken) -> None:
+    """A bank revoked one of its tokens (RFC 7009): the pair ends; audited."""
+    session.flush()
+    audit.record(
+        session, Actor(user_id=None, role=None), "bank.token_revoke", "bank_grant",
+        token.grant_id, {"client_id": token.grant.client.client_id},
+    )  # fmt: skip
+
+
 def find_code(session: Session, code: str, client: BankClient) -> BankAuthorizationCode | None:
     found = session.scalar(
         sa.select(BankAuthorizationCode).where(BankAuthorizationCode.code_hash == digest(code))

@@ -151,3 +151,14 @@ def test_a_code_is_exchanged_once_and_a_second_try_revokes_the_tokens(app, clien
     assert bank.get(SUMMARY_URL).status_code == 401
     code = session.scalars(sa.select(BankAuthorizationCode)).one()
     assert code.used_at is not None
+
+
+def test_the_consent_page_speaks_english_too(app, client, session):
+    registered = register_bank(session, name="Ningxia Green Bank")
+    _resident(client, session)
+    client.get("/language/en")
+    url, _verifier = authorize_url(bank_session(app.test_client(), registered, "carbon.statement"))
+    html = client.get(url.removeprefix("http://localhost")).get_data(as_text=True)
+    assert "Allow Ningxia Green Bank to read your carbon record?" in html
+    assert "no trip details" in html
+    assert "For 180 days, until" in html

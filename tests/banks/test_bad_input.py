@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import time_machine
 
 from app import clock
+from app.audit.models import AuditEntry
 from app.banks.models import BankGrant, BankToken
 from tests.banks.support import (
     REDIRECT_URI,
@@ -198,5 +199,9 @@ def test_a_bank_revokes_its_own_token_rfc7009(app, client, session):
         "/oauth/introspect", data={"token": bank.token["access_token"]}, auth=auth
     )
     assert introspected.get_json() == {"active": False}
+    assert (
+        session.scalar(sa.select(sa.func.count()).where(AuditEntry.action == "bank.token_revoke"))
+        == 1
+    )
     # An unknown token is answered 200 too (RFC 7009 §2.2), and nothing changes.
     assert flask_client.post("/oauth/revoke", data={"token": "nope"}, auth=auth).status_code == 200
