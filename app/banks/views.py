@@ -27,9 +27,11 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.banks import oauth, services, statements
 from app.banks import scopes as scope_catalogue
+from app.banks.forms import BankForm
 from app.banks.models import BankClient
 from app.context import city_zone
 from app.db import db
+from app.errors import DomainError
 from app.observability import CONTENT_SECURITY_POLICY
 
 bp = Blueprint("banks", __name__)
@@ -170,3 +172,40 @@ def revoke_app(grant_id: int) -> Response:
     )
     flash(str(_l("%(bank)s can no longer read your record.", bank=grant.client.name)), "success")
     return redirect(url_for("banks.authorised_apps"), code=303)
+
+
+def _bureau_page(
+    form: BankForm, registered: services.RegisteredClient | None = None, status: int = 200
+) -> tuple[str, int]:
+    page = render_template(
+        "banks/bureau.html",
+        form=form,
+        banks=services.clients(db.session),
+        registered=registered,
+        metadata_url=request.url_root.rstrip("/") + url_for("banks.metadata"),
+    )
+    return page, status
+
+
+@bp.route("/bureau/banks", methods=["GET", "POST"])
+@requires(Permission.MANAGE_PARTNERS)
+def bureau_banks() -> Any:
+    """The bureau registers financial partners; the client secret is shown in one answer."""
+    form = BankForm()
+    if request.method == "GET":
+        return _bureau_page(form)
+    if not form.validate_on_submit():
+        return _bureau_page(form, status=400)
+    try:
+        registered = services.register_client(
+            db.session, current_actor(), name=form.name.data or "",
+            redirect_uris=form.redirect_uri_list(), scopes=form.scopes.data or [],
+            logo_uri=form.logo_uri.data or None,
+        )  # fmt: skip
+    except DomainError as error:
+        field = getattr(form, error.field or "", None)
+        if field is not None:
+            field.errors = [*field.errors, str(error.message)]
+        return _bureau_page(form, status=error.status)
+    # The secret is rendered into this one answer, never flashed (flashes live in the cookie).
+    return _bureau_page(BankForm(formdata=None), registered=registered, status=201)

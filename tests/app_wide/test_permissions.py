@@ -278,6 +278,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/.well-known/jwks.json"): ALL,
     ("GET", "/me/authorised-apps"): only(Role.RESIDENT, Role.ORGANISATION),
     ("POST", "/me/authorised-apps/{grant}/revoke"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
+    ("GET", "/bureau/banks"): only(Role.BUREAU_ADMIN),
+    ("POST", "/bureau/banks"): only(Role.BUREAU_ADMIN, ok=400),
     ("GET", "/api/v1/bureau/banks"): api_only(Role.BUREAU_ADMIN),
     ("POST", "/api/v1/bureau/banks"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("GET", "/api/v1/me/authorised-apps"): api_only(Role.RESIDENT, Role.ORGANISATION),

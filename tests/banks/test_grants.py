@@ -133,3 +133,29 @@ def test_a_bank_registration_with_bad_fields_is_refused_and_nothing_written(app,
         assert answer.status_code == 422, change
         assert answer.get_json()["errors"], change
     assert session.scalar(sa.select(sa.func.count()).select_from(BankClient)) == 0
+
+
+def test_the_bureau_registers_a_bank_on_its_page(app, client, session):
+    admin = make_user(session, Role.BUREAU_ADMIN)
+    session.commit()
+    log_in(client, admin)
+    csrf = csrf_token_from(client, "/bureau/banks")
+    form = {
+        "csrf_token": csrf,
+        "name": "宁夏银行",
+        "redirect_uris": "https://bank.example/callback\nhttps://bank.example/cb2\n",
+        "scopes": ["carbon.summary", "carbon.statement"],
+    }
+    bad = client.post("/bureau/banks", data=form | {"redirect_uris": "http://bank.example/cb"})
+    assert bad.status_code == 422
+    assert "回调地址须为" in bad.get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(BankClient)) == 0
+    page = client.post("/bureau/banks", data=form)
+    assert page.status_code == 201
+    html = page.get_data(as_text=True)
+    stored = session.scalars(sa.select(BankClient)).one()
+    assert stored.redirect_uris == ["https://bank.example/callback", "https://bank.example/cb2"]
+    secret = html.split('client_secret: <code class="wrap">')[1].split("<")[0]
+    assert stored.secret_hash == digest(secret)
+    listing = client.get("/bureau/banks").get_data(as_text=True)
+    assert stored.client_id in listing and secret not in listing
