@@ -9,13 +9,15 @@ PORT ?= 8000
 .PHONY: run test setup setup-test browser topology translations lint format migrate clean
 
 ## run: set up, migrate the embedded SQLite database, add demo data on first start, serve on :8000
-## beside the scheduler (stopped when the web server stops)
+## beside the scheduler (stopped when the web server stops); a day of partner data and one demo
+## bank (consent, summary, verified statement) are played against it (instance/simulate.log)
 run: setup
 	$(BIN)/tanpuhui db upgrade
 	$(BIN)/tanpuhui seed-demo --if-empty
 	$(BIN)/tanpuhui scheduler & scheduler=$$!; \
-	  mkdir -p instance; $(BIN)/tanpuhui simulate --demo --url http://127.0.0.1:$(PORT) \
-	    >instance/simulate.log 2>&1 & \
+	  mkdir -p instance; { $(BIN)/tanpuhui simulate --demo --url http://127.0.0.1:$(PORT); \
+	    $(BIN)/tanpuhui simulate-bank --url http://127.0.0.1:$(PORT) \
+	      --credentials-file instance/demo-bank.json; } >instance/simulate.log 2>&1 & \
 	  trap 'kill $$scheduler 2>/dev/null; wait $$scheduler' EXIT; \
 	  $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 

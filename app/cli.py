@@ -12,6 +12,7 @@ from flask import Flask, current_app, has_app_context
 from flask.cli import FlaskGroup, with_appcontext
 
 from app import adapters
+from app.banks.cli import simulate_bank_command, statement_keys_group, verify_statement
 from app.db import db
 from app.filings.cli import verify_filing
 
@@ -32,6 +33,9 @@ main = FlaskGroup(
 )
 # A verifier checks a package offline: no app, so no configuration or database is needed.
 main.add_command(verify_filing)
+main.add_command(verify_statement)
+# A bank plays against a running platform over HTTP only.
+main.add_command(simulate_bank_command)
 
 
 def alembic_config(database_url: str | None = None) -> AlembicConfig:
@@ -139,3 +143,4 @@ def register(app: Flask) -> None:
     for command in (jobs_group, scheduler_command, export_filing):
         app.cli.add_command(command)
     register_ledger_commands(app)
+    app.cli.add_command(statement_keys_group)

@@ -248,6 +248,12 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SESSION_IDLE_SECONDS": _env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60),
         "PERMANENT_SESSION_LIFETIME": _env_int("SESSION_LIFETIME_SECONDS", 12 * 3600, minimum=60),
         "API_TOKEN_LIFETIME_SECONDS": _env_int("API_TOKEN_LIFETIME_SECONDS", 30 * 24 * 3600),
+        # Banks (OAuth 2.0): access tokens are short-lived, refresh tokens rotate, and a consent
+        # lasts OAUTH_GRANT_DAYS unless withdrawn; retired statement keys stay published this long.
+        "OAUTH_ACCESS_TOKEN_SECONDS": _env_int("OAUTH_ACCESS_TOKEN_SECONDS", 600, minimum=60),
+        "OAUTH_REFRESH_TOKEN_DAYS": _env_int("OAUTH_REFRESH_TOKEN_DAYS", 30, minimum=1),
+        "OAUTH_GRANT_DAYS": _env_int("OAUTH_GRANT_DAYS", 180, minimum=1),
+        "STATEMENT_KEY_OVERLAP_DAYS": _env_int("STATEMENT_KEY_OVERLAP_DAYS", 90, minimum=1),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # Addresses (or networks) of the reverse proxies whose X-Forwarded-For/-Proto/-Host are
         # believed; from any other peer those headers are ignored.

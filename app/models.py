@@ -17,6 +17,13 @@ from app.activities.models import (
     PartnerMessage,
 )
 from app.audit.models import AuditEntry
+from app.banks.models import (
+    BankAuthorizationCode,
+    BankClient,
+    BankGrant,
+    BankToken,
+    StatementKey,
+)
 from app.dashboard.models import DailyActivityStatistic, DailyTotal
 from app.filings.models import (
     FilingBatch,
@@ -39,6 +46,10 @@ __all__ = [
     "ApiToken",
     "ApprovalRequest",
     "AuditEntry",
+    "BankAuthorizationCode",
+    "BankClient",
+    "BankGrant",
+    "BankToken",
     "DailyActivityStatistic",
     "DailyTotal",
     "DataPartner",
@@ -66,6 +77,7 @@ __all__ = [
     "Redemption",
     "RedemptionToken",
     "Reduction",
+    "StatementKey",
     "Store",
     "Transaction",
     "User",

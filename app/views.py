@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from app import context
 from app.accounts.auth import protect_cookie_api_call, sign_in_by_bearer_token
 from app.accounts.roles import Permission, Role
+from app.banks.scopes import SCOPE_DESCRIPTIONS
 from app.extensions import api, csrf
 from app.i18n import html_lang
 
@@ -24,6 +25,9 @@ def register(app: Flask) -> None:
     from app.activities import views as activities_views
     from app.activities.ingest import ActivityItemIn
     from app.api import docs
+    from app.banks import api as banks_api
+    from app.banks import oauth
+    from app.banks import views as banks_views
     from app.bureau import approvals as bureau_approvals
     from app.bureau import audit_api
     from app.bureau import views as bureau_views
@@ -72,6 +76,10 @@ def register(app: Flask) -> None:
         app.register_blueprint(blueprint)
     for blueprint in (wallet_views.bp, wallet_views.bureau_bp, webhooks_views.bp):
         app.register_blueprint(blueprint)
+    oauth.init_app(app)
+    app.register_blueprint(banks_views.bp)
+    for view in (banks_views.issue_token, banks_views.revoke_token, banks_views.introspect_token):
+        csrf.exempt(view)  # banks authenticate with their client secret, not a cookie
 
     app.config.setdefault("API_SPEC_OPTIONS", API_SPEC_OPTIONS)
     api.init_app(app)
@@ -95,6 +103,9 @@ def register(app: Flask) -> None:
     api.register_blueprint(filings_api.blp)
     csrf.exempt(dashboard_api.blp)  # read-only open data
     api.register_blueprint(dashboard_api.blp)
+    for blp in (banks_api.blp, banks_api.bank_blp):
+        csrf.exempt(blp)  # holders' changes as above; banks carry OAuth bearer tokens
+        api.register_blueprint(blp)
     activities_api.document_partner_items(api.spec, context.of(app).kinds)
 
 
@@ -139,6 +150,20 @@ API_SPEC_OPTIONS = {
                 "name": "webhook-signature",
                 "description": "Standard Webhooks: v1,base64(HMAC-SHA256(whsec secret, "
                 "webhook-id.webhook-timestamp.body)), with webhook-id and webhook-timestamp",
+            },
+            "bankOAuth": {
+                "type": "oauth2",
+                "description": "A bank's access token, granted by the holder on the consent "
+                "page (authorization code with PKCE S256); metadata at "
+                "/.well-known/oauth-authorization-server",
+                "flows": {
+                    "authorizationCode": {
+                        "authorizationUrl": "/oauth/authorize",
+                        "tokenUrl": "/oauth/token",
+                        "refreshUrl": "/oauth/token",
+                        "scopes": SCOPE_DESCRIPTIONS,
+                    }
+                },
             },
             "cookieAuth": {
                 "type": "apiKey",

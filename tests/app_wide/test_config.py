@@ -117,6 +117,10 @@ def test_the_embedded_database_and_instance_folder_are_private(monkeypatch, tmp_
         ("OFFSET_CLAIM_CAP_TONNES", "Infinity"),
         ("WEBHOOK_TIMEOUT_SECONDS", "0"),
         ("WEBHOOK_TIMEOUT_SECONDS", "soon"),
+        ("OAUTH_ACCESS_TOKEN_SECONDS", "59"),
+        ("OAUTH_GRANT_DAYS", "0"),
+        ("OAUTH_REFRESH_TOKEN_DAYS", "soon"),
+        ("STATEMENT_KEY_OVERLAP_DAYS", "0"),
     ],
 )
 def test_bad_settings_are_named(monkeypatch, tmp_path, name, value):

@@ -308,6 +308,29 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/dashboard"): ALL,
     ("GET", "/dashboard.csv"): ALL,
     ("GET", "/api/v1/statistics"): ALL,
+    # Financial partners: OAuth 2.0 endpoints, consent, authorised apps, statements.
+    ("GET", "/oauth/authorize"): only(Role.RESIDENT, Role.ORGANISATION, ok=400),
+    ("POST", "/oauth/authorize"): only(Role.RESIDENT, Role.ORGANISATION, ok=400),
+    ("POST", "/oauth/token"): {role: 400 for role in ROLES},
+    ("POST", "/oauth/revoke"): {role: 401 for role in ROLES},
+    ("POST", "/oauth/introspect"): {role: 401 for role in ROLES},
+    ("GET", "/.well-known/oauth-authorization-server"): ALL,
+    ("GET", "/.well-known/jwks.json"): ALL,
+    ("GET", "/me/authorised-apps"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/me/authorised-apps/{grant}/revoke"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
+    ("GET", "/bureau/banks"): only(Role.BUREAU_ADMIN),
+    ("POST", "/bureau/banks"): only(Role.BUREAU_ADMIN, ok=400),
+    ("GET", "/api/v1/bureau/banks"): api_only(Role.BUREAU_ADMIN),
+    ("POST", "/api/v1/bureau/banks"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("GET", "/api/v1/me/authorised-apps"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("DELETE", "/api/v1/me/authorised-apps/{grant}"): api_only(
+        Role.RESIDENT, Role.ORGANISATION, ok=404
+    ),
+    ("GET", "/api/v1/me/carbon-statement"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=422),
+    # A bank's bearer token only: a holder's session is not a grant.
+    ("GET", "/api/v1/consented/carbon-summary"): {role: 401 for role in ROLES},
+    ("GET", "/api/v1/consented/carbon-statement"): {role: 401 for role in ROLES},
+    ("GET", "/api/v1/consented/organisation-performance"): {role: 401 for role in ROLES},
     ("POST", "/sign-out"): {role: 302 for role in ROLES},  # last: it ends the session
 }
 
@@ -327,6 +350,7 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:evidence_id>", "{evidence}", path)
     path = re.sub(r"<int:activity_id>", "{activity}", path)
     path = re.sub(r"<int:link_id>", "{link}", path)
+    path = re.sub(r"<int:grant_id>", "{grant}", path)
     path = re.sub(r"<int:partner_id>", "{partner}", path)
     path = re.sub(r"<key_id>", "{key}", path)
     path = re.sub(r"<int:batch_id>", "{batch}", path)
@@ -360,6 +384,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"batch": 999_999, "certificate": "CN-2026-999999", "batch_serial": "TPH-209901-999999"}
     ids |= {"claim": 999_999, "organisation": 999_999, "invitation": 999_999}
     ids |= {"approval": 999_999, "consent": 999_999, "endpoint": 999_999, "delivery": 999_999}
+    ids |= {"grant": 999_999}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []

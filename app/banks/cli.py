@@ -1,0 +1,131 @@
+"""Commands: ``tanpuhui statement-keys rotate``, ``tanpuhui verify-statement`` (offline, no app)
+and ``tanpuhui simulate-bank`` (a bank played against a running platform)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+from authlib.integrations.base_client import OAuthError
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app import clock
+from app.activities.simulator import wait_until_up
+from app.audit.services import SYSTEM
+from app.banks import simulator, statements
+from app.banks.carbon import month_start
+from app.db import db
+
+
+@click.group("statement-keys", help="The keys carbon statements are signed with.")
+def statement_keys_group() -> None:
+    pass
+
+
+@statement_keys_group.command("rotate")
+@with_appcontext
+def rotate_command() -> None:
+    """Sign with a new key; the old one stays published for STATEMENT_KEY_OVERLAP_DAYS."""
+    overlap = current_app.config["STATEMENT_KEY_OVERLAP_DAYS"]
+    with db.unit_of_work() as session:
+        key = statements.rotate(session, SYSTEM, now=clock.now(), overlap_days=overlap)
+        kid = key.kid
+    click.echo(f"statements are now signed with {kid}; older keys stay published {overlap} days")
+
+
+@click.command("verify-statement")
+@click.argument("statement_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--jwks",
+    "jwks_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The platform's keys, saved from /.well-known/jwks.json",
+)
+def verify_statement(statement_file: Path, jwks_file: Path) -> None:
+    """Check a carbon statement offline: its signature, and what it says."""
+    try:
+        compact = statements.from_file(statement_file.read_text(encoding="utf-8"))
+        claims = statements.verify(compact, json.loads(jwks_file.read_text(encoding="utf-8")))
+    except (statements.StatementInvalid, ValueError) as error:
+        raise click.ClickException(f"NOT VALID: {error}") from error
+    period = claims.get("period", {})
+    click.echo(f"VALID: signed by {claims.get('iss')} with key {statements.key_id(compact)}")
+    click.echo(f"  holder: {claims.get('holder', {}).get('name')} ({claims.get('sub')})")
+    click.echo(f"  period: {period.get('start')} to {period.get('end_exclusive')} (exclusive)")
+    click.echo(f"  verified reductions: {claims.get('total_g')} g CO2e")
+    for batch in claims.get("filing_batches", []):
+        click.echo(f"  in filing batch {batch['serial']}: {batch['g']} g CO2e")
+    click.echo(f"  not yet filed: {claims.get('not_yet_filed_g')} g CO2e")
+
+
+@click.command("simulate-bank")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="The platform")
+@click.option("--client-id", default=None, help="A registered bank (else one is registered)")
+@click.option("--client-secret", default=None, help="Its secret")
+@click.option("--admin-mobile", default="13900000001", show_default=True, help="Bureau admin")
+@click.option("--admin-password", default="tanpuhui2026", show_default=True)
+@click.option("--resident-mobile", default="13800000001", show_default=True)
+@click.option("--resident-password", default="tanpuhui2026", show_default=True)
+@click.option("--name", default="演示银行 Demo Bank", show_default=True, help="Bank to register")
+@click.option(
+    "--credentials-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Keep the registered client here (0600) and use it again next time",
+)
+def simulate_bank_command(
+    url: str,
+    client_id: str | None,
+    client_secret: str | None,
+    admin_mobile: str,
+    admin_password: str,
+    resident_mobile: str,
+    resident_password: str,
+    name: str,
+    credentials_file: Path | None,
+) -> None:
+    """Play a bank against a running platform with Authlib's OAuth 2.0 client.
+
+    The defaults are the demo accounts of `tanpuhui seed-demo` (local use only).
+    """
+    url = url.rstrip("/")
+    if not wait_until_up(url):
+        raise click.ClickException(f"{url} does not answer; start the platform first")
+    try:
+        if client_id and client_secret:
+            credentials = simulator.BankCredentials(client_id, client_secret)
+        elif credentials_file is not None and credentials_file.exists():
+            saved = json.loads(credentials_file.read_text(encoding="utf-8"))
+            credentials = simulator.BankCredentials(saved["client_id"], saved["client_secret"])
+        else:
+            credentials = simulator.register(url, admin_mobile, admin_password, name)
+            click.echo(f"registered {name} as {credentials.client_id}")
+            if credentials_file is not None:
+                _keep(credentials_file, credentials)
+        today = date.today()  # noqa: DTZ011  (the simulated bank's own calendar)
+        outcome = simulator.run(
+            url,
+            credentials,
+            resident_mobile=resident_mobile,
+            resident_password=resident_password,
+            period=(month_start(today, 11), today),
+            say=lambda line: click.echo(f"  {line}"),
+        )
+    except (simulator.SimulationFailed, statements.StatementInvalid, OAuthError, OSError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"bank done: balance {outcome.balance} points, statement {outcome.statement_total_g} g "
+        f"CO2e in {len(outcome.batches)} filing batches, verified with {outcome.kid}"
+    )
+
+
+def _keep(path: Path, credentials: simulator.BankCredentials) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(
+        json.dumps({"client_id": credentials.client_id, "client_secret": credentials.client_secret})
+    )
