@@ -172,3 +172,19 @@ def test_trusted_proxies_are_addresses_checked_at_start_up(monkeypatch, tmp_path
     monkeypatch.delenv("TRUSTED_PROXIES")
     _production(monkeypatch)
     assert from_environment(tmp_path)["TRUSTED_PROXIES"] == ["127.0.0.1/32", "::1/128"]
+
+
+def test_the_operator_is_named_after_the_city_unless_configured(monkeypatch, tmp_path):
+    monkeypatch.setenv("CITY_NAME", "中卫")
+    monkeypatch.setenv("CITY_NAME_EN", "Zhongwei")
+    for name in ("OPERATOR_NAME", "OPERATOR_NAME_EN", "OPERATOR_CONTACT"):
+        monkeypatch.delenv(name, raising=False)
+    settings = from_environment(tmp_path)
+    assert settings["OPERATOR_NAME"] == "中卫市生态环境局"
+    assert settings["OPERATOR_NAME_EN"] == "Zhongwei Ecology and Environment Bureau"
+    assert settings["OPERATOR_CONTACT"] == ""
+    monkeypatch.setenv("OPERATOR_NAME", "中卫市生态环境局（碳普惠办公室）")
+    monkeypatch.setenv("OPERATOR_CONTACT", "0955-7012345")
+    settings = from_environment(tmp_path)
+    assert settings["OPERATOR_NAME"] == "中卫市生态环境局（碳普惠办公室）"
+    assert settings["OPERATOR_CONTACT"] == "0955-7012345"
