@@ -204,6 +204,14 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "CITY_NAME": os.environ.get("CITY_NAME", "银川"),
         "CITY_NAME_EN": os.environ.get("CITY_NAME_EN", "Yinchuan"),
         "CITY_TIMEZONE": timezone_name,
+        # Who runs the platform for the city, named on public pages and certificates: the city's
+        # ecology bureau, how to reach it, and the ICP filing number (备案号) once it has one.
+        "OPERATOR_NAME": os.environ.get("OPERATOR_NAME")
+        or f"{os.environ.get('CITY_NAME', '银川')}市生态环境局",
+        "OPERATOR_NAME_EN": os.environ.get("OPERATOR_NAME_EN")
+        or f"{os.environ.get('CITY_NAME_EN', 'Yinchuan')} Ecology and Environment Bureau",
+        "OPERATOR_CONTACT": os.environ.get("OPERATOR_CONTACT", ""),
+        "OPERATOR_FILING_NUMBER": os.environ.get("OPERATOR_FILING_NUMBER", ""),
         "POINTS_PER_GRAM": _env_decimal("POINTS_PER_GRAM", "1"),
         # Points issued per participant per local day / calendar month (0: no cap), overall and
         # per methodology as JSON {"bus": {"daily": 2000, "monthly": 30000}}; checked at start-up.

@@ -116,6 +116,11 @@ def _template_globals() -> dict[str, Any]:
         "current_locale": locale,
         "html_lang": html_lang(locale),
         "city_name": current_app.config["CITY_NAME" if chinese else "CITY_NAME_EN"],
+        "operator": {
+            "name": current_app.config["OPERATOR_NAME" if chinese else "OPERATOR_NAME_EN"],
+            "contact": current_app.config["OPERATOR_CONTACT"],
+            "filing_number": current_app.config["OPERATOR_FILING_NUMBER"],
+        },
         "Permission": Permission,
         "role_names": ROLE_NAMES,
     }

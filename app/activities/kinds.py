@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from methodologies.base import Methodology
-from methodologies.kinds import ActivityKind, IdentifierKind, Trip
+from methodologies.kinds import UNITS, ActivityKind, IdentifierKind, QuantityField, Trip
 
 #: Where the app keeps its catalogue (set by ``app.context`` at start-up), for display helpers.
 EXTENSION_KEY = "tanpuhui.kinds"
@@ -71,6 +72,29 @@ def kind_name(kind: str) -> str:
     if found is None:
         return kind  # a kind whose plugin is no longer installed: its code
     return found.name.zh if _chinese() else found.name.en
+
+
+def labelled_quantities(kind: str, quantities: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """An activity's quantities as (label, value with its unit) in the reader's language, in
+    the order its kind declares them; a field the kind does not declare shows by its code."""
+    catalogue = _catalogue()
+    found = catalogue.kinds.get(kind) if catalogue is not None else None
+    declared = [f for f in found.fields if f.name in quantities] if found is not None else []
+    names = {f.name for f in declared}
+    labelled = [_labelled(f, quantities[f.name]) for f in declared]
+    labelled += [(name, str(value)) for name, value in quantities.items() if name not in names]
+    return labelled
+
+
+def _labelled(declared: QuantityField, value: Any) -> tuple[str, str]:
+    chinese = _chinese()
+    shown = str(value)
+    if declared.choices and value in declared.choices:
+        shown = declared.choices[value].zh if chinese else declared.choices[value].en
+    unit = UNITS.get(declared.unit or "")
+    if unit is not None:
+        shown = f"{shown} {unit.zh if chinese else unit.en}"
+    return (declared.label.zh if chinese else declared.label.en, shown)
 
 
 def identifier_name(code: str) -> str:

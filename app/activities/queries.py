@@ -130,6 +130,16 @@ def review_page(
     return rows_page(session, stmt, limit=limit, cursor=cursor)
 
 
+def image_evidence(session: Session, evidence_ids: list[int]) -> set[int]:
+    """Which of these evidence files are pictures, to show as thumbnails (PDFs get a link)."""
+    if not evidence_ids:
+        return set()
+    stmt = sa.select(EvidenceFile.id).where(
+        EvidenceFile.id.in_(evidence_ids), EvidenceFile.content_type.startswith("image/")
+    )
+    return set(session.scalars(stmt))
+
+
 def evidence_for(
     session: Session, evidence_id: int, *, viewer_id: int, reviewer: bool
 ) -> EvidenceFile:

@@ -45,6 +45,22 @@ MESSAGES = {
 }
 
 
+#: Short names of the platform's own checks for the reviewer's filter; a methodology's check is
+#: named by one of its own messages.
+CHECK_NAMES = {
+    "self_reported": _l("Self-reported"),
+    "too_many_trips": _l("Too many trips in a day"),
+    "evidence_reused": _l("Receipt used before"),
+    "overlapping_trip": _l("Overlaps another trip"),
+    "duplicate_trip": _l("Same trip reported twice"),
+}
+
+
+def check_name(reason: dict[str, Any]) -> str:
+    name = CHECK_NAMES.get(reason["code"])
+    return str(name) if name is not None else message(reason)
+
+
 def platform(code: str, severity: str, **args: Any) -> dict[str, Any]:
     return {"code": code, "severity": severity, "args": args}
 

@@ -54,6 +54,23 @@ def queue_statement(
     return stmt
 
 
+def check_choices(session: Session, *, sample: int = 2000) -> list[tuple[str, str]]:
+    """The checks that fired on flagged activities (the newest ``sample`` of them), as
+    (code, name) choices for the reviewer's filter, by name."""
+    seen: dict[str, str] = {}
+    stmt = (
+        sa.select(Activity.reasons)
+        .where(Activity.status == ActivityStatus.FLAGGED)
+        .order_by(Activity.id.desc())
+        .limit(sample)
+    )
+    for found in session.scalars(stmt):
+        for reason in found or ():
+            if reason.get("severity") != reasons.INFO and reason["code"] not in seen:
+                seen[reason["code"]] = reasons.check_name(reason)
+    return sorted(seen.items(), key=lambda choice: choice[1])
+
+
 def decide(
     session: Session,
     actor: Actor,

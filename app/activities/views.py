@@ -29,7 +29,7 @@ from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
 from app.activities import consents, evidence, forms, links, partners, queries, review, self_reports
-from app.activities.kinds import STATUS_NAMES, identifier_name, kind_name
+from app.activities.kinds import STATUS_NAMES, identifier_name, kind_name, labelled_quantities
 from app.api.ids import parse_id
 from app.db import db
 from app.errors import DomainError
@@ -295,9 +295,12 @@ def review_queue() -> Any:
         db.session, review.queue_statement(**filters), limit=50, cursor=request.args.get("cursor")
     )
     partner_names = {p.id: p.name for p, _k in partners.list_partners(db.session)}
+    evidence_ids = [item.evidence_id for item in page["items"] if item.evidence_id]
     html = render_template(
         "bureau/review.html", page=page, form=form, filters=filters,
         kinds={code: kind_name(code) for code in edge.kind_catalogue().kinds},
+        checks=review.check_choices(db.session), labelled_quantities=labelled_quantities,
+        images=queries.image_evidence(db.session, evidence_ids),
         partner_names=partner_names, zone=_zone(),
     )  # fmt: skip
     return html, status

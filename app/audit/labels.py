@@ -19,6 +19,7 @@ ACTIONS: dict[str, Any] = {
     "approval.decision_refused": _l("Decision on a request refused"),
     "filing.bundle": _l("Filing batch bundled"),
     "filing.approve": _l("Filing batch approved"),
+    "filing.decision_refused": _l("Filing batch approval refused"),
     "filing.reject": _l("Filing batch rejected"),
     "filing.submit": _l("Filing batch filed"),
     "filing.accept": _l("Filing batch accepted"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,8 +17,10 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app import clock
 from app.accounts import approvals, forms, services
 from app.accounts.auth import current_actor, requires
 from app.accounts.models import User
@@ -27,9 +30,11 @@ from app.api.pagination import keyset_page
 from app.audit.labels import ACTIONS, OBJECT_TYPES
 from app.audit.models import AuditEntry
 from app.bureau import audit_log as audit_view
+from app.bureau import work
 from app.context import city_zone
 from app.db import db
 from app.errors import DomainError
+from app.jobs.words import OUTCOME_NAMES
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 
@@ -37,7 +42,13 @@ bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 @bp.get("/")
 @requires(Permission.BUREAU_CONSOLE)
 def home() -> str:
-    return render_template("bureau/home.html")
+    """What waits, queue by queue, and whether the scheduled jobs ran well this past week."""
+    return render_template(
+        "bureau/home.html",
+        queues=work.waiting(db.session, current_user.can),
+        jobs=work.job_health(db.session, since=clock.now() - timedelta(days=7)),
+        run_outcome_names=OUTCOME_NAMES,
+    )
 
 
 @bp.get("/staff")

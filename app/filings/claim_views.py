@@ -21,6 +21,7 @@ from app.context import city_zone
 from app.db import db
 from app.errors import DomainError
 from app.filings import claims, forms
+from app.redemption import qr
 
 public_bp = Blueprint("filings_public", __name__)
 claims_bp = Blueprint("filings_claims", __name__, url_prefix="/bureau")
@@ -105,11 +106,15 @@ def request_verification() -> Any:
 def certificate(serial: str) -> str:
     claim = claims.claim_by_serial(db.session, serial)
     org = db.session.get(Organisation, claim.organisation_id)
+    # The address printed on the certificate: anyone holding a copy checks it here.
+    verify_url = url_for("filings_public.certificate", serial=claim.serial, _external=True)
     return render_template(
         "filings/certificate.html",
         claim=claim,
         org=org,
         allocations=claims.allocations_of(db.session, claim.id),
+        verify_url=verify_url,
+        verify_qr=qr.svg(verify_url),
     )
 
 

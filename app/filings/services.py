@@ -15,6 +15,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.accounts.approvals import Independence, RefusedDecision, related_recently
+from app.accounts.models import User
 from app.activities.models import Activity, EvidenceFile
 from app.audit import services as audit
 from app.audit.services import Actor
@@ -70,25 +72,59 @@ def _require_status(batch: FilingBatch, *allowed: BatchStatus) -> None:
         )
 
 
-def approve(session: Session, actor: Actor, batch_id: int) -> FilingBatch:
-    """One of the two approvals a draft needs, each by a different bureau colleague (audited)."""
+APPROVAL_REFUSALS = {
+    "own_batch": _l("You bundled this batch; two other bureau colleagues must approve it."),
+    "already_approved": _l(
+        "You have approved this batch already; a different colleague gives the second."
+    ),
+    "not_independent": _l(
+        "You created the account of the colleague who bundled or first approved this batch, or "
+        "it created yours, too recently: another bureau colleague must approve it."
+    ),
+}
+
+
+def approval_refusal(
+    session: Session, user_id: int | None, batch: FilingBatch, independence: Independence | None
+) -> str | None:
+    """Why this person may not approve the draft (a reason code), or None if they may.
+
+    The same rule as every other four-eyes step: neither the one who bundled it nor the first
+    approver, nor an account either of them created (or that created theirs) within the
+    independence period."""
+    if user_id is None:
+        return None
+    if user_id == batch.created_by_id:
+        return "own_batch"
+    if user_id == batch.first_approved_by_id:
+        return "already_approved"
+    if independence is None:
+        return None
+    decider = session.get_one(User, user_id)
+    others = (batch.created_by_id, batch.first_approved_by_id)
+    for other in (session.get(User, other_id) for other_id in others if other_id is not None):
+        if other is not None and related_recently(decider, other, independence):
+            return "not_independent"
+    return None
+
+
+def approve(
+    session: Session, actor: Actor, batch_id: int, *, independence: Independence | None = None
+) -> FilingBatch:
+    """One of the two approvals a draft needs, each by a different, independent bureau colleague
+    (audited; a refused attempt is audited and kept too)."""
     batch = get_batch(session, batch_id, lock=True)
     _require_status(batch, BatchStatus.DRAFT)
-    if actor.user_id is not None and actor.user_id == batch.created_by_id:
-        raise DomainError(
-            "own_batch",
-            _l("You bundled this batch; two other bureau colleagues must approve it."),
-            status=403,
-        )
+    reason = approval_refusal(session, actor.user_id, batch, independence)
+    if reason is not None:
+        audit.record(
+            session, actor, "filing.decision_refused", "filing_batch", batch.id,
+            {"serial": batch.serial, "decision": "approve", "reason": reason},
+        )  # fmt: skip
+        raise RefusedDecision(reason, APPROVAL_REFUSALS[reason])
     now = clock.now()
     if batch.first_approved_by_id is None:
         batch.first_approved_by_id, batch.first_approved_at = actor.user_id, now
-    elif batch.first_approved_by_id == actor.user_id:
-        raise DomainError(
-            "already_approved",
-            _l("You have approved this batch already; a different colleague gives the second."),
-            status=403,
-        )
     else:
         batch.second_approved_by_id, batch.second_approved_at = actor.user_id, now
         batch.status = BatchStatus.APPROVED

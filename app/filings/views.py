@@ -18,18 +18,24 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
+from app.accounts.models import User
 from app.accounts.roles import Permission
+from app.activities.kinds import labelled_quantities
 from app.api.ids import parse_id
 from app.api.pagination import keyset_page
-from app.context import methodologies
+from app.context import approval_independence, methodologies
 from app.db import db
+from app.error_handlers import keeping_writes
 from app.errors import DomainError
 from app.filings import bundling, forms, services
 from app.filings.models import FilingBatch
+from app.i18n import localized
+from app.methodology.catalogue import parameter_specs
 
 bureau_bp = Blueprint("filings_bureau", __name__, url_prefix="/bureau/filings")
 verifier_bp = Blueprint("filings_verifier", __name__, url_prefix="/verifier/batches")
@@ -46,6 +52,20 @@ def _lines(batch: FilingBatch) -> tuple[list[services.LineView], int | None]:
     return services.batch_lines(
         db.session, batch.id, methodologies(), after=after, limit=LINES_PER_PAGE
     )
+
+
+def _parameter_names(batch: FilingBatch) -> dict[str, tuple[str, str]]:
+    """Each frozen parameter's description and unit in the reader's language, from its plugin
+    (an uninstalled methodology's parameters show by their codes)."""
+    plugin = methodologies().get(batch.methodology_code)
+    specs = parameter_specs(plugin) if plugin is not None else []
+    return {spec.name: (localized(spec.description), spec.unit) for spec in specs}
+
+
+def _methodology_name(batch: FilingBatch) -> str:
+    """The batch's methodology by its name in the reader's language (its code if uninstalled)."""
+    plugin = methodologies().get(batch.methodology_code)
+    return localized(plugin.name) if plugin is not None else batch.methodology_code
 
 
 def download(batch: FilingBatch) -> Response:
@@ -85,12 +105,22 @@ def _detail(batch_id: int, status: int = 200, **forms_: Any) -> tuple[str, int]:
         "submit_form": forms.SubmitForm(),
         "reject_form": forms.RejectForm(),
     } | forms_
+    refusal = services.approval_refusal(db.session, current_user.id, batch, approval_independence())
+    people = {batch.first_approved_by_id, batch.second_approved_by_id} - {None}
+    names = dict(
+        db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(people))).all()
+    )
     html = render_template(
         "bureau/filing_detail.html",
         batch=batch,
+        approval_refusal=refusal and services.APPROVAL_REFUSALS[refusal],
+        approver_names=names,
         manifest=json.loads(batch.manifest),
         lines=lines,
         next_after=next_after,
+        labelled_quantities=labelled_quantities,
+        methodology_name=_methodology_name(batch),
+        parameter_names=_parameter_names(batch),
         **context,
     )
     return html, status
@@ -113,7 +143,14 @@ def bureau_package(batch_id: int) -> Response:
 def approve(batch_id: int) -> Any:
     if not EmptyForm().validate_on_submit():
         return _detail(batch_id, 400)
-    batch = services.approve(db.session, current_actor(), batch_id)
+    try:
+        with keeping_writes():
+            batch = services.approve(
+                db.session, current_actor(), batch_id, independence=approval_independence()
+            )
+    except DomainError as error:
+        flash(str(error.message), "error")
+        return _detail(batch_id, error.status)
     flash(
         _("Approved. The batch is now approved for filing.")
         if batch.second_approved_by_id
@@ -177,6 +214,9 @@ def inspect(batch_id: int) -> str:
         manifest=json.loads(batch.manifest),
         lines=lines,
         next_after=next_after,
+        labelled_quantities=labelled_quantities,
+        methodology_name=_methodology_name(batch),
+        parameter_names=_parameter_names(batch),
     )
 
 

@@ -11,6 +11,7 @@ from app.accounts.auth import requires
 from app.accounts.roles import Permission
 from app.api.pagination import keyset_page
 from app.db import db
+from app.jobs import words
 from app.jobs.models import JobLease, JobRun, scheduler_jobs
 from app.jobs.registry import JOBS
 
@@ -36,5 +37,7 @@ def index() -> str:
         stmt = stmt.where(JobRun.job == request.args["job"])
     runs = keyset_page(db.session, stmt, JobRun.id, limit=50, cursor=request.args.get("cursor"))
     return render_template(
-        "bureau/jobs.html", jobs=JOBS, next_runs=next_runs, holders=holders, page=runs
-    )
+        "bureau/jobs.html", jobs=JOBS, next_runs=next_runs, holders=holders, page=runs,
+        schedule_in_words=words.schedule_in_words, counts_in_words=words.counts_in_words,
+        outcome_names=words.OUTCOME_NAMES,
+    )  # fmt: skip

@@ -129,8 +129,12 @@ class OfferDecisionForm(FlaskForm):
 
 
 class ScanForm(FlaskForm):
+    #: The 8-digit 兑换码 under the resident's QR code, or the QR's own text from the camera or a
+    #: scanner gun that types it; the service tells the two apart.
     token = StringField(
-        _l("Code"), validators=[InputRequired(), Length(max=200)], render_kw={"autocomplete": "off"}
+        _l("Redemption code (8 digits)"),
+        validators=[InputRequired(), Length(max=200)],
+        render_kw={"autocomplete": "off", "aria-describedby": "token-hint token-check"},
     )
     #: Shown when the staff member works at several stores; the service checks the choice.
     store_id = SelectField(_l("Store"), coerce=int, validate_choice=False, validators=[Optional()])

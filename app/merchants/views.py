@@ -63,6 +63,13 @@ DECISION_NAMES = {
     services.Decision.SUSPEND: _l("Suspend"),
     services.Decision.REINSTATE: _l("Reinstate"),
 }
+#: What each decision's button asks before it is sent.
+DECISION_QUESTIONS = {
+    services.Decision.APPROVE: _l("Approve? This cannot be undone."),
+    services.Decision.REJECT: _l("Reject? This cannot be undone."),
+    services.Decision.SUSPEND: _l("Suspend this merchant? Its offers stop at once."),
+    services.Decision.REINSTATE: _l("Reinstate this merchant?"),
+}
 
 
 @bp.app_context_processor
@@ -73,6 +80,7 @@ def _merchant_globals() -> dict[str, Any]:
             status.value: name for status, name in MERCHANT_STATUS_NAMES.items()
         },
         "decision_names": DECISION_NAMES,
+        "decision_questions": DECISION_QUESTIONS,
     }
 
 

@@ -90,6 +90,22 @@ def index() -> str:
     )  # fmt: skip
 
 
+@bureau_bp.get("/pending")
+@requires(Permission.BUREAU_CONSOLE)
+def pending() -> str:
+    """Submitted versions waiting for a second admin's decision, oldest first."""
+    rows = db.session.execute(
+        sa.select(MethodologyVersion, User.display_name)
+        .join(User, User.id == MethodologyVersion.submitted_by_id)
+        .where(MethodologyVersion.status == VersionStatus.SUBMITTED)
+        .order_by(MethodologyVersion.submitted_at, MethodologyVersion.id)
+    ).all()
+    return render_template(
+        "bureau/methodologies_pending.html", rows=rows, plugins=methodologies(),
+        **_page_context(),
+    )  # fmt: skip
+
+
 @bureau_bp.post("/new")
 @requires(Permission.EDIT_METHODOLOGY)
 def register() -> Response:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -17,10 +19,18 @@ from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission, Role
 from app.activities.kinds import STATUS_NAMES
 from app.context import city_zone, kind_catalogue, methodologies
+from app.dashboard import services as dashboard
 from app.db import db
+from app.i18n import html_lang
 from app.ledger import services as ledger
 
 bp = Blueprint("public", __name__)
+
+
+def city_name() -> str:
+    chinese = str(get_locale() or "zh").startswith("zh")
+    return str(current_app.config["CITY_NAME" if chinese else "CITY_NAME_EN"])
+
 
 HOME_BY_ROLE = {
     Role.RESIDENT: "public.resident_home",
@@ -34,7 +44,38 @@ HOME_BY_ROLE = {
 
 @bp.get("/")
 def landing() -> str:
-    return render_template("public/landing.html")
+    """The city's totals, current (the statistics refresh when data changes), and who runs it."""
+    return render_template(
+        "public/landing.html", totals=dashboard.summary(dashboard.monthly(db.session))
+    )
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> Response:
+    """The web app manifest: the wallet can be added to a phone's home screen, in its language."""
+    body = {
+        "name": _("%(city)s Carbon Inclusion", city=city_name()),
+        "short_name": _("Carbon points"),
+        "description": _("Low-carbon living, rewarded"),
+        "lang": html_lang(str(get_locale())),
+        "start_url": url_for("public.home"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#f5f8f6",
+        "theme_color": "#1f7a4d",
+        "icons": [
+            {"src": url_for("static", filename=f"icons/icon-{size}.png"), "sizes": f"{size}x{size}",
+             "type": "image/png", "purpose": "any maskable"}
+            for size in (192, 512)
+        ] + [{"src": url_for("static", filename="favicon.svg"), "sizes": "any",
+              "type": "image/svg+xml"}],
+    }  # fmt: skip
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json"
+    )
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.vary.add("Cookie")
+    return response
 
 
 @bp.get("/home")

@@ -201,3 +201,19 @@ def test_sms_templates_are_key_value_pairs(monkeypatch, tmp_path):
         monkeypatch.setenv("SMS_TEMPLATES", wrong)
         with pytest.raises(ConfigError, match="SMS_TEMPLATES"):
             from_environment(tmp_path)
+
+
+def test_the_operator_is_named_after_the_city_unless_configured(monkeypatch, tmp_path):
+    monkeypatch.setenv("CITY_NAME", "中卫")
+    monkeypatch.setenv("CITY_NAME_EN", "Zhongwei")
+    for name in ("OPERATOR_NAME", "OPERATOR_NAME_EN", "OPERATOR_CONTACT"):
+        monkeypatch.delenv(name, raising=False)
+    settings = from_environment(tmp_path)
+    assert settings["OPERATOR_NAME"] == "中卫市生态环境局"
+    assert settings["OPERATOR_NAME_EN"] == "Zhongwei Ecology and Environment Bureau"
+    assert settings["OPERATOR_CONTACT"] == ""
+    monkeypatch.setenv("OPERATOR_NAME", "中卫市生态环境局（碳普惠办公室）")
+    monkeypatch.setenv("OPERATOR_CONTACT", "0955-7012345")
+    settings = from_environment(tmp_path)
+    assert settings["OPERATOR_NAME"] == "中卫市生态环境局（碳普惠办公室）"
+    assert settings["OPERATOR_CONTACT"] == "0955-7012345"

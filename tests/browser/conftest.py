@@ -3,31 +3,49 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from app.db import db
 from tests.conftest import create_test_database, drop_test_database, make_app
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    database = create_test_database("sqlite", tmp_path_factory.mktemp("browser"))
-    app = make_app(database, SERVER_NAME=None)
+@contextmanager
+def serve(
+    folder: Path, seed: Callable[[Session], Any] | None = None, **overrides: object
+) -> Iterator[tuple[str, Any]]:
+    """Serve the app with demo data (and what ``seed`` adds, returned beside the address)."""
+    database = create_test_database("sqlite", folder)
+    app = make_app(database, SERVER_NAME=None, EVIDENCE_DIR=str(folder / "evidence"), **overrides)
+    seeded = None
     with app.app_context():
         from app import demo
 
         with db.unit_of_work() as session:
             demo.seed(session)
+            if seed is not None:
+                seeded = seed(session)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    drop_test_database(database)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seeded
+    finally:
+        server.shutdown()
+        thread.join()
+        drop_test_database(database)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve(tmp_path_factory.mktemp("browser")) as (url, _seeded):
+        yield url
 
 
 @pytest.fixture

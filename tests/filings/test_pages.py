@@ -20,6 +20,7 @@ from app.filings.models import ClaimStatus, FilingLine, OffsetClaim
 from app.filings.package import tonnes
 from app.filings.verify import verify_package
 from app.methodology.models import MethodologyVersion
+from app.redemption import qr
 from app.reductions.models import Reduction
 from methodologies.registry import load_methodologies
 from tests.factories import csrf_token_from, log_in, make_user
@@ -49,9 +50,12 @@ def test_two_colleagues_approve_then_the_batch_is_filed_and_accepted(client, ses
     listing = client.get("/bureau/filings/").get_data(as_text=True)
     assert batch.serial in listing
     assert _post(client, f"{page}/approve", page).status_code == 302
+    shown = client.get(page).get_data(as_text=True)
+    assert 'id="approval-refusal"' in shown and "/approve" not in shown  # no 批准 for them
     again = _post(client, f"{page}/approve", page)
     assert again.status_code == 403
-    assert "第二" in again.get_data(as_text=True) or "second" in again.get_data(as_text=True)
+    refusal = again.get_data(as_text=True)
+    assert "您已批准过该批次" in refusal and batch.serial in refusal  # the batch page, no error
 
     log_in(client, second)
     assert _post(client, f"{page}/approve", page).status_code == 302
@@ -69,6 +73,7 @@ def test_two_colleagues_approve_then_the_batch_is_filed_and_accepted(client, ses
         "filing.accept",
         "filing.approve",
         "filing.bundle",
+        "filing.decision_refused",
         "filing.submit",
     ]
 
@@ -86,7 +91,8 @@ def test_the_verifier_inspects_lines_and_downloads_a_package_that_verifies(clien
     home = client.get("/verifier").get_data(as_text=True)
     assert f"/verifier/batches/{batch.id}" in home
     detail = client.get(f"/verifier/batches/{batch.id}").get_data(as_text=True)
-    assert batch.root_hash in detail and "distance_km" in detail
+    assert batch.root_hash in detail and "distance_km" not in detail
+    assert '<dt>乘车距离</dt><dd class="nowrap">30 公里</dd>' in detail  # labelled, with unit
     with client.get(f"/verifier/batches/{batch.id}/package.zip") as download:
         assert download.status_code == 200
         assert download.headers["Content-Disposition"].endswith(f"{batch.serial}.zip")
@@ -175,6 +181,11 @@ def test_an_organisation_is_verified_requests_tonnes_and_the_approved_certificat
     serial = re.search(r"/certificates/(CN-\d{4}-\d{6})", mine).group(1)
     public = client.get(f"/certificates/{serial}").get_data(as_text=True)
     assert "银川绿色马拉松组委会" in public and "0.001000" in public and batch.serial in public
+    # The issuer, and where (and by which QR code) anyone holding a copy checks it.
+    address = f"http://localhost/certificates/{serial}"
+    assert "<dt>签发单位</dt><dd>银川市生态环境局</dd>" in public
+    assert f'id="verify-url" class="wrap">{address}</a>' in public
+    assert qr.svg(address) in public
 
 
 def test_the_bureau_rejects_a_request_with_a_reason(client, session, batch):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from app.accounts.approvals import Independence, RefusedDecision
 from app.accounts.roles import Role
 from app.audit.models import AuditEntry
 from app.audit.services import Actor
@@ -55,6 +56,27 @@ def test_two_different_colleagues_approve(session, draft, staff):
         sa.select(AuditEntry.action).where(AuditEntry.object_id == str(draft.id))
     ).all()
     assert actions.count("filing.approve") == 2
+
+
+def test_an_approver_must_be_independent_of_the_bundler_and_the_first_approver(session, draft):
+    independence = Independence(days=90)
+    first = make_user(session, Role.BUREAU_ADMIN)
+    made_by_first = make_user(session, Role.BUREAU_REVIEWER)
+    made_by_first.created_by_id = first.id  # the first approver made this colleague's account
+    services.approve(session, _actor(first), draft.id, independence=independence)
+    with pytest.raises(RefusedDecision) as refused:
+        services.approve(session, _actor(made_by_first), draft.id, independence=independence)
+    assert (refused.value.reason, refused.value.status) == ("not_independent", 403)
+    assert refused.value.keep_writes  # the refused attempt stays in the audit log
+    assert draft.status is BatchStatus.DRAFT and draft.second_approved_by_id is None
+    refusal = session.scalar(
+        sa.select(AuditEntry).where(AuditEntry.action == "filing.decision_refused")
+    )
+    assert refusal.summary["reason"] == "not_independent"
+    # Past the independence period, the same colleague may give the second approval.
+    made_by_first.created_at -= timedelta(days=91)
+    services.approve(session, _actor(made_by_first), draft.id, independence=independence)
+    assert draft.status is BatchStatus.APPROVED
 
 
 def test_whoever_bundled_a_batch_may_not_approve_it(session, staff):

@@ -40,6 +40,11 @@ def test_scan_page_offers_camera_and_manual_entry(counter):
     assert 'id="scan-video"' in page and "vendor/jsqr/jsQR.js" in page
     assert "js/scan.js" in page and "<script>" not in page  # no inline script under the CSP
     assert "输入居民二维码下方的 8 位数字" in page
+    # The field says what to type; the page checks it as the cashier types (js/code-check.js).
+    assert '<label for="token">兑换码（8 位数字）</label>' in page
+    assert 'inputmode="numeric"' in page and 'aria-describedby="token-hint token-check"' in page
+    assert 'data-count="已输入 {typed} 位，共 8 位"' in page and "js/code-check.js" in page
+    assert "核验兑换码" in page and "券码" not in page
 
 
 def test_preview_then_confirm(app, session, scene, counter):
@@ -161,6 +166,8 @@ def test_managers_reverse_on_the_redemptions_page(app, session, scene, counter):
     log_in(manager, scene.manager)
     page = manager.get("/merchant/redemptions").get_data(as_text=True)
     assert 'name="reason"' in page
+    assert 'data-confirm="确定撤销这笔兑换？' in page  # reversing asks first
+    assert '<li class="card redemption-row">' in page  # a card per redemption, phone first
     csrf = csrf_token_from(manager, "/merchant/redemptions")
     response = manager.post(
         f"/merchant/redemptions/{issued.id}/reverse", data={"csrf_token": csrf, "reason": "误扫"}

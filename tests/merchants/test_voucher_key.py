@@ -59,6 +59,10 @@ def test_the_page_explains_and_shows_the_key_only_on_request(client, session, sc
     log_in(client, scene.manager)
     page = client.get("/merchant/voucher-key").get_data(as_text=True)
     assert "如何核验券码" in page and "tanpuhui-voucher-v1|" in page
+    # Spoken to the car-park operator first; the scheme for their supplier folded away.
+    assert page.index("需要设置什么") < page.index('<details class="technical">')
+    assert page.index('<details class="technical">') < page.index("HMAC-SHA256")
+    assert "显示密钥后，这里会给出用它生成的测试券码。" in page
     assert f"权益编号 {scene.offer.id} · 60 分钟免费停车 · <code>parking_discount</code>" in page
     assert key not in page
     assert audit_actions(session, scene.merchant) == []

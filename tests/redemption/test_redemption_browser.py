@@ -55,7 +55,7 @@ def test_resident_shows_qr_cashier_scans_and_both_see_the_result(live_server, br
         cashier.goto(live_server + "/merchant/scan")
         assert fits(cashier)
         cashier.locator("#token").fill(token)
-        cashier.get_by_role("button", name="核验券码").click()
+        cashier.get_by_role("button", name="核验兑换码").click()
         assert "500" in cashier.locator(".facts").inner_text()
         assert "张*绿" in cashier.locator(".facts").inner_text()
         assert fits(cashier)
