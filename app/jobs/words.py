@@ -36,6 +36,8 @@ COUNT_NAMES = {
 
 def schedule_in_words(cron: Mapping[str, Any]) -> str:
     """A job's cron fields (day, hour, minute; only these are used) as a sentence."""
+    if cron.get("minute") == "*":
+        return _("Every minute")
     minute = int(cron.get("minute", 0))
     if "hour" not in cron:
         return _("Every hour at minute %(minute)s", minute=minute)

@@ -98,6 +98,7 @@ def test_no_version_waiting_says_so(client, session):
         ({"day": 1, "hour": 2, "minute": 0}, "每月 1 日 02:00"),
         ({"hour": 0, "minute": 10}, "每天 00:10"),
         ({"minute": 5}, "每小时第 5 分"),
+        ({"minute": "*"}, "每分钟"),
     ],
 )
 def test_schedules_read_as_sentences(app, cron, words):
