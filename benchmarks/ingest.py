@@ -317,7 +317,7 @@ def bare_copy(
             entries.append((tid, issuance_account, -grams, None))
             issuances.append(
                 (rid, tid, participant, item["kind"][:3], occurred.astimezone(ZONE).date(),
-                 grams, grams, 0, None)
+                 grams, grams, 0, None, 0, None)
             )  # fmt: skip
             deltas[wallets[participant]] = deltas.get(wallets[participant], 0) + grams
         tables = [

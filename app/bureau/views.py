@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from app import clock
 from app.accounts import approvals, forms, services
 from app.accounts.auth import current_actor, requires
 from app.accounts.models import User
@@ -27,9 +28,11 @@ from app.api.pagination import keyset_page
 from app.audit.labels import ACTIONS, OBJECT_TYPES
 from app.audit.models import AuditEntry
 from app.bureau import audit_log as audit_view
-from app.context import city_zone
+from app.context import city_zone, ledger_policy
 from app.db import db
 from app.errors import DomainError
+from app.ledger import budget
+from app.ledger.models import BudgetMonth
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 
@@ -37,7 +40,10 @@ bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 @bp.get("/")
 @requires(Permission.BUREAU_CONSOLE)
 def home() -> str:
-    return render_template("bureau/home.html")
+    """The console's home; it warns when this month's points budget reached its threshold."""
+    policy = ledger_policy()
+    month = budget.month_of(policy.local_date(clock.now()))
+    return render_template("bureau/home.html", budget_month=db.session.get(BudgetMonth, month))
 
 
 @bp.get("/staff")

@@ -58,6 +58,9 @@ class Credit:
     #: Grams credited after the methodology's caps, and the cap that held back the rest.
     credited_g: int = 0
     methodology_cap: str | None = None
+    #: Points the city's monthly budget could not cover: "deferred" or "scaled" away.
+    budget_points: int = 0
+    budget_action: str | None = None
 
     @property
     def capped_g(self) -> int:
@@ -235,6 +238,8 @@ def _credits(
             issuances.c.requested_points,
             issuances.c.capped_points,
             issuances.c.cap,
+            issuances.c.budget_points,
+            issuances.c.budget_action,
             reductions.c.activity_kind,
             reductions.c.occurred_at,
             reductions.c.quantities,
@@ -270,6 +275,8 @@ def _credits(
             reduction_g=row.reduction_g,
             credited_g=row.reduction_g if row.credited_g is None else row.credited_g,
             methodology_cap=row.methodology_cap,
+            budget_points=row.budget_points,
+            budget_action=row.budget_action,
         )
         for row in rows
     }
