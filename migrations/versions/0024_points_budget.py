@@ -22,7 +22,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_OLD_SUM = "issued_points >= 0 AND capped_points >= 0 AND requested_points = issued_points + capped_points"
+_OLD_SUM = (
+    "issued_points >= 0 AND capped_points >= 0 AND requested_points = issued_points + capped_points"
+)
 _NEW_SUM = (
     "issued_points >= 0 AND capped_points >= 0 AND budget_points >= 0 "
     "AND requested_points = issued_points + capped_points + budget_points"
