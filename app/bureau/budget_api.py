@@ -19,14 +19,16 @@ _MONTH = {"pattern": r"^\d{4}-\d{2}$", "example": "2027-01"}
 
 
 class BudgetMonthOut(ma.Schema):
-    month = ma.fields.Function(lambda m: f"{m.month:%Y-%m}", metadata=_MONTH)
+    month = ma.fields.Function(lambda m: f"{m.month:%Y-%m}", metadata=_MONTH | {"type": "string"})
     budget_points = ma.fields.Integer(
         allow_none=True, metadata={"description": "Most points the month issues; null: no limit"}
     )
     issued_points = ma.fields.Integer(
         metadata={"description": "Points charged: issued, or released from deferrals"}
     )
-    remaining_points = ma.fields.Integer(allow_none=True)
+    remaining_points = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Budget less issued; null: no budget"}
+    )
     deferred_points = ma.fields.Integer(
         metadata={"description": "Points the month could not cover, issued from later months"}
     )
@@ -38,28 +40,33 @@ class BudgetMonthOut(ma.Schema):
 
 
 class ExpiringOut(ma.Schema):
-    month = ma.fields.Function(lambda pair: f"{pair[0]:%Y-%m}", metadata=_MONTH)
+    month = ma.fields.Function(
+        lambda pair: f"{pair[0]:%Y-%m}", metadata=_MONTH | {"type": "string"}
+    )
     points = ma.fields.Function(lambda pair: pair[1], metadata={"type": "integer"})
 
 
 class BudgetOut(ma.Schema):
     policy = ma.fields.String(metadata={"enum": ["defer", "scale"]})
-    warn_percent = ma.fields.Integer()
-    outstanding_points = ma.fields.Function(lambda o: o.liability.outstanding_points)
-    outstanding_value_yuan = ma.fields.Function(
-        lambda o: str(o.value_yuan), metadata={"description": "At the settlement rate"}
+    warn_percent = ma.fields.Integer(metadata={"description": "Warn at this share of a budget"})
+    outstanding_points = ma.fields.Integer(
+        attribute="liability.outstanding_points", metadata={"description": "In every wallet"}
     )
-    yuan_per_point = ma.fields.Function(lambda o: str(o.yuan_per_point))
-    overdue_points = ma.fields.Function(
-        lambda o: o.liability.overdue_points,
+    outstanding_value_yuan = ma.fields.Decimal(
+        as_string=True, attribute="value_yuan", metadata={"description": "At the settlement rate"}
+    )
+    yuan_per_point = ma.fields.Decimal(as_string=True)
+    overdue_points = ma.fields.Integer(
+        attribute="liability.overdue_points",
         metadata={"description": "Outstanding points whose validity ended (next expiry run)"},
     )
-    owed_points = ma.fields.Function(
-        lambda o: o.liability.owed_points,
+    owed_points = ma.fields.Integer(
+        attribute="liability.owed_points",
         metadata={"description": "Points deferred by a month's budget, not issued yet"},
     )
-    expiring = ma.fields.Function(
-        lambda o: ExpiringOut(many=True).dump(o.liability.expiring),
+    expiring = ma.fields.List(
+        ma.fields.Nested(ExpiringOut),
+        attribute="liability.expiring",
         metadata={"description": "Outstanding points by the month their validity ends"},
     )
     months = ma.fields.List(ma.fields.Nested(BudgetMonthOut))
