@@ -42,11 +42,12 @@ from app.ledger.models import (
     BudgetAction,
     BudgetMonth,
     BudgetRelease,
+    Entry,
     Issuance,
     Transaction,
     TransactionKind,
 )
-from app.ledger.policy import LedgerPolicy
+from app.ledger.policy import BudgetPolicy, LedgerPolicy
 from app.ledger.postings import fingerprint
 
 months = BudgetMonth.__table__
@@ -54,6 +55,7 @@ releases = BudgetRelease.__table__
 issuances = Issuance.__table__
 accounts = Account.__table__
 transactions = Transaction.__table__
+entries = Entry.__table__
 
 #: The largest budget a month may be given: far beyond any city, well inside a BIGINT.
 MAX_BUDGET = 10**15
@@ -112,7 +114,7 @@ def reserve(
         conn,
         month=month_of(policy.local_date(now)),
         requested=requested,
-        defer=policy.budget_policy == "defer",
+        defer=policy.budget_policy == BudgetPolicy.DEFER,
         warn_percent=policy.budget_warn_percent,
         now=now,
     )
@@ -127,7 +129,8 @@ def held_back(
     if reservation is None or reservation.granted == total:
         return [0] * len(requested), None
     granted = split(reservation.granted, requested)
-    action = BudgetAction.DEFERRED if policy.budget_policy == "defer" else BudgetAction.SCALED
+    deferring = policy.budget_policy == BudgetPolicy.DEFER
+    action = BudgetAction.DEFERRED if deferring else BudgetAction.SCALED
     return [asked - given for asked, given in zip(requested, granted, strict=True)], action
 
 
@@ -178,28 +181,35 @@ def set_budget(
     row = session.execute(
         sa.select(BudgetMonth).where(BudgetMonth.month == first).with_for_update()
     ).scalar_one_or_none()
-    if row is not None and points < row.issued_points:
+    issued = row.issued_points if row is not None else _issued_between(
+        session, policy.month_start(first), policy.month_start(next_month(first))
+    )  # fmt: skip
+    if points < issued:
         raise DomainError(
             "budget_below_issued",
             _l(
                 "%(month)s has already issued %(issued)s points: its budget cannot be lower.",
                 month=f"{first:%Y-%m}",
-                issued=f"{row.issued_points:,}",
+                issued=f"{issued:,}",
             ),
             field="points",
             status=409,
-            details={"issued_points": row.issued_points},
+            details={"issued_points": issued},
         )
     before = None if row is None else row.budget_points
     if row is None:
-        row = BudgetMonth(month=first, issued_points=0, deferred_points=0, passed_on_points=0)
-        row.scaled_points = 0
+        row = BudgetMonth(
+            month=first, issued_points=issued, deferred_points=0, passed_on_points=0,
+            scaled_points=0,
+        )  # fmt: skip
         session.add(row)
     row.budget_points = points
     row.set_by_id = actor.user_id
     row.updated_at = now
     if row.issued_points * 100 < points * policy.budget_warn_percent:
         row.warned_at = None  # below the threshold again: warn afresh when it is reached
+    elif row.warned_at is None:
+        row.warned_at = now
     session.flush()
     audit.record(
         session,
@@ -210,6 +220,22 @@ def set_budget(
         {"budget_points": points, "previous": before},
     )
     return row
+
+
+def _issued_between(session: Session, start: datetime, end: datetime) -> int:
+    """Points the issuance account gave out in [start, end): a month's points issued before it
+    had a budget count against the budget it is given."""
+    total = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(entries.c.amount), 0))
+        .join(transactions, transactions.c.id == entries.c.transaction_id)
+        .join(accounts, accounts.c.id == entries.c.account_id)
+        .where(
+            accounts.c.type == AccountType.ISSUANCE,
+            transactions.c.created_at >= start,
+            transactions.c.created_at < end,
+        )
+    )
+    return -int(total or 0)
 
 
 # -- deferred points are released from a later month's budget ------------------------------------

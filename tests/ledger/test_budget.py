@@ -295,3 +295,21 @@ def test_a_zero_budget_defers_everything(session, version):
     result = earn(session, version, [(alice.id, 42)], rules=defer(), now=DECEMBER)
     assert (result.issued_points, result.budget_points) == (0, 42)
     assert wallet_balance(session, alice.id) == 0
+
+
+@pytest.mark.parametrize(("points", "allowed"), [(500, True), (499, False)])
+def test_points_issued_before_the_month_had_a_budget_count_against_it(
+    session, version, points, allowed
+):
+    alice = make_user(session)
+    earn(session, version, [(alice.id, 500)], rules=defer(), now=DECEMBER)
+    if not allowed:
+        with pytest.raises(DomainError) as refused:
+            set_budget(session, "2026-12", points)
+        assert refused.value.details == {"issued_points": 500}
+        assert session.scalar(sa.select(sa.func.count()).select_from(BudgetMonth)) == 0
+        return
+    row = set_budget(session, "2026-12", points)
+    assert (row.issued_points, row.warned_at) == (500, DECEMBER)
+    later = earn(session, version, [(alice.id, 10)], rules=defer(), now=DECEMBER)
+    assert (later.issued_points, later.budget_points) == (0, 10)
