@@ -221,6 +221,11 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Points expire at the end of the local day N days after issuance; 0: at the end of the
         # calendar year after the one they were issued in.
         "POINTS_EXPIRY_DAYS": _env_int("POINTS_EXPIRY_DAYS", 0),
+        # The monthly points budget (set by the bureau): what issuance does with the points a
+        # month cannot cover ("defer": next months' budgets issue them first; "scale": the month's
+        # last credits are scaled down pro rata), and the share of it that warns the bureau.
+        "POINTS_BUDGET_POLICY": os.environ.get("POINTS_BUDGET_POLICY", "defer"),
+        "POINTS_BUDGET_WARN_PERCENT": _env_int("POINTS_BUDGET_WARN_PERCENT", 80),
         # Redemption: what the city pays merchants per point accepted; QR tokens' lifetime.
         "YUAN_PER_POINT_SUBSIDY": _env_decimal("YUAN_PER_POINT_SUBSIDY", "0.01"),
         "REDEMPTION_TOKEN_SECONDS": _env_int("REDEMPTION_TOKEN_SECONDS", 60),

@@ -33,7 +33,7 @@ from app.filings.models import (
     ParticipantPseudonym,
 )
 from app.jobs.models import ExpiryNotice, JobLease, JobRun
-from app.ledger.models import Account, Entry, Issuance, Transaction
+from app.ledger.models import Account, BudgetMonth, BudgetRelease, Entry, Issuance, Transaction
 from app.merchants.models import Merchant, Offer, Store
 from app.methodology.models import MethodologyPreview, MethodologyVersion
 from app.redemption.models import Redemption, RedemptionToken
@@ -50,6 +50,8 @@ __all__ = [
     "BankClient",
     "BankGrant",
     "BankToken",
+    "BudgetMonth",
+    "BudgetRelease",
     "DailyActivityStatistic",
     "DailyTotal",
     "DataPartner",

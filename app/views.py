@@ -29,7 +29,8 @@ def register(app: Flask) -> None:
     from app.banks import oauth
     from app.banks import views as banks_views
     from app.bureau import approvals as bureau_approvals
-    from app.bureau import audit_api
+    from app.bureau import audit_api, budget_api
+    from app.bureau import budget as bureau_budget
     from app.bureau import views as bureau_views
     from app.dashboard import api as dashboard_api
     from app.dashboard import views as dashboard_views
@@ -60,6 +61,7 @@ def register(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(bureau_approvals.bp)
     app.register_blueprint(code_views.bp)
+    app.register_blueprint(bureau_budget.bp)
     for blueprint in (merchant_views.bp, merchant_bureau_views.bp, redemption_views.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(methodology_views.bureau_bp)
@@ -83,7 +85,13 @@ def register(app: Flask) -> None:
 
     app.config.setdefault("API_SPEC_OPTIONS", API_SPEC_OPTIONS)
     api.init_app(app)
-    for blp in (accounts_api.blp, audit_api.blp, bureau_approvals.blp, methodology_api.blp):
+    for blp in (
+        accounts_api.blp,
+        audit_api.blp,
+        bureau_approvals.blp,
+        budget_api.blp,
+        methodology_api.blp,
+    ):
         csrf.exempt(blp)  # cookie-authenticated changes are checked by protect_cookie_api_call
         api.register_blueprint(blp)
     # A partner's batch item, documented apart: the batch takes any object per item (results by

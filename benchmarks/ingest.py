@@ -133,6 +133,32 @@ def fresh_database(server: str, name: str) -> str:
     return url
 
 
+def set_budget(url: str, points: int) -> None:
+    """This month's points budget, as the bureau sets it."""
+    from app import clock
+    from app.ledger import budget
+
+    app = create_app({"DATABASE_URL": url})
+    with app.app_context(), db.unit_of_work() as session:
+        budget.set_budget(
+            session, SYSTEM, month=datetime.now(ZONE).date(), points=points,
+            policy=edge.ledger_policy(), now=clock.now(),
+        )  # fmt: skip
+
+
+def budget_figures(url: str) -> str:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        issued, deferred = connection.execute(
+            sa.text(
+                "SELECT COALESCE(SUM(issued_points), 0), COALESCE(SUM(deferred_points), 0) "
+                "FROM ledger_budget_months"
+            )
+        ).one()
+    engine.dispose()
+    return f"{issued:,} issued, {deferred:,} deferred"
+
+
 def seed(url: str, residents: int) -> dict[str, Any]:
     """Methodologies, a partner, residents with linked cards and wallets; returns what is needed."""
     app = create_app({"DATABASE_URL": url})
@@ -317,7 +343,7 @@ def bare_copy(
             entries.append((tid, issuance_account, -grams, None))
             issuances.append(
                 (rid, tid, participant, item["kind"][:3], occurred.astimezone(ZONE).date(),
-                 grams, grams, 0, None)
+                 grams, grams, 0, None, 0, None)
             )  # fmt: skip
             deltas[wallets[participant]] = deltas.get(wallets[participant], 0) + grams
         tables = [
@@ -560,7 +586,7 @@ def check_credited(url: str, external_ids: int) -> tuple[int, int]:
             sa.text(
                 "SELECT count(*) FROM ledger_issuances i JOIN activities a "
                 "ON a.reduction_id = i.reduction_id WHERE a.external_id NOT LIKE 'warm-%' "
-                "AND i.issued_points > 0"
+                "AND i.issued_points + i.budget_points > 0"
             )
         )
     engine.dispose()
@@ -578,6 +604,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--skip-bare", action="store_true")
     parser.add_argument("--skip-yardstick", action="store_true")
+    parser.add_argument(
+        "--budget-points",
+        type=int,
+        default=None,
+        help="give this month a points budget first (the rest is deferred): measures issuance "
+        "at and beyond the budget's edge",
+    )
     parser.add_argument(
         "--keep", action="store_true", help="keep both databases (about 1.5 GB each) to look into"
     )
@@ -622,6 +655,8 @@ def main() -> None:
     log("platform: seeding its database …")
     url = fresh_database(args.postgres, "tanpuhui_bench_http")
     seeded = seed(url, args.residents + WARM_RESIDENTS)
+    if args.budget_points is not None:
+        set_budget(url, args.budget_points)
     server = start_gunicorn(url, args.port, args.workers)
     post_all(args.port, seeded["key"], batches(warm, 100), args.clients, "warm-up")
     # Fresh statistics, and new connections: none keeps a plan made for the empty tables.
@@ -645,6 +680,7 @@ def main() -> None:
         server.wait(timeout=60)
     rate = totals["accepted"] / elapsed
     verified, issued = check_credited(url, len(items))
+    charged = budget_figures(url) if args.budget_points is not None else None
     if not args.keep:
         drop_database(args.postgres, "tanpuhui_bench_http")
     log("")
@@ -666,6 +702,8 @@ def main() -> None:
             f"{rate / bare_rate:.2f}× (goal ≥ 0.4×); the goal of {GOAL_PER_SECOND:,}/s is "
             f"{'within' if bare_rate >= GOAL_PER_SECOND else 'above'} what the platform's tables "
             "take from bare COPY alone")  # fmt: skip
+    if args.budget_points is not None:
+        log(f"this month's budget of {args.budget_points:,} points: {charged}")
     for pid, peak in sorted(peaks.items()):
         log(f"worker {pid}: peak memory {peak:,.0f} MB (goal < 300 MB)")
     if verified != len(items) or issued != len(items):

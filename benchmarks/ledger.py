@@ -397,7 +397,7 @@ def issue_bare_postgresql(database: Database, batches: list[list[int]]) -> None:
                     (transaction_id, issuance, -grams, None),
                 ]
                 issued.append(
-                    (reduction, transaction_id, holder, row[5], day, grams, grams, 0, None)
+                    (reduction, transaction_id, holder, row[5], day, grams, grams, 0, None, 0, None)
                 )
                 deltas[wallets[holder]] = deltas.get(wallets[holder], 0) + grams
             for table, columns, data in (

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.activities.models import Activity, ActivitySource, ActivityStatus, EvidenceFile
 from app.api.pagination import decode_id_cursor, encode_cursor
 from app.errors import NotFound
-from app.ledger.models import Issuance
+from app.ledger.models import BudgetAction, BudgetRelease, Issuance
 from app.reductions.models import Reduction
 
 
@@ -35,6 +35,11 @@ class ActivityRow:
     cap: str | None  # the methodology's cap that held back reduction_g - credited_g
     points: int | None
     capped_points: int | None
+    #: Points the city's monthly budget could not cover: deferred (``released`` of them issued
+    #: since, from later months' budgets) or scaled away.
+    budget_points: int | None
+    budget_action: BudgetAction | None
+    released_points: int | None
     participant_id: int | None
     partner_id: int | None
     external_id: str | None
@@ -51,6 +56,11 @@ class ActivityRow:
 
 
 def _statement() -> sa.Select[Any]:
+    released = (
+        sa.select(sa.func.sum(BudgetRelease.points))
+        .where(BudgetRelease.reduction_id == Issuance.reduction_id)
+        .scalar_subquery()
+    )
     return (
         sa.select(
             Activity,
@@ -59,6 +69,9 @@ def _statement() -> sa.Select[Any]:
             Reduction.cap,
             Issuance.issued_points,
             Issuance.capped_points,
+            Issuance.budget_points,
+            Issuance.budget_action,
+            sa.case((Issuance.budget_action == BudgetAction.DEFERRED, released), else_=None),
         )
         .outerjoin(Reduction, Reduction.id == Activity.reduction_id)
         .outerjoin(Issuance, Issuance.reduction_id == Activity.reduction_id)
@@ -72,6 +85,9 @@ def _row(
     cap: str | None,
     points: int | None,
     capped: int | None,
+    held: int | None = None,
+    action: BudgetAction | None = None,
+    released: int | None = None,
 ) -> ActivityRow:
     if credited is None and activity.status == ActivityStatus.VERIFIED:
         credited = grams  # credited before the methodology's caps were enforced
@@ -82,7 +98,9 @@ def _row(
         quantities=activity.quantities, reasons=activity.reasons,
         review_note=activity.review_note, reduction_g=grams, credited_g=credited,
         cap=cap, points=points,
-        capped_points=capped, participant_id=activity.participant_id,
+        capped_points=capped, budget_points=held, budget_action=action,
+        released_points=int(released or 0) if action == BudgetAction.DEFERRED else None,
+        participant_id=activity.participant_id,
         partner_id=activity.partner_id, external_id=activity.external_id,
         evidence_url=activity.evidence_url, evidence_id=activity.evidence_id,
         created_at=activity.created_at,

@@ -190,6 +190,21 @@ class ResidentActivityOut(ma.Schema):
         },
     )
     points = ma.fields.Integer(allow_none=True, metadata={"description": "Points issued"})
+    budget_points = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Points the city's monthly points budget could not cover"},
+    )
+    budget_action = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "enum": ["deferred", "scaled", None],
+            "description": "deferred: issued later from the next months' budgets; scaled: the "
+            "month's last credits were scaled down pro rata and these points are not issued",
+        },
+    )
+    released_points = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Of the deferred points, issued since"}
+    )
     reasons = ma.fields.Function(_reasons)
     review_note = ma.fields.String(allow_none=True)
     detail_url = ma.fields.Function(

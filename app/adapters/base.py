@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import Insert
+
+from app.sqltypes import UTCDateTime
 
 
 class DebitRow(NamedTuple):
@@ -209,3 +211,54 @@ class Adapter:
         ``record`` are the values of its row. ``params`` also holds ``fingerprint``,
         ``reference_type``, ``reference_id``, ``memo`` and ``now``, and the guard's own."""
         raise NotImplementedError
+
+    def reserve_budget(
+        self,
+        conn: sa.Connection,
+        *,
+        month: date,
+        requested: int,
+        defer: bool,
+        warn_percent: int,
+        now: datetime,
+    ) -> tuple[int, int, int] | None:
+        """Charge up to ``requested`` points to ``month``'s budget, holding its row lock: the
+        budget, the points charged before and the points granted (None: the month has no
+        budget). The room is the budget less what is charged and less what earlier months still
+        owe; the rest is counted as deferred (``defer``) or scaled away. Sets ``warned_at`` when
+        the charged points reach ``warn_percent`` of the budget, ``reached_at`` when a grant
+        falls short. Where one writer runs at a time, a read and an update do it."""
+        from app.ledger.models import BudgetMonth
+
+        months = BudgetMonth.__table__
+        owed = (
+            sa.select(
+                sa.func.coalesce(
+                    sa.func.sum(months.c.deferred_points - months.c.passed_on_points), 0
+                )
+            )
+            .where(months.c.month < month)
+            .scalar_subquery()
+        )
+        instant = sa.literal(now, UTCDateTime())
+        row = conn.execute(
+            sa.select(months.c.budget_points, months.c.issued_points, owed)
+            .where(months.c.month == month)
+            .with_for_update()
+        ).first()
+        if row is None:
+            return None
+        budget, before, owing = (int(value) for value in row)
+        granted = min(requested, max(budget - before - owing, 0))
+        short = requested - granted
+        values: dict[str, Any] = {
+            "issued_points": before + granted,
+            "deferred_points": months.c.deferred_points + (short if defer else 0),
+            "scaled_points": months.c.scaled_points + (0 if defer else short),
+        }
+        if (before + granted) * 100 >= budget * warn_percent:
+            values["warned_at"] = sa.func.coalesce(months.c.warned_at, instant)
+        if short:
+            values["reached_at"] = sa.func.coalesce(months.c.reached_at, instant)
+        conn.execute(months.update().where(months.c.month == month).values(**values))
+        return budget, before, granted

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -237,6 +237,54 @@ class PostgreSQL(Adapter):
         if record is not None:
             params = params | {f"record_{name}": value for name, value in record.items()}
         return DebitRow(*compiled.execute(conn, params))
+
+    def reserve_budget(
+        self,
+        conn: sa.Connection,
+        *,
+        month: date,
+        requested: int,
+        defer: bool,
+        warn_percent: int,
+        now: datetime,
+    ) -> tuple[int, int, int] | None:
+        """One round trip: the month's row locked and read in a sub-select (after the lock, it
+        reads the newest row), updated from it."""
+        row = conn.execute(
+            _RESERVE_BUDGET,
+            {
+                "month": month,
+                "requested": requested,
+                "defer": defer,
+                "warn_percent": warn_percent,
+                "now": now,
+            },
+        ).first()
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+
+_RESERVE_BUDGET = sa.text(
+    "UPDATE ledger_budget_months AS b SET "
+    "issued_points = b.issued_points + g.granted, "
+    "deferred_points = b.deferred_points "
+    "+ CASE WHEN :defer THEN :requested - g.granted ELSE 0 END, "
+    "scaled_points = b.scaled_points + CASE WHEN :defer THEN 0 ELSE :requested - g.granted END, "
+    "warned_at = COALESCE(b.warned_at, CASE WHEN (b.issued_points + g.granted) * 100 "
+    ">= b.budget_points * :warn_percent THEN CAST(:now AS timestamptz) END), "
+    "reached_at = COALESCE(b.reached_at, "
+    "CASE WHEN g.granted < :requested THEN CAST(:now AS timestamptz) END) "
+    "FROM (SELECT month, issued_points AS before, LEAST(:requested, GREATEST(budget_points "
+    "- issued_points - (SELECT COALESCE(SUM(deferred_points - passed_on_points), 0) "
+    "FROM ledger_budget_months WHERE month < :month), 0)) AS granted "
+    "FROM ledger_budget_months WHERE month = :month FOR UPDATE) AS g "
+    "WHERE b.month = g.month "
+    "RETURNING b.budget_points, g.before, g.granted"
+).bindparams(
+    sa.bindparam("now", type_=UTCDateTime),
+    sa.bindparam("defer", type_=sa.Boolean),
+    sa.bindparam("requested", type_=sa.BigInteger),
+    sa.bindparam("month", type_=sa.Date),
+)
 
 
 _OPEN_WALLETS = sa.text(

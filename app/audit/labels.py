@@ -24,6 +24,7 @@ ACTIONS: dict[str, Any] = {
     "filing.submit": _l("Filing batch filed"),
     "filing.accept": _l("Filing batch accepted"),
     "ledger.adjust": _l("Wallet adjusted"),
+    "ledger.budget": _l("Monthly points budget set"),
     "merchant.apply": _l("Merchant applied"),
     "merchant.approve": _l("Merchant approved"),
     "merchant.reject": _l("Merchant rejected"),
@@ -75,6 +76,7 @@ ACTIONS: dict[str, Any] = {
 OBJECT_TYPES: dict[str, Any] = {
     "activity": _l("Activity"),
     "approval_request": _l("Approval request"),
+    "budget_month": _l("Monthly points budget"),
     "data_partner": _l("Data partner"),
     "filing_batch": _l("Filing batch"),
     "merchant": _l("Merchant"),

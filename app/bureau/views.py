@@ -31,10 +31,12 @@ from app.audit.labels import ACTIONS, OBJECT_TYPES
 from app.audit.models import AuditEntry
 from app.bureau import audit_log as audit_view
 from app.bureau import work
-from app.context import city_zone
+from app.context import city_zone, ledger_policy
 from app.db import db
 from app.errors import DomainError
 from app.jobs.words import OUTCOME_NAMES
+from app.ledger import budget
+from app.ledger.models import BudgetMonth
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 
@@ -42,12 +44,15 @@ bp = Blueprint("bureau", __name__, url_prefix="/bureau")
 @bp.get("/")
 @requires(Permission.BUREAU_CONSOLE)
 def home() -> str:
-    """What waits, queue by queue, and whether the scheduled jobs ran well this past week."""
+    """What waits, queue by queue, whether the scheduled jobs ran well this past week, and a
+    warning when this month's points budget reached its threshold."""
+    month = budget.month_of(ledger_policy().local_date(clock.now()))
     return render_template(
         "bureau/home.html",
         queues=work.waiting(db.session, current_user.can),
         jobs=work.job_health(db.session, since=clock.now() - timedelta(days=7)),
         run_outcome_names=OUTCOME_NAMES,
+        budget_month=db.session.get(BudgetMonth, month),
     )
 
 

@@ -70,6 +70,13 @@ def _expire_points(session: Session, context: JobContext, after: Any) -> Step:
     return Step({"wallets": run.wallets, "points": run.points}, run.next_after)
 
 
+def _release_deferred_points(session: Session, context: JobContext, _after: Any) -> Step:
+    from app.ledger import budget
+
+    run = budget.release_deferred(session, policy=app_context.ledger_policy(), now=context.now)
+    return Step({"reductions": run.reductions, "points": run.points, "carried_on": run.carried_on})
+
+
 def _remind_expiring(session: Session, context: JobContext, after: Any) -> Step:
     from app.jobs.notices import remind_expiring
 
@@ -187,6 +194,14 @@ JOBS: dict[str, Job] = {
             description=N_("Expire points whose validity has ended (the year-end run included)"),
             cron={"hour": 0, "minute": 10},
             run=_expire_points,
+        ),
+        Job(
+            name="release-deferred-points",
+            description=N_(
+                "Issue points deferred by an earlier month's budget from this month's budget"
+            ),
+            cron={"minute": 2},
+            run=_release_deferred_points,
         ),
         Job(
             name="remind-expiring",

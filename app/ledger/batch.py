@@ -37,6 +37,8 @@ ISSUANCE_COLUMNS = (
     "issued_points",
     "capped_points",
     "cap",
+    "budget_points",
+    "budget_action",
 )
 
 _TABLES = {

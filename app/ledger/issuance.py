@@ -5,9 +5,11 @@ methodology) that its caller builds; it knows no domain that feeds it. One issue
 reduction (wallet +points, issuance −points), written in a few statements per batch. Caps count
 by the activity's local date in the city's time zone: overall and per methodology, per day and per
 calendar month. The part above a cap is not issued; it is recorded on the reduction's issuance
-row, so the resident sees it. The batch locks the wallets it credits (in id order, so two batches
-never deadlock) before it reads what was already issued, so concurrent batches cannot together
-exceed a cap or issue a reduction twice.
+row, so the resident sees it. What passes the caps is then charged to the month's points budget
+(:mod:`app.ledger.budget`, one statement per batch); a part the budget cannot cover is deferred or
+scaled away, per the city's policy, and recorded on the row too. The batch locks the wallets it
+credits (in id order, so two batches never deadlock) before it reads what was already issued,
+so concurrent batches cannot together exceed a cap or issue a reduction twice.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.ledger import batch
-from app.ledger.models import Account, AccountType, Cap, Issuance, TransactionKind
+from app.ledger import batch, budget
+from app.ledger.models import Account, AccountType, BudgetAction, Cap, Issuance, TransactionKind
 from app.ledger.policy import Caps, LedgerPolicy
 from app.ledger.postings import ensure_wallets, fingerprint, system_account_id
 
@@ -60,6 +62,9 @@ class IssueLine(NamedTuple):
     issued_points: int
     capped_points: int
     cap: Cap | None
+    #: Points the month's budget could not cover, and whether they were deferred or scaled away.
+    budget_points: int = 0
+    budget_action: BudgetAction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,10 @@ class IssueResult:
     @property
     def capped_points(self) -> int:
         return sum(line.capped_points for line in self.lines)
+
+    @property
+    def budget_points(self) -> int:
+        return sum(line.budget_points for line in self.lines)
 
 
 def issue_points(
@@ -118,17 +127,23 @@ def issue_points(
     if not todo:
         return IssueResult((), tuple(sorted(done)))
     counter = _CapCounter(conn, policy, todo)
+    requested_points = [policy.points_for(earning.grams) for earning in todo]
+    allowed = [counter.take(e, asked) for e, asked in zip(todo, requested_points, strict=True)]
+    within_caps = [points for points, _cap in allowed]
+    reservation = budget.reserve(conn, sum(within_caps), policy=policy, now=now)
+    held, action = budget.held_back(within_caps, reservation, policy)
     transaction_ids = batch.allocate_transaction_ids(conn, len(todo))
     issuance_account = system_account_id(conn, AccountType.ISSUANCE)
     expires_at = policy.expires_at(now)
     kind = TransactionKind.ISSUE.value
     transaction_rows, entry_rows, issuance_rows, lines = [], [], [], []
     deltas: dict[int, int] = defaultdict(int)
-    for earning, transaction_id in zip(todo, transaction_ids, strict=True):
+    for earning, transaction_id, requested, (passed, cap), kept in zip(
+        todo, transaction_ids, requested_points, allowed, held, strict=True
+    ):
         reduction_id = earning.reduction_id
-        requested = policy.points_for(earning.grams)
-        issued, cap = counter.take(earning, requested)
-        capped = requested - issued
+        issued = passed - kept
+        capped = requested - passed
         participant = earning.participant_id
         wallet = wallets[participant]
         transaction_rows.append(
@@ -156,11 +171,23 @@ def issue_points(
                 issued,
                 capped,
                 cap.value if cap else None,
+                kept,
+                action.value if kept and action else None,
             )
         )
         deltas[wallet] += issued
         lines.append(
-            IssueLine(reduction_id, participant, transaction_id, requested, issued, capped, cap)
+            IssueLine(
+                reduction_id,
+                participant,
+                transaction_id,
+                requested,
+                issued,
+                capped,
+                cap,
+                kept,
+                action if kept else None,
+            )
         )
     batch.insert_rows(conn, "ledger_transactions", transaction_rows)
     batch.insert_rows(conn, "ledger_entries", entry_rows)
@@ -257,7 +284,7 @@ class _CapCounter:
                     issuances.c.participant_id,
                     issuances.c.methodology_code,
                     day,
-                    sa.func.sum(issuances.c.issued_points),
+                    sa.func.sum(issuances.c.issued_points + issuances.c.budget_points),
                 )
                 .where(
                     batch.id_list_filter(conn, issuances.c.participant_id, participants),

@@ -35,6 +35,13 @@ class TransactionKind(enum.StrEnum):
     ADJUST = "adjust"
 
 
+class BudgetAction(enum.StrEnum):
+    """What the city's monthly points budget did to the part of a credit it could not cover."""
+
+    DEFERRED = "deferred"  # issued later, from the following months' budgets
+    SCALED = "scaled"  # not issued: the month's last credits were scaled down pro rata
+
+
 class Cap(enum.StrEnum):
     """The cap that held back part of an issuance (the tightest, when several did)."""
 
@@ -174,11 +181,21 @@ class Issuance(Base):
     __tablename__ = "ledger_issuances"
     __table_args__ = (
         sa.CheckConstraint(
-            "issued_points >= 0 AND capped_points >= 0 "
-            "AND requested_points = issued_points + capped_points",
+            "issued_points >= 0 AND capped_points >= 0 AND budget_points >= 0 "
+            "AND requested_points = issued_points + capped_points + budget_points",
             name="points_add_up",
         ),
         sa.CheckConstraint("(capped_points = 0) = (cap IS NULL)", name="cap_named_when_capped"),
+        sa.CheckConstraint(
+            "(budget_points = 0) = (budget_action IS NULL)", name="budget_action_named"
+        ),
+        # The deferrals still waiting for a month's budget, found without reading every issuance.
+        sa.Index(
+            "ix_ledger_issuances_deferred",
+            "transaction_id",
+            postgresql_where=sa.text("budget_action = 'deferred'"),
+            sqlite_where=sa.text("budget_action = 'deferred'"),
+        ),
         sa.Index("ix_ledger_issuances_participant_date", "participant_id", "activity_date"),
         {"comment": "Points issued per verified reduction, with what the caps held back"},
     )
@@ -200,6 +217,87 @@ class Issuance(Base):
         sa.BigInteger, comment="Points not issued because a cap was reached"
     )
     cap: Mapped[Cap | None] = mapped_column(str_enum(Cap, "issuance_cap"))
+    budget_points: Mapped[int] = mapped_column(
+        sa.BigInteger,
+        server_default="0",
+        comment="Points the city's monthly budget could not cover: deferred or scaled away",
+    )
+    budget_action: Mapped[BudgetAction | None] = mapped_column(
+        str_enum(BudgetAction, "issuance_budget_action")
+    )
+
+
+class BudgetMonth(Base):
+    """The points budget of one calendar month (local) and what was charged to it.
+
+    Every point issued in the month, new or released from an earlier month's deferral, is charged
+    here and never beyond the budget. Points a month could not cover under the "defer" policy are
+    counted in ``deferred_points`` until they leave it (``passed_on_points``): released by a later
+    month's run, or carried on to the next month when that one could not cover them either.
+    """
+
+    __tablename__ = "ledger_budget_months"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "issued_points >= 0 AND issued_points <= budget_points", name="within_budget"
+        ),
+        sa.CheckConstraint(
+            "deferred_points >= 0 AND passed_on_points >= 0 AND passed_on_points <= "
+            "deferred_points AND scaled_points >= 0",
+            name="held_back_adds_up",
+        ),
+        {"comment": "Monthly points budgets and the points charged to each"},
+    )
+
+    month: Mapped[date] = mapped_column(
+        sa.Date, primary_key=True, comment="First day of the calendar month (city time)"
+    )
+    budget_points: Mapped[int] = mapped_column(sa.BigInteger, comment="Most points issued")
+    issued_points: Mapped[int] = mapped_column(
+        sa.BigInteger, default=0, comment="Points charged: issued, or released from deferrals"
+    )
+    deferred_points: Mapped[int] = mapped_column(
+        sa.BigInteger, default=0, comment="Points this month could not cover, to issue later"
+    )
+    passed_on_points: Mapped[int] = mapped_column(
+        sa.BigInteger,
+        default=0,
+        comment="Of the deferred points: released or carried on to the next month",
+    )
+    scaled_points: Mapped[int] = mapped_column(
+        sa.BigInteger, default=0, comment="Points not issued: credits scaled down pro rata"
+    )
+    warned_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="When the charged points first reached the warning threshold"
+    )
+    reached_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="When a credit was first deferred or scaled down"
+    )
+    set_by_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("users.id"), comment="Who set the budget last"
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BudgetRelease(Base):
+    """Deferred points of a reduction issued from a later month's budget (its own transaction)."""
+
+    __tablename__ = "ledger_budget_releases"
+    __table_args__ = (
+        sa.CheckConstraint("points > 0", name="points_positive"),
+        {"comment": "Deferred points issued from a later month's budget; never changed"},
+    )
+
+    reduction_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("reductions.id"), primary_key=True, autoincrement=False
+    )
+    month: Mapped[date] = mapped_column(
+        sa.Date, primary_key=True, comment="The month whose budget they were charged to"
+    )
+    transaction_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("ledger_transactions.id"), unique=True
+    )
+    points: Mapped[int] = mapped_column(sa.BigInteger, comment="Points issued")
 
 
 def change_balance(

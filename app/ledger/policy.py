@@ -1,4 +1,4 @@
-"""The city's points rules as plain values: rate, caps, expiry and time zone.
+"""The city's points rules as plain values: rate, caps, expiry, time zone and the budget policy.
 
 Services take a :class:`LedgerPolicy`; the edges (requests, CLI, jobs) build it once from the
 configuration (:func:`policy_from_config`, in :mod:`app.context` at start-up), so business code
@@ -7,6 +7,7 @@ never reads Flask's config itself.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.config import ConfigError
+
+
+class BudgetPolicy(enum.StrEnum):
+    """What issuance does with the points a month's budget cannot cover."""
+
+    DEFER = "defer"  # issue them from the next months' budgets, first in line
+    SCALE = "scale"  # scale the month's remaining credits down pro rata: the rest is not issued
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +43,9 @@ class LedgerPolicy:
     #: None: points expire at the end of the calendar year after the one they were issued in;
     #: N: at the end of the local day N days after issuance.
     expiry_days: int | None = None
+    budget_policy: BudgetPolicy = BudgetPolicy.DEFER
+    #: The bureau is warned when a month's charged points reach this share of its budget.
+    budget_warn_percent: int = 80
 
     def points_for(self, grams: int) -> int:
         """Whole points for a reduction; a fraction of a point is never issued."""
@@ -53,6 +64,10 @@ class LedgerPolicy:
 
     def local_date(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()
+
+    def month_start(self, month: date) -> datetime:
+        """The first instant (UTC) of the local calendar month ``month`` falls in."""
+        return datetime.combine(month.replace(day=1), time(0), self.zone).astimezone(UTC)
 
 
 def valid_until(expires_at: datetime, zone: ZoneInfo) -> date:
@@ -94,6 +109,13 @@ def policy_from_config(config: Mapping[str, Any]) -> LedgerPolicy:
     expiry_days = config.get("POINTS_EXPIRY_DAYS") or None
     if expiry_days is not None and (not isinstance(expiry_days, int) or expiry_days < 0):
         raise ConfigError(f"POINTS_EXPIRY_DAYS must be a whole number of days, got {expiry_days!r}")
+    try:
+        budget_policy = BudgetPolicy(config.get("POINTS_BUDGET_POLICY", "defer"))
+    except ValueError as exc:
+        raise ConfigError("POINTS_BUDGET_POLICY must be 'defer' or 'scale'") from exc
+    warn = config.get("POINTS_BUDGET_WARN_PERCENT", 80)
+    if isinstance(warn, bool) or not isinstance(warn, int) or not 1 <= warn <= 100:
+        raise ConfigError(f"POINTS_BUDGET_WARN_PERCENT must be from 1 to 100, got {warn!r}")
     rate = Decimal(config.get("POINTS_PER_GRAM", 1))
     if rate <= 0:
         raise ConfigError("POINTS_PER_GRAM must be above zero")
@@ -106,4 +128,6 @@ def policy_from_config(config: Mapping[str, Any]) -> LedgerPolicy:
         ),
         caps_by_methodology=parse_caps_by_methodology(config.get("POINTS_CAPS_BY_METHODOLOGY")),
         expiry_days=expiry_days,
+        budget_policy=budget_policy,
+        budget_warn_percent=warn,
     )

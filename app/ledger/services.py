@@ -12,6 +12,8 @@ commits or rolls back. In short:
 - ``adjust(session, actor, holder_id=, points=, reason=, idempotency_key=, policy=)``: audited;
 - ``expire_points(session, now=, policy=, after_wallet_id=, limit=, previous_run=)`` in chunks, and
   ``expiring_soon(session, now=, within=, after_wallet_id=, limit=)`` for reminders;
+- the monthly points budget (``app.ledger.budget``): ``set_budget`` and ``release_deferred``;
+  its reports in ``app.ledger.liability``;
 - ``balance``, ``locked_balance`` and ``locked_balance_of`` (both lock the wallet first),
   ``wallet_summary``, ``totals``, ``reconcile``. A wallet's described history is the wallet's read
   model (``app.wallet.history``).

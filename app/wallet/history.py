@@ -61,6 +61,9 @@ class Credit:
     credited_g: int = 0
     methodology_cap: str | None = None
     activity_id: int | None = None  # the activity page explains the credit in full
+    #: Points the city's monthly budget could not cover: "deferred" or "scaled" away.
+    budget_points: int = 0
+    budget_action: str | None = None
 
     @property
     def capped_g(self) -> int:
@@ -238,6 +241,8 @@ def _credits(
             issuances.c.requested_points,
             issuances.c.capped_points,
             issuances.c.cap,
+            issuances.c.budget_points,
+            issuances.c.budget_action,
             reductions.c.activity_kind,
             reductions.c.occurred_at,
             reductions.c.quantities,
@@ -276,6 +281,8 @@ def _credits(
             credited_g=row.reduction_g if row.credited_g is None else row.credited_g,
             methodology_cap=row.methodology_cap,
             activity_id=row.activity_id,
+            budget_points=row.budget_points,
+            budget_action=row.budget_action,
         )
         for row in rows
     }

@@ -63,6 +63,17 @@ class CreditOut(ma.Schema):
             "methodology_monthly"
         },
     )
+    budget_points = ma.fields.Integer(
+        metadata={"description": "Points the city's monthly points budget could not cover"}
+    )
+    budget_action = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "enum": ["deferred", "scaled", None],
+            "description": "deferred: issued later from the following months' budgets (their "
+            "own issue transactions, memo: the month); scaled: not issued",
+        },
+    )
     trace = ma.fields.Nested(
         BilingualTextOut, allow_none=True, metadata={"description": "Calculation"}
     )

@@ -21,11 +21,26 @@ from tests.conftest import make_app
         ("POINTS_CAPS_BY_METHODOLOGY", '{"bus": 5}'),
         ("MAX_TRIPS_PER_DAY", 0),
         ("PARTNER_BATCH_LIMIT", "many"),
+        ("POINTS_BUDGET_POLICY", "postpone"),
+        ("POINTS_BUDGET_WARN_PERCENT", 0),
+        ("POINTS_BUDGET_WARN_PERCENT", 101),
+        ("POINTS_BUDGET_WARN_PERCENT", "80"),
     ],
 )
 def test_a_setting_that_cannot_work_stops_start_up(database, setting, value):
     with pytest.raises(ConfigError, match=setting):
         make_app(database, **{setting: value})
+
+
+@pytest.mark.parametrize(("policy", "percent"), [("defer", 1), ("scale", 100), ("defer", 80)])
+def test_budget_settings_at_their_limits_start(database, policy, percent):
+    built = context.of(
+        make_app(database, POINTS_BUDGET_POLICY=policy, POINTS_BUDGET_WARN_PERCENT=percent)
+    )
+    assert (built.ledger_policy.budget_policy, built.ledger_policy.budget_warn_percent) == (
+        policy,
+        percent,
+    )
 
 
 def test_the_context_is_built_once_from_the_configuration(app):

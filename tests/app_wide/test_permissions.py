@@ -280,6 +280,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         Role.BUREAU_ADMIN, ok=422
     ),
     ("GET", "/api/v1/bureau/ledger/totals"): api_only(*BUREAU),
+    ("GET", "/bureau/ledger/budget"): only(*BUREAU),
+    ("POST", "/bureau/ledger/budget"): only(Role.BUREAU_ADMIN, ok=400),
+    ("GET", "/api/v1/bureau/ledger/budget"): api_only(*BUREAU),
+    ("POST", "/api/v1/bureau/ledger/budget/months"): api_only(Role.BUREAU_ADMIN, ok=422),
     # Filing batches, verification, carbon-neutral events, jobs and the public dashboard.
     ("GET", "/bureau/filings/"): only(*BUREAU),
     ("GET", "/bureau/filings/{batch}"): only(*BUREAU, ok=404),

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from app.audit.services import SYSTEM
 from app.db import db
 from app.errors import DomainError
+from app.ledger import budget
 from app.ledger import services as ledger
-from app.ledger.models import Account
+from app.ledger.models import Account, BudgetMonth
+from app.ledger.policy import BudgetPolicy
 from app.reductions.issuance import issue_points_for
 from tests.conftest import create_test_database, drop_test_database, make_app
 from tests.factories import make_user
@@ -112,5 +116,42 @@ def test_the_expiry_run_locks_only_wallets_with_points_to_expire(database, tmp_p
                 with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
                     other.execute(lock, {"id": wallets[keeper.id]})
                 other.rollback()
+    finally:
+        drop_test_database(test_database)
+
+
+@pytest.mark.postgres_only
+def test_concurrent_batches_at_the_budget_edge_never_go_over_it(database, tmp_path):
+    """32 batches of 7 residents × 10 points race for a 1,000-point month: exactly 1,000 are
+    issued, the rest deferred, whatever the interleaving."""
+    test_database = create_test_database("postgresql", tmp_path, pool_size=16, max_overflow=4)
+    now = datetime(2026, 12, 10, 4, tzinfo=UTC)
+    rules = replace(policy(), budget_policy=BudgetPolicy.DEFER)
+    try:
+        app = make_app(test_database)
+        with app.app_context(), db.unit_of_work() as session:
+            version = make_version(session)
+            batches = []
+            for _ in range(32):
+                holders = [make_user(session).id for _ in range(7)]
+                batches.append(
+                    [make_reduction(session, h, 10, version=version).id for h in holders]
+                )
+            budget.set_budget(session, SYSTEM, month="2026-12", points=1_000, policy=rules, now=now)
+
+        def issue(ids: list[int]) -> tuple[int, int]:
+            with app.app_context(), db.unit_of_work() as session:
+                result = issue_points_for(session, ids, policy=rules, now=now)
+                return result.issued_points, result.budget_points
+
+        with ThreadPoolExecutor(16) as pool:
+            outcomes = list(pool.map(issue, batches))
+        with app.app_context(), db.unit_of_work() as session:
+            month = session.get(BudgetMonth, date(2026, 12, 1))
+            report = ledger.reconcile(session)
+            issued = ledger.totals(session).issued
+        assert sum(points for points, _ in outcomes) == 1_000 == issued == month.issued_points
+        assert sum(held for _, held in outcomes) == 32 * 70 - 1_000 == month.deferred_points
+        assert report.ok
     finally:
         drop_test_database(test_database)
