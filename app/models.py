@@ -6,7 +6,10 @@ from app.accounts.models import (
     Organisation,
     OrganisationInvitation,
     OrganisationMember,
+    RecoveryCode,
+    SecondFactor,
     User,
+    UserSession,
 )
 from app.activities.models import (
     Activity,
@@ -31,15 +34,18 @@ from app.merchants.models import Merchant, Offer, Store
 from app.methodology.models import MethodologyPreview, MethodologyVersion
 from app.redemption.models import Redemption, RedemptionToken
 from app.reductions.models import Reduction
+from app.rights.models import AccountClosure, DataExport
 
 __all__ = [
     "Account",
+    "AccountClosure",
     "Activity",
     "ApiToken",
     "ApprovalRequest",
     "AuditEntry",
     "DailyActivityStatistic",
     "DailyTotal",
+    "DataExport",
     "DataPartner",
     "Entry",
     "EvidenceFile",
@@ -62,10 +68,13 @@ __all__ = [
     "ParticipantPseudonym",
     "PartnerKey",
     "PartnerMessage",
+    "RecoveryCode",
     "Redemption",
     "RedemptionToken",
     "Reduction",
+    "SecondFactor",
     "Store",
     "Transaction",
     "User",
+    "UserSession",
 ]

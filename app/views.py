@@ -18,6 +18,7 @@ from app.i18n import html_lang
 def register(app: Flask) -> None:
     from app import i18n
     from app.accounts import api as accounts_api
+    from app.accounts import security_api, security_views
     from app.accounts import views as accounts_views
     from app.activities import api as activities_api
     from app.activities import views as activities_views
@@ -50,6 +51,7 @@ def register(app: Flask) -> None:
     app.context_processor(_template_globals)
     for blueprint in (public_views.bp, accounts_views.bp, bureau_views.bp, i18n.bp, docs.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(security_views.bp)
     app.register_blueprint(bureau_approvals.bp)
     for blueprint in (merchant_views.bp, merchant_bureau_views.bp, redemption_views.bp):
         app.register_blueprint(blueprint)
@@ -70,7 +72,10 @@ def register(app: Flask) -> None:
 
     app.config.setdefault("API_SPEC_OPTIONS", API_SPEC_OPTIONS)
     api.init_app(app)
-    for blp in (accounts_api.blp, audit_api.blp, bureau_approvals.blp, methodology_api.blp):
+    for blp in (
+        accounts_api.blp, security_api.blp, audit_api.blp, bureau_approvals.blp,
+        methodology_api.blp,
+    ):  # fmt: skip
         csrf.exempt(blp)  # cookie-authenticated changes are checked by protect_cookie_api_call
         api.register_blueprint(blp)
     # A partner's batch item, documented apart: the batch takes any object per item (results by

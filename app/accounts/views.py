@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from app.accounts import forms, memberships, services, sessions
+from app.accounts import forms, memberships, second_step, services, sessions, two_factor
 from app.accounts.auth import current_actor, requires
 from app.accounts.models import OrganisationKind
 from app.accounts.roles import Permission
@@ -56,7 +56,10 @@ def sign_in() -> Any:
         security_event("sign_in", "failure", account=masked_account(form.mobile.data), via="page")
         flash(_("Wrong mobile number or password."), "error")
         return render_template("accounts/sign_in.html", form=form), 401
-    sessions.start(user)
+    if two_factor.required_for(user):
+        second_step.begin(user, local_path(request.args.get("next")))
+        return redirect(url_for("security.second_factor"))
+    sessions.start(db.session, user)
     security_event("sign_in", "success", user_id=user.id, via="page")
     return redirect(local_path(request.args.get("next")) or url_for("public.home"))
 
@@ -76,6 +79,7 @@ OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
         "static",
         "accounts.change_password",
         "accounts.sign_out",
+        "security.second_factor",
         "i18n.switch_language",
         "accounts_api.change_password",
         "accounts_api.revoke_current_token",
@@ -117,6 +121,7 @@ def change_password() -> Any:
                 current_user,
                 current_password=form.current_password.data,
                 new_password=form.new_password.data,
+                keep_session=sessions.current_sid_hash(),
             )
     except DomainError as error:
         return render_form_error(template, form, error)
@@ -140,7 +145,7 @@ def sign_up() -> Any:
         )
     except DomainError as error:
         return render_form_error("accounts/sign_up.html", form, error)
-    sessions.start(user)
+    sessions.start(db.session, user)
     flash(_("Welcome! Your account is ready."), "success")
     return redirect(url_for("public.home"))
 
@@ -162,7 +167,7 @@ def sign_up_organisation() -> Any:
         )
     except DomainError as error:
         return render_form_error(template, form, error)
-    sessions.start(user)
+    sessions.start(db.session, user)
     flash(_("Welcome! Your organisation's account is ready."), "success")
     return redirect(url_for("public.home"))
 

@@ -268,6 +268,19 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/dashboard"): ALL,
     ("GET", "/dashboard.csv"): ALL,
     ("GET", "/api/v1/statistics"): ALL,
+    ("GET", "/sign-in/second-factor"): {role: 302 for role in ROLES},
+    ("POST", "/sign-in/second-factor"): {role: 302 for role in ROLES},
+    ("GET", "/me/security"): {ANON: 302} | {role: 200 for role in Role},
+    ("POST", "/me/sessions/{session}/end"): {ANON: 302} | {role: 404 for role in Role},
+    ("POST", "/me/tokens/{token}/revoke"): {ANON: 302} | {role: 404 for role in Role},
+    ("POST", "/bureau/staff/{staff}/second-factor/reset"): only(Role.BUREAU_ADMIN, ok=302),
+    ("GET", "/api/v1/me/sessions"): {ANON: 401} | {role: 200 for role in Role},
+    ("DELETE", "/api/v1/me/sessions/{session}"): {ANON: 401} | {role: 404 for role in Role},
+    ("GET", "/api/v1/me/tokens"): {ANON: 401} | {role: 200 for role in Role},
+    ("DELETE", "/api/v1/me/tokens/{token}"): {ANON: 401} | {role: 404 for role in Role},
+    ("POST", "/api/v1/bureau/staff/{staff}/second-factor/reset"): api_only(
+        Role.BUREAU_ADMIN, ok=204
+    ),
     ("POST", "/sign-out"): {role: 302 for role in ROLES},  # last: it ends the session
 }
 
@@ -285,6 +298,7 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:evidence_id>", "{evidence}", path)
     path = re.sub(r"<int:activity_id>", "{activity}", path)
     path = re.sub(r"<int:link_id>", "{link}", path)
+    path = re.sub(r"<int:(session|token|export)_id>", r"{\1}", path)
     path = re.sub(r"<int:partner_id>", "{partner}", path)
     path = re.sub(r"<key_id>", "{key}", path)
     path = re.sub(r"<int:batch_id>", "{batch}", path)
@@ -317,7 +331,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
     ids |= {"batch": 999_999, "certificate": "CN-2026-999999", "batch_serial": "TPH-209901-999999"}
     ids |= {"claim": 999_999, "organisation": 999_999, "invitation": 999_999}
-    ids |= {"approval": 999_999}
+    ids |= {"approval": 999_999, "session": 999_999, "token": 999_999, "export": 999_999}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []
