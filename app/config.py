@@ -296,6 +296,15 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SAME_TRIP_DISTANCE_TOLERANCE_METRES": _env_int("SAME_TRIP_DISTANCE_TOLERANCE_METRES", 500),
         "EVIDENCE_DIR": os.environ.get("EVIDENCE_DIR", str(instance_path / "evidence")),
         "EVIDENCE_MAX_BYTES": _env_int("EVIDENCE_MAX_BYTES", 5 * 1024 * 1024),
+        # Data rights: a closed account is erased after this cooling-off period; a copy of one's
+        # data is kept for download this long; an account with more rows than this gets its copy
+        # from the background job instead of at once.
+        "ACCOUNT_CLOSURE_COOLING_OFF_DAYS": _env_int(
+            "ACCOUNT_CLOSURE_COOLING_OFF_DAYS", 15, minimum=1
+        ),
+        "EXPORT_DIR": os.environ.get("EXPORT_DIR", str(instance_path / "exports")),
+        "EXPORT_LINK_HOURS": _env_int("EXPORT_LINK_HOURS", 72, minimum=1),
+        "EXPORT_INLINE_MAX_ROWS": _env_int("EXPORT_INLINE_MAX_ROWS", 2000, minimum=0),
     }
 
 

@@ -41,6 +41,8 @@ def register(app: Flask) -> None:
     from app.public import views as public_views
     from app.redemption import api as redemption_api
     from app.redemption import views as redemption_views
+    from app.rights import api as rights_api
+    from app.rights import views as rights_views
     from app.wallet import api as wallet_api
     from app.wallet import views as wallet_views
 
@@ -67,7 +69,7 @@ def register(app: Flask) -> None:
         dashboard_views.bp,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (wallet_views.bp, wallet_views.bureau_bp):
+    for blueprint in (wallet_views.bp, wallet_views.bureau_bp, rights_views.bp):
         app.register_blueprint(blueprint)
 
     app.config.setdefault("API_SPEC_OPTIONS", API_SPEC_OPTIONS)
@@ -87,8 +89,9 @@ def register(app: Flask) -> None:
     for blp in (merchants_api.blp, redemption_api.blp):
         csrf.exempt(blp)
         api.register_blueprint(blp)
-    csrf.exempt(wallet_api.blp)
-    api.register_blueprint(wallet_api.blp)
+    for blp in (wallet_api.blp, rights_api.blp):
+        csrf.exempt(blp)  # cookie-authenticated changes are checked by protect_cookie_api_call
+        api.register_blueprint(blp)
     csrf.exempt(filings_api.blp)  # read-only
     api.register_blueprint(filings_api.blp)
     csrf.exempt(dashboard_api.blp)  # read-only open data

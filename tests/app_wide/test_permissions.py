@@ -281,6 +281,18 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/bureau/staff/{staff}/second-factor/reset"): api_only(
         Role.BUREAU_ADMIN, ok=204
     ),
+    ("GET", "/me/privacy"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/me/privacy/export"): only(Role.RESIDENT, Role.ORGANISATION, ok=302),
+    ("GET", "/me/privacy/exports/{export}/download"): only(
+        Role.RESIDENT, Role.ORGANISATION, ok=404
+    ),
+    ("POST", "/me/privacy/close"): only(Role.RESIDENT, Role.ORGANISATION, ok=302),
+    ("POST", "/me/privacy/close/cancel"): only(Role.RESIDENT, Role.ORGANISATION, ok=302),
+    ("POST", "/api/v1/me/data-exports"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=202)
+    | {Role.RESIDENT: 409, Role.ORGANISATION: 409},  # the page above made one
+    ("GET", "/api/v1/me/data-exports"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/api/v1/me/closure"): api_only(Role.RESIDENT, ok=202),
+    ("DELETE", "/api/v1/me/closure"): api_only(Role.RESIDENT) | {Role.ORGANISATION: 409},
     ("POST", "/sign-out"): {role: 302 for role in ROLES},  # last: it ends the session
 }
 
