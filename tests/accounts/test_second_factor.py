@@ -52,7 +52,7 @@ def test_a_reviewer_enrols_by_qr_code_and_gets_recovery_codes_once(client, sessi
         secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
         assert session.get(SecondFactor, reviewer.id).confirmed_at is None
         wrong = give_code(client, "000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
-        assert wrong.status_code == 401 and "not right" in wrong.get_data(as_text=True)
+        assert wrong.status_code == 401 and "验证码不正确" in wrong.get_data(as_text=True)
         done = give_code(client, pyotp.TOTP(secret).now())
         assert done.status_code == 200
         codes = re.findall(
@@ -95,7 +95,7 @@ def test_a_code_is_refused_when_reused_within_its_window(app, client, session):
         other = app.test_client()
         password_step(other, staff)
         again = give_code(other, code)
-        assert again.status_code == 401 and "used already" in again.get_data(as_text=True)
+        assert again.status_code == 401 and "此验证码已使用过" in again.get_data(as_text=True)
         assert not signed_in(other)
     # The next step's code is accepted; an earlier step's code, though inside the drift, is not.
     with time_machine.travel(NOW + timedelta(seconds=30), tick=False):

@@ -112,7 +112,7 @@ def test_a_second_copy_waits_until_the_first_expires(city, client, session, froz
 
 def test_a_large_account_gets_its_copy_from_the_background_job(city, client, session, frozen):
     city.config["EXPORT_INLINE_MAX_ROWS"] = 1
-    resident, headers = _resident_with_data(city, client, session)
+    _resident, headers = _resident_with_data(city, client, session)
     asked = client.post("/api/v1/me/data-exports", headers=headers).get_json()
     assert asked["status"] == "pending" and asked["download_url"] is None
     with city.app_context():
