@@ -204,3 +204,12 @@ def test_an_admin_resets_another_staff_members_enrolment_never_their_own(client,
         f"/api/v1/bureau/staff/{resident.id}/second-factor/reset", headers={"X-CSRFToken": token}
     )
     assert missing.status_code == 404
+
+
+def test_the_secret_is_sealed_in_the_table_and_codes_are_kept_as_hashes(session):
+    staff = make_user(session, Role.VERIFIER)
+    secret = enrolled_secret(session, staff)
+    stored = session.execute(
+        sa.text("SELECT secret FROM second_factors WHERE user_id = :id"), {"id": staff.id}
+    ).scalar_one()
+    assert stored.startswith("v1:") and secret not in stored
