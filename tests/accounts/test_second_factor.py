@@ -4,6 +4,7 @@ inside its window, and an admin's audited reset of another staff member's enrolm
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -213,3 +214,29 @@ def test_the_secret_is_sealed_in_the_table_and_codes_are_kept_as_hashes(session)
         sa.text("SELECT secret FROM second_factors WHERE user_id = :id"), {"id": staff.id}
     ).scalar_one()
     assert stored.startswith("v1:") and secret not in stored
+
+
+def test_wrong_codes_are_logged_without_the_code(client, session, caplog):
+    caplog.set_level(logging.DEBUG)
+    staff = make_user(session, Role.BUREAU_ADMIN)
+    secret = enrolled_secret(session, staff)
+    with time_machine.travel(NOW, tick=False):
+        good = pyotp.TOTP(secret).now()
+        wrong = "000000" if good != "000000" else "111111"
+        password_step(client, staff)
+        give_code(client, wrong)
+        give_code(client, good)
+        refused = [
+            record
+            for record in caplog.records
+            if getattr(record, "event", None) == "sign_in.second_factor"
+        ]
+        assert [record.outcome for record in refused] == ["failure"]
+        body = {"mobile": staff.mobile, "password": PASSWORD, "otp": good}
+        client.application.test_client().post("/api/v1/auth/tokens", json=body)  # reused
+    standard = set(vars(logging.makeLogRecord({})))  # a record's own fields: times, thread ids
+    logged = "\n".join(
+        record.getMessage() + repr({k: v for k, v in vars(record).items() if k not in standard})
+        for record in caplog.records
+    )
+    assert wrong not in logged and good not in logged and secret not in logged

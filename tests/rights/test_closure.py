@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.accounts.roles import Role
 from app.audit.models import AuditEntry
+from app.audit.services import SYSTEM
+from app.errors import Conflict
+from app.rights import closure
 from app.rights.models import AccountClosure, ClosureStatus
 from tests.factories import credentials, log_in, make_user
 from tests.rights.support import COOLING_OFF, post_form, run_erasure
@@ -100,3 +104,15 @@ def test_only_a_residents_account_closes_here(city, client, session):
     refused = client.post("/api/v1/me/closure", headers=_bearer(client, organisation))
     assert refused.status_code == 403 and refused.get_json()["reason"] == "closure_not_available"
     assert _closures(session, organisation) == []
+
+
+def test_the_service_refuses_to_cancel_an_erased_closure(city, session, frozen):
+    resident = make_user(session)
+    closure.request_closure(session, SYSTEM, resident, cooling_off=COOLING_OFF)
+    session.commit()
+    frozen.shift(COOLING_OFF)
+    assert run_erasure(city, session) == 1
+    with pytest.raises(Conflict) as refused:
+        closure.cancel_closure(session, SYSTEM, resident.id)
+    assert refused.value.reason == "no_pending_closure"
+    assert _closures(session, resident)[0][0] == ClosureStatus.ERASED
