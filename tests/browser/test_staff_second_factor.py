@@ -8,6 +8,8 @@ import pyotp
 import pytest
 
 from app.demo import DEMO_PASSWORD
+from tests.browser.staff import sign_in
+from tests.browser.test_smoke import no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
 
@@ -61,4 +63,30 @@ def test_a_reviewer_enrols_and_signs_in_with_a_code(live_server, browser_page, t
     assert "/sign-in" not in page.url
     # Only the two refusals' own status (401), nothing blocked by the content security policy.
     assert [error for error in page.console_errors if "401" not in error] == []
+    print("screenshots in", tmp_path)
+
+
+def test_a_resident_asks_for_a_copy_and_to_close_then_keeps_the_account(
+    live_server, browser_page, tmp_path
+):
+    page = browser_page
+    sign_in(page, live_server, "13800000001")
+    page.goto(live_server + "/me/privacy")
+    assert page.locator("h1").inner_text() == "您的数据"
+    page.get_by_role("button", name="生成副本").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("link", name="下载").is_visible()
+    page.get_by_role("button", name="注销我的账户").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("button", name="保留我的账户").is_visible()
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(tmp_path / "privacy-closing.png"), full_page=True)
+    page.get_by_role("button", name="保留我的账户").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("button", name="注销我的账户").is_visible()
+    page.goto(live_server + "/me/security")
+    assert page.locator("h1").inner_text() == "会话和 API 令牌"
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(tmp_path / "security.png"), full_page=True)
+    assert page.console_errors == []
     print("screenshots in", tmp_path)
