@@ -360,6 +360,15 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "RETENTION_EVIDENCE_DAYS": _env_int("RETENTION_EVIDENCE_DAYS", 180, minimum=1),
         "RETENTION_CODE_DAYS": _env_int("RETENTION_CODE_DAYS", 1, minimum=1),
         "RETENTION_TOKEN_DAYS": _env_int("RETENTION_TOKEN_DAYS", 30, minimum=1),
+        # Data rights: a closed account is erased after this cooling-off period; a copy of one's
+        # data is kept for download this long; an account with more rows than this gets its copy
+        # from the background job instead of at once.
+        "ACCOUNT_CLOSURE_COOLING_OFF_DAYS": _env_int(
+            "ACCOUNT_CLOSURE_COOLING_OFF_DAYS", 15, minimum=1
+        ),
+        "EXPORT_DIR": os.environ.get("EXPORT_DIR", str(instance_path / "exports")),
+        "EXPORT_LINK_HOURS": _env_int("EXPORT_LINK_HOURS", 72, minimum=1),
+        "EXPORT_INLINE_MAX_ROWS": _env_int("EXPORT_INLINE_MAX_ROWS", 2000, minimum=0),
     }
 
 

@@ -6,7 +6,10 @@ from app.accounts.models import (
     Organisation,
     OrganisationInvitation,
     OrganisationMember,
+    RecoveryCode,
+    SecondFactor,
     User,
+    UserSession,
 )
 from app.activities.models import (
     Activity,
@@ -38,10 +41,12 @@ from app.merchants.models import Merchant, Offer, Store
 from app.methodology.models import MethodologyPreview, MethodologyVersion
 from app.redemption.models import Redemption, RedemptionToken
 from app.reductions.models import Reduction
+from app.rights.models import AccountClosure, DataExport
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "Account",
+    "AccountClosure",
     "Activity",
     "ApiToken",
     "ApprovalRequest",
@@ -54,6 +59,7 @@ __all__ = [
     "BudgetRelease",
     "DailyActivityStatistic",
     "DailyTotal",
+    "DataExport",
     "DataPartner",
     "Entry",
     "EvidenceFile",
@@ -76,13 +82,16 @@ __all__ = [
     "ParticipantPseudonym",
     "PartnerKey",
     "PartnerMessage",
+    "RecoveryCode",
     "Redemption",
     "RedemptionToken",
     "Reduction",
+    "SecondFactor",
     "StatementKey",
     "Store",
     "Transaction",
     "User",
+    "UserSession",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -19,7 +19,7 @@ from app.i18n import html_lang
 def register(app: Flask) -> None:
     from app import i18n
     from app.accounts import api as accounts_api
-    from app.accounts import code_views
+    from app.accounts import code_views, security_api, security_views
     from app.accounts import views as accounts_views
     from app.activities import api as activities_api
     from app.activities import views as activities_views
@@ -47,6 +47,8 @@ def register(app: Flask) -> None:
     from app.public import views as public_views
     from app.redemption import api as redemption_api
     from app.redemption import views as redemption_views
+    from app.rights import api as rights_api
+    from app.rights import views as rights_views
     from app.wallet import api as wallet_api
     from app.wallet import views as wallet_views
     from app.webhooks import api as webhooks_api
@@ -59,6 +61,7 @@ def register(app: Flask) -> None:
     app.context_processor(_template_globals)
     for blueprint in (public_views.bp, accounts_views.bp, bureau_views.bp, i18n.bp, docs.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(security_views.bp)
     app.register_blueprint(bureau_approvals.bp)
     app.register_blueprint(code_views.bp)
     app.register_blueprint(bureau_budget.bp)
@@ -76,7 +79,7 @@ def register(app: Flask) -> None:
         dashboard_views.bp,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (wallet_views.bp, wallet_views.bureau_bp, webhooks_views.bp):
+    for blueprint in (wallet_views.bp, wallet_views.bureau_bp, webhooks_views.bp, rights_views.bp):
         app.register_blueprint(blueprint)
     oauth.init_app(app)
     app.register_blueprint(banks_views.bp)
@@ -87,6 +90,7 @@ def register(app: Flask) -> None:
     api.init_app(app)
     for blp in (
         accounts_api.blp,
+        security_api.blp,
         audit_api.blp,
         bureau_approvals.blp,
         budget_api.blp,
@@ -103,8 +107,9 @@ def register(app: Flask) -> None:
     for blp in (merchants_api.blp, redemption_api.blp, webhooks_api.blp):
         csrf.exempt(blp)
         api.register_blueprint(blp)
-    csrf.exempt(wallet_api.blp)
-    api.register_blueprint(wallet_api.blp)
+    for blp in (wallet_api.blp, rights_api.blp):
+        csrf.exempt(blp)  # cookie-authenticated changes are checked by protect_cookie_api_call
+        api.register_blueprint(blp)
     csrf.exempt(public_api.blp)  # read-only
     api.register_blueprint(public_api.blp)
     csrf.exempt(filings_api.blp)  # read-only

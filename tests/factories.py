@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import itertools
 
+import pyotp
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from app import context
+from app import clock, context
 from app.accounts import consents, services, sessions
-from app.accounts.models import MerchantRole, OrganisationKind, User
+from app.accounts.models import MerchantRole, OrganisationKind, SecondFactor, User
 from app.accounts.roles import STAFF_ROLES, Role
 from app.audit.services import SYSTEM
 from app.config import NOTICE_VERSION
+from app.db import db
 from app.merchants.models import Merchant, MerchantKind, MerchantStatus
 
 PASSWORD = "green2026pass"
@@ -55,11 +57,16 @@ def make_user(session: Session, role: Role = Role.RESIDENT, **fields: object) ->
 
 
 def log_in(client: FlaskClient, user: User) -> None:
-    """Start a web session for ``user`` without going through the sign-in form."""
+    """Start a web session for ``user`` without going through the sign-in form (nor, for staff,
+    the second factor)."""
+    marks = sessions.marks(user)
+    with client.application.app_context():
+        sessions.record(db.session, user.id, marks["sid"], ip="127.0.0.1", user_agent="test")
+        db.session.commit()
     with client.session_transaction() as flask_session:
         flask_session["_user_id"] = str(user.id)
         flask_session["_fresh"] = True
-        flask_session.update(sessions.marks(user))
+        flask_session.update(marks)
 
 
 #: Each code page and the address its "text me a code" button posts to.
@@ -89,3 +96,29 @@ def csrf_token_from(client: FlaskClient, url: str) -> str:
     """The CSRF token a page hands out (from its <meta name="csrf-token">)."""
     html = client.get(url).get_data(as_text=True)
     return html.split('name="csrf-token" content="')[1].split('"')[0]
+
+
+def credentials(user: User, password: str = PASSWORD) -> dict[str, str]:
+    """What ``POST /api/v1/auth/tokens`` takes for ``user``: staff also give a fresh code."""
+    body = {"mobile": user.mobile, "password": password}
+    if user.role in STAFF_ROLES:
+        body["otp"] = staff_code(user)
+    return body
+
+
+def staff_code(user: User) -> str:
+    """A code the staff member's authenticator shows now, enrolling them first if need be.
+
+    Each call may use the code of the current step again: tests sign in many times a second.
+    """
+    session = object_session(user)
+    assert session is not None
+    factor = session.get(SecondFactor, user.id)
+    if factor is None:
+        factor = SecondFactor(
+            user_id=user.id, secret=pyotp.random_base32(), confirmed_at=clock.now()
+        )
+        session.add(factor)
+    factor.last_step = None
+    session.flush()
+    return pyotp.TOTP(factor.secret).at(clock.now())

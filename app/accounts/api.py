@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
 from app import context as edge
-from app.accounts import approvals, codes, consents, memberships, schemas, services
+from app.accounts import approvals, codes, consents, memberships, schemas, services, two_factor
 from app.accounts.auth import bearer_token, current_actor, requires
 from app.accounts.models import CodePurpose, User
 from app.accounts.roles import STAFF_ROLES, Permission, Role
@@ -43,6 +43,7 @@ PUBLIC: list[dict[str, list[str]]] = []  # routes open without credentials
 @sign_in_limits
 def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
     """Exchange a mobile number and password for a bearer token."""
+    otp = credentials.pop("otp")
     user = services.authenticate(db.session, **credentials)
     if user is None:
         g.sign_in_failed = True
@@ -50,9 +51,12 @@ def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
             "sign_in", "failure", account=masked_account(credentials["mobile"]), via="api"
         )
         abort(401, message=str(_l("Wrong mobile number or password.")), reason="bad_credentials")
+    if two_factor.required_for(user):
+        _second_factor(user, otp)
     token, expires_at = services.issue_api_token(
-        db.session, user, lifetime_seconds=current_app.config["API_TOKEN_LIFETIME_SECONDS"]
-    )
+        db.session, user, lifetime_seconds=current_app.config["API_TOKEN_LIFETIME_SECONDS"],
+        ip=request.remote_addr,
+    )  # fmt: skip
     security_event("sign_in", "success", user_id=user.id, via="api")
     security_event("api_token.create", "success", user_id=user.id, expires_at=expires_at)
     return {"token": token, "expires_at": expires_at}
@@ -113,6 +117,24 @@ def reset_password(data: dict[str, Any]) -> None:
     with keeping_writes():
         user = codes.reset_password(db.session, edge.code_key(), **data)
     security_event("password.reset", "success", user_id=user.id, via="api")
+
+
+def _second_factor(user: User, otp: str | None) -> None:
+    """Staff give their authenticator's code with the password; a wrong one counts as a failed
+    sign-in."""
+    if not otp:
+        g.sign_in_failed = True
+        abort(
+            401,
+            message=str(_l("Staff accounts also give the code from their authenticator (otp).")),
+            reason="second_factor_required",
+        )
+    try:
+        two_factor.check(db.session, user.id, otp)
+    except DomainError as error:
+        g.sign_in_failed = True
+        security_event("sign_in.second_factor", "failure", user_id=user.id, reason=error.reason)
+        raise
 
 
 @blp.delete("/auth/tokens/current")

@@ -25,7 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or not sessions.still_valid(user):
+    if user is None or not user.is_active or not sessions.still_valid(db.session, user):
         return None
     return user
 
@@ -87,8 +87,10 @@ def sign_in_by_bearer_token() -> None:
     if row is None:
         g._login_user = login_manager.anonymous_user()
         return
-    g._login_user = Principal(*row)
+    *principal, token_id, last_used_at = row
+    g._login_user = Principal(*principal)
     g.authenticated_by_token = True
+    sessions.token_used(token_id, last_used_at)
 
 
 def skip_cookie_upkeep_on_token_calls(app: Flask) -> None:

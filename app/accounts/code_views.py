@@ -129,7 +129,7 @@ def sign_up_page() -> Any:
         return render_form_error(template, form, error)
     consents.record_notice(db.session, user.id, version=_notice_version(), channel="web")
     session.pop("code_mobile", None)
-    sessions.start(user)
+    sessions.start(db.session, user)
     flash(_("Welcome! Your account is ready."), "success")
     return redirect(url_for("public.home"))
 
@@ -190,7 +190,7 @@ def _notice_version() -> str:
 def start_session(user: User) -> None:
     """Sign in on this browser; an account that has not accepted the current privacy notice is
     asked to before anything else."""
-    sessions.start(user)
+    sessions.start(db.session, user)
     if codes.signs_up_itself(user.role) and (
         consents.accepted_notice_version(db.session, user.id) != _notice_version()
     ):
@@ -208,7 +208,7 @@ def privacy_notice() -> str:
     return render_template("accounts/privacy.html", version=_notice_version())
 
 
-@bp.route("/me/privacy", methods=["GET", "POST"], endpoint="accept_notice")
+@bp.route("/me/privacy-notice", methods=["GET", "POST"], endpoint="accept_notice")
 @login_required
 def accept_notice() -> Any:
     form = forms.NoticeForm()

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.accounts import sessions, two_factor
 from app.accounts.models import CodePurpose, OneTimeCode, User
 from app.accounts.password_policy import check_password
 from app.accounts.roles import Role
@@ -141,6 +142,12 @@ def sign_in_by_code(session: Session, key: bytes, *, mobile: str, code: str) -> 
     user = session.scalar(sa.select(User).where(User.mobile == mobile, User.is_active))
     if user is None:  # deactivated since the code was sent
         raise DomainError("account_inactive", _l("This account cannot sign in."), status=403)
+    if two_factor.required_for(user):  # a texted code must not stand in for the authenticator
+        raise DomainError(
+            "second_factor_required",
+            _l("Staff sign in with their password and the code from their authenticator."),
+            status=403,
+        )
     user.last_sign_in_at = clock.now()
     session.flush()
     return user
@@ -159,6 +166,7 @@ def reset_password(
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
     user.session_version += 1
+    sessions.end_rows(session, user.id)
     session.flush()
     holder = Actor(user_id=user.id, role=user.role)
     audit.record(session, holder, "password.reset", "user", user.id, {"via": "sms_code"})
@@ -169,3 +177,8 @@ def signs_up_itself(role: Role) -> bool:
     """Accounts made by their holders accept the privacy notice; staff accounts are made by
     the bureau or a merchant under their own terms."""
     return role in (Role.RESIDENT, Role.ORGANISATION)
+
+
+def erase_for(session: Session, mobile: str) -> int:
+    """Delete every code texted to a closed account's number (its erasure); how many rows."""
+    return session.execute(sa.delete(OneTimeCode).where(OneTimeCode.mobile == mobile)).rowcount or 0

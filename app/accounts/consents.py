@@ -107,3 +107,8 @@ def withdraw(session: Session, user_id: int, consent_id: int, *, channel: str) -
     session.add(withdrawal)
     session.flush()
     return withdrawal
+
+
+def erase(session: Session, user_id: int) -> int:
+    """Delete a closed account's consents (its erasure); how many rows."""
+    return session.execute(sa.delete(Consent).where(Consent.user_id == user_id)).rowcount or 0

@@ -17,6 +17,11 @@ class SignInForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[InputRequired()])
 
 
+class SecondFactorForm(FlaskForm):
+    code = StringField(_l("Code from your authenticator, or a recovery code"),
+                       validators=[InputRequired(), Length(max=32)])  # fmt: skip
+
+
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[InputRequired()])
     new_password = PasswordField(_l("New password"), validators=[InputRequired()])

@@ -205,3 +205,13 @@ def organisations_of_resident(session: Session, resident: User) -> list[Organisa
             .order_by(Organisation.name)
         )
     )
+
+
+def forget_member(session: Session, resident: User) -> None:
+    """Take a closing resident out of every organisation and drop invitations to their number."""
+    session.execute(
+        sa.delete(OrganisationMember).where(OrganisationMember.resident_id == resident.id)
+    )
+    session.execute(
+        sa.delete(OrganisationInvitation).where(OrganisationInvitation.mobile == resident.mobile)
+    )

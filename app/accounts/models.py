@@ -11,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.roles import Permission, Role, role_has
 from app.db import Base, BigId, UTCDateTime, created_at, intpk, str_enum
+from app.sealing import SealedString
+
+#: What the TOTP secrets are sealed for (their key is derived from SECRET_KEY with it).
+TOTP_SECRET_PURPOSE = b"tanpuhui totp secrets v1"
 
 
 class MerchantRole(enum.StrEnum):
@@ -74,6 +78,12 @@ class User(Base):
         server_default="0",
         comment="Bumped at sign-out, password change and deactivation: older sessions and tokens "
         "end",
+    )
+
+    erased_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime,
+        comment="When a closed account's personal information was erased; the row stays as the "
+        "pseudonym its reductions and ledger entries are kept under",
     )
 
     merchant = relationship("Merchant", foreign_keys=[merchant_id], lazy="raise")
@@ -202,6 +212,76 @@ class ApiToken(Base):
         server_default="0",
         comment="The account's session version when the token was issued",
     )
+    created_ip: Mapped[str | None] = mapped_column(
+        sa.String(45), comment="The address the token was created from"
+    )
+    last_used_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="Last call made with it (written at most once a minute)"
+    )
+    last_used_ip: Mapped[str | None] = mapped_column(
+        sa.String(45), comment="The address of that call"
+    )
+
+
+class UserSession(Base):
+    """A signed-in browser, so its holder sees it and ends it from anywhere.
+
+    The cookie names the row by a random id whose SHA-256 alone is stored here; a session whose
+    row has ended signs nobody in.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = ({"comment": "Web sessions: where and when each started and was last used"},)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"), index=True)
+    sid_hash: Mapped[str] = mapped_column(
+        sa.String(64), unique=True, comment="SHA-256 (hex) of the cookie's session id"
+    )
+    created_at: Mapped[created_at]
+    last_seen_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, comment="Last request (written at most once a minute)"
+    )
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45), comment="Where it signed in")
+    last_ip: Mapped[str | None] = mapped_column(sa.String(45), comment="Where it was last used")
+    user_agent: Mapped[str | None] = mapped_column(sa.String(200), comment="The browser's name")
+    ended_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="Signed out, ended by its holder, or ended by a password change"
+    )
+
+
+class SecondFactor(Base):
+    """A staff member's TOTP authenticator: sealed secret, and the last time step it accepted
+    (a code is never accepted twice)."""
+
+    __tablename__ = "second_factors"
+    __table_args__ = ({"comment": "Staff TOTP enrolments (secrets sealed under SECRET_KEY)"},)
+
+    user_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("users.id"), primary_key=True, autoincrement=False
+    )
+    secret: Mapped[str] = mapped_column(
+        SealedString(TOTP_SECRET_PURPOSE), comment="Base32 TOTP secret, sealed (AES-GCM)"
+    )
+    confirmed_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="When a first code proved the authenticator; empty while enrolling"
+    )
+    last_step: Mapped[int | None] = mapped_column(
+        sa.BigInteger, comment="The 30-second step of the last accepted code"
+    )
+    created_at: Mapped[created_at]
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for the authenticator once (only its SHA-256 kept)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = ({"comment": "Staff recovery codes, as SHA-256 only; each used once"},)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), comment="SHA-256 (hex) of the code")
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApprovalAction(enum.StrEnum):

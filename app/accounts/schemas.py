@@ -13,6 +13,36 @@ from app.api.fields import StrictBoolean
 class CredentialsIn(ma.Schema):
     mobile = ma.fields.String(required=True, metadata={"example": "13800138000"})
     password = ma.fields.String(required=True, load_only=True)
+    otp = ma.fields.String(
+        load_default=None,
+        load_only=True,
+        validate=ma.validate.Length(max=32),
+        metadata={
+            "description": "Staff only: the authenticator's 6-digit code, or a recovery code"
+        },
+    )
+
+
+class SessionOut(ma.Schema):
+    """One of the caller's signed-in browsers."""
+
+    id = ma.fields.Integer()
+    created_at = ma.fields.AwareDateTime()
+    last_seen_at = ma.fields.AwareDateTime()
+    ip_address = ma.fields.String(allow_none=True, metadata={"description": "Where it signed in"})
+    last_ip = ma.fields.String(allow_none=True, metadata={"description": "Where it was last used"})
+    user_agent = ma.fields.String(allow_none=True)
+
+
+class TokenInfoOut(ma.Schema):
+    """One of the caller's live API tokens (never the token itself)."""
+
+    id = ma.fields.Integer()
+    created_at = ma.fields.AwareDateTime()
+    created_ip = ma.fields.String(allow_none=True)
+    last_used_at = ma.fields.AwareDateTime(allow_none=True)
+    last_used_ip = ma.fields.String(allow_none=True)
+    expires_at = ma.fields.AwareDateTime()
 
 
 class PasswordChangeIn(ma.Schema):

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import adapters, clock
+from app.accounts import sessions
 from app.accounts.credit_code import normalise_credit_code
 from app.accounts.models import (
     ApiToken,
@@ -213,13 +214,14 @@ def change_password(
     current_password: str,
     new_password: str,
     keep_token: str | None = None,
+    keep_session: str | None = None,
 ) -> None:
     """The account holder replaces their password, giving the current one (audited).
 
     A wrong current password is refused as :class:`WrongPassword` after its audit entry is
     written, which the edge keeps. Every session and bearer token of the account ends (its session
     version moves on), except ``keep_token``, the one the change was made with; a page keeps its
-    own session with :func:`app.accounts.sessions.carry_on`.
+    own session (``keep_session``, its sid hash) with :func:`app.accounts.sessions.carry_on`.
     """
     if not _verify(user.password_hash, current_password):
         audit.record(session, actor, "password.change_refused", "user", user.id,
@@ -250,7 +252,11 @@ def change_password(
         )
         .values(revoked_at=clock.now())
     ).rowcount
-    audit.record(session, actor, "password.change", "user", user.id, {"tokens_revoked": revoked})
+    ended = sessions.end_rows(session, user.id, keep=keep_session)
+    audit.record(
+        session, actor, "password.change", "user", user.id,
+        {"tokens_revoked": revoked, "sessions_ended": ended},
+    )  # fmt: skip
     session.flush()
 
 
@@ -303,6 +309,7 @@ def set_active(session: Session, actor: Actor, user_id: int, *, active: bool) ->
     user.is_active = active
     if not active:
         user.session_version += 1  # its sessions and tokens end now, and stay ended if re-enabled
+        sessions.end_rows(session, user.id)
     audit.record(
         session, actor, "staff.enable" if active else "staff.disable", "user", user.id,
         {"is_active": active},
@@ -326,7 +333,9 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_api_token(session: Session, user: User, *, lifetime_seconds: int) -> tuple[str, datetime]:
+def issue_api_token(
+    session: Session, user: User, *, lifetime_seconds: int, ip: str | None = None
+) -> tuple[str, datetime]:
     """A new bearer token (returned once, stored as its SHA-256) and when it expires."""
     token = "tph_" + secrets.token_urlsafe(32)
     expires_at = clock.now() + timedelta(seconds=lifetime_seconds)
@@ -336,6 +345,7 @@ def issue_api_token(session: Session, user: User, *, lifetime_seconds: int) -> t
             token_hash=_token_digest(token),
             expires_at=expires_at,
             session_version=user.session_version,
+            created_ip=ip,
         )
     )
     session.flush()
@@ -366,6 +376,8 @@ _PRINCIPAL_FOR_TOKEN = (
         _users.c.merchant_id,
         _users.c.merchant_role,
         _users.c.must_change_password,
+        _tokens.c.id,
+        _tokens.c.last_used_at,
     )
     .select_from(_tokens.join(_users, _tokens.c.user_id == _users.c.id))
     .where(
@@ -379,9 +391,9 @@ _PRINCIPAL_FOR_TOKEN = (
 
 
 def principal_for_token(connection: sa.Connection, token: str) -> sa.Row[Any] | None:
-    """``(id, role, merchant_id, merchant_role, must_change_password)`` of the active account a
-    live (unrevoked, unexpired) bearer token belongs to, or None: the same rule as
-    :func:`user_for_token`."""
+    """``(id, role, merchant_id, merchant_role, must_change_password, token_id,
+    token_last_used_at)`` of the active account a live (unrevoked, unexpired) bearer token belongs
+    to, or None: the same rule as :func:`user_for_token`."""
     params = {"token_hash": _token_digest(token), "now": clock.now()}
     return adapters.of(connection).first(connection, _PRINCIPAL_FOR_TOKEN, params)
 

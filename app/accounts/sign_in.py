@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
@@ -142,3 +142,20 @@ def code_request_limits(view: F) -> F:
         deduct_when=_code_requested,
     )
     return per_address(per_number(view))
+
+
+def _second_step_account() -> str:
+    step = session.get("second_step")
+    return "account:" + (str(step.get("uid")) if isinstance(step, dict) else "")
+
+
+def second_factor_limits(view: F) -> F:
+    """Wrong second-factor codes are limited per account like wrong passwords (the page and the
+    token endpoint each count theirs), so six digits are not guessed by trying."""
+    return limiter.shared_limit(
+        lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"],
+        "second-factor-account",
+        key_func=_second_step_account,
+        methods=["POST"],
+        deduct_when=_failed,
+    )(view)

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.accounts import code_views, forms, memberships, services, sessions
+from app.accounts import code_views, forms, memberships, second_step, services, sessions, two_factor
 from app.accounts.auth import current_actor, requires
 from app.accounts.code_views import render_form_error
 from app.accounts.models import OrganisationKind
@@ -27,6 +27,7 @@ from app.db import db
 from app.error_handlers import is_api_request
 from app.errors import DomainError
 from app.observability import security_event
+from app.redirects import local_path
 
 bp = Blueprint("accounts", __name__)
 
@@ -45,6 +46,9 @@ def sign_in() -> Any:
         security_event("sign_in", "failure", account=masked_account(form.mobile.data), via="page")
         flash(_("Wrong mobile number or password."), "error")
         return render_template("accounts/sign_in.html", form=form), 401
+    if two_factor.required_for(user):
+        second_step.begin(user, local_path(request.args.get("next")))
+        return redirect(url_for("security.second_factor"))
     code_views.start_session(user)
     security_event("sign_in", "success", user_id=user.id, via="page")
     return redirect(code_views.after_sign_in())
@@ -65,6 +69,7 @@ OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
         "static",
         "accounts.change_password",
         "accounts.sign_out",
+        "security.second_factor",
         "i18n.switch_language",
         "accounts_api.change_password",
         "accounts_api.revoke_current_token",
@@ -106,6 +111,7 @@ def change_password() -> Any:
                 current_user,
                 current_password=form.current_password.data,
                 new_password=form.new_password.data,
+                keep_session=sessions.current_sid_hash(),
             )
     except DomainError as error:
         return render_form_error(template, form, error)
@@ -137,7 +143,7 @@ def sign_up_organisation() -> Any:
         )
     except DomainError as error:
         return render_form_error(template, form, error)
-    sessions.start(user)
+    sessions.start(db.session, user)
     flash(_("Welcome! Your organisation's account is ready."), "success")
     return redirect(url_for("public.home"))
 

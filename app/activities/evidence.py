@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from app.activities.models import EvidenceFile
+from app.activities.models import Activity, EvidenceFile
 from app.errors import DomainError
 
 _SIGNATURES = (
@@ -85,3 +85,24 @@ def used_before(session: Session, evidence: EvidenceFile) -> bool:
         )
         > 0
     )
+
+
+def erase_owned(session: Session, owner_id: int, *, directory: str) -> int:
+    """Forget every evidence file ``owner_id`` uploaded (a closed account's erasure): the rows,
+    their activities' links to them, and each file no one else uploaded too; how many rows."""
+    owned = list(session.scalars(sa.select(EvidenceFile).where(EvidenceFile.owner_id == owner_id)))
+    if not owned:
+        return 0
+    ids = [evidence.id for evidence in owned]
+    session.execute(
+        sa.update(Activity)
+        .where(Activity.evidence_id.in_(ids))
+        .values(evidence_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(sa.delete(EvidenceFile).where(EvidenceFile.id.in_(ids)))
+    for digest in {evidence.sha256 for evidence in owned}:
+        shared = session.scalar(sa.select(EvidenceFile.id).where(EvidenceFile.sha256 == digest))
+        if shared is None:
+            path_for(directory, digest).unlink(missing_ok=True)
+    return len(ids)

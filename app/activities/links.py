@@ -182,3 +182,11 @@ def purge_held(session: Session, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+def erase_links(session: Session, participant_id: int) -> int:
+    """Forget every identifier the participant linked (a closed account's erasure); how many."""
+    result = session.execute(
+        sa.delete(LinkedIdentifier).where(LinkedIdentifier.participant_id == participant_id)
+    )
+    return result.rowcount or 0

@@ -29,6 +29,9 @@ def N_(message: str) -> str:
 WALLETS_PER_CHUNK = 500
 #: Rows deleted per committed chunk of the purges.
 ROWS_PER_CHUNK = 5000
+#: Closed accounts erased, and copies of data built, per committed chunk.
+CLOSURES_PER_CHUNK = 50
+EXPORTS_PER_CHUNK = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,29 @@ def _purge_partner_messages(session: Session, context: JobContext, _after: Any) 
         session, now=context.now, retention=timedelta(days=days), limit=ROWS_PER_CHUNK
     )
     return Step({"messages": purged}, True if purged == ROWS_PER_CHUNK else None)
+
+
+def _erase_closed_accounts(session: Session, context: JobContext, _after: Any) -> Step:
+    from app.rights import closure
+
+    settings = closure.settings_from(context.config, app_context.ledger_policy())
+    erased = closure.erase_due(session, settings, now=context.now, limit=CLOSURES_PER_CHUNK)
+    return Step({"accounts": erased}, True if erased == CLOSURES_PER_CHUNK else None)
+
+
+def _data_exports(session: Session, context: JobContext, _after: Any) -> Step:
+    from app.rights import exports
+
+    settings = exports.settings_from(context.config, app_context.methodologies())
+    built = exports.build_pending(session, settings, limit=EXPORTS_PER_CHUNK)
+    expired = exports.erase_expired(session, now=context.now, directory=settings.export_dir)
+    return Step({"built": built, "expired": expired}, True if built == EXPORTS_PER_CHUNK else None)
+
+
+def _exports_waiting(session: Session) -> bool:
+    from app.rights import exports
+
+    return exports.has_pending(session)
 
 
 def _daily_statistics(session: Session, context: JobContext, _after: Any) -> Step:
@@ -229,6 +255,23 @@ JOBS: dict[str, Job] = {
             description=N_("Forget partners' message ids once their retention period has passed"),
             cron={"hour": 3, "minute": 50},
             run=_purge_partner_messages,
+        ),
+        Job(
+            name="erase-closed-accounts",
+            description=N_("Erase closed accounts whose cooling-off period has ended"),
+            cron={"minute": 25},
+            run=_erase_closed_accounts,
+        ),
+        Job(
+            name="data-exports",
+            description=N_(
+                "Make the copies of their data residents asked for; delete expired ones"
+            ),
+            cron={"minute": 35},
+            run=_data_exports,
+            lease_seconds=1800,
+            poll_seconds=30.0,
+            due=_exports_waiting,
         ),
         Job(
             name="daily-statistics",

@@ -107,7 +107,7 @@ def apply() -> Any:
         return render_form_error(template, form, error)
     if not current_user.is_authenticated:
         manager = services.staff_of(db.session, merchant.id)[0]
-        sessions.start(manager)
+        sessions.start(db.session, manager)
     flash(_("Thank you! The bureau will review your application."), "success")
     return redirect(url_for("public.home"))
 

@@ -18,7 +18,7 @@ from app.audit.services import SYSTEM
 from app.errors import DomainError
 from app.ledger import services as ledger
 from app.ledger.policy import LedgerPolicy
-from tests.factories import PASSWORD, csrf_token_from, log_in, make_user, next_mobile
+from tests.factories import credentials, csrf_token_from, log_in, make_user, next_mobile
 from tests.merchants.support import SHANGHAI, balance
 
 NEW_ADMIN = {"password": "an-admins-long-passphrase", "display_name": "新管理员",
@@ -35,9 +35,7 @@ def made_by(session, creator: User) -> User:
 
 
 def bearer(client, user: User) -> dict[str, str]:
-    response = client.post(
-        "/api/v1/auth/tokens", json={"mobile": user.mobile, "password": PASSWORD}
-    )
+    response = client.post("/api/v1/auth/tokens", json=credentials(user))
     assert response.status_code == 201, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 

@@ -10,13 +10,20 @@ from app.accounts.models import ApiToken, User
 from app.accounts.roles import Role
 from app.audit.models import AuditEntry
 from tests.accounts.test_accounts_api import assert_error
-from tests.factories import PASSWORD, csrf_token_from, log_in, make_user, next_mobile
+from tests.factories import (
+    PASSWORD,
+    credentials,
+    csrf_token_from,
+    log_in,
+    make_user,
+    next_mobile,
+)
 
 NEW = "a brand new pass"
 
 
-def token_for(client, mobile: str, password: str = PASSWORD) -> dict[str, str]:
-    response = client.post("/api/v1/auth/tokens", json={"mobile": mobile, "password": password})
+def token_for(client, user: User, password: str = PASSWORD) -> dict[str, str]:
+    response = client.post("/api/v1/auth/tokens", json=credentials(user, password))
     assert response.status_code == 201, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
@@ -43,8 +50,8 @@ def audit_actions(session, user: User) -> list[str]:
 @pytest.mark.parametrize("role", list(Role))
 def test_every_account_changes_its_password_through_the_api(client, session, role):
     user = make_user(session, role)
-    headers = token_for(client, user.mobile)
-    other = token_for(client, user.mobile)
+    headers = token_for(client, user)
+    other = token_for(client, user)
     assert change(client, headers).status_code == 204
     assert (
         client.post(
@@ -52,7 +59,7 @@ def test_every_account_changes_its_password_through_the_api(client, session, rol
         ).status_code
         == 401
     )
-    token_for(client, user.mobile, NEW)
+    token_for(client, user, NEW)
     assert client.get("/api/v1/me", headers=headers).status_code == 200  # the one it used
     assert client.get("/api/v1/me", headers=other).status_code == 401  # revoked
     assert audit_actions(session, user) == ["password.change"]
@@ -60,7 +67,7 @@ def test_every_account_changes_its_password_through_the_api(client, session, rol
 
 def test_a_wrong_current_password_changes_nothing_but_is_audited(client, session):
     user = make_user(session)
-    headers = token_for(client, user.mobile)
+    headers = token_for(client, user)
     before = session.scalar(sa.select(User.password_hash).where(User.id == user.id))
     body = assert_error(change(client, headers, current="not my password"), 422,
                         "wrong_password", "current_password")  # fmt: skip
@@ -76,7 +83,7 @@ def test_a_wrong_current_password_changes_nothing_but_is_audited(client, session
 
 def test_the_new_password_follows_the_rule_at_each_limit(client, session):
     user = make_user(session)
-    headers = token_for(client, user.mobile)
+    headers = token_for(client, user)
     current = PASSWORD
     for new, status in (("n" * 11, 422), ("n" * 12, 204), ("m" * 129, 422), ("m" * 128, 204),
                         ("1qaz2wsx3edc", 422), ("m" * 128, 422)):  # fmt: skip
@@ -100,7 +107,7 @@ def test_signed_out_callers_are_refused(client):
 
 def test_wrong_current_passwords_are_limited_per_account_on_page_and_api(client, session):
     user = make_user(session)
-    headers = token_for(client, user.mobile)
+    headers = token_for(client, user)
     for _ in range(4):
         assert change(client, headers, current="not my password").status_code == 422
     page = client.application.test_client()
@@ -141,13 +148,13 @@ def test_staff_made_by_an_admin_change_the_password_before_anything_else(client,
         "/api/v1/bureau/staff",
         json={"mobile": mobile, "password": "given-by-admin-1", "display_name": "审核员",
               "role": "bureau_reviewer"},
-        headers=token_for(client, admin.mobile),
+        headers=token_for(client, admin),
     )  # fmt: skip
     assert created.status_code == 201
     staff = session.scalar(sa.select(User).where(User.mobile == mobile))
     assert staff.must_change_password and not admin.must_change_password
 
-    headers = token_for(client, mobile, "given-by-admin-1")
+    headers = token_for(client, staff, "given-by-admin-1")
     assert_error(client.get("/api/v1/me", headers=headers), 403, "password_change_required")
     page = client.application.test_client()
     log_in(page, staff)

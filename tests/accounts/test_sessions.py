@@ -13,7 +13,7 @@ from app import clock
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit.models import AuditEntry
-from tests.factories import PASSWORD, csrf_token_from, log_in, make_user
+from tests.factories import PASSWORD, credentials, csrf_token_from, log_in, make_user
 
 NEW = "a-brand-new-passphrase-9"
 
@@ -32,9 +32,7 @@ def sign_out(client) -> None:
 
 
 def token_of(client, user: User) -> dict[str, str]:
-    response = client.post(
-        "/api/v1/auth/tokens", json={"mobile": user.mobile, "password": PASSWORD}
-    )
+    response = client.post("/api/v1/auth/tokens", json=credentials(user))
     assert response.status_code == 201
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 

@@ -7,11 +7,11 @@ import sqlalchemy as sa
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit.models import AuditEntry
-from tests.factories import PASSWORD, csrf_token_from, log_in, make_user, next_mobile
+from tests.factories import PASSWORD, credentials, csrf_token_from, log_in, make_user, next_mobile
 
 
 def bearer(client, user) -> dict[str, str]:
-    token = client.post("/api/v1/auth/tokens", json={"mobile": user.mobile, "password": PASSWORD})
+    token = client.post("/api/v1/auth/tokens", json=credentials(user))
     return {"Authorization": f"Bearer {token.get_json()['token']}"}
 
 

@@ -36,16 +36,16 @@ def test_a_new_notice_version_is_accepted_at_the_next_sign_in(app, client, sessi
     before = _rows(session)
     app.config["PRIVACY_NOTICE_VERSION"] = "2027-01-01"
     response = _sign_in(client, resident.mobile)
-    assert response.headers["Location"].endswith("/me/privacy")
+    assert response.headers["Location"].endswith("/me/privacy-notice")
     # Every other page leads back to the notice until it is accepted.
-    assert client.get("/me").headers["Location"].endswith("/me/privacy")
-    page = client.get("/me/privacy").get_data(as_text=True)
+    assert client.get("/me").headers["Location"].endswith("/me/privacy-notice")
+    page = client.get("/me/privacy-notice").get_data(as_text=True)
     assert "隐私政策已更新" in page and "2027-01-01" in page
-    token = csrf_token_from(client, "/me/privacy")
-    refused = client.post("/me/privacy", data={"csrf_token": token})
+    token = csrf_token_from(client, "/me/privacy-notice")
+    refused = client.post("/me/privacy-notice", data={"csrf_token": token})
     assert refused.status_code == 400 and "请阅读并同意隐私政策" in refused.get_data(as_text=True)
     assert _rows(session) == before
-    accepted = client.post("/me/privacy", data={"csrf_token": token, "consent": "y"})
+    accepted = client.post("/me/privacy-notice", data={"csrf_token": token, "consent": "y"})
     assert accepted.status_code == 302
     assert client.get("/me").status_code == 200
     after = _rows(session)
@@ -54,7 +54,7 @@ def test_a_new_notice_version_is_accepted_at_the_next_sign_in(app, client, sessi
     assert new[1] == "granted" and new[4] == "2027-01-01"
     # Signed in again under the same version, nothing is asked.
     client.post("/sign-out", data={"csrf_token": csrf_token_from(client, "/me")})
-    assert "/me/privacy" not in _sign_in(client, resident.mobile).headers["Location"]
+    assert "/me/privacy-notice" not in _sign_in(client, resident.mobile).headers["Location"]
 
 
 def test_staff_are_not_asked_to_accept_the_residents_notice(app, client, session):
@@ -64,7 +64,7 @@ def test_staff_are_not_asked_to_accept_the_residents_notice(app, client, session
     reviewer.must_change_password = False
     session.commit()
     app.config["PRIVACY_NOTICE_VERSION"] = "2027-01-01"
-    assert "/me/privacy" not in _sign_in(client, reviewer.mobile).headers["Location"]
+    assert "/me/privacy-notice" not in _sign_in(client, reviewer.mobile).headers["Location"]
 
 
 def _link_on_the_page(client, number: str, **extra: str):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from app.accounts.roles import Role
 from app.activities.models import Activity, ActivitySource, ActivityStatus, EvidenceFile
-from tests.factories import PASSWORD, csrf_token_from, log_in, make_user
+from tests.factories import credentials, csrf_token_from, log_in, make_user
 
 URL = "/api/v1/me/activities"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -24,9 +24,7 @@ RECYCLING = {
 
 
 def _bearer(client, user) -> dict[str, str]:
-    response = client.post(
-        "/api/v1/auth/tokens", json={"mobile": user.mobile, "password": PASSWORD}
-    )
+    response = client.post("/api/v1/auth/tokens", json=credentials(user))
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 

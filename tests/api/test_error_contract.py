@@ -18,13 +18,13 @@ from app.api.fields import YUAN_PATTERN
 from app.merchants.models import Offer
 from app.redemption.schemas import StatementOut
 from tests.activities.support import STATUS_URL, make_partner, signed_headers
-from tests.factories import PASSWORD, make_user
+from tests.factories import credentials, make_user
 from tests.merchants.support import api_headers, make_merchant, make_staff
 from tests.merchants.test_offers import offer_body
 
 
 def bearer(client, user) -> dict[str, str]:
-    token = client.post("/api/v1/auth/tokens", json={"mobile": user.mobile, "password": PASSWORD})
+    token = client.post("/api/v1/auth/tokens", json=credentials(user))
     return {"Authorization": f"Bearer {token.get_json()['token']}"}
 
 

@@ -10,13 +10,13 @@ from werkzeug.routing import IntegerConverter
 
 from app.accounts.roles import Role
 from app.api.ids import MAX_ID, IdConverter, parse_id
-from tests.factories import PASSWORD, make_user
+from tests.factories import credentials, make_user
 
 PAST = MAX_ID + 1
 
 
 def bearer(client, user) -> dict[str, str]:
-    token = client.post("/api/v1/auth/tokens", json={"mobile": user.mobile, "password": PASSWORD})
+    token = client.post("/api/v1/auth/tokens", json=credentials(user))
     return {"Authorization": f"Bearer {token.get_json()['token']}"}
 
 

@@ -51,8 +51,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/reset-password"): {role: 400 for role in ROLES},
     ("POST", "/reset-password/code"): {role: 400 for role in ROLES},
     ("GET", "/privacy"): ALL,
-    ("GET", "/me/privacy"): {ANON: 302} | {role: 200 for role in Role},
-    ("POST", "/me/privacy"): {ANON: 302} | {role: 400 for role in Role},
+    ("GET", "/me/privacy-notice"): {ANON: 302} | {role: 200 for role in Role},
+    ("POST", "/me/privacy-notice"): {ANON: 302} | {role: 400 for role in Role},
     ("GET", "/dev/sms-outbox"): ALL,  # development only: 404 in production
     ("POST", "/organisation"): only(Role.ORGANISATION, ok=400),
     ("POST", "/bureau/staff/new"): only(Role.BUREAU_ADMIN, ok=400),
@@ -337,6 +337,31 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/consented/carbon-summary"): {role: 401 for role in ROLES},
     ("GET", "/api/v1/consented/carbon-statement"): {role: 401 for role in ROLES},
     ("GET", "/api/v1/consented/organisation-performance"): {role: 401 for role in ROLES},
+    ("GET", "/sign-in/second-factor"): {role: 302 for role in ROLES},
+    ("POST", "/sign-in/second-factor"): {role: 302 for role in ROLES},
+    ("GET", "/me/security"): {ANON: 302} | {role: 200 for role in Role},
+    ("POST", "/me/sessions/{session}/end"): {ANON: 302} | {role: 404 for role in Role},
+    ("POST", "/me/tokens/{token}/revoke"): {ANON: 302} | {role: 404 for role in Role},
+    ("POST", "/bureau/staff/{staff}/second-factor/reset"): only(Role.BUREAU_ADMIN, ok=302),
+    ("GET", "/api/v1/me/sessions"): {ANON: 401} | {role: 200 for role in Role},
+    ("DELETE", "/api/v1/me/sessions/{session}"): {ANON: 401} | {role: 404 for role in Role},
+    ("GET", "/api/v1/me/tokens"): {ANON: 401} | {role: 200 for role in Role},
+    ("DELETE", "/api/v1/me/tokens/{token}"): {ANON: 401} | {role: 404 for role in Role},
+    ("POST", "/api/v1/bureau/staff/{staff}/second-factor/reset"): api_only(
+        Role.BUREAU_ADMIN, ok=204
+    ),
+    ("GET", "/me/privacy"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/me/privacy/export"): only(Role.RESIDENT, Role.ORGANISATION, ok=302),
+    ("GET", "/me/privacy/exports/{export}/download"): only(
+        Role.RESIDENT, Role.ORGANISATION, ok=404
+    ),
+    ("POST", "/me/privacy/close"): only(Role.RESIDENT, Role.ORGANISATION, ok=302),
+    ("POST", "/me/privacy/close/cancel"): only(Role.RESIDENT, Role.ORGANISATION, ok=302),
+    ("POST", "/api/v1/me/data-exports"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=202)
+    | {Role.RESIDENT: 409, Role.ORGANISATION: 409},  # the page above made one
+    ("GET", "/api/v1/me/data-exports"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/api/v1/me/closure"): api_only(Role.RESIDENT, ok=202),
+    ("DELETE", "/api/v1/me/closure"): api_only(Role.RESIDENT) | {Role.ORGANISATION: 409},
     ("POST", "/sign-out"): {role: 302 for role in ROLES},  # last: it ends the session
 }
 
@@ -357,6 +382,7 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:activity_id>", "{activity}", path)
     path = re.sub(r"<int:link_id>", "{link}", path)
     path = re.sub(r"<int:grant_id>", "{grant}", path)
+    path = re.sub(r"<int:(session|token|export)_id>", r"{\1}", path)
     path = re.sub(r"<int:partner_id>", "{partner}", path)
     path = re.sub(r"<key_id>", "{key}", path)
     path = re.sub(r"<int:batch_id>", "{batch}", path)
@@ -391,6 +417,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"claim": 999_999, "organisation": 999_999, "invitation": 999_999}
     ids |= {"approval": 999_999, "consent": 999_999, "endpoint": 999_999, "delivery": 999_999}
     ids |= {"grant": 999_999}
+    ids |= {"session": 999_999, "token": 999_999, "export": 999_999}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []

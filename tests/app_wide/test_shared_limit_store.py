@@ -54,6 +54,10 @@ def test_counters_expire_with_their_window(tmp_path):
 
 
 def _free_port() -> int:
+    """A free port, unless TANPUHUI_TEST_SERVER_PORT names one (a machine shared by several
+    runs)."""
+    if os.environ.get("TANPUHUI_TEST_SERVER_PORT"):
+        return int(os.environ["TANPUHUI_TEST_SERVER_PORT"])
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,7 +32,9 @@ def serve(
             demo.seed(session)
             if seed is not None:
                 seeded = seed(session)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    # A free port, unless TANPUHUI_BROWSER_PORT names one (a machine shared by several runs).
+    port = int(os.environ.get("TANPUHUI_BROWSER_PORT", "0"))
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.demo import DEMO_PASSWORD
+from tests.browser.staff import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -46,11 +47,7 @@ def test_wrong_password_is_told_on_the_page(live_server, browser_page):
 
 
 def _sign_in(page, live_server, mobile):
-    page.goto(live_server + "/sign-in")
-    page.get_by_label("手机号").fill(mobile)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
+    sign_in(page, live_server, mobile)
 
 
 @pytest.mark.parametrize("width", [390, 1280])

@@ -12,12 +12,13 @@ import time_machine
 from app.accounts.roles import Role
 from app.filings.models import FilingBatch
 from app.jobs.runner import run_job
-from tests.factories import PASSWORD, make_user
+from tests.factories import credentials as token_credentials
+from tests.factories import make_user
 from tests.filings.support import make_reduction, make_version, shanghai
 
 
 def _token(client, user) -> str:
-    credentials = {"mobile": user.mobile, "password": PASSWORD}
+    credentials = token_credentials(user)
     response = client.post("/api/v1/auth/tokens", json=credentials)
     return response.get_json()["token"]
 

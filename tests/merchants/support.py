@@ -30,7 +30,7 @@ from app.merchants.models import (
     staff_stores,
 )
 from app.redemption import services, tokens
-from tests.factories import PASSWORD, make_user, next_mobile
+from tests.factories import PASSWORD, credentials, make_user, next_mobile
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _keys = itertools.count(1)
@@ -133,9 +133,7 @@ def issue(
 
 
 def api_headers(client: FlaskClient, user: User) -> dict[str, str]:
-    response = client.post(
-        "/api/v1/auth/tokens", json={"mobile": user.mobile, "password": PASSWORD}
-    )
+    response = client.post("/api/v1/auth/tokens", json=credentials(user))
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
