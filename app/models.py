@@ -21,9 +21,13 @@ from app.dashboard.models import DailyActivityStatistic, DailyTotal
 from app.filings.models import (
     FilingBatch,
     FilingLine,
-    OffsetAllocation,
     OffsetClaim,
     ParticipantPseudonym,
+    SaleDistribution,
+    SaleShare,
+    UnitIssuance,
+    UnitRange,
+    UnitSale,
 )
 from app.jobs.models import ExpiryNotice, JobLease, JobRun
 from app.ledger.models import Account, Entry, Issuance, Transaction
@@ -54,7 +58,6 @@ __all__ = [
     "MethodologyPreview",
     "MethodologyVersion",
     "Offer",
-    "OffsetAllocation",
     "OffsetClaim",
     "Organisation",
     "OrganisationInvitation",
@@ -65,7 +68,12 @@ __all__ = [
     "Redemption",
     "RedemptionToken",
     "Reduction",
+    "SaleDistribution",
+    "SaleShare",
     "Store",
     "Transaction",
+    "UnitIssuance",
+    "UnitRange",
+    "UnitSale",
     "User",
 ]

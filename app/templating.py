@@ -25,11 +25,25 @@ def register(app: Flask) -> None:
     app.add_template_filter(reasons.message, "reason_text")
     app.add_template_filter(lambda grams: str(tonnes(grams)), "tonnes")
     app.add_template_filter(whole_number, "whole_number")
+    app.add_template_filter(fen_as_yuan, "fen_as_yuan")
+    app.add_template_filter(kilograms, "kilograms")
 
 
 def whole_number(value: int) -> str:
     """Points, grams and counts written one way on every page: 12,345."""
     return f"{value:,}"
+
+
+def fen_as_yuan(fen: int) -> str:
+    """Whole fen as yuan with two decimals: 123456 → 1,234.56."""
+    yuan, cents = divmod(fen, 100)
+    return f"{yuan:,}.{cents:02d}"
+
+
+def kilograms(grams: int) -> str:
+    """Grams as kilograms with up to three decimals: 2500 → 2.5."""
+    whole, rest = divmod(grams, 1000)
+    return f"{whole:,}" + (f".{rest:03d}".rstrip("0") if rest else "")
 
 
 def city_time(instant: datetime) -> str:

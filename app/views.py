@@ -29,7 +29,7 @@ def register(app: Flask) -> None:
     from app.dashboard import api as dashboard_api
     from app.dashboard import views as dashboard_views
     from app.filings import api as filings_api
-    from app.filings import claim_views
+    from app.filings import claim_views, registry_views, sale_views
     from app.filings import views as filings_views
     from app.jobs import views as jobs_views
     from app.merchants import api as merchants_api
@@ -61,6 +61,9 @@ def register(app: Flask) -> None:
         filings_views.verifier_bp,
         claim_views.public_bp,
         claim_views.claims_bp,
+        registry_views.bp,
+        sale_views.bureau_bp,
+        sale_views.resident_bp,
         jobs_views.bp,
         dashboard_views.bp,
     ):
@@ -84,8 +87,9 @@ def register(app: Flask) -> None:
         api.register_blueprint(blp)
     csrf.exempt(wallet_api.blp)
     api.register_blueprint(wallet_api.blp)
-    csrf.exempt(filings_api.blp)  # read-only
-    api.register_blueprint(filings_api.blp)
+    for blp in (filings_api.blp, registry_views.blp):
+        csrf.exempt(blp)  # read-only
+        api.register_blueprint(blp)
     csrf.exempt(dashboard_api.blp)  # read-only open data
     api.register_blueprint(dashboard_api.blp)
     activities_api.document_partner_items(api.spec, context.of(app).kinds)

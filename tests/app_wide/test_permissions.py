@@ -264,6 +264,17 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/bureau/organisations/{organisation}/verify"): only(Role.BUREAU_ADMIN, ok=404),
     ("POST", "/bureau/organisations/{organisation}/reject"): only(Role.BUREAU_ADMIN, ok=404),
     ("GET", "/certificates/{certificate}"): {role: 404 for role in ROLES},
+    ("GET", "/registry"): ALL,
+    ("GET", "/registry.csv"): ALL,
+    ("GET", "/api/v1/registry/ranges"): ALL,
+    ("GET", "/api/v1/registry/search"): {role: 422 for role in ROLES},
+    ("GET", "/bureau/sales"): only(*BUREAU),
+    ("POST", "/bureau/sales"): only(*BUREAU, ok=400),
+    ("POST", "/bureau/sales/{sale}/approve"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/sales/{sale}/refuse"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/sales/{sale}/distribute"): only(*BUREAU, ok=404),
+    ("GET", "/me/proceeds"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/me/proceeds/{sale}"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
     ("GET", "/bureau/jobs/"): only(*BUREAU),
     ("GET", "/dashboard"): ALL,
     ("GET", "/dashboard.csv"): ALL,
@@ -277,7 +288,7 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:user_id>", "{staff}", path)
     path = re.sub(r"<int:transaction_id>", "{transaction}", path)
     path = re.sub(
-        r"<int:(offer|merchant|redemption|claim|organisation|invitation)_id>", r"{\1}", path
+        r"<int:(offer|merchant|redemption|claim|organisation|invitation|sale)_id>", r"{\1}", path
     )
     path = re.sub(r"<code>", "en", path)
     path = re.sub(r"<int:version_id>", "{version}", path)
@@ -317,7 +328,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"evidence": 999_999, "link": 999_999, "partner": 999_999, "key": "pk_none"}
     ids |= {"batch": 999_999, "certificate": "CN-2026-999999", "batch_serial": "TPH-209901-999999"}
     ids |= {"claim": 999_999, "organisation": 999_999, "invitation": 999_999}
-    ids |= {"approval": 999_999}
+    ids |= {"approval": 999_999, "sale": 999_999}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []
