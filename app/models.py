@@ -19,6 +19,8 @@ from app.activities.models import (
 from app.audit.models import AuditEntry
 from app.dashboard.models import DailyActivityStatistic, DailyTotal
 from app.filings.models import (
+    DonatedReduction,
+    Donation,
     FilingBatch,
     FilingLine,
     OffsetClaim,
@@ -45,6 +47,8 @@ __all__ = [
     "DailyActivityStatistic",
     "DailyTotal",
     "DataPartner",
+    "DonatedReduction",
+    "Donation",
     "Entry",
     "EvidenceFile",
     "ExpiryNotice",

@@ -29,7 +29,7 @@ def register(app: Flask) -> None:
     from app.dashboard import api as dashboard_api
     from app.dashboard import views as dashboard_views
     from app.filings import api as filings_api
-    from app.filings import claim_views, registry_views, sale_views
+    from app.filings import claim_views, donation_views, registry_views, sale_views
     from app.filings import views as filings_views
     from app.jobs import views as jobs_views
     from app.merchants import api as merchants_api
@@ -64,6 +64,7 @@ def register(app: Flask) -> None:
         registry_views.bp,
         sale_views.bureau_bp,
         sale_views.resident_bp,
+        donation_views.bp,
         jobs_views.bp,
         dashboard_views.bp,
     ):

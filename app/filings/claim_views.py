@@ -20,7 +20,7 @@ from app.accounts.views import render_form_error
 from app.context import city_zone
 from app.db import db
 from app.errors import DomainError
-from app.filings import claims, forms, units
+from app.filings import claims, donations, forms, units
 from app.filings.models import RetirementPurpose
 
 public_bp = Blueprint("filings_public", __name__)
@@ -114,6 +114,7 @@ def certificate(serial: str) -> str:
         org=org,
         ranges=claims.ranges_of(db.session, claim.id),
         purpose_name=forms.PURPOSE_NAMES[claim.purpose],
+        donors=donations.donors_of(db.session, claim.id),
     )
 
 

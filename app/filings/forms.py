@@ -71,3 +71,10 @@ class SaleForm(FlaskForm):
     ranges = TextAreaField(
         _l("Serial ranges sold, one per line"), validators=[InputRequired(), Length(max=20_000)]
     )
+
+
+class DonationForm(FlaskForm):
+    certificate = StringField(
+        _l("The event's certificate number"), validators=[InputRequired(), Length(max=32)]
+    )
+    kilograms = StringField(_l("Kilograms CO2e to give"), validators=[InputRequired()])

@@ -372,3 +372,34 @@ class SaleShare(Base):
     points: Mapped[int | None] = mapped_column(sa.BigInteger, comment="Points paid, if any")
     kept: Mapped[bool] = mapped_column(comment="Account closed: kept for the programme")
     paid: Mapped[bool] = mapped_column(comment="Points posted or yuan owed recorded")
+
+
+class Donation(Base):
+    """A participant gives some of their own verified reductions to an event (an offset claim):
+    whole reductions not in any live batch, which are then never bundled, sold or given again."""
+
+    __tablename__ = "donations"
+    __table_args__ = (
+        sa.CheckConstraint("donated_g > 0", name="gives_something"),
+        {"comment": "Reductions given by participants to carbon-neutral events"},
+    )
+
+    id: Mapped[intpk]
+    claim_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("offset_claims.id"), index=True, comment="The event"
+    )
+    donor_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"), index=True)
+    donated_g: Mapped[int] = mapped_column(sa.BigInteger, comment="Grams CO2e given")
+    created_at: Mapped[created_at]
+
+
+class DonatedReduction(Base):
+    """One reduction given in a donation; its primary key keeps it given at most once."""
+
+    __tablename__ = "donated_reductions"
+    __table_args__ = ({"comment": "The reductions each donation gave"},)
+
+    reduction_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("reductions.id"), primary_key=True
+    )
+    donation_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("donations.id"), index=True)

@@ -182,12 +182,12 @@ def pay_chunk(session: Session, sale_id: int, rules: PayoutRules, *, limit: int)
              for participant, points, kept in todo if not kept and points],
             reference_type="unit_sale", policy=rules.policy, now=clock.now(),
         )  # fmt: skip
-    conn = session.connection()
-    session.execute(
+    session.execute(  # the chunk is every unpaid share up to its last participant
         sa.update(SaleShare)
         .where(
             SaleShare.sale_id == sale.id,
-            adapters.of(conn).any_of(SaleShare.participant_id, [row[0] for row in todo]),
+            SaleShare.paid.is_(False),
+            SaleShare.participant_id <= todo[-1][0],
         )
         .values(paid=True)
         .execution_options(synchronize_session=False)

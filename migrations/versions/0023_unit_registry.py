@@ -2,8 +2,8 @@
 
 An accepted batch's whole tonnes become serial-numbered units (unit_issuances, unit_ranges); a
 retirement (an approved offset claim) names its beneficiary and purpose and the ranges it
-consumed, replacing the grams-per-batch allocations, which are converted here; pooled sales and
-the shares of their proceeds are new.
+consumed, replacing the grams-per-batch allocations, which are converted here; pooled sales,
+the shares of their proceeds, and donations of reductions to events are new.
 
 Revision ID: 0023
 Revises: 0018
@@ -290,6 +290,63 @@ def upgrade() -> None:
         batch_op.alter_column("purpose", server_default=None, existing_type=sa.String(length=32))
         batch_op.create_check_constraint("names_a_beneficiary", "length(beneficiary) > 0")
 
+    op.create_table(
+        "donations",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "claim_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=False,
+            comment="The event",
+        ),
+        sa.Column("donor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("donated_g", sa.BigInteger(), nullable=False, comment="Grams CO2e given"),
+        sa.Column(
+            "created_at",
+            app.db.UTCDateTime(timezone=True),
+            nullable=False,
+            comment="When the row was created (UTC)",
+        ),
+        sa.CheckConstraint("donated_g > 0", name=op.f("ck_donations_gives_something")),
+        sa.ForeignKeyConstraint(
+            ["claim_id"], ["offset_claims.id"], name=op.f("fk_donations_claim_id_offset_claims")
+        ),
+        sa.ForeignKeyConstraint(
+            ["donor_id"], ["users.id"], name=op.f("fk_donations_donor_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_donations")),
+        comment="Reductions given by participants to carbon-neutral events",
+    )
+    with op.batch_alter_table("donations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_donations_claim_id"), ["claim_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_donations_donor_id"), ["donor_id"], unique=False)
+
+    op.create_table(
+        "donated_reductions",
+        sa.Column(
+            "reduction_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "donation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["donation_id"],
+            ["donations.id"],
+            name=op.f("fk_donated_reductions_donation_id_donations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["reduction_id"],
+            ["reductions.id"],
+            name=op.f("fk_donated_reductions_reduction_id_reductions"),
+        ),
+        sa.PrimaryKeyConstraint("reduction_id", name=op.f("pk_donated_reductions")),
+        comment="The reductions each donation gave",
+    )
+    with op.batch_alter_table("donated_reductions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_donated_reductions_donation_id"), ["donation_id"], unique=False
+        )
+
     _issue_accepted_batches(op.get_bind())
 
     with op.batch_alter_table("offset_allocations", schema=None) as batch_op:
@@ -361,6 +418,13 @@ def _range(
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("donated_reductions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_donated_reductions_donation_id"))
+    op.drop_table("donated_reductions")
+    with op.batch_alter_table("donations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_donations_donor_id"))
+        batch_op.drop_index(batch_op.f("ix_donations_claim_id"))
+    op.drop_table("donations")
     with op.batch_alter_table("offset_claims", schema=None) as batch_op:
         batch_op.drop_constraint("ck_offset_claims_names_a_beneficiary", type_="check")
         batch_op.drop_column("purpose")

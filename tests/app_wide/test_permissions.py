@@ -274,6 +274,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/bureau/sales/{sale}/refuse"): only(*BUREAU, ok=404),
     ("POST", "/bureau/sales/{sale}/distribute"): only(*BUREAU, ok=404),
     ("GET", "/me/proceeds"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/me/donations"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/me/donations"): only(Role.RESIDENT, Role.ORGANISATION, ok=400),
     ("GET", "/me/proceeds/{sale}"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
     ("GET", "/bureau/jobs/"): only(*BUREAU),
     ("GET", "/dashboard"): ALL,
