@@ -16,10 +16,10 @@ PURPOSE_NAMES = {
     RetirementPurpose.VOLUNTARY_CANCELLATION: _l("Voluntary cancellation"),
 }
 STATE_NAMES = {
-    UnitState.ACTIVE: _l("Active"),
-    UnitState.SOLD: _l("Sold"),
-    UnitState.RETIRED: _l("Retired"),
-    UnitState.CANCELLED: _l("Cancelled"),
+    UnitState.ACTIVE: _l("Active units"),
+    UnitState.SOLD: _l("Sold units"),
+    UnitState.RETIRED: _l("Retired units"),
+    UnitState.CANCELLED: _l("Cancelled units"),
 }
 
 

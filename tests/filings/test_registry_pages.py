@@ -110,7 +110,7 @@ def test_the_public_registry_page_csv_and_api(client, session, batch):
     assert _serial(batch, 1, 2) in page and "湖北某钢铁公司" in page
     assert _serial(batch, 3, 6) not in page
     found = client.get(f"/registry?serial={_serial(batch, 2)}").get_data(as_text=True)
-    assert batch.root_hash in found and batch.serial in found and "已售出" in found
+    assert batch.root_hash in found and batch.serial in found and "已售出单位" in found
     missing = client.get("/registry?serial=nonsense")
     assert missing.status_code == 422 and "请输入单位序列号" in missing.get_data(as_text=True)
     bad_vintage = client.get("/registry?vintage=2026-13")
