@@ -126,7 +126,7 @@ def seed_demo(if_empty: bool) -> None:
 
 def register(app: Flask) -> None:
     from app.activities.cli import purge_held_command, simulate_command
-    from app.filings.cli import distribute_sale_command, export_filing
+    from app.filings.cli import cancel_units_command, distribute_sale_command, export_filing
     from app.jobs.cli import jobs_group, scheduler_command
     from app.ledger.cli import register as register_ledger_commands
     from app.methodology.cli import register as register_methodology_commands
@@ -136,6 +136,7 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
     register_methodology_commands(app)
     app.cli.add_command(recompute)
-    for command in (jobs_group, scheduler_command, export_filing, distribute_sale_command):
+    for command in (jobs_group, scheduler_command, export_filing, distribute_sale_command,
+                    cancel_units_command):  # fmt: skip
         app.cli.add_command(command)
     register_ledger_commands(app)

@@ -1,5 +1,5 @@
-"""``tanpuhui verify-filing PACKAGE.zip``, ``tanpuhui export-filing SERIAL`` and
-``tanpuhui distribute-sale SALE_ID``."""
+"""``tanpuhui verify-filing PACKAGE.zip``, ``tanpuhui export-filing SERIAL``,
+``tanpuhui distribute-sale SALE_ID`` and ``tanpuhui cancel-units SERIAL --reason …``."""
 
 from __future__ import annotations
 
@@ -74,3 +74,21 @@ def distribute_sale_command(sale_id: int, chunk: int) -> None:
     except DomainError as error:
         raise click.ClickException(str(error.message)) from error
     click.echo(f"sale {sale_id}: {distributable:,} fen shared among {participants:,} participants")
+
+
+@click.command("cancel-units")
+@click.argument("serial")
+@click.option("--reason", required=True, help="Why, as the registry records it (up to 256)")
+@with_appcontext
+def cancel_units_command(serial: str, reason: str) -> None:
+    """Cancel active units (a registry correction); they are never sold or retired after."""
+    from app.audit.services import SYSTEM
+    from app.filings import units
+
+    try:
+        with db.unit_of_work() as session:
+            cancelled = units.cancel(session, SYSTEM, units.parse(session, serial), reason)
+            first, last = cancelled.first_unit, cancelled.last_unit
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from error
+    click.echo(f"cancelled units {first}-{last} of {serial.split('-B')[0]}")

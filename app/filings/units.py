@@ -29,6 +29,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.audit import services as audit
+from app.audit.services import Actor
 from app.errors import Conflict, DomainError, NotFound
 from app.filings.models import FilingBatch, UnitIssuance, UnitRange, UnitState
 
@@ -229,8 +231,8 @@ def active_units(session: Session) -> int:
     return int(total or 0)
 
 
-def cancel(session: Session, span: Span, note: str) -> UnitRange:
-    """Cancel active units (a registry correction): they can never be sold or retired."""
+def cancel(session: Session, actor: Actor, span: Span, note: str) -> UnitRange:
+    """Cancel active units (a registry correction): they can never be sold or retired (audited)."""
     note = (note or "").strip()
     if not note or len(note) > 256:
         raise DomainError(
@@ -239,4 +241,9 @@ def cancel(session: Session, span: Span, note: str) -> UnitRange:
         )  # fmt: skip
     if not lock_batches(session, [span.batch_id]):
         raise NotFound("unit")
-    return take(session, span, UnitState.CANCELLED, note=note)
+    cancelled = take(session, span, UnitState.CANCELLED, note=note)
+    audit.record(
+        session, actor, "units.cancelled", "unit_range", cancelled.id,
+        {"batch_id": span.batch_id, "first": span.first, "last": span.last, "reason": note},
+    )  # fmt: skip
+    return cancelled

@@ -177,7 +177,7 @@ def test_units_no_longer_active_cannot_be_sold_and_a_stale_sale_is_not_approved(
 
 
 def test_cancelled_units_are_never_sold(session, batch, bureau):
-    units.cancel(session, units.Span(batch.id, 7, 7), "registry correction")
+    units.cancel(session, bureau[0], units.Span(batch.id, 7, 7), "registry correction")
     with pytest.raises(DomainError) as refused:
         _sell(session, bureau[0], batch, _serial(batch, 6, 7))
     assert refused.value.reason == "units_not_active"

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.roles import Role
-from app.filings import units
-from app.filings.models import SaleShare, UnitSale, UnitSaleStatus
+from app.filings import registry, units
+from app.filings.models import SaleShare, UnitSale, UnitSaleStatus, UnitState
 from app.filings.verify import verify_package
 from tests.factories import csrf_token_from, log_in, make_user
 from tests.filings.support import (
@@ -161,3 +161,16 @@ def test_verify_filing_reconcile_and_recompute_pass_after_a_sale(app, client, se
     assert reconciled.exit_code == 0 and "the ledger reconciles" in reconciled.output
     recomputed = runner.invoke(args=["recompute"])
     assert recomputed.exit_code == 0, recomputed.output
+
+
+def test_cancelling_units_with_the_command(app, session, batch):
+    runner = app.test_cli_runner()
+    no_reason = runner.invoke(args=["cancel-units", _serial(batch, 6), "--reason", " "])
+    assert no_reason.exit_code == 1 and "请说明作废" in no_reason.output
+    done = runner.invoke(args=["cancel-units", _serial(batch, 6), "--reason", "double counted"])
+    assert done.exit_code == 0, done.output
+    again = runner.invoke(args=["cancel-units", _serial(batch, 5, 6), "--reason", "again"])
+    assert again.exit_code == 1 and "已不是有效状态" in again.output
+    session.expire_all()
+    (cancelled,) = registry.ranges(session, registry.Filters(state=UnitState.CANCELLED))
+    assert (cancelled.serial, cancelled.note) == (_serial(batch, 6), "double counted")

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.audit.services import SYSTEM
 from app.errors import DomainError
 from app.filings import units
 from app.filings.models import OffsetClaim, UnitIssuance, UnitRange, UnitSale, UnitState
@@ -84,7 +85,7 @@ def test_ranges_never_overlap_and_cover_the_batch(session, issued, operations):
             free = all(expected[n] is UnitState.ACTIVE for n in range(span.first, span.last + 1))
             try:
                 if state is UnitState.CANCELLED:
-                    units.cancel(session, span, "correction")
+                    units.cancel(session, SYSTEM, span, "correction")
                 else:
                     sale_id, claim_id = _owner(session, state, sale_id, claim_id)
                     units.take(
