@@ -199,7 +199,7 @@ class OffsetClaim(Base):
     event_name: Mapped[str] = mapped_column(sa.String(128))
     event_date: Mapped[date] = mapped_column(comment="Local date of the event")
     claimed_g: Mapped[int] = mapped_column(
-        sa.BigInteger, comment="Grams CO2e retired (whole units: 1 t = 1,000,000 g)"
+        sa.BigInteger, comment="Grams CO2e retired for the event (1 t = 1,000,000 g)"
     )
     claimed_by_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
     created_at: Mapped[created_at]
