@@ -130,7 +130,7 @@ def seed_demo(if_empty: bool) -> None:
 
 def register(app: Flask) -> None:
     from app.activities.cli import purge_held_command, simulate_command
-    from app.filings.cli import export_filing
+    from app.filings.cli import cancel_units_command, distribute_sale_command, export_filing
     from app.jobs.cli import jobs_group, scheduler_command
     from app.ledger.cli import register as register_ledger_commands
     from app.methodology.cli import register as register_methodology_commands
@@ -140,7 +140,8 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
     register_methodology_commands(app)
     app.cli.add_command(recompute)
-    for command in (jobs_group, scheduler_command, export_filing):
+    for command in (jobs_group, scheduler_command, export_filing, distribute_sale_command,
+                    cancel_units_command):  # fmt: skip
         app.cli.add_command(command)
     register_ledger_commands(app)
     app.cli.add_command(statement_keys_group)

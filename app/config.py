@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -49,6 +50,20 @@ def _env_decimal(name: str, default: str) -> Decimal:
         return Decimal(value)
     except InvalidOperation as exc:
         raise ConfigError(f"{name} must be a decimal number, got {value!r}") from exc
+
+
+def _env_pattern(name: str, default: str, pattern: str, what: str) -> str:
+    value = os.environ.get(name, default)
+    if not re.fullmatch(pattern, value):
+        raise ConfigError(f"{name} must be {what}, got {value!r}")
+    return value
+
+
+def _env_percent(name: str, default: str) -> Decimal:
+    value = _env_decimal(name, default)
+    if not value.is_finite() or not 0 <= value < 100:
+        raise ConfigError(f"{name} must be a percentage from 0 to below 100, got {value}")
+    return value
 
 
 def _env_tonnes_as_grams(name: str, default: str) -> int:
@@ -231,6 +246,17 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "REDEMPTION_TOKEN_SECONDS": _env_int("REDEMPTION_TOKEN_SECONDS", 60),
         # Tonnes one organisation may request for carbon-neutral events per calendar year.
         "OFFSET_CLAIM_CAP_G": _env_tonnes_as_grams("OFFSET_CLAIM_CAP_TONNES", "100"),
+        # The registry: the city's code at the head of every unit serial (stored with each
+        # batch's units when accepted, so a later change renames nothing); the programme's
+        # percentage of a sale's proceeds; the rest is shared back to the participants, paid as
+        # points at YUAN_PER_POINT_SUBSIDY or recorded as yuan owed.
+        "UNIT_CITY_CODE": _env_pattern(
+            "UNIT_CITY_CODE", "YC", r"[A-Z]{2,8}", "2 to 8 capital letters"
+        ),
+        "SALE_PROGRAMME_SHARE_PERCENT": _env_percent("SALE_PROGRAMME_SHARE_PERCENT", "10"),
+        "SALE_PROCEEDS_PAID_AS": _env_pattern(
+            "SALE_PROCEEDS_PAID_AS", "points", r"points|yuan", "points or yuan"
+        ),
         # No one-person power: wallet adjustments above this many points (either way) and new
         # admins and role changes need a second admin, who may not be one created by the asker
         # (or its creator) within this many days.

@@ -29,11 +29,17 @@ from app.banks.models import (
 )
 from app.dashboard.models import DailyActivityStatistic, DailyTotal
 from app.filings.models import (
+    DonatedReduction,
+    Donation,
     FilingBatch,
     FilingLine,
-    OffsetAllocation,
     OffsetClaim,
     ParticipantPseudonym,
+    SaleDistribution,
+    SaleShare,
+    UnitIssuance,
+    UnitRange,
+    UnitSale,
 )
 from app.jobs.models import ExpiryNotice, JobLease, JobRun
 from app.ledger.models import Account, BudgetMonth, BudgetRelease, Entry, Issuance, Transaction
@@ -61,6 +67,8 @@ __all__ = [
     "DailyTotal",
     "DataExport",
     "DataPartner",
+    "DonatedReduction",
+    "Donation",
     "Entry",
     "EvidenceFile",
     "ExpiryNotice",
@@ -74,7 +82,6 @@ __all__ = [
     "MethodologyPreview",
     "MethodologyVersion",
     "Offer",
-    "OffsetAllocation",
     "OffsetClaim",
     "Organisation",
     "OrganisationInvitation",
@@ -86,10 +93,15 @@ __all__ = [
     "Redemption",
     "RedemptionToken",
     "Reduction",
+    "SaleDistribution",
+    "SaleShare",
     "SecondFactor",
     "StatementKey",
     "Store",
     "Transaction",
+    "UnitIssuance",
+    "UnitRange",
+    "UnitSale",
     "User",
     "UserSession",
     "WebhookAttempt",

@@ -35,7 +35,7 @@ def register(app: Flask) -> None:
     from app.dashboard import api as dashboard_api
     from app.dashboard import views as dashboard_views
     from app.filings import api as filings_api
-    from app.filings import claim_views
+    from app.filings import claim_views, donation_views, registry_views, sale_views
     from app.filings import views as filings_views
     from app.jobs import views as jobs_views
     from app.merchants import api as merchants_api
@@ -75,6 +75,10 @@ def register(app: Flask) -> None:
         filings_views.verifier_bp,
         claim_views.public_bp,
         claim_views.claims_bp,
+        registry_views.bp,
+        sale_views.bureau_bp,
+        sale_views.resident_bp,
+        donation_views.bp,
         jobs_views.bp,
         dashboard_views.bp,
     ):
@@ -110,10 +114,9 @@ def register(app: Flask) -> None:
     for blp in (wallet_api.blp, rights_api.blp):
         csrf.exempt(blp)  # cookie-authenticated changes are checked by protect_cookie_api_call
         api.register_blueprint(blp)
-    csrf.exempt(public_api.blp)  # read-only
-    api.register_blueprint(public_api.blp)
-    csrf.exempt(filings_api.blp)  # read-only
-    api.register_blueprint(filings_api.blp)
+    for blp in (public_api.blp, filings_api.blp, registry_views.blp):
+        csrf.exempt(blp)  # read-only
+        api.register_blueprint(blp)
     csrf.exempt(dashboard_api.blp)  # read-only open data
     api.register_blueprint(dashboard_api.blp)
     for blp in (banks_api.blp, banks_api.bank_blp):

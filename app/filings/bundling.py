@@ -31,6 +31,7 @@ from app.audit.services import SYSTEM, Actor
 from app.errors import NotFound
 from app.filings import package
 from app.filings.models import (
+    DonatedReduction,
     FilingBatch,
     FilingLine,
     ParticipantPseudonym,
@@ -75,6 +76,15 @@ def _next_month(month: date) -> date:
     return (month + timedelta(days=32)).replace(day=1)
 
 
+def _given_away() -> sa.Exists:
+    """Donated reductions are never bundled (:mod:`app.filings.donations`)."""
+    return (
+        sa.select(DonatedReduction.reduction_id)
+        .where(DonatedReduction.reduction_id == Reduction.id)
+        .exists()
+    )
+
+
 def _in_live_batch() -> sa.Exists:
     return (
         sa.select(FilingLine.reduction_id)
@@ -84,9 +94,10 @@ def _in_live_batch() -> sa.Exists:
     )
 
 
-def _free_verified(*conditions: Any) -> sa.Select[Any]:
+def free_verified(*conditions: Any) -> sa.Select[Any]:
+    """Verified reductions in no live batch and never given away."""
     return sa.select(Reduction.id).where(
-        Reduction.status == ReductionStatus.VERIFIED, ~_in_live_batch(), *conditions
+        Reduction.status == ReductionStatus.VERIFIED, ~_in_live_batch(), ~_given_away(), *conditions
     )
 
 
@@ -107,7 +118,7 @@ def bundle_due(
     cutoff, _ = month_bounds(this_month, settings.tz)
     firsts = session.execute(
         sa.select(Reduction.methodology_version_id, sa.func.min(Reduction.occurred_at))
-        .where(Reduction.id.in_(_free_verified(Reduction.occurred_at < cutoff)))
+        .where(Reduction.id.in_(free_verified(Reduction.occurred_at < cutoff)))
         .group_by(Reduction.methodology_version_id)
         .order_by(Reduction.methodology_version_id)
     ).all()
@@ -156,7 +167,7 @@ def bundle_month(
         Reduction.occurred_at >= start,
         Reduction.occurred_at < end,
     )
-    if not session.scalar(sa.select(_free_verified(*in_window).exists())):
+    if not session.scalar(sa.select(free_verified(*in_window).exists())):
         return None
     version = session.get(MethodologyVersion, methodology_version_id)
     if version is None:
@@ -192,7 +203,7 @@ def bundle_month(
             ["batch_id", "reduction_id", "reduction_g", "active"],
             sa.select(
                 sa.literal(batch.id, sa.BigInteger), Reduction.id, Reduction.reduction_g, sa.true()
-            ).where(Reduction.status == ReductionStatus.VERIFIED, *in_window),
+            ).where(Reduction.status == ReductionStatus.VERIFIED, ~_given_away(), *in_window),
         )
         .on_conflict_do_nothing(
             index_elements=[FilingLine.reduction_id], index_where=sa.text("active")

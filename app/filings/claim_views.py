@@ -20,7 +20,8 @@ from app.accounts.views import render_form_error
 from app.context import city_zone
 from app.db import db
 from app.errors import DomainError
-from app.filings import claims, forms
+from app.filings import claims, donations, forms, units
+from app.filings.models import RetirementPurpose
 from app.redemption import qr
 
 public_bp = Blueprint("filings_public", __name__)
@@ -47,7 +48,7 @@ def _offsets_context(org: Organisation) -> dict[str, Any]:
         "org": org,
         "verified": org.verification is Verification.VERIFIED,
         "claims": claims.claims_of(db.session, org.id),
-        "available_g": sum(claims.remaining_by_batch(db.session).values()),
+        "available_g": units.active_units(db.session) * units.GRAMS_PER_UNIT,
         "requested_g": claims.requested_this_year(db.session, org.id, rules),
         "cap_g": rules.yearly_cap_g,
     }
@@ -71,6 +72,8 @@ def offsets() -> Any:
             event_name=form.event_name.data,
             event_date=form.event_date.data,
             grams=claims.parse_tonnes(form.tonnes.data),
+            beneficiary=form.beneficiary.data or org.name,
+            purpose=RetirementPurpose(form.purpose.data),
         )
     except DomainError as error:
         return render_form_error(
@@ -112,7 +115,9 @@ def certificate(serial: str) -> str:
         "filings/certificate.html",
         claim=claim,
         org=org,
-        allocations=claims.allocations_of(db.session, claim.id),
+        ranges=claims.ranges_of(db.session, claim.id),
+        purpose_name=forms.PURPOSE_NAMES[claim.purpose],
+        donors=donations.donors_of(db.session, claim.id),
         verify_url=verify_url,
         verify_qr=qr.svg(verify_url),
     )
@@ -133,7 +138,7 @@ def _claims_queue(status: int = 200, failed: dict[int, Any] | None = None) -> An
     return render_template(
         "bureau/offset_claims.html",
         requests=requests,
-        available_g=sum(claims.remaining_by_batch(db.session).values()),
+        available_g=units.active_units(db.session) * units.GRAMS_PER_UNIT,
         approve_form=EmptyForm(),
         reject_forms=reject_forms | (failed or {}),
     ), status

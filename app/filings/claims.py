@@ -1,5 +1,6 @@
-"""Carbon-neutral event claims (大型活动碳中和): requested by verified organisations, approved by
-the bureau, retired from accepted batches.
+"""Retirements (注销): requested by verified organisations for a beneficiary and a purpose
+(compliance offset, event neutrality such as 大型活动碳中和, voluntary cancellation), approved by
+the bureau, which retires whole units of accepted batches (:mod:`app.filings.units`).
 
 A claim retires tonnes the city filed, and its certificate names the organisation publicly, so
 nothing is retired on the organisation's word alone: the organisation must be verified (its
@@ -25,18 +26,21 @@ from app.accounts.models import Organisation, Verification
 from app.audit import services as audit
 from app.audit.services import Actor
 from app.errors import Conflict, DomainError, NotFound
-from app.filings import package
+from app.filings import package, units
 from app.filings.models import (
-    BatchStatus,
     ClaimStatus,
     FilingBatch,
-    OffsetAllocation,
     OffsetClaim,
+    RetirementPurpose,
+    UnitIssuance,
+    UnitRange,
+    UnitState,
 )
 
 _EVENT_NAME = re.compile(r"\S")
 #: The longest event name and rejection reason.
 EVENT_NAME_MAX = 128
+BENEFICIARY_MAX = 128
 REASON_MAX = 256
 
 
@@ -51,34 +55,22 @@ class ClaimRules:
 
 
 def parse_tonnes(text: str) -> int:
-    """Tonnes CO2e as typed (up to 6 decimals) to whole grams."""
+    """Whole tonnes CO2e as typed (units are whole tonnes) to grams."""
     try:
         value = Decimal((text or "").strip())
     except InvalidOperation:
         value = Decimal(-1)
-    grams = value * package.GRAMS_PER_TONNE
-    if not value.is_finite() or value <= 0 or grams != grams.to_integral_value():
+    if not value.is_finite() or value <= 0 or value != value.to_integral_value():
         raise DomainError(
-            "invalid_tonnes",
-            _l("Enter tonnes greater than zero, with at most 6 decimal places."),
-            field="tonnes",
+            "invalid_tonnes", _l("Enter whole tonnes greater than zero."), field="tonnes"
         )
-    return int(grams)
+    return int(value) * units.GRAMS_PER_UNIT
 
 
-def remaining_by_batch(session: Session) -> dict[int, int]:
-    """Grams still claimable from each accepted batch, oldest batch first."""
-    retired = (
-        sa.select(sa.func.coalesce(sa.func.sum(OffsetAllocation.retired_g), 0))
-        .where(OffsetAllocation.batch_id == FilingBatch.id)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        sa.select(FilingBatch.id, FilingBatch.total_g - retired)
-        .where(FilingBatch.status == BatchStatus.ACCEPTED)
-        .order_by(FilingBatch.id)
-    ).all()
-    return {batch_id: int(left) for batch_id, left in rows if left > 0}
+def units_for(grams: int) -> int:
+    """Units a claim retires: its grams in whole tonnes (claims made before units, which
+    could name a fraction, round up to the next whole unit)."""
+    return -(-grams // units.GRAMS_PER_UNIT)
 
 
 def _year_bounds(moment: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -102,6 +94,17 @@ def requested_this_year(session: Session, organisation_id: int, rules: ClaimRule
     )
 
 
+def _check_beneficiary(beneficiary: str) -> str:
+    name = (beneficiary or "").strip()
+    if not _EVENT_NAME.search(name) or len(name) > BENEFICIARY_MAX:
+        raise DomainError(
+            "invalid_beneficiary",
+            _l("Enter on whose behalf the tonnes are retired (up to 128 characters)."),
+            field="beneficiary",
+        )
+    return name
+
+
 def _check_event_name(event_name: str) -> str:
     name = (event_name or "").strip()
     if not _EVENT_NAME.search(name) or len(name) > EVENT_NAME_MAX:
@@ -121,14 +124,19 @@ def request_claim(
     event_name: str,
     event_date: date,
     grams: int,
+    beneficiary: str,
+    purpose: RetirementPurpose = RetirementPurpose.EVENT_NEUTRALITY,
 ) -> OffsetClaim:
-    """A verified organisation asks to offset an event; nothing is retired until approval.
+    """A verified organisation asks to retire units; nothing is retired until approval.
 
     The organisation's row is locked first, so two requests at once cannot both pass its cap.
     """
     name = _check_event_name(event_name)
-    if grams <= 0:
-        raise DomainError("invalid_tonnes", _l("Enter tonnes greater than zero."), field="tonnes")
+    beneficiary = _check_beneficiary(beneficiary)
+    if grams <= 0 or grams % units.GRAMS_PER_UNIT:
+        raise DomainError(
+            "invalid_tonnes", _l("Enter whole tonnes greater than zero."), field="tonnes"
+        )
     organisation = session.scalar(
         sa.select(Organisation).where(Organisation.id == organisation_id).with_for_update()
     )
@@ -160,29 +168,27 @@ def request_claim(
         claimed_g=grams,
         claimed_by_id=actor.user_id,
         status=ClaimStatus.REQUESTED,
+        beneficiary=beneficiary,
+        purpose=purpose,
     )
     session.add(claim)
     session.flush()
     audit.record(
         session, actor, "offset.requested", "offset_claim", claim.id,
-        {"organisation_id": organisation_id, "event_name": name, "claimed_g": grams},
+        {"organisation_id": organisation_id, "event_name": name, "claimed_g": grams,
+         "beneficiary": beneficiary, "purpose": purpose.value},
     )  # fmt: skip
     return claim
 
 
-def _require_available(session: Session, grams: int) -> dict[int, int]:
-    remaining = remaining_by_batch(session)
-    available = sum(remaining.values())
-    if grams > available:
+def _require_available(session: Session, grams: int) -> None:
+    available = units.active_units(session)
+    if units_for(grams) > available:
         raise Conflict(
             "exceeds_remaining",
-            _l(
-                "Only %(tonnes)s t CO2e remain to be claimed.",
-                tonnes=str(package.tonnes(available)),
-            ),
+            _l("Only %(tonnes)s t CO2e remain to be claimed.", tonnes=available),
             field="tonnes",
         )
-    return remaining
 
 
 def _requested_claim(session: Session, claim_id: int) -> OffsetClaim:
@@ -197,19 +203,13 @@ def _requested_claim(session: Session, claim_id: int) -> OffsetClaim:
 
 
 def approve_claim(session: Session, actor: Actor, claim_id: int) -> OffsetClaim:
-    """Retire the claim's grams from accepted batches, oldest first, and issue its certificate.
+    """Retire the claim's units, oldest batch and lowest serial first, and issue its certificate.
 
-    The accepted batches are locked first, so two approvals at once cannot both take the last
-    tonnes: the second waits, then sees what the first retired.
+    Every batch with active units is locked first, so two approvals at once cannot both take the
+    last units: the second waits, then sees what the first retired.
     """
-    session.execute(
-        sa.select(FilingBatch.id)
-        .where(FilingBatch.status == BatchStatus.ACCEPTED)
-        .order_by(FilingBatch.id)
-        .with_for_update()
-    ).all()
     claim = _requested_claim(session, claim_id)
-    remaining = _require_available(session, claim.claimed_g)
+    spans = units.oldest_active(session, units_for(claim.claimed_g))
     # Approvals queue on the locks above, so counting gives each its own certificate number.
     number = (
         session.scalar(
@@ -223,17 +223,14 @@ def approve_claim(session: Session, actor: Actor, claim_id: int) -> OffsetClaim:
     claim.status = ClaimStatus.APPROVED
     claim.decided_by_id = actor.user_id
     claim.decided_at = clock.now()
-    left = claim.claimed_g
-    for batch_id, free in remaining.items():
-        take = min(free, left)
-        session.add(OffsetAllocation(claim_id=claim.id, batch_id=batch_id, retired_g=take))
-        left -= take
-        if not left:
-            break
     session.flush()
+    for span in spans:
+        units.take(session, span, UnitState.RETIRED, claim_id=claim.id, now=claim.decided_at)
     audit.record(
         session, actor, "offset.approved", "offset_claim", claim.id,
-        {"serial": claim.serial, "event_name": claim.event_name, "claimed_g": claim.claimed_g},
+        {"serial": claim.serial, "event_name": claim.event_name, "claimed_g": claim.claimed_g,
+         "beneficiary": claim.beneficiary, "purpose": claim.purpose.value,
+         "ranges": [[s.batch_id, s.first, s.last] for s in spans]},
     )  # fmt: skip
     return claim
 
@@ -294,13 +291,15 @@ def requested_claims(session: Session) -> list[tuple[OffsetClaim, Organisation]]
     ]
 
 
-def allocations_of(session: Session, claim_id: int) -> list[tuple[OffsetAllocation, FilingBatch]]:
+def ranges_of(session: Session, claim_id: int) -> list[tuple[UnitRange, str, FilingBatch]]:
+    """The ranges a retirement consumed, each with its serial and batch."""
     return [
-        (allocation, batch)
-        for allocation, batch in session.execute(
-            sa.select(OffsetAllocation, FilingBatch)
-            .join(FilingBatch, FilingBatch.id == OffsetAllocation.batch_id)
-            .where(OffsetAllocation.claim_id == claim_id)
-            .order_by(FilingBatch.id)
+        (row, units.serial(prefix, row.first_unit, row.last_unit), batch)
+        for row, prefix, batch in session.execute(
+            sa.select(UnitRange, UnitIssuance.prefix, FilingBatch)
+            .join(UnitIssuance, UnitIssuance.batch_id == UnitRange.batch_id)
+            .join(FilingBatch, FilingBatch.id == UnitRange.batch_id)
+            .where(UnitRange.claim_id == claim_id)
+            .order_by(UnitRange.batch_id, UnitRange.first_unit)
         )
     ]

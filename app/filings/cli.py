@@ -1,4 +1,5 @@
-"""``tanpuhui verify-filing PACKAGE.zip`` and ``tanpuhui export-filing SERIAL``."""
+"""``tanpuhui verify-filing PACKAGE.zip``, ``tanpuhui export-filing SERIAL``,
+``tanpuhui distribute-sale SALE_ID`` and ``tanpuhui cancel-units SERIAL --reason …``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from app.db import db
+from app.errors import DomainError
 
 
 @click.command("verify-filing")
@@ -48,3 +50,45 @@ def export_filing(serial: str, output: str | None) -> None:
         with target.open("wb") as handle:
             bundling.write_package(session, batch, handle)
     click.echo(f"{target}: root hash {batch.root_hash}")
+
+
+@click.command("distribute-sale")
+@click.argument("sale_id", type=click.IntRange(1, 2**63 - 1))
+@click.option("--chunk", default=10_000, show_default=True, help="Shares paid per transaction")
+@with_appcontext
+def distribute_sale_command(sale_id: int, chunk: int) -> None:
+    """Share an approved sale's proceeds: write the shares, then pay them chunk by chunk; run it
+    again to resume a run that stopped."""
+    from app.filings import proceeds
+    from app.filings.sale_views import payout_rules
+
+    rules = payout_rules()
+    try:
+        with db.unit_of_work() as session:
+            run = proceeds.start(session, sale_id, rules)
+            participants, distributable = run.participants, run.distributable_fen
+        paid = 1
+        while paid:
+            with db.unit_of_work() as session:
+                paid = proceeds.pay_chunk(session, sale_id, rules, limit=chunk)
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from error
+    click.echo(f"sale {sale_id}: {distributable:,} fen shared among {participants:,} participants")
+
+
+@click.command("cancel-units")
+@click.argument("serial")
+@click.option("--reason", required=True, help="Why, as the registry records it (up to 256)")
+@with_appcontext
+def cancel_units_command(serial: str, reason: str) -> None:
+    """Cancel active units (a registry correction); they are never sold or retired after."""
+    from app.audit.services import SYSTEM
+    from app.filings import units
+
+    try:
+        with db.unit_of_work() as session:
+            cancelled = units.cancel(session, SYSTEM, units.parse(session, serial), reason)
+            first, last = cancelled.first_unit, cancelled.last_unit
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from error
+    click.echo(f"cancelled units {first}-{last} of {serial.split('-B')[0]}")

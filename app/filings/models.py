@@ -160,13 +160,23 @@ class ClaimStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+class RetirementPurpose(enum.StrEnum):
+    """Why units are retired, as registries record it."""
+
+    COMPLIANCE_OFFSET = "compliance_offset"
+    EVENT_NEUTRALITY = "event_neutrality"
+    VOLUNTARY_CANCELLATION = "voluntary_cancellation"
+
+
 class OffsetClaim(Base):
-    """An organisation asks to offset an event with tonnes from accepted batches; once the bureau
-    approves, they are retired and the claim's certificate is public."""
+    """A retirement: an organisation asks to retire whole units of accepted batches for a
+    beneficiary and a purpose; once the bureau approves, the units (:class:`UnitRange` rows naming
+    this claim) are retired and the claim's certificate is public."""
 
     __tablename__ = "offset_claims"
     __table_args__ = (
         sa.CheckConstraint("claimed_g > 0", name="claims_something"),
+        sa.CheckConstraint("length(beneficiary) > 0", name="names_a_beneficiary"),
         sa.CheckConstraint(
             "(status = 'approved') = (serial IS NOT NULL)", name="certificate_only_when_approved"
         ),
@@ -198,24 +208,14 @@ class OffsetClaim(Base):
     )
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rejection_reason: Mapped[str | None] = mapped_column(sa.String(256))
-
-
-class OffsetAllocation(Base):
-    """Which accepted batch the grams of a claim came from."""
-
-    __tablename__ = "offset_allocations"
-    __table_args__ = (
-        sa.CheckConstraint("retired_g > 0", name="retires_something"),
-        {"comment": "Grams retired from each batch for each offset claim"},
+    beneficiary: Mapped[str] = mapped_column(
+        sa.String(128), comment="On whose behalf the tonnes are retired, as the certificate says"
     )
-
-    claim_id: Mapped[int] = mapped_column(
-        BigId, sa.ForeignKey("offset_claims.id"), primary_key=True
+    purpose: Mapped[RetirementPurpose] = mapped_column(
+        str_enum(RetirementPurpose, "retirement_purpose"),
+        default=RetirementPurpose.EVENT_NEUTRALITY,
+        comment="Why the tonnes are retired",
     )
-    batch_id: Mapped[int] = mapped_column(
-        BigId, sa.ForeignKey("filing_batches.id"), primary_key=True, index=True
-    )
-    retired_g: Mapped[int] = mapped_column(sa.BigInteger, comment="Grams CO2e retired")
 
 
 class ParticipantPseudonym(Base):
@@ -229,3 +229,177 @@ class ParticipantPseudonym(Base):
     pseudonym: Mapped[str] = mapped_column(
         sa.String(32), unique=True, comment="HMAC-SHA-256 of the participant id, 32 hex digits"
     )
+
+
+class UnitState(enum.StrEnum):
+    """A unit's one state; only an active unit ever changes, and never back to active."""
+
+    ACTIVE = "active"
+    SOLD = "sold"
+    RETIRED = "retired"
+    CANCELLED = "cancelled"
+
+
+class UnitIssuance(Base):
+    """The units an accepted batch issued: one per whole tonne, numbered 1 … ``units``.
+
+    The grams below the last whole tonne (``remainder_g``) are not a unit: they stay with the
+    batch, counted in its total, and are never sold, retired or cancelled.
+    """
+
+    __tablename__ = "unit_issuances"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "units >= 0 AND remainder_g >= 0 AND remainder_g < 1000000", name="amounts"
+        ),
+        {"comment": "Serial-numbered units of accepted filing batches"},
+    )
+
+    batch_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("filing_batches.id"), primary_key=True
+    )
+    prefix: Mapped[str] = mapped_column(
+        sa.String(96), unique=True, comment="<city>-<methodology>-<yyyymm>-B<batch id>"
+    )
+    units: Mapped[int] = mapped_column(sa.BigInteger, comment="Whole tonnes CO2e issued")
+    remainder_g: Mapped[int] = mapped_column(comment="Grams below the last whole tonne")
+    issued_at: Mapped[created_at]
+
+
+class UnitSaleStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class UnitSale(Base):
+    """A pooled sale of active units recorded by the bureau; a second admin approves it."""
+
+    __tablename__ = "unit_sales"
+    __table_args__ = (
+        sa.CheckConstraint("price_fen_per_tonne > 0", name="price_positive"),
+        sa.CheckConstraint("units > 0", name="sells_something"),
+        sa.CheckConstraint(
+            "decided_by_id IS NULL OR decided_by_id <> requested_by_id", name="two_people"
+        ),
+        {"comment": "Pooled sales of units on an exchange"},
+    )
+
+    id: Mapped[intpk]
+    status: Mapped[UnitSaleStatus] = mapped_column(
+        str_enum(UnitSaleStatus, "unit_sale_status"), default=UnitSaleStatus.REQUESTED, index=True
+    )
+    buyer: Mapped[str] = mapped_column(sa.String(128))
+    price_fen_per_tonne: Mapped[int] = mapped_column(sa.BigInteger, comment="Fen per unit")
+    sold_on: Mapped[date] = mapped_column(comment="Local date of the trade")
+    exchange_reference: Mapped[str] = mapped_column(sa.String(128))
+    ranges: Mapped[list[Any]] = mapped_column(
+        sa.JSON, comment="The serial ranges sold: [[batch id, first unit, last unit], …]"
+    )
+    units: Mapped[int] = mapped_column(sa.BigInteger, comment="Units sold")
+    requested_by_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    created_at: Mapped[created_at]
+    decided_by_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UnitRange(Base):
+    """Units ``first_unit`` … ``last_unit`` of one batch, all in one state.
+
+    An operation on part of an active range shortens it and adds rows for the rest, under the
+    lock of the batch's issuance row, so the ranges of a batch never overlap and cover it.
+    """
+
+    __tablename__ = "unit_ranges"
+    __table_args__ = (
+        sa.CheckConstraint("first_unit >= 1 AND last_unit >= first_unit", name="range_not_empty"),
+        sa.CheckConstraint(
+            "(state = 'retired') = (claim_id IS NOT NULL)", name="retired_names_claim"
+        ),
+        sa.CheckConstraint("(state = 'sold') = (sale_id IS NOT NULL)", name="sold_names_sale"),
+        sa.Index("ux_unit_ranges_batch_first", "batch_id", "first_unit", unique=True),
+        {"comment": "Serial ranges of units and their state"},
+    )
+
+    id: Mapped[intpk]
+    batch_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("unit_issuances.batch_id"))
+    first_unit: Mapped[int] = mapped_column(sa.BigInteger)
+    last_unit: Mapped[int] = mapped_column(sa.BigInteger)
+    state: Mapped[UnitState] = mapped_column(str_enum(UnitState, "unit_state"), index=True)
+    claim_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("offset_claims.id"), index=True, comment="The retirement"
+    )
+    sale_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("unit_sales.id"), index=True, comment="The sale"
+    )
+    note: Mapped[str | None] = mapped_column(sa.String(256), comment="Why units were cancelled")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="When it took this state")
+
+
+class SaleDistribution(Base):
+    """The one run sharing a sale's proceeds; shares are written first, then paid in chunks."""
+
+    __tablename__ = "sale_distributions"
+    __table_args__ = ({"comment": "Proceeds of a sale shared back to participants"},)
+
+    sale_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("unit_sales.id"), primary_key=True)
+    proceeds_fen: Mapped[int] = mapped_column(sa.BigInteger, comment="Units × price")
+    programme_fen: Mapped[int] = mapped_column(sa.BigInteger, comment="The programme's share")
+    distributable_fen: Mapped[int] = mapped_column(sa.BigInteger, comment="Shared to people")
+    kept_fen: Mapped[int] = mapped_column(
+        sa.BigInteger, default=0, comment="Shares of closed accounts, kept for the programme"
+    )
+    contributed_g: Mapped[int] = mapped_column(sa.BigInteger, comment="Grams in the sold units")
+    participants: Mapped[int] = mapped_column()
+    paid_as: Mapped[str] = mapped_column(sa.String(8), comment="points or yuan")
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[created_at]
+
+
+class SaleShare(Base):
+    """One participant's share of a sale: grams in the sold units, fen, and how it was paid."""
+
+    __tablename__ = "sale_shares"
+    __table_args__ = (
+        sa.Index("ix_sale_shares_participant", "participant_id"),
+        {"comment": "Each participant's share of a sale's proceeds"},
+    )
+
+    sale_id: Mapped[int] = mapped_column(BigId, primary_key=True, comment="unit_sales.id")
+    participant_id: Mapped[int] = mapped_column(BigId, primary_key=True, comment="users.id")
+    grams: Mapped[int] = mapped_column(sa.BigInteger, comment="Their grams in the sold units")
+    fen: Mapped[int] = mapped_column(sa.BigInteger, comment="Their share, exact in fen")
+    points: Mapped[int | None] = mapped_column(sa.BigInteger, comment="Points paid, if any")
+    kept: Mapped[bool] = mapped_column(comment="Account closed: kept for the programme")
+    paid: Mapped[bool] = mapped_column(comment="Points posted or yuan owed recorded")
+
+
+class Donation(Base):
+    """A participant gives some of their own verified reductions to an event (an offset claim):
+    whole reductions not in any live batch, which are then never bundled, sold or given again."""
+
+    __tablename__ = "donations"
+    __table_args__ = (
+        sa.CheckConstraint("donated_g > 0", name="gives_something"),
+        {"comment": "Reductions given by participants to carbon-neutral events"},
+    )
+
+    id: Mapped[intpk]
+    claim_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("offset_claims.id"), index=True, comment="The event"
+    )
+    donor_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("users.id"), index=True)
+    donated_g: Mapped[int] = mapped_column(sa.BigInteger, comment="Grams CO2e given")
+    created_at: Mapped[created_at]
+
+
+class DonatedReduction(Base):
+    """One reduction given in a donation; its primary key keeps it given at most once."""
+
+    __tablename__ = "donated_reductions"
+    __table_args__ = ({"comment": "The reductions each donation gave"},)
+
+    reduction_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("reductions.id"), primary_key=True
+    )
+    donation_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("donations.id"), index=True)

@@ -21,15 +21,19 @@ from app.activities.models import Activity, EvidenceFile
 from app.audit import services as audit
 from app.audit.services import Actor
 from app.errors import Conflict, DomainError, NotFound
+from app.filings import units
 from app.filings.models import (
     FILED,
     BatchStatus,
     ClaimStatus,
     FilingBatch,
     FilingLine,
-    OffsetAllocation,
     OffsetClaim,
     ParticipantPseudonym,
+    UnitIssuance,
+    UnitRange,
+    UnitSale,
+    UnitState,
 )
 from app.flush import before_flush
 from app.methodology.models import MethodologyVersion
@@ -160,16 +164,20 @@ def submit(
     return batch
 
 
-def accept(session: Session, actor: Actor, batch_id: int) -> FilingBatch:
-    """The registry accepted a submitted batch: its tonnes may now be claimed (audited)."""
+def accept(session: Session, actor: Actor, batch_id: int, *, city_code: str) -> FilingBatch:
+    """The registry accepted a submitted batch: its whole tonnes become serial-numbered units
+    (:mod:`app.filings.units`) that may now be retired or sold (audited)."""
     batch = get_batch(session, batch_id, lock=True)
     _require_status(batch, BatchStatus.SUBMITTED)
     batch.status = BatchStatus.ACCEPTED
     batch.decided_by_id, batch.decided_at = actor.user_id, clock.now()
     session.flush()
+    issuance = units.issue(session, batch, city_code)
     audit.record(
-        session, actor, "filing.accept", "filing_batch", batch.id, {"serial": batch.serial}
-    )
+        session, actor, "filing.accept", "filing_batch", batch.id,
+        {"serial": batch.serial, "units": issuance.units, "remainder_g": issuance.remainder_g,
+         "prefix": issuance.prefix},
+    )  # fmt: skip
     return batch
 
 
@@ -208,13 +216,17 @@ class FiledBatchIsImmutable(RuntimeError):
 @before_flush
 def _refuse_changes_to_filed_batches(session: Session, _context: Any, _instances: Any) -> None:
     for obj in session.deleted:
-        if isinstance(obj, FilingBatch | FilingLine | OffsetClaim | OffsetAllocation):
+        if isinstance(obj, FilingBatch | FilingLine | OffsetClaim | UnitIssuance | UnitRange):
+            raise FiledBatchIsImmutable(f"{type(obj).__name__} rows are never deleted")
+        if isinstance(obj, UnitSale):
             raise FiledBatchIsImmutable(f"{type(obj).__name__} rows are never deleted")
     for obj in session.dirty:
         if not session.is_modified(obj):
             continue
-        if isinstance(obj, FilingLine | OffsetAllocation):
+        if isinstance(obj, FilingLine | UnitIssuance):
             raise FiledBatchIsImmutable(f"{type(obj).__name__} rows never change")
+        if isinstance(obj, UnitRange) and _old_value(sa.inspect(obj), "state") != UnitState.ACTIVE:
+            raise FiledBatchIsImmutable(f"units of range {obj.id} are no longer active")
         if isinstance(obj, OffsetClaim):
             _check_claim_change(obj)
         if isinstance(obj, FilingBatch):

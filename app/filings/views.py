@@ -184,7 +184,9 @@ def submit(batch_id: int) -> Any:
 def accept(batch_id: int) -> Any:
     if not EmptyForm().validate_on_submit():
         return _detail(batch_id, 400)
-    services.accept(db.session, current_actor(), batch_id)
+    services.accept(
+        db.session, current_actor(), batch_id, city_code=current_app.config["UNIT_CITY_CODE"]
+    )
     flash(_("Recorded as accepted by the registry."), "success")
     return redirect(url_for("filings_bureau.detail", batch_id=batch_id))
 

@@ -108,11 +108,11 @@ def issue_points(
     session.flush()  # rows the caller added in this session must be visible to SQL
     conn = session.connection()
     participants = sorted({r.participant_id for r in found})
-    wallets = _lock_wallets(conn, participants)
+    wallets = lock_wallets_of(conn, participants)
     new = [p for p in participants if p not in wallets]
     if new:  # a first credit: open the wallets (their ids come after every locked one)
         ensure_wallets(conn, new, now)
-        wallets.update(_lock_wallets(conn, new))
+        wallets.update(lock_wallets_of(conn, new))
     done = set(
         conn.execute(
             sa.select(issuances.c.reduction_id).where(
@@ -209,14 +209,14 @@ def lock_wallets(session: Session, participants: list[int], now: datetime) -> No
         return
     session.flush()
     conn = session.connection()
-    found = _lock_wallets(conn, ids)
+    found = lock_wallets_of(conn, ids)
     new = [p for p in ids if p not in found]
     if new:
         ensure_wallets(conn, new, now)
-        _lock_wallets(conn, new)
+        lock_wallets_of(conn, new)
 
 
-def _lock_wallets(conn: sa.Connection, participants: list[int]) -> dict[int, int]:
+def lock_wallets_of(conn: sa.Connection, participants: list[int]) -> dict[int, int]:
     """Lock the wallets in id order (no deadlocks between batches); participant → wallet id."""
     rows = conn.execute(
         sa.select(accounts.c.id, accounts.c.holder_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from app.config import ConfigError, from_environment
@@ -124,12 +126,33 @@ def test_the_embedded_database_and_instance_folder_are_private(monkeypatch, tmp_
         ("OAUTH_GRANT_DAYS", "0"),
         ("OAUTH_REFRESH_TOKEN_DAYS", "soon"),
         ("STATEMENT_KEY_OVERLAP_DAYS", "0"),
+        ("UNIT_CITY_CODE", "yc"),
+        ("UNIT_CITY_CODE", "Y"),
+        ("UNIT_CITY_CODE", "YC-1"),
+        ("SALE_PROGRAMME_SHARE_PERCENT", "100"),
+        ("SALE_PROGRAMME_SHARE_PERCENT", "-0.01"),
+        ("SALE_PROGRAMME_SHARE_PERCENT", "NaN"),
+        ("SALE_PROCEEDS_PAID_AS", "cash"),
     ],
 )
 def test_bad_settings_are_named(monkeypatch, tmp_path, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         from_environment(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("SALE_PROGRAMME_SHARE_PERCENT", "0", Decimal(0)),
+        ("SALE_PROGRAMME_SHARE_PERCENT", "99.99", Decimal("99.99")),
+        ("UNIT_CITY_CODE", "ABCDEFGH", "ABCDEFGH"),
+        ("SALE_PROCEEDS_PAID_AS", "yuan", "yuan"),
+    ],
+)
+def test_registry_settings_at_their_limits(monkeypatch, tmp_path, name, value, expected):
+    monkeypatch.setenv(name, value)
+    assert from_environment(tmp_path)[name] == expected
 
 
 def test_postgresql_pool_settings_come_from_the_environment(monkeypatch, tmp_path):

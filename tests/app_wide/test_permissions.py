@@ -310,6 +310,19 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/bureau/organisations/{organisation}/verify"): only(Role.BUREAU_ADMIN, ok=404),
     ("POST", "/bureau/organisations/{organisation}/reject"): only(Role.BUREAU_ADMIN, ok=404),
     ("GET", "/certificates/{certificate}"): {role: 404 for role in ROLES},
+    ("GET", "/registry"): ALL,
+    ("GET", "/registry.csv"): ALL,
+    ("GET", "/api/v1/registry/ranges"): ALL,
+    ("GET", "/api/v1/registry/search"): {role: 422 for role in ROLES},
+    ("GET", "/bureau/sales"): only(*BUREAU),
+    ("POST", "/bureau/sales"): only(*BUREAU, ok=400),
+    ("POST", "/bureau/sales/{sale}/approve"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/sales/{sale}/refuse"): only(*BUREAU, ok=404),
+    ("POST", "/bureau/sales/{sale}/distribute"): only(*BUREAU, ok=404),
+    ("GET", "/me/proceeds"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/me/donations"): only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/me/donations"): only(Role.RESIDENT, Role.ORGANISATION, ok=400),
+    ("GET", "/me/proceeds/{sale}"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
     ("GET", "/bureau/jobs/"): only(*BUREAU),
     ("GET", "/dashboard"): ALL,
     ("GET", "/dashboard.csv"): ALL,
@@ -371,7 +384,7 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:user_id>", "{staff}", path)
     path = re.sub(r"<int:transaction_id>", "{transaction}", path)
     path = re.sub(
-        r"<int:(offer|merchant|redemption|claim|organisation|invitation|consent|endpoint|delivery)_id>",
+        r"<int:(offer|merchant|redemption|claim|organisation|invitation|consent|endpoint|delivery|sale)_id>",
         r"{\1}",
         path,
     )
@@ -418,6 +431,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"approval": 999_999, "consent": 999_999, "endpoint": 999_999, "delivery": 999_999}
     ids |= {"grant": 999_999}
     ids |= {"session": 999_999, "token": 999_999, "export": 999_999}
+    ids |= {"sale": 999_999}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []

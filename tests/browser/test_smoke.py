@@ -29,12 +29,15 @@ def test_demo_resident_signs_in_and_sees_home(live_server, browser_page):
     assert page.console_errors == []  # nothing blocked by the content security policy
 
 
-@pytest.mark.parametrize("path", ["/", "/sign-in", "/sign-up", "/sign-up/organisation"])
-def test_public_pages_fit_a_360px_phone(live_server, browser_page, path):
+@pytest.mark.parametrize(
+    "path", ["/", "/sign-in", "/sign-up", "/sign-up/organisation", "/registry"]
+)
+def test_public_pages_fit_a_360px_phone(live_server, browser_page, path, tmp_path):
     page = browser_page
     page.set_viewport_size({"width": 360, "height": 740})
     page.goto(live_server + path)
     assert no_horizontal_scroll(page)
+    page.screenshot(path=str(tmp_path / "page-360.png"), full_page=True)
 
 
 def test_wrong_password_is_told_on_the_page(live_server, browser_page):

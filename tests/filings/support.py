@@ -17,7 +17,8 @@ from app.accounts.credit_code import check_character
 from app.accounts.models import Organisation, OrganisationKind, User
 from app.accounts.roles import Role
 from app.audit.services import Actor
-from app.filings import bundling
+from app.filings import bundling, services
+from app.filings.models import FilingBatch
 from app.methodology import services as methodology
 from app.methodology.models import MethodologyVersion
 from app.reductions.models import Reduction, ReductionStatus
@@ -104,3 +105,31 @@ def count(session: Session, model: type, *where: object) -> int:
 
 def tonnes_text(grams: int) -> str:
     return str(Decimal(grams) / Decimal(1_000_000))
+
+
+def raw_reduction(
+    session: Session, version: MethodologyVersion, participant: User, occurred_at: datetime,
+    grams: int,
+) -> Reduction:  # fmt: skip
+    """A verified reduction of exactly ``grams`` (not recomputable: for registry arithmetic)."""
+    reduction = Reduction(
+        participant_id=participant.id, methodology_version_id=version.id,
+        activity_kind=version.activity_kind, occurred_at=occurred_at, self_reported=False,
+        quantities={"distance_km": "8.2", "duration_minutes": "25"}, baseline_g=grams,
+        project_g=0, reduction_g=grams, capped=False, status=ReductionStatus.VERIFIED,
+        verified_at=occurred_at, findings=[],
+    )  # fmt: skip
+    session.add(reduction)
+    session.flush()
+    return reduction
+
+
+def accept_month(session: Session, version: MethodologyVersion, month: datetime) -> FilingBatch:
+    """Bundle the version's month, approve it twice, submit and accept it: its units exist."""
+    batch = bundling.bundle_month(session, SETTINGS, version.id, month.date().replace(day=1))
+    staff = [make_user(session, Role.BUREAU_REVIEWER) for _ in range(3)]
+    actors = [Actor(user.id, user.role) for user in staff]
+    services.approve(session, actors[0], batch.id)
+    services.approve(session, actors[1], batch.id)
+    services.submit(session, actors[2], batch.id, registry_reference=f"CCER-YC-{batch.id}")
+    return services.accept(session, actors[0], batch.id, city_code="YC")

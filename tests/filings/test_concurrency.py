@@ -23,7 +23,13 @@ from app.audit.services import Actor
 from app.db import db
 from app.errors import DomainError
 from app.filings import bundling, claims, services
-from app.filings.models import FilingBatch, FilingLine, OffsetAllocation, ParticipantPseudonym
+from app.filings.models import (
+    FilingBatch,
+    FilingLine,
+    ParticipantPseudonym,
+    UnitRange,
+    UnitState,
+)
 from app.jobs.models import JobRun, RunOutcome
 from app.reductions.models import Reduction, ReductionStatus
 from tests.conftest import TestDatabase, create_test_database, drop_test_database, make_app
@@ -195,7 +201,7 @@ def test_two_approvals_at_once_never_retire_more_than_a_batch_holds(database, tm
                         activity_kind=version.activity_kind,
                         occurred_at=datetime(2026, 5, day, 2, tzinfo=UTC), self_reported=False,
                         quantities={"distance_km": "8.2", "duration_minutes": "25"},
-                        baseline_g=221, project_g=0, reduction_g=221, capped=False,
+                        baseline_g=2_000_000, project_g=0, reduction_g=2_000_000, capped=False,
                         status=ReductionStatus.VERIFIED, findings=[],
                     )
                 )  # fmt: skip
@@ -205,13 +211,13 @@ def test_two_approvals_at_once_never_retire_more_than_a_batch_holds(database, tm
             services.approve(session, actors[0], batch.id)
             services.approve(session, actors[1], batch.id)
             services.submit(session, actors[0], batch.id, registry_reference="R-1")
-            services.accept(session, actors[1], batch.id)
+            services.accept(session, actors[1], batch.id, city_code="YC")
             rules = claims.ClaimRules(yearly_cap_g=batch.total_g, tz=SHANGHAI)
             requests = [
                 claims.request_claim(
                     session, Actor(org.account_id, Role.ORGANISATION), rules,
                     organisation_id=org.id, event_name=f"event {n}",
-                    event_date=date(2026, 6, 1), grams=batch.total_g - 100,
+                    event_date=date(2026, 6, 1), grams=4_000_000, beneficiary=f"o{n}",
                 ).id
                 for n, org in enumerate(verified_organisation(session, f"o{n}") for n in range(2))
             ]  # fmt: skip
@@ -237,7 +243,11 @@ def test_two_approvals_at_once_never_retire_more_than_a_batch_holds(database, tm
             thread.join(timeout=120)
         assert sorted(outcomes) == ["approved", "exceeds_remaining"]
         with own.engine.connect() as connection:
-            retired = connection.scalar(sa.select(sa.func.sum(OffsetAllocation.retired_g)))
-        assert retired == total - 100
+            retired = connection.execute(
+                sa.select(UnitRange.first_unit, UnitRange.last_unit).where(
+                    UnitRange.state == UnitState.RETIRED
+                )
+            ).all()
+        assert retired == [(1, 4)] and total == 6_000_000  # 6 units: never 8 retired
     finally:
         drop_test_database(own)

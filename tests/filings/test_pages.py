@@ -24,7 +24,7 @@ from app.redemption import qr
 from app.reductions.models import Reduction
 from methodologies.registry import load_methodologies
 from tests.factories import csrf_token_from, log_in, make_user
-from tests.filings.support import SETTINGS, make_reduction, make_version, shanghai
+from tests.filings.support import SETTINGS, make_reduction, make_version, raw_reduction, shanghai
 
 
 @pytest.fixture
@@ -33,6 +33,16 @@ def batch(session):
     resident = make_user(session)
     for day in (2, 9, 16):
         make_reduction(session, version, resident, shanghai(2026, 4, day, 8), km="30")
+    made = bundling.bundle_month(session, SETTINGS, version.id, date(2026, 4, 1))
+    session.commit()
+    return made
+
+
+@pytest.fixture
+def big_batch(session):
+    """A draft batch of 2.5 t: two units once accepted."""
+    version = make_version(session)
+    raw_reduction(session, version, make_user(session), shanghai(2026, 4, 2, 8), 2_500_000)
     made = bundling.bundle_month(session, SETTINGS, version.id, date(2026, 4, 1))
     session.commit()
     return made
@@ -112,12 +122,13 @@ def _accept(session, batch) -> None:
     services.approve(session, actors[0], batch.id)
     services.approve(session, actors[1], batch.id)
     services.submit(session, actors[0], batch.id, registry_reference="R-1")
-    services.accept(session, actors[1], batch.id)
+    services.accept(session, actors[1], batch.id, city_code="YC")
 
 
 def test_an_organisation_is_verified_requests_tonnes_and_the_approved_certificate_is_public(
-    client, session, batch
+    client, session, big_batch
 ):
+    batch = big_batch
     _accept(session, batch)
     org_account = make_user(session, Role.ORGANISATION, display_name="银川绿色马拉松组委会")
     admin = make_user(session, Role.BUREAU_ADMIN)
@@ -129,7 +140,7 @@ def test_an_organisation_is_verified_requests_tonnes_and_the_approved_certificat
     assert 'name="credit_code"' in page and 'name="tonnes"' not in page
     refused = _post(
         client, "/organisation/offsets", "/organisation/offsets",
-        event_name="马拉松", event_date="2026-10-01", tonnes="0.001",
+        event_name="马拉松", event_date="2026-10-01", tonnes="1",
     )  # fmt: skip
     assert refused.status_code == 403
     assert session.scalar(sa.select(sa.func.count()).select_from(OffsetClaim)) == 0
@@ -155,22 +166,29 @@ def test_an_organisation_is_verified_requests_tonnes_and_the_approved_certificat
 
     log_in(client, org_account)
     page = client.get("/organisation/offsets").get_data(as_text=True)
-    assert str(tonnes(batch.total_g)) in page and 'name="tonnes"' in page
+    assert str(tonnes(2_000_000)) in page and 'name="tonnes"' in page
     too_much = _post(
         client, "/organisation/offsets", "/organisation/offsets",
-        event_name="马拉松", event_date="2026-10-01", tonnes="1000",
+        event_name="马拉松", event_date="2026-10-01", tonnes="3",
     )  # fmt: skip
     assert too_much.status_code == 409
+    fraction = _post(
+        client, "/organisation/offsets", "/organisation/offsets",
+        event_name="马拉松", event_date="2026-10-01", tonnes="0.5",
+    )  # fmt: skip
+    assert fraction.status_code == 422
+    assert session.scalar(sa.select(sa.func.count()).select_from(OffsetClaim)) == 0
     requested = _post(
         client, "/organisation/offsets", "/organisation/offsets",
-        event_name="马拉松", event_date="2026-10-01", tonnes="0.001",
+        event_name="马拉松", event_date="2026-10-01", tonnes="1",
+        beneficiary="宁夏绿色基金会", purpose="voluntary_cancellation",
     )  # fmt: skip
     assert requested.status_code == 302
     assert "/certificates/" not in client.get("/organisation/offsets").get_data(as_text=True)
 
     log_in(client, admin)
     queue = client.get("/bureau/offset-claims").get_data(as_text=True)
-    assert "马拉松" in queue and "0.001000" in queue
+    assert "马拉松" in queue and "1.000000" in queue
     claim_id = int(re.search(r"/bureau/offset-claims/(\d+)/approve", queue).group(1))
     approved = _post(client, f"/bureau/offset-claims/{claim_id}/approve", "/bureau/offset-claims")
     assert approved.status_code == 302
@@ -180,7 +198,9 @@ def test_an_organisation_is_verified_requests_tonnes_and_the_approved_certificat
     mine = client.get("/organisation/offsets").get_data(as_text=True)
     serial = re.search(r"/certificates/(CN-\d{4}-\d{6})", mine).group(1)
     public = client.get(f"/certificates/{serial}").get_data(as_text=True)
-    assert "银川绿色马拉松组委会" in public and "0.001000" in public and batch.serial in public
+    assert "银川绿色马拉松组委会" in public and "1.000000" in public and batch.serial in public
+    assert "宁夏绿色基金会" in public and "自愿注销" in public
+    assert f"YC-BUS-202604-B{batch.id:06d}-0000001" in public
     # The issuer, and where (and by which QR code) anyone holding a copy checks it.
     address = f"http://localhost/certificates/{serial}"
     assert "<dt>签发单位</dt><dd>银川市生态环境局</dd>" in public
@@ -188,7 +208,8 @@ def test_an_organisation_is_verified_requests_tonnes_and_the_approved_certificat
     assert qr.svg(address) in public
 
 
-def test_the_bureau_rejects_a_request_with_a_reason(client, session, batch):
+def test_the_bureau_rejects_a_request_with_a_reason(client, session, big_batch):
+    batch = big_batch
     from app.filings import claims as claim_rules
     from tests.filings.support import SHANGHAI, verified_organisation
 
@@ -198,12 +219,12 @@ def test_the_bureau_rejects_a_request_with_a_reason(client, session, batch):
         session, Actor(make_user(session, Role.BUREAU_ADMIN).id, Role.BUREAU_ADMIN), batch.id
     )
     services.submit(session, staff[0], batch.id, registry_reference="R-1")
-    services.accept(session, staff[0], batch.id)
+    services.accept(session, staff[0], batch.id, city_code="YC")
     org = verified_organisation(session)
     claim = claim_rules.request_claim(
         session, Actor(org.account_id, Role.ORGANISATION),
         claim_rules.ClaimRules(yearly_cap_g=10**9, tz=SHANGHAI), organisation_id=org.id,
-        event_name="展会", event_date=date(2026, 10, 1), grams=1000,
+        event_name="展会", event_date=date(2026, 10, 1), grams=1_000_000, beneficiary="展会",
     )  # fmt: skip
     admin = make_user(session, Role.BUREAU_ADMIN)
     session.commit()

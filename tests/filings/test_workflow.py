@@ -41,7 +41,7 @@ def _accepted(session, batch, staff):
     services.approve(session, staff[0], batch.id)
     services.approve(session, staff[1], batch.id)
     services.submit(session, staff[2], batch.id, registry_reference="CCER-YC-2026-0042")
-    return services.accept(session, staff[0], batch.id)
+    return services.accept(session, staff[0], batch.id, city_code="YC")
 
 
 def test_two_different_colleagues_approve(session, draft, staff):

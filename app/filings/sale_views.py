@@ -1,0 +1,119 @@
+"""Pages of pooled sales: the bureau records, approves and distributes them; each resident sees
+their share of every sale with a statement; ``tanpuhui distribute-sale`` runs a large one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from app.accounts.auth import current_actor, requires
+from app.accounts.forms import EmptyForm
+from app.accounts.roles import Permission
+from app.accounts.views import render_form_error
+from app.context import approval_independence, ledger_policy
+from app.db import db
+from app.errors import DomainError, NotFound
+from app.filings import forms, proceeds, sales
+
+bureau_bp = Blueprint("sales", __name__, url_prefix="/bureau/sales")
+resident_bp = Blueprint("proceeds", __name__, url_prefix="/me/proceeds")
+
+SALES = "filings/sales.html"
+#: Shares paid per transaction by the command (the page pays a sale in one).
+CHUNK = 10_000
+
+
+def payout_rules() -> proceeds.PayoutRules:
+    config = current_app.config
+    return proceeds.PayoutRules(
+        programme_percent=config["SALE_PROGRAMME_SHARE_PERCENT"],
+        paid_as=config["SALE_PROCEEDS_PAID_AS"],
+        yuan_per_point=config["YUAN_PER_POINT_SUBSIDY"],
+        policy=ledger_policy(),
+    )
+
+
+def _context() -> dict[str, Any]:
+    listed = sales.sales(db.session)
+    return {
+        "sales": listed,
+        "runs": {sale.id: proceeds.run_of(db.session, sale.id) for sale in listed},
+        "decide_form": EmptyForm(),
+        "programme_percent": current_app.config["SALE_PROGRAMME_SHARE_PERCENT"],
+    }
+
+
+@bureau_bp.route("", methods=["GET", "POST"])
+@requires(Permission.MANAGE_FILINGS)
+def sales_page() -> Any:
+    form = forms.SaleForm()
+    if not form.is_submitted():
+        return render_template(SALES, form=form, **_context())
+    if not form.validate():
+        return render_template(SALES, form=form, **_context()), 400
+    try:
+        sale = sales.request_sale(
+            db.session, current_actor(), buyer=form.buyer.data,
+            price_fen_per_tonne=sales.parse_price(form.price.data), sold_on=form.sold_on.data,
+            exchange_reference=form.exchange_reference.data,
+            serials=form.ranges.data.splitlines(),
+        )  # fmt: skip
+    except DomainError as error:
+        db.session.rollback()
+        return render_form_error(SALES, form, error, **_context())
+    flash(_("Sale %(id)s recorded; a colleague must approve it.", id=sale.id), "success")
+    return redirect(url_for("sales.sales_page"))
+
+
+@bureau_bp.post("/<int:sale_id>/approve", defaults={"approve": True})
+@bureau_bp.post("/<int:sale_id>/refuse", defaults={"approve": False})
+@requires(Permission.MANAGE_FILINGS)
+def decide(sale_id: int, approve: bool) -> Any:
+    if not EmptyForm().validate_on_submit():
+        return render_template(SALES, form=forms.SaleForm(), **_context()), 400
+    sales.decide_sale(
+        db.session, current_actor(), sale_id, approve=approve,
+        independence=approval_independence(),
+    )  # fmt: skip
+    flash(_("Approved: the units are sold.") if approve else _("Refused."), "success")
+    return redirect(url_for("sales.sales_page"))
+
+
+def distribute(session: Session, sale_id: int, rules: proceeds.PayoutRules) -> int:
+    """Share a sale's proceeds in the caller's transaction (the page's way: one request)."""
+    run = proceeds.start(session, sale_id, rules)
+    while proceeds.pay_chunk(session, sale_id, rules, limit=CHUNK):
+        pass
+    return run.participants
+
+
+@bureau_bp.post("/<int:sale_id>/distribute")
+@requires(Permission.MANAGE_FILINGS)
+def distribute_page(sale_id: int) -> Any:
+    if not EmptyForm().validate_on_submit():
+        return render_template(SALES, form=forms.SaleForm(), **_context()), 400
+    participants = distribute(db.session, sale_id, payout_rules())
+    flash(_("Proceeds shared among %(n)s participants.", n=participants), "success")
+    return redirect(url_for("sales.sales_page"))
+
+
+@resident_bp.get("")
+@requires(Permission.USE_WALLET)
+def my_proceeds() -> str:
+    return render_template(
+        "filings/proceeds.html", lines=proceeds.shares_of(db.session, current_user.id)
+    )
+
+
+@resident_bp.get("/<int:sale_id>")
+@requires(Permission.USE_WALLET)
+def statement(sale_id: int) -> str:
+    lines = [line for line in proceeds.shares_of(db.session, current_user.id)
+             if line.sale.id == sale_id]  # fmt: skip
+    if not lines:
+        raise NotFound("statement")
+    return render_template("filings/statement.html", line=lines[0])

@@ -1,0 +1,151 @@
+"""Pooled sales (集中出售) of active units, recorded by the bureau with two-person approval.
+
+One bureau colleague records the trade (buyer, serial ranges, price per tonne, date, the
+exchange's reference); a different colleague approves it, never one who created the other's
+account, or whose account the other created, recently (:func:`app.accounts.approvals.
+related_recently`). Only the approval marks the units sold, after checking again that every one
+of them is still active. Every step is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.accounts.approvals import Independence, related_recently
+from app.accounts.models import User
+from app.audit import services as audit
+from app.audit.services import Actor
+from app.errors import Conflict, DomainError, NotFound
+from app.filings import units
+from app.filings.models import UnitSale, UnitSaleStatus, UnitState
+
+TEXT_MAX = 128
+#: Serial ranges one sale may name.
+RANGES_MAX = 100
+
+
+def parse_price(text: str) -> int:
+    """Yuan per tonne as typed (at most 2 decimals) to whole fen; zero or less is refused."""
+    try:
+        value = Decimal((text or "").strip())
+    except InvalidOperation:
+        value = Decimal(-1)
+    fen = value * 100
+    if not value.is_finite() or value <= 0 or fen != fen.to_integral_value() or fen >= 10**15:
+        raise DomainError(
+            "invalid_price",
+            _l("Enter the price per tonne in yuan, above zero, with at most 2 decimals."),
+            field="price",
+        )
+    return int(fen)
+
+
+def _text(value: str, field: str, message: object) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > TEXT_MAX:
+        raise DomainError(f"invalid_{field}", message, field=field)  # type: ignore[arg-type]
+    return value
+
+
+def _spans(session: Session, serials: list[str]) -> list[units.Span]:
+    serials = [text for text in serials if (text or "").strip()]
+    if not serials or len(serials) > RANGES_MAX:
+        raise DomainError(
+            "invalid_ranges", _l("Name the serial ranges sold (up to 100)."), field="ranges"
+        )
+    return units.require_disjoint([units.parse(session, text) for text in serials])
+
+
+def request_sale(
+    session: Session,
+    actor: Actor,
+    *,
+    buyer: str,
+    price_fen_per_tonne: int,
+    sold_on: date,
+    exchange_reference: str,
+    serials: list[str],
+) -> UnitSale:
+    """Record a trade of active units; they stay active until a second colleague approves."""
+    buyer = _text(buyer, "buyer", _l("Enter the buyer (up to 128 characters)."))
+    reference = _text(
+        exchange_reference, "exchange_reference",
+        _l("Enter the exchange's reference (up to 128 characters)."),
+    )  # fmt: skip
+    if price_fen_per_tonne <= 0:
+        raise DomainError("invalid_price", _l("The price must be above zero."), field="price")
+    spans = _spans(session, serials)
+    units.lock_batches(session, [span.batch_id for span in spans])
+    units.check_active(session, spans)
+    sale = UnitSale(
+        buyer=buyer, price_fen_per_tonne=price_fen_per_tonne, sold_on=sold_on,
+        exchange_reference=reference, ranges=[[s.batch_id, s.first, s.last] for s in spans],
+        units=sum(span.units for span in spans), requested_by_id=actor.user_id,
+    )  # fmt: skip
+    session.add(sale)
+    session.flush()
+    audit.record(
+        session, actor, "sale.requested", "unit_sale", sale.id,
+        {"buyer": buyer, "units": sale.units, "price_fen_per_tonne": price_fen_per_tonne,
+         "exchange_reference": reference, "ranges": sale.ranges},
+    )  # fmt: skip
+    return sale
+
+
+def spans_of(sale: UnitSale) -> list[units.Span]:
+    return [units.Span(batch_id, first, last) for batch_id, first, last in sale.ranges]
+
+
+def get_sale(session: Session, sale_id: int, *, lock: bool = False) -> UnitSale:
+    stmt = sa.select(UnitSale).where(UnitSale.id == sale_id)
+    sale = session.scalar(stmt.with_for_update() if lock else stmt)
+    if sale is None:
+        raise NotFound("sale")
+    return sale
+
+
+def decide_sale(
+    session: Session, actor: Actor, sale_id: int, *, approve: bool, independence: Independence
+) -> UnitSale:
+    """Approve (the units become sold) or refuse a recorded sale, as a second colleague."""
+    sale = get_sale(session, sale_id, lock=True)
+    if sale.status is not UnitSaleStatus.REQUESTED:
+        raise Conflict("already_decided", _l("This sale has already been decided."))
+    if actor.user_id is None or actor.user_id == sale.requested_by_id:
+        raise DomainError(
+            "own_request", _l("You recorded this sale: another colleague must approve it."),
+            status=403,
+        )  # fmt: skip
+    decider = session.get_one(User, actor.user_id)
+    if related_recently(decider, session.get_one(User, sale.requested_by_id), independence):
+        raise DomainError(
+            "not_independent",
+            _l("You created the account that recorded this sale, or it created yours, too "
+               "recently: another colleague must approve it."),
+            status=403,
+        )  # fmt: skip
+    now = clock.now()
+    if approve:
+        spans = spans_of(sale)
+        units.lock_batches(session, [span.batch_id for span in spans])
+        units.check_active(session, spans)
+        for span in spans:
+            units.take(session, span, UnitState.SOLD, sale_id=sale.id, now=now)
+    sale.status = UnitSaleStatus.APPROVED if approve else UnitSaleStatus.REFUSED
+    sale.decided_by_id, sale.decided_at = actor.user_id, now
+    session.flush()
+    audit.record(
+        session, actor, "sale.approved" if approve else "sale.refused", "unit_sale", sale.id,
+        {"buyer": sale.buyer, "units": sale.units, "ranges": sale.ranges},
+    )  # fmt: skip
+    return sale
+
+
+def sales(session: Session) -> list[UnitSale]:
+    return list(session.scalars(sa.select(UnitSale).order_by(UnitSale.id.desc())))
