@@ -4,8 +4,8 @@ Issuances record the part a month's budget could not cover (deferred or scaled a
 points each reduction earns add up with it. On SQLite the issuances table is rebuilt to change
 its CHECK, so its append-only triggers are made again.
 
-Revision ID: 0024
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-07 19:40:00.000000
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0024"
-down_revision: str | None = "0021"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

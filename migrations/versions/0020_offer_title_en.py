@@ -1,6 +1,6 @@
 """offers.title_en: an offer's title in English beside the Chinese one
 
-Revision ID: 0025
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-07 20:10:00.000000
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0025"
+revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -11,8 +11,8 @@ financial institutions as a kind of merchant
 - redemptions.funded_fen: what a bank funds for a redemption of its reward (the city's subsidy
   does not pay for it); redemptions.voucher_used_at: when the merchant reported its voucher used.
 
-Revision ID: 0022
-Revises: 0025
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-07 19:30:00.000000
 """
 
@@ -24,8 +24,8 @@ from alembic import op
 import app.db
 from app import sealing
 
-revision: str = "0022"
-down_revision: str | None = "0025"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,8 +6,8 @@
 - users.erased_at; account_closures: closing one's account after a cooling-off period.
 - data_exports: copies of a resident's data, downloadable until they expire.
 
-Revision ID: 0020
-Revises: 0024
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-07 20:00:00.000000
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 import app.db
 from app import sealing
 
-revision: str = "0020"
-down_revision: str | None = "0024"
+revision: str = "0024"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

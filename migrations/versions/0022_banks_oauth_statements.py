@@ -5,8 +5,8 @@
 - bank_authorization_codes, bank_tokens: digests only, each bound to its grant;
 - statement_keys: Ed25519 keys signing carbon statements, the private half sealed (AES-GCM).
 
-Revision ID: 0021
-Revises: 0022
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07 19:30:00.000000
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0021"
-down_revision: str | None = "0022"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

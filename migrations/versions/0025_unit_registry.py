@@ -5,8 +5,8 @@ retirement (an approved offset claim) names its beneficiary and purpose and the 
 consumed, replacing the grams-per-batch allocations, which are converted here; pooled sales,
 the shares of their proceeds, and donations of reductions to events are new.
 
-Revision ID: 0023
-Revises: 0020
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-07 19:30:00.000000
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 
 import app.db
 
-revision: str = "0023"
-down_revision: str | None = "0020"
+revision: str = "0025"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
