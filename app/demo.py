@@ -97,6 +97,7 @@ def seed(session: Session) -> list[DemoAccount]:
     )
     _parking_offer(session, merchant, resident=resident, admin=admin)
     _bank_offer(session, accounts[6])
+    _oauth_bank(session)
     return accounts
 
 
@@ -160,6 +161,21 @@ def _approve_methodologies(session: Session, *, reviewer: User, admin: User) -> 
         effective_from=datetime(2026, 1, 1, tzinfo=zone),
         comment="演示数据：采用公布的默认参数。",
     )
+
+
+def _oauth_bank(session: Session) -> None:
+    """The demo bank as an OAuth client with published credentials: registering one through the
+    API takes a bureau admin's second factor, which a script does not have."""
+    from app.banks import services as banks
+    from app.banks import simulator
+
+    registered = banks.register_client(
+        session, SYSTEM, name="宁夏绿色银行", redirect_uris=[simulator.REDIRECT_URI],
+        scopes=simulator.SCOPES.split(),
+    )  # fmt: skip
+    registered.client.client_id = simulator.DEMO_CLIENT_ID
+    registered.client.secret_hash = banks.digest(simulator.DEMO_CLIENT_SECRET)
+    session.flush()
 
 
 def _bank_offer(session: Session, manager: DemoAccount) -> None:

@@ -11,6 +11,20 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 ACTIONS: dict[str, Any] = {
+    "bank.client_register": _l("Bank registered as an OAuth client"),
+    "bank.code_reused": _l("Bank's authorization code reused (its tokens revoked)"),
+    "bank.consent_refused": _l("Bank's access refused by the holder"),
+    "bank.grant": _l("Bank's access granted by the holder"),
+    "bank.grant_revoke": _l("Bank's access withdrawn by the holder"),
+    "bank.token_revoke": _l("Bank revoked its own token"),
+    "donation.made": _l("Reductions donated to an event"),
+    "sale.approved": _l("Unit sale approved by a second admin"),
+    "sale.refused": _l("Unit sale refused by a second admin"),
+    "sale.requested": _l("Unit sale recorded"),
+    "statement_key.rotate": _l("Statement signing key rotated"),
+    "units.cancelled": _l("Units cancelled"),
+    "webhook_endpoint.disable": _l("Webhook endpoint disabled"),
+    "webhook_endpoint.register": _l("Webhook endpoint registered"),
     "access.denied": _l("Access refused"),
     "account.close_request": _l("Account closure requested"),
     "account.close_cancel": _l("Account closure cancelled"),

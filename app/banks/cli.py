@@ -64,13 +64,10 @@ def verify_statement(statement_file: Path, jwks_file: Path) -> None:
 
 @click.command("simulate-bank")
 @click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="The platform")
-@click.option("--client-id", default=None, help="A registered bank (else one is registered)")
+@click.option("--client-id", default=None, help="A registered bank (else the demo bank)")
 @click.option("--client-secret", default=None, help="Its secret")
-@click.option("--admin-mobile", default="13900000001", show_default=True, help="Bureau admin")
-@click.option("--admin-password", default="tanpuhui2026", show_default=True)
 @click.option("--resident-mobile", default="13800000001", show_default=True)
 @click.option("--resident-password", default="tanpuhui2026", show_default=True)
-@click.option("--name", default="演示银行 Demo Bank", show_default=True, help="Bank to register")
 @click.option(
     "--credentials-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -81,11 +78,8 @@ def simulate_bank_command(
     url: str,
     client_id: str | None,
     client_secret: str | None,
-    admin_mobile: str,
-    admin_password: str,
     resident_mobile: str,
     resident_password: str,
-    name: str,
     credentials_file: Path | None,
 ) -> None:
     """Play a bank against a running platform with Authlib's OAuth 2.0 client.
@@ -102,8 +96,10 @@ def simulate_bank_command(
             saved = json.loads(credentials_file.read_text(encoding="utf-8"))
             credentials = simulator.BankCredentials(saved["client_id"], saved["client_secret"])
         else:
-            credentials = simulator.register(url, admin_mobile, admin_password, name)
-            click.echo(f"registered {name} as {credentials.client_id}")
+            credentials = simulator.BankCredentials(
+                simulator.DEMO_CLIENT_ID, simulator.DEMO_CLIENT_SECRET
+            )
+            click.echo(f"playing the demo bank {credentials.client_id}")
             if credentials_file is not None:
                 _keep(credentials_file, credentials)
         today = date.today()  # noqa: DTZ011  (the simulated bank's own calendar)

@@ -23,6 +23,10 @@ from app.banks import statements
 #: The bank's redirect URI: never served, the simulator reads the code from the redirect itself.
 REDIRECT_URI = "http://127.0.0.1/bank-callback"
 SCOPES = "carbon.summary carbon.statement"
+#: The demo bank `tanpuhui seed-demo` registers, with published credentials (local use only):
+#: registering through the API takes a bureau admin's second factor, which a script does not have.
+DEMO_CLIENT_ID = "bank_demo"
+DEMO_CLIENT_SECRET = "demo-bank-secret-2026"  # noqa: S105
 TIMEOUT = 10
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -50,28 +54,6 @@ def _checked(response: requests.Response, what: str) -> requests.Response:
     if response.status_code >= 400:
         raise SimulationFailed(f"{what}: HTTP {response.status_code} {response.text[:300]}")
     return response
-
-
-def register(url: str, admin_mobile: str, admin_password: str, name: str) -> BankCredentials:
-    """The bureau registers the bank through the API; the secret comes back once."""
-    token = _checked(
-        requests.post(
-            f"{url}/api/v1/auth/tokens",
-            json={"mobile": admin_mobile, "password": admin_password},
-            timeout=TIMEOUT,
-        ),
-        "signing in as the bureau's admin",
-    ).json()["token"]
-    bank = _checked(
-        requests.post(
-            f"{url}/api/v1/bureau/banks",
-            json={"name": name, "redirect_uris": [REDIRECT_URI], "scopes": SCOPES.split()},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=TIMEOUT,
-        ),
-        "registering the bank",
-    ).json()
-    return BankCredentials(bank["client_id"], bank["client_secret"])
 
 
 def _resident_consents(url: str, authorize_url: str, mobile: str, password: str) -> str:

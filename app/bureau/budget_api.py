@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 
 from app.accounts.auth import requires
+from app.api.fields import yuan
 from app.bureau.budget import MonthFigures, Overview, overview, set_month
 from app.roles import Permission
 
@@ -52,10 +53,11 @@ class BudgetOut(ma.Schema):
     outstanding_points = ma.fields.Integer(
         attribute="liability.outstanding_points", metadata={"description": "In every wallet"}
     )
-    outstanding_value_yuan = ma.fields.Decimal(
-        as_string=True, attribute="value_yuan", metadata={"description": "At the settlement rate"}
+    outstanding_value_yuan = yuan("At the settlement rate", attribute="value_yuan")
+    yuan_per_point = ma.fields.Decimal(
+        as_string=True,
+        metadata={"type": "string", "description": "The settlement rate (exact, a decimal string)"},
     )
-    yuan_per_point = ma.fields.Decimal(as_string=True)
     overdue_points = ma.fields.Integer(
         attribute="liability.overdue_points",
         metadata={"description": "Outstanding points whose validity ended (next expiry run)"},

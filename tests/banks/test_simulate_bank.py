@@ -21,7 +21,7 @@ def test_simulate_bank_registers_consents_reads_and_verifies(tmp_path):
             simulate_bank_command, ["--url", url, "--credentials-file", str(kept)]
         )
         assert first.exit_code == 0, first.output
-        assert "registered 演示银行 Demo Bank" in first.output
+        assert "playing the demo bank bank_demo" in first.output
         assert "the resident allowed the bank on the consent page" in first.output
         assert "statement verified with key st-" in first.output
         assert "refreshed" in first.output
@@ -32,7 +32,7 @@ def test_simulate_bank_registers_consents_reads_and_verifies(tmp_path):
             simulate_bank_command, ["--url", url, "--credentials-file", str(kept)]
         )
         assert second.exit_code == 0, second.output
-        assert "registered" not in second.output
+        assert "playing the demo bank" not in second.output
         assert json.loads(kept.read_text()) == saved
         wrong = runner.invoke(
             simulate_bank_command,

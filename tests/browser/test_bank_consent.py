@@ -19,7 +19,9 @@ SHOTS = "bank-consent"
 def test_consent_clicked_in_chromium_then_withdrawn(browser_page, tmp_path):
     page = browser_page
     with live_platform(tmp_path, PORT) as url:
-        credentials = simulator.register(url, "13900000001", DEMO_PASSWORD, "宁夏绿色银行")
+        credentials = simulator.BankCredentials(
+            simulator.DEMO_CLIENT_ID, simulator.DEMO_CLIENT_SECRET
+        )
         bank = OAuth2Session(
             credentials.client_id,
             credentials.client_secret,

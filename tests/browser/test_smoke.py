@@ -61,7 +61,7 @@ def test_offset_requests_and_the_bureau_queues_fit_phone_and_desktop(
     page.set_viewport_size({"width": width, "height": 844})
     _sign_in(page, live_server, "13700000001")  # the demo organisation, verified by the bureau
     page.goto(live_server + "/organisation/offsets")
-    assert page.get_by_label("需抵消的吨数（二氧化碳当量）").is_visible()
+    assert page.get_by_label("注销整吨数（二氧化碳当量）").is_visible()
     assert no_horizontal_scroll(page)
     page.screenshot(path=str(tmp_path / f"offsets-{width}.png"), full_page=True)
     page.context.clear_cookies()

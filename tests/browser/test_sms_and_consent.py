@@ -103,6 +103,7 @@ def test_sign_up_by_code_withdraw_a_consent_and_sign_in_by_code(
     assert page.get_by_role("button", name="撤回同意").count() == 0
     page.screenshot(path=f"{shots}/consent-withdrawn.png", full_page=True)
 
+    page.goto(city_server + "/me/account")  # 我的: where residents sign out
     page.get_by_role("button", name="退出").click()
     page.wait_for_load_state()
     page.goto(city_server + "/sign-in")

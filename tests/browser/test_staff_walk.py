@@ -30,7 +30,7 @@ from app.redemption.issuing import issue_token
 from app.roles import Role
 from tests.browser.conftest import serve
 from tests.factories import make_user
-from tests.filings.support import SETTINGS, make_reduction, shanghai
+from tests.filings.support import SETTINGS, make_reduction, raw_reduction, shanghai
 
 pytestmark = pytest.mark.browser
 
@@ -63,6 +63,7 @@ def _seed(session: sa.orm.Session) -> tuple[list[str], int, str]:
             MethodologyVersion.code == "bus", MethodologyVersion.status == VersionStatus.APPROVED
         )
     )
+    raw_reduction(session, bus, resident, shanghai(2026, 5, 2, 8), 2_500_000)  # two units
     for day in (3, 4, 5):
         make_reduction(session, bus, resident, shanghai(2026, 5, day, 8), km="30")
         make_reduction(session, bus, resident, shanghai(2026, 6, day, 8), km="12.5")
@@ -72,7 +73,7 @@ def _seed(session: sa.orm.Session) -> tuple[list[str], int, str]:
     services.approve(session, staff[0], accepted.id)
     services.approve(session, staff[1], accepted.id)
     services.submit(session, staff[0], accepted.id, registry_reference="CCER-YC-2026-0007")
-    services.accept(session, staff[1], accepted.id)
+    services.accept(session, staff[1], accepted.id, city_code="YC")
     draft = bundling.bundle_month(session, SETTINGS, bus.id, date(2026, 6, 1))
     organisation = accounts.organisation_of(
         session, session.scalar(sa.select(User).where(User.mobile == "13700000001"))
@@ -81,7 +82,7 @@ def _seed(session: sa.orm.Session) -> tuple[list[str], int, str]:
     claim = claims.request_claim(
         session, Actor(organisation.account_id, Role.ORGANISATION), rules,
         organisation_id=organisation.id, event_name="银川绿色马拉松", event_date=date(2026, 9, 20),
-        grams=accepted.total_g // 2,
+        grams=1_000_000, beneficiary="银川绿色马拉松组委会",
     )  # fmt: skip
     admin = session.scalar(sa.select(User).where(User.mobile == "13900000001"))
     claims.approve_claim(session, Actor(admin.id, admin.role), claim.id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.demo import DEMO_PASSWORD
 from tests.browser.conftest import browser_page, live_server  # noqa: F401  (fixtures)
+from tests.browser.staff import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -30,10 +30,7 @@ def test_the_public_catalogue_fits_a_phone(live_server, browser_page):  # noqa: 
 def test_the_bureau_admin_sees_a_version_on_a_phone(live_server, browser_page):  # noqa: F811
     page = browser_page
     page.set_viewport_size({"width": 360, "height": 740})
-    page.goto(live_server + "/sign-in")
-    page.get_by_label("手机号").fill("13900000001")
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, live_server, "13900000001")  # the demo admin, with the second factor
     page.goto(live_server + "/bureau/methodologies")
     assert fits(page)
     page.get_by_role("link", name="1.0.0").first.click()

@@ -20,7 +20,7 @@ from app.ledger.services import balance
 from app.reductions.models import Reduction
 from app.rights.closure import FORFEIT_REASON
 from tests.activities.support import at, link, make_partner, post_batch, ride
-from tests.factories import PASSWORD, credentials, log_in, make_user
+from tests.factories import PASSWORD, credentials, log_in, make_user, texted_code_by_api
 from tests.filings.support import SETTINGS
 from tests.rights.support import COOLING_OFF, dump_database, post_form, run_erasure
 
@@ -125,8 +125,16 @@ def test_closure_erases_the_person_and_keeps_the_record(city, client, session, f
     assert verified.exit_code == 0 and verified.output.startswith("OK"), verified.output
 
     # The number is free: signing up with it is a new person with nothing of the old one.
+    code = texted_code_by_api(client, MOBILE)
     again = client.post(
-        "/api/v1/residents", json={"mobile": MOBILE, "password": PASSWORD, "display_name": "新人"}
+        "/api/v1/residents",
+        json={
+            "mobile": MOBILE,
+            "password": PASSWORD,
+            "display_name": "新人",
+            "code": code,
+            "accept_privacy_notice": True,
+        },
     )
     assert again.status_code == 201 and again.get_json()["id"] != resident.id
     assert balance(session, again.get_json()["id"]) == 0
