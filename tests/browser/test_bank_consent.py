@@ -69,7 +69,7 @@ def test_consent_clicked_in_chromium_then_withdrawn(browser_page, tmp_path):
         page.goto(f"{url}/me/authorised-apps")
         assert "宁夏绿色银行" in page.locator("main").inner_text()
         page.screenshot(path=str(tmp_path / f"{SHOTS}-apps.png"), full_page=True)
-        page.get_by_role("button", name="撤销授权").click()
+        page.get_by_role("button", name="撤回同意").click()
         page.wait_for_load_state()
         assert "已不能再读取" in page.get_by_role("status").first.inner_text()
         page.screenshot(path=str(tmp_path / f"{SHOTS}-withdrawn.png"), full_page=True)
