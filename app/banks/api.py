@@ -49,7 +49,10 @@ def register_bank(data: dict[str, Any]) -> dict[str, Any]:
     """Register a financial partner (audited); its client secret is in this answer only."""
     registered = services.register_client(db.session, current_actor(), **data)
     client = registered.client
-    shown = ("id", "client_id", "name", "logo_uri", "redirect_uris", "scopes", "created_at")
+    shown = (
+        "id", "client_id", "name", "logo_uri", "redirect_uris", "scopes", "merchant_id",
+        "created_at",
+    )  # fmt: skip
     return {field: getattr(client, field) for field in shown} | {
         "client_secret": registered.client_secret
     }

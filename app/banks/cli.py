@@ -4,6 +4,7 @@ and ``tanpuhui simulate-bank`` (a bank played against a running platform)."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 from pathlib import Path
 
@@ -69,6 +70,26 @@ def verify_statement(statement_file: Path, jwks_file: Path) -> None:
 @click.option("--resident-mobile", default="13800000001", show_default=True)
 @click.option("--resident-password", default="tanpuhui2026", show_default=True)
 @click.option(
+    "--receive-webhooks",
+    "webhook_port",
+    type=click.IntRange(1024, 65535),
+    default=None,
+    help="Listen on this 127.0.0.1 port for the bank's webhooks and verify their signatures",
+)
+@click.option(
+    "--webhook-secret",
+    envvar="TANPUHUI_BANK_WEBHOOK_SECRET",
+    default=None,
+    help="The endpoint's whsec_ secret (or TANPUHUI_BANK_WEBHOOK_SECRET)",
+)
+@click.option(
+    "--listen-seconds",
+    type=click.IntRange(1, 3600),
+    default=30,
+    show_default=True,
+    help="How long to keep listening for webhooks after the visit",
+)
+@click.option(
     "--credentials-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -80,15 +101,46 @@ def simulate_bank_command(
     client_secret: str | None,
     resident_mobile: str,
     resident_password: str,
+    webhook_port: int | None,
+    webhook_secret: str | None,
+    listen_seconds: int,
     credentials_file: Path | None,
 ) -> None:
     """Play a bank against a running platform with Authlib's OAuth 2.0 client.
 
-    The defaults are the demo accounts of `tanpuhui seed-demo` (local use only).
+    The defaults are the demo accounts of `tanpuhui seed-demo` (local use only). With
+    --receive-webhooks the bank's endpoint (registered by its manager with that address) listens
+    during the visit and --listen-seconds after it, and says which webhooks verified.
     """
     url = url.rstrip("/")
     if not wait_until_up(url):
         raise click.ClickException(f"{url} does not answer; start the platform first")
+    if webhook_port is None:
+        _visit(url, client_id, client_secret, resident_mobile, resident_password,
+               credentials_file)  # fmt: skip
+        return
+    try:
+        receiver = simulator.receiving_webhooks(webhook_port, webhook_secret or "")
+        with receiver as inbox:
+            click.echo(f"receiving webhooks at http://127.0.0.1:{webhook_port}/")
+            _visit(url, client_id, client_secret, resident_mobile, resident_password,
+                   credentials_file)  # fmt: skip
+            time.sleep(listen_seconds)
+    except (ValueError, OSError) as error:
+        raise click.ClickException(str(error)) from error
+    for payload in inbox.verified:
+        click.echo(f"webhook verified: {payload['type']} {json.dumps(payload['data'])}")
+    click.echo(f"webhooks: {len(inbox.verified)} verified, {inbox.refused} refused")
+
+
+def _visit(
+    url: str,
+    client_id: str | None,
+    client_secret: str | None,
+    resident_mobile: str,
+    resident_password: str,
+    credentials_file: Path | None,
+) -> None:
     try:
         if client_id and client_secret:
             credentials = simulator.BankCredentials(client_id, client_secret)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
 from app.db import Base, BigId, UTCDateTime, created_at, intpk
+from app.merchants.models import Merchant
 from app.sealing import SealedString
 
 STATEMENT_KEY_PURPOSE = b"tanpuhui statement signing key v1"
@@ -45,6 +46,12 @@ class BankClient(Base):
         sa.JSON, comment="Exact redirect URIs the bank may send residents back to"
     )
     scopes: Mapped[list[str]] = mapped_column(sa.JSON, comment="Scopes the bank may ask for")
+    merchant_id: Mapped[int | None] = mapped_column(
+        BigId,
+        sa.ForeignKey("merchants.id"),
+        comment="The bank's financial merchant, told of revoked grants by webhook; "
+        "empty: no merchant",
+    )
     created_by_id: Mapped[int | None] = mapped_column(
         BigId, sa.ForeignKey("users.id"), comment="Bureau staff who registered it"
     )
@@ -52,6 +59,8 @@ class BankClient(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime, comment="When the bureau switched it off; empty while it may be used"
     )
+
+    merchant: Mapped[Merchant | None] = relationship()
 
     # Authlib's ClientMixin.
     def get_client_id(self) -> str:

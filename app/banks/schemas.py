@@ -8,6 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
+from app.api.ids import Id
 from app.banks import scopes
 from app.banks.carbon import month_start
 
@@ -32,6 +33,15 @@ class BankClientIn(ma.Schema):
         required=True,
         validate=ma.validate.Length(1, len(scopes.SCOPES)),
     )
+    merchant_id = Id(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        metadata={
+            "description": "The bank's approved merchant of the financial kind: its webhook "
+            "endpoints subscribed to grant.revoked are told when a holder revokes a grant"
+        },
+    )
 
 
 class BankClientOut(ma.Schema):
@@ -41,6 +51,10 @@ class BankClientOut(ma.Schema):
     logo_uri = ma.fields.String(allow_none=True)
     redirect_uris = ma.fields.List(ma.fields.String())
     scopes = ma.fields.List(ma.fields.String())
+    merchant_id = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "The bank's financial merchant told of revoked grants, or null"},
+    )
     created_at = ma.fields.AwareDateTime()
 
 

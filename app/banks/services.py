@@ -20,7 +20,10 @@ from app.audit.services import Actor
 from app.banks import scopes as scope_catalogue
 from app.banks.models import BankAuthorizationCode, BankClient, BankGrant, BankToken, digest
 from app.errors import DomainError, NotFound
+from app.merchants.models import Merchant, MerchantKind, MerchantStatus
 from app.roles import WALLET_ROLES, Role
+from app.webhooks import events
+from app.webhooks.models import EventType
 
 #: Hosts a development bank may be sent back to over plain http (its own machine).
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
@@ -47,6 +50,34 @@ def _check_redirect_uri(uri: str) -> None:
         )
 
 
+def _check_merchant(session: Session, merchant_id: int) -> None:
+    """Only an approved financial merchant speaks for a bank (its endpoints get the bank's news)."""
+    merchant = session.get(Merchant, merchant_id)
+    if merchant is None or merchant.kind is not MerchantKind.FINANCIAL:
+        raise DomainError(
+            "merchant_not_financial",
+            _l("Choose a merchant of the financial kind."),
+            field="merchant_id",
+        )
+    if merchant.status is not MerchantStatus.APPROVED:
+        raise DomainError(
+            "merchant_not_approved",
+            _l("This financial merchant is not approved."),
+            field="merchant_id",
+            details={"status": merchant.status.value},
+        )
+
+
+def financial_merchants(session: Session) -> list[Merchant]:
+    """The approved financial merchants a bank client may be tied to, by name."""
+    stmt = (
+        sa.select(Merchant)
+        .where(Merchant.kind == MerchantKind.FINANCIAL, Merchant.status == MerchantStatus.APPROVED)
+        .order_by(Merchant.name, Merchant.id)
+    )
+    return list(session.scalars(stmt))
+
+
 def register_client(
     session: Session,
     actor: Actor,
@@ -55,8 +86,15 @@ def register_client(
     redirect_uris: list[str],
     scopes: list[str],
     logo_uri: str | None = None,
+    merchant_id: int | None = None,
 ) -> RegisteredClient:
-    """The bureau registers a financial partner as a confidential OAuth 2.0 client (audited)."""
+    """The bureau registers a financial partner as a confidential OAuth 2.0 client (audited).
+
+    ``merchant_id`` ties it to the bank's approved financial merchant, whose webhook endpoints
+    are then told when a holder revokes a grant.
+    """
+    if merchant_id is not None:
+        _check_merchant(session, merchant_id)
     for uri in redirect_uris:
         _check_redirect_uri(uri)
     if logo_uri is not None and urlsplit(logo_uri).scheme != "https":
@@ -79,13 +117,15 @@ def register_client(
         logo_uri=logo_uri,
         redirect_uris=list(dict.fromkeys(redirect_uris)),
         scopes=scope_catalogue.known(scopes),
+        merchant_id=merchant_id,
         created_by_id=actor.user_id,
     )
     session.add(client)
     session.flush()
     audit.record(
         session, actor, "bank.client_register", "bank_client", client.id,
-        {"name": name, "scopes": client.scopes, "redirect_uris": client.redirect_uris},
+        {"name": name, "scopes": client.scopes, "redirect_uris": client.redirect_uris,
+         "merchant_id": merchant_id},
     )  # fmt: skip
     return RegisteredClient(client, secret)
 
@@ -174,8 +214,32 @@ def revoke_grant(
         session, actor, "bank.grant_revoke", "bank_grant", grant.id,
         {"client_id": grant.client.client_id, "bank": grant.client.name},
     )  # fmt: skip
-    # Outbound "grant revoked" webhooks are announced here, in this transaction.
+    _announce_revoked(session, grant, now)
     return grant
+
+
+def _announce_revoked(session: Session, grant: BankGrant, now: datetime) -> int:
+    """Tell the bank's merchant endpoints, in this transaction, which grant ended.
+
+    The data names the client and the grant, never the holder: the bank already knows whose
+    grant it was, and a webhook is no place for a resident's personal data.
+    """
+    merchant_id = grant.client.merchant_id
+    if merchant_id is None:
+        return 0
+    return events.emit(
+        session,
+        merchant_id=merchant_id,
+        event_type=EventType.GRANT_REVOKED,
+        subject_id=grant.id,
+        data={
+            "client_id": grant.client.client_id,
+            "grant_id": grant.id,
+            "scopes": list(grant.scopes),
+            "revoked_at": now.isoformat(),
+        },
+        now=now,
+    )
 
 
 def _end_credentials(session: Session, grant_id: int, now: datetime) -> None:

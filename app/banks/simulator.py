@@ -3,20 +3,27 @@
 It registers (as the bureau's admin) or uses a registered client, sends a resident through the
 consent page (signing in as them, as their browser would), exchanges the code with its PKCE
 verifier, reads the carbon summary and a statement, refreshes its token (rotation) and verifies
-the statement against the published keys.
+the statement against the published keys. It can also listen on a local port for the webhooks
+the platform sends the bank (a revoked grant, a redeemed reward) and check their signatures.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
+from standardwebhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from app.banks import statements
 
@@ -120,8 +127,6 @@ def run(
     claims = statements.verify(answer["statement"], jwks)
     kid = statements.key_id(answer["statement"])
     say(f"statement verified with key {kid}: {claims['total_g']} g CO2e")
-    # Webhooks a bank receives (grant revoked, rewards) are delivered to its registered
-    # endpoint; a receiver for them plugs in here.
     return Outcome(
         balance=summary["balance"],
         months_with_reductions=sum(1 for month in summary["months"] if month["grams"]),
@@ -129,3 +134,64 @@ def run(
         batches=[batch["serial"] for batch in claims["filing_batches"]],
         kid=kid,
     )
+
+
+@dataclass
+class WebhookInbox:
+    """What the bank's endpoint received: verified payloads, and how many it refused."""
+
+    webhook: Webhook
+    verified: list[dict[str, Any]] = field(default_factory=list)
+    refused: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, body: bytes, headers: dict[str, str]) -> bool:
+        """Verify one delivery (Standard Webhooks); keep its payload when the signature holds."""
+        try:
+            payload = self.webhook.verify(body, headers)
+        except (WebhookVerificationError, ValueError):
+            with self.lock:
+                self.refused += 1
+            return False
+        with self.lock:
+            self.verified.append(payload)
+        return True
+
+
+def _webhook_handler(inbox: WebhookInbox) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            # 2xx acknowledges; a bad signature is answered 400 (the platform retries it).
+            self.send_response(204 if inbox.take(body, headers) else 400)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def receiving_webhooks(port: int, secret: str) -> Iterator[WebhookInbox]:
+    """Listen on 127.0.0.1:``port`` for the bank's webhooks, signed with ``secret`` (whsec_…).
+
+    A secret that is no Standard Webhooks secret raises ``ValueError`` before anything listens.
+    """
+    try:
+        if not secret.startswith("whsec_"):
+            raise EmptyWebhookSecretError(secret)
+        inbox = WebhookInbox(Webhook(secret))
+    except (EmptyWebhookSecretError, ValueError) as error:
+        raise ValueError("the webhook secret must be the endpoint's whsec_… secret") from error
+    server = ThreadingHTTPServer(("127.0.0.1", port), _webhook_handler(inbox))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield inbox
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

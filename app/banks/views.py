@@ -177,6 +177,7 @@ def revoke_app(grant_id: int) -> Response:
 def _bureau_page(
     form: BankForm, registered: services.RegisteredClient | None = None, status: int = 200
 ) -> tuple[str, int]:
+    form.set_merchant_choices([(m.id, m.name) for m in services.financial_merchants(db.session)])
     page = render_template(
         "banks/bureau.html",
         form=form,
@@ -200,7 +201,7 @@ def bureau_banks() -> Any:
         registered = services.register_client(
             db.session, current_actor(), name=form.name.data or "",
             redirect_uris=form.redirect_uri_list(), scopes=form.scopes.data or [],
-            logo_uri=form.logo_uri.data or None,
+            logo_uri=form.logo_uri.data or None, merchant_id=form.chosen_merchant_id(),
         )  # fmt: skip
     except DomainError as error:
         field = getattr(form, error.field or "", None)
