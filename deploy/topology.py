@@ -162,6 +162,12 @@ class Topology:
             "DATABASE_MAX_OVERFLOW": "2",
             "SECRET_KEY": self.secret_key,
             "RATELIMIT_STORAGE_URI": self.redis,
+            # The city's SMS gateway (production refuses the console sender); nothing here asks
+            # for a code, so the address is never called.
+            "SMS_SENDER": "http",
+            "SMS_GATEWAY_URL": "https://sms-gateway.invalid/send",
+            "SMS_GATEWAY_KEY": "topology-gateway-key",
+            "SMS_TEMPLATES": "sign_up=T1,sign_in=T2,reset=T3",
             "TRUSTED_PROXIES": "127.0.0.1",  # HAProxy: its X-Forwarded-For is believed
             "FORWARDED_ALLOW_IPS": "127.0.0.1",
             "LOG_LEVEL": self.log_level,
