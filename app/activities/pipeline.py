@@ -5,7 +5,7 @@ approval) goes through :func:`decide`, which works on a whole batch at once. One
 methodology: the version in effect at the activity's time (its plugin validates the quantities and
 quantifies them, in one pass; :mod:`app.methodology.outcome`). An activity that avoids nothing is
 recorded as "no reduction", with why, and earns nothing. Then :func:`decide` locks the
-participants' wallets (so concurrent batches for one participant decide one after another), reads
+participants (so concurrent batches for one participant decide one after another), reads
 the few rows its rules need, screens and caps; :func:`write_reductions` and :func:`credit` then
 write in bulk in the caller's transaction.
 
@@ -32,11 +32,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app import adapters
+from app.accounts.models import User
 from app.activities import bulk, matching, reasons, tallies
 from app.activities.kinds import trips_of
 from app.activities.models import Activity, ActivityStatus
 from app.errors import DomainError
-from app.ledger.issuance import lock_wallets
+from app.ledger.batch import id_list_filter
 from app.ledger.policy import LedgerPolicy
 from app.methodology import outcome
 from app.methodology.apply import Applied, PreparedVersion, VersionResolver
@@ -209,9 +210,9 @@ def decide(
     measured = [c for c in candidates if c.status is None]
     if not measured:
         return
-    # From here on, what the participants were credited is read and added to under their wallet
-    # locks: a concurrent batch for the same participants waits, then sees this one's credits.
-    lock_wallets(session, [c.participant_id for c in measured], settings.now)
+    # From here on, what the participants were credited is read and added to under their locks:
+    # a concurrent batch for the same participants waits, then sees this one's credits.
+    lock_participants(session, [c.participant_id for c in measured])
     for candidate in measured:
         trip = matching.declared(candidate.prepared)
         if candidate.ends_at is not None and trip is not None:
@@ -234,6 +235,26 @@ def decide(
     for candidate in sorted(measured, key=lambda c: c.occurred_at):
         _screen(candidate, history, settings, reviewed)
     _cap(session, [c for c in measured if c.status == ActivityStatus.VERIFIED], settings)
+
+
+def lock_participants(session: Session, participants: Iterable[int]) -> None:
+    """Lock the participants' account rows, in id order, until the transaction ends.
+
+    Crediting decisions for one participant (caps, the same trip reported twice) are made one
+    batch at a time. The lock is the account row's ``FOR NO KEY UPDATE``, not the wallet's: a
+    resident redeeming at a counter locks only the wallet, so it never waits behind a partner's
+    batch, and the rows the batch inserts (which reference the account) do not conflict with it.
+    The wallets are locked later, by the issuance, for the short time the balances change.
+    """
+    ids = sorted(set(participants))
+    if ids:
+        session.flush()
+        session.execute(
+            sa.select(User.id)
+            .where(id_list_filter(session.connection(), User.id, ids))
+            .order_by(User.id)
+            .with_for_update(key_share=True)
+        ).all()
 
 
 @dataclass(slots=True)

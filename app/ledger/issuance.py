@@ -196,26 +196,6 @@ def issue_points(
     return IssueResult(tuple(lines), tuple(sorted(done)))
 
 
-def lock_wallets(session: Session, participants: list[int], now: datetime) -> None:
-    """Open (if need be) and lock the participants' wallets until the transaction ends.
-
-    For a caller that reads what the participants were credited before it decides what to credit
-    next (caps, the same trip reported twice): concurrent batches for the same participants then
-    decide one after another. Locks are taken in wallet id order, as :func:`issue_points` takes
-    them, so the two never deadlock.
-    """
-    ids = sorted(set(participants))
-    if not ids:
-        return
-    session.flush()
-    conn = session.connection()
-    found = lock_wallets_of(conn, ids)
-    new = [p for p in ids if p not in found]
-    if new:
-        ensure_wallets(conn, new, now)
-        lock_wallets_of(conn, new)
-
-
 def lock_wallets_of(conn: sa.Connection, participants: list[int]) -> dict[int, int]:
     """Lock the wallets in id order (no deadlocks between batches); participant → wallet id."""
     rows = conn.execute(

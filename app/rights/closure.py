@@ -141,7 +141,8 @@ def erase_account(session: Session, closure: AccountClosure, settings: ErasureSe
     The one place that knows what a person leaves behind: a new kind of personal data is erased
     by a line here.
     """
-    user = session.get_one(User, closure.user_id)
+    # The account row first, as ingestion locks it before the wallet (no deadlock between the two).
+    user = session.get_one(User, closure.user_id, with_for_update=True)
     forfeited = ledger.balance(session, user.id)
     if forfeited > 0:
         ledger.adjust(

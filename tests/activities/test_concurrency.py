@@ -9,9 +9,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 import time_machine
+from sqlalchemy.orm import Session
 
 from app.activities.models import Activity
+from app.activities.pipeline import lock_participants
 from app.db import db
+from app.ledger.accounts import locked_balance
 from app.ledger.models import Issuance
 from tests.activities.support import (
     DAY,
@@ -24,6 +27,7 @@ from tests.activities.support import (
 )
 from tests.conftest import create_test_database, drop_test_database, make_app
 from tests.factories import make_user
+from tests.merchants.support import give_points
 
 pytestmark = pytest.mark.postgres_only
 
@@ -65,3 +69,28 @@ def test_the_same_batch_sent_twice_at_once_is_ingested_and_credited_once(own_app
         session.rollback()
         assert session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 60
         assert session.scalar(sa.select(sa.func.count()).select_from(Issuance)) == 60
+
+
+def test_a_batch_deciding_for_a_resident_holds_the_resident_not_the_wallet(own_app):
+    """While a partner's batch decides what to credit a resident, another batch for that resident
+    waits, but the resident's own wallet (what a counter's confirmation locks) stays free."""
+    with own_app.app_context():
+        session = db.session
+        resident = make_user(session)
+        give_points(session, resident, 500)
+        session.commit()
+        engine = db.engine
+        with engine.connect() as batch_conn, engine.connect() as other_conn:
+            deciding = Session(bind=batch_conn)
+            lock_participants(deciding, [resident.id])
+            other_conn.execute(sa.text("SET lock_timeout = '1s'"))
+            other_conn.commit()  # a setting of the connection, not of one transaction
+            other = Session(bind=other_conn)
+            assert locked_balance(other, resident.id) == 500  # the wallet answers at once
+            other.rollback()
+            with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+                lock_participants(other, [resident.id])  # a second batch waits its turn
+            other.rollback()
+            deciding.rollback()
+            lock_participants(other, [resident.id])  # and goes on once the first has ended
+            other.rollback()
