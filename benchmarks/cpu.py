@@ -41,3 +41,12 @@ def cpu_by_side(server_pid: int | None = None) -> dict[str, float]:
         except (FileNotFoundError, ProcessLookupError):
             continue  # ended while we looked
     return totals
+
+
+def machine_seconds() -> dict[str, float]:
+    """CPU seconds the whole machine has spent busy since boot, and of those stolen by the host
+    (``/proc/stat``): their change over a run says how close to its cores the machine ran."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    tick = os.sysconf("SC_CLK_TCK")
+    return {"busy": (user + nice + system + irq + softirq + steal) / tick, "steal": steal / tick}

@@ -27,6 +27,7 @@ import csv
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,7 +46,7 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 from app import create_app  # noqa: E402
 from app.activities import simulator  # noqa: E402
 from benchmarks import population  # noqa: E402
-from benchmarks.cpu import cpu_by_side  # noqa: E402
+from benchmarks.cpu import cpu_by_side, machine_seconds  # noqa: E402
 from deploy.topology import BIN, Topology  # noqa: E402
 
 GOALS_MS = {"read": 300, "confirm redemption": 500}
@@ -182,6 +183,12 @@ def run_locust(
         raise SystemExit(f"locust stopped with exit status {process.returncode}")
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that ended (locust, once its run is over)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def report(prefix: Path) -> bool:
     """Print the per-type figures; whether the goal was met."""
     with prefix.with_name(prefix.name + "_stats.csv").open() as handle:
@@ -314,9 +321,11 @@ def main() -> None:
         web = topology.processes["web"].pid
         ingestion = topology.processes["ingestion"].pid
         cpu_before = (cpu_by_side(web), cpu_by_side(ingestion))
+        machine_before, children_before = machine_seconds(), _children_cpu()
         started = time.monotonic()
         run_locust(topology, city, args.users, args.minutes, args.spawn_rate, prefix)
         elapsed = time.monotonic() - started
+        machine_after, children_after = machine_seconds(), _children_cpu()
         if analyzer:
             analyzer.stop.set()
         cpu_after = (cpu_by_side(web), cpu_by_side(ingestion))
@@ -330,6 +339,13 @@ def main() -> None:
             f"ingestion pool {ingestion_cpu / elapsed:.2f}, every PostgreSQL process on the "
             f"machine {database_cpu / elapsed:.2f}; load average now "
             f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        )
+        locust_cpu = children_after - children_before
+        busy = machine_after["busy"] - machine_before["busy"]
+        print(
+            f"the load generator (locust, on the same cores) {locust_cpu / elapsed:.2f}; the whole "
+            f"machine {busy / elapsed:.2f} of {os.cpu_count()} cores busy, "
+            f"{(machine_after['steal'] - machine_before['steal']) / elapsed:.2f} taken by the host"
         )
         log("reconciling and recomputing through PgBouncer")
         broken = 0
