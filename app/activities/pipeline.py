@@ -210,9 +210,6 @@ def decide(
     measured = [c for c in candidates if c.status is None]
     if not measured:
         return
-    # From here on, what the participants were credited is read and added to under their locks:
-    # a concurrent batch for the same participants waits, then sees this one's credits.
-    lock_participants(session, [c.participant_id for c in measured])
     for candidate in measured:
         trip = matching.declared(candidate.prepared)
         if candidate.ends_at is not None and trip is not None:
@@ -231,6 +228,9 @@ def decide(
                 candidate.participant_id, candidate.kind, candidate.occurred_at,
                 candidate.quantities,
             )  # fmt: skip
+    # From here on, what the participants were credited is read and added to under their locks:
+    # a concurrent batch for the same participants waits, then sees this one's credits.
+    lock_participants(session, [c.participant_id for c in measured])
     history = _load_history(session, measured, settings)
     for candidate in sorted(measured, key=lambda c: c.occurred_at):
         _screen(candidate, history, settings, reviewed)
