@@ -101,8 +101,9 @@ class Database:
 
     def writing(self) -> None:
         """This request writes from here on, though it is a GET (a refusal it records, a QR code
-        it issues): on SQLite its read transaction ends (nothing was written) and the next one
-        takes the write lock when it begins, so the write cannot fail on a stale snapshot."""
+        it issues): its read transaction ends (nothing was written) and the next one is a
+        writing one: on SQLite it takes the write lock when it begins, so the write cannot fail
+        on a stale snapshot; on PostgreSQL it is a transaction again, not autocommit."""
         if not reading():
             return
         set_reading(False)

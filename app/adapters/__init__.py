@@ -33,8 +33,9 @@ RANDOM_PAGE_COST = "1.1"
 _chosen: weakref.WeakKeyDictionary[sa.Dialect, Adapter] = weakref.WeakKeyDictionary()
 
 #: Whether the transactions begun now only read (a GET request): on SQLite they begin without the
-#: write lock, so they answer while a writer holds it. Everything else (changes, jobs, commands)
-#: takes the lock when it begins (see :mod:`app.adapters.sqlite`).
+#: write lock, so they answer while a writer holds it, and everything else (changes, jobs,
+#: commands) takes the lock when it begins (see :mod:`app.adapters.sqlite`); on PostgreSQL they
+#: run in autocommit, without BEGIN and COMMIT (see :mod:`app.adapters.postgresql`).
 _reading: ContextVar[bool] = ContextVar("tanpuhui_reading", default=False)
 
 

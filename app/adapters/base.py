@@ -101,7 +101,8 @@ class Adapter:
     #: (``DATABASE_POOL_SIZE`` …) size; SQLite opens a file in-process.
     pools_connections: bool = True
     #: Whether a read transaction must end before the request writes (SQLite: a transaction that
-    #: read before it writes cannot take the write lock once another writer has committed).
+    #: read before it writes cannot take the write lock once another writer has committed;
+    #: PostgreSQL: reads run in autocommit, and writes belong in a transaction).
     reads_apart: bool = False
 
     # -- connections ----------------------------------------------------------------------------

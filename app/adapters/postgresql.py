@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import Insert
 
+from app.adapters import reading
 from app.adapters.base import Adapter, Compiled, DebitRow, Guard
 from app.sqltypes import UTCDateTime
 
@@ -59,6 +60,37 @@ def bigint_array(values: Iterable[int]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
+def _reads_without_a_transaction(engine: Engine) -> None:
+    """Transactions that only read (GET requests) run in autocommit: no BEGIN and no COMMIT.
+
+    Under READ COMMITTED every statement takes its own snapshot anyway, so a read sees what it
+    would have seen in a transaction, for two round trips less (through PgBouncer, each costs
+    the app, the pooler and the server). A request that goes on to write ends its reading
+    transaction first (:meth:`app.db.Database.writing`); the connection goes back to the pool
+    and leaves it in a transaction again. A streamed query (``yield_per``) needs its server-side
+    cursor inside a transaction, so it opens one.
+    """
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        if reading():
+            connection.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(
+        _conn: Any, cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        if context is not None and context.execution_options.get("stream_results"):
+            dbapi_connection = cursor.connection
+            if dbapi_connection.autocommit:
+                dbapi_connection.autocommit = False
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None and dbapi_connection.autocommit:
+            dbapi_connection.autocommit = False
+
+
 class PostgreSQL(Adapter):
     name = "postgresql"
 
@@ -69,8 +101,11 @@ class PostgreSQL(Adapter):
 
     # -- connections ----------------------------------------------------------------------------
 
+    reads_apart = True  # a reading transaction runs without one: it ends before the writes
+
     def configure(self, engine: Engine, *, random_page_cost: str | None) -> None:
-        """Planner costs for the platform's sessions, set once per new connection."""
+        """Reads without a transaction, and planner costs set once per new connection."""
+        _reads_without_a_transaction(engine)
         if random_page_cost is None:
             return
 
