@@ -29,13 +29,13 @@ from app.merchants.models import Offer
 from app.methodology.models import MethodologyVersion, VersionStatus
 from app.redemption.issuing import issue_token
 from app.roles import Role
+from tests.browser.axe import serious_violations
 from tests.browser.conftest import serve
 from tests.factories import make_user
 from tests.filings.support import SETTINGS, make_reduction, raw_reduction, shanghai
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 VARIANTS = [(390, 844, "zh"), (390, 844, "en"), (1280, 800, "zh"), (1280, 800, "en")]
 
 
@@ -166,15 +166,7 @@ class Walk:
                         full_page=True)  # fmt: skip
         if not page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"):
             self.problems.append(f"{name}: scrolls sideways")
-        if page.evaluate("typeof window.axe") == "undefined":
-            page.evaluate(AXE.read_text(encoding="utf-8"))
-        found = page.evaluate(
-            """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
-                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                 .map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' '))
-                   .join(' | ')))"""
-        )
-        self.problems += [f"{name}: {violation}" for violation in found]
+        self.problems += [f"{name}: {violation}" for violation in serious_violations(page)]
 
     def visit(self, path: str, name: str) -> None:
         response = self.page.goto(self.url + path)
