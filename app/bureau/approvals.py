@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_smorest import Blueprint as ApiBlueprint
 from sqlalchemy.orm import Session
 
@@ -78,9 +79,16 @@ def decide_api(request_id: int) -> ApprovalRequest:
 @bp.get("/approvals")
 @requires(Permission.MANAGE_STAFF)
 def approvals_page() -> str:
+    requests = approvals.pending(db.session)
+    independence = approval_independence()
+    refusals = {}  # the decision's own rule: no buttons where it would refuse
+    for item in requests:
+        refusal = approvals.decision_refusal(db.session, current_user.id, item, independence)
+        refusals[item.id] = str(refusal[1]) if refusal else None
     return render_template(
         "bureau/approvals.html",
-        requests=approvals.pending(db.session),
+        requests=requests,
+        refusals=refusals,
         form=forms.EmptyForm(),
         action_names=ACTION_NAMES,
     )
