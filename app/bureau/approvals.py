@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts import approvals, forms, schemas
 from app.accounts.auth import current_actor, requires
-from app.accounts.models import ApprovalAction, ApprovalRequest
+from app.accounts.models import ApprovalAction, ApprovalRequest, User
 from app.accounts.roles import Permission
 from app.audit.services import Actor
 from app.context import approval_independence, ledger_policy
@@ -88,10 +88,37 @@ def approvals_page() -> str:
     return render_template(
         "bureau/approvals.html",
         requests=requests,
+        details={item.id: _details(db.session, item.summary) for item in requests},
         refusals=refusals,
         form=forms.EmptyForm(),
         action_names=ACTION_NAMES,
     )
+
+
+#: What a request's summary holds, by name (ids stay out: the name says whose it is).
+DETAIL_NAMES = {
+    "display_name": _l("Name"),
+    "mobile": _l("Mobile number"),
+    "from_role": _l("Current role"),
+    "role": _l("Role"),
+    "points": _l("Points"),
+    "reason": _l("Reason"),
+}
+ROLE_DETAILS = frozenset({"from_role", "role"})
+
+
+def _details(session: Session, summary: dict[str, Any]) -> list[tuple[str, Any, bool]]:
+    """A request's summary as labelled values (a wallet by its holder's name); a role is named
+    by the template."""
+    found = [
+        (str(DETAIL_NAMES[key]), value, key in ROLE_DETAILS)
+        for key, value in summary.items()
+        if key in DETAIL_NAMES
+    ]
+    if "holder_id" in summary:
+        holder = session.get(User, summary["holder_id"])
+        found.insert(0, (str(_l("Wallet")), holder.display_name if holder else "", False))
+    return found
 
 
 ACTION_NAMES = {

@@ -242,6 +242,7 @@ def test_the_approvals_page_offers_a_decision_only_where_the_rule_allows_one(app
         assert (approve in page, refuse in page) == (offered, offered), person.display_name
         if why:
             assert why in page
+    assert "现有角色" in page and "from_role" not in page and "bureau_reviewer" not in page
     made.created_at = clock.now() - timedelta(days=app.config["APPROVAL_INDEPENDENCE_DAYS"] + 1)
     session.commit()
     log_in(client, made)
