@@ -227,7 +227,7 @@ def test_the_approvals_page_offers_a_decision_only_where_the_rule_allows_one(app
     session.commit()
     log_in(client, asker)
     token = csrf_token_from(client, "/bureau/staff")
-    target = make_user(session, Role.BUREAU_REVIEWER)
+    target = make_user(session, Role.BUREAU_REVIEWER, display_name="王审核")
     session.commit()
     client.post(f"/bureau/staff/{target.id}/role", data={"csrf_token": token, "role": "verifier"})
     request_id = session.scalar(sa.select(sa.func.max(ApprovalRequest.id)))
@@ -242,7 +242,8 @@ def test_the_approvals_page_offers_a_decision_only_where_the_rule_allows_one(app
         assert (approve in page, refuse in page) == (offered, offered), person.display_name
         if why:
             assert why in page
-    assert "现有角色" in page and "from_role" not in page and "bureau_reviewer" not in page
+    assert "<dt>现有角色</dt><dd>生态环境局审核员</dd>" in page and "王审核" in page
+    assert "from_role" not in page and "bureau_reviewer" not in page  # words, not codes
     made.created_at = clock.now() - timedelta(days=app.config["APPROVAL_INDEPENDENCE_DAYS"] + 1)
     session.commit()
     log_in(client, made)
