@@ -3,6 +3,8 @@ reset by code, the notice and its acceptance, and (in development) the console s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import (
@@ -50,6 +52,15 @@ def show_refusal(form: FlaskForm, error: DomainError) -> None:
         if text not in flashed:
             flashed.add(text)
             flash(text, "error")
+
+
+@contextmanager
+def refusals_shown(form: FlaskForm) -> Iterator[None]:
+    """Beside a form the browser sent wrong (400), what the rules refuse is shown too."""
+    try:
+        yield
+    except DomainError as error:
+        show_refusal(form, error)
 
 
 def _flat(messages: Any) -> list[str]:
@@ -139,9 +150,11 @@ def sign_up_page() -> Any:
             )  # fmt: skip
         with checks.check():
             consents.require_notice_accepted(bool(form.consent.data))
-        checks.refuse()
         if not valid:
+            with refusals_shown(form):
+                checks.refuse()
             return render_template(template, form=form), 400
+        checks.refuse()
         with keeping_writes():
             codes.use_code(
                 db.session, edge.code_key(), mobile=form.mobile.data,

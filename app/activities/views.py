@@ -25,7 +25,7 @@ from app import clock
 from app import context as edge
 from app.accounts import consents as account_consents
 from app.accounts.auth import current_actor, requires
-from app.accounts.code_views import render_form_error, show_refusal
+from app.accounts.code_views import refusals_shown, render_form_error, show_refusal
 from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission
 from app.activities import consents, evidence, forms, links, partners, queries, review, self_reports
@@ -92,10 +92,11 @@ def self_report() -> Any:
         "evidence_max_bytes": max_bytes,
         "settings": edge.pipeline_settings(),
     }
-    try:
-        if not valid:  # what the form could read is checked too: every error shows at once
+    if not valid:  # what the form could read is checked too: every error shows at once
+        with refusals_shown(form):
             self_reports.check(db.session, **report)
-            return render_template(template, form=form, **context), 400
+        return render_template(template, form=form, **context), 400
+    try:
         self_reports.report(
             db.session, current_user.id, evidence_dir=current_app.config["EVIDENCE_DIR"], **report
         )
@@ -168,9 +169,11 @@ def my_links() -> Any:
                 )
         with checks.check():
             links.check_link(db.session, current_user.id, **link)
-        checks.refuse()
         if not valid:
+            with refusals_shown(form):
+                checks.refuse()
             return page(400)
+        checks.refuse()
         linked, released = links.link(db.session, current_user.id, **link)
         consents.grant_for_link(
             db.session, current_user.id, linked, reach.get(linked.identifier_kind, []),

@@ -55,7 +55,7 @@ def test_the_form_s_own_errors_and_the_rules_refusals_show_together(city, client
         evidence=(io.BytesIO(PNG), "receipt.png"),
     )  # fmt: skip
     page = sent.get_data(as_text=True)
-    assert sent.status_code == 422
+    assert sent.status_code == 400  # the form itself was sent wrong
     assert beside(page, "occurred_at")  # the form could not read the time …
     assert beside(page, "distance_km")  # … and the distance was still checked
     assert beside(page, "duration_minutes") == []
@@ -98,7 +98,7 @@ def test_linking_a_card_shows_every_error_together_and_keeps_the_input(city, cli
         data={"csrf_token": token, "kind": "transit_card", "identifier": "12", "label": "卡" * 65},
     )
     page = sent.get_data(as_text=True)
-    assert sent.status_code == 422
+    assert sent.status_code == 400  # the label is too long for the form itself
     assert beside(page, "identifier") == ["请按卡面输入号码：4 至 64 位字母或数字。"]
     assert beside(page, "label") and beside(page, "consent")  # too long; no consent given
     assert 'value="12"' in page and "卡" * 65 in page
