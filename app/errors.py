@@ -7,6 +7,8 @@ the API (``{code, status, reason, message, errors, details}``) or a message on t
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -61,3 +63,49 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+class Refusals(DomainError):
+    """Several rules said no at once: a form shows every message beside its field together,
+    rather than one per attempt. The API answers them as one error body (``invalid_fields``)."""
+
+    def __init__(self, refusals: Sequence[DomainError]) -> None:
+        errors: dict[str, Any] = {}
+        for refusal in refusals:
+            for name, messages in (refusal.errors() or {"_": [str(refusal.message)]}).items():
+                if isinstance(messages, list) and isinstance(errors.get(name, []), list):
+                    errors[name] = [*errors.get(name, []), *messages]
+                else:
+                    errors[name] = messages
+        super().__init__(
+            "invalid_fields",
+            _l("Some fields need correcting: %(names)s.", names=", ".join(errors)),
+            status=422,
+            errors=errors,
+            details={key: value for refusal in refusals for key, value in refusal.details.items()},
+        )
+        self.refusals = list(refusals)
+
+
+class Checks:
+    """Runs independent checks and keeps what each refuses, to refuse them all together:
+
+    ``with checks.check(): normalise_mobile(raw)`` … ``checks.refuse()``.
+    """
+
+    def __init__(self) -> None:
+        self.found: list[DomainError] = []
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        try:
+            yield
+        except DomainError as refusal:
+            self.found.append(refusal)
+
+    def refuse(self) -> None:
+        """Raise the one refusal as it is, several as :class:`Refusals`; nothing when all passed."""
+        if len(self.found) == 1:
+            raise self.found[0]
+        if self.found:
+            raise Refusals(self.found)

@@ -127,7 +127,8 @@ class ErrorSchema(ma.Schema):
         keys=ma.fields.String(),
         metadata={
             "description": "Field name → messages, for invalid input (a message about the whole "
-            "body under the body's location, e.g. `json`)"
+            "body under the body's location, e.g. `json`); when several rules refuse at once "
+            "(reason `invalid_fields`), every field's messages together"
         },
     )
     details = ma.fields.Dict(

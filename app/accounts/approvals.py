@@ -135,7 +135,7 @@ def decide(
             "already_decided", _l("This request has already been decided."), field="status"
         )
     requester = session.get_one(User, request.requested_by_id)
-    _require_independent(session, actor, request, decider, requester, independence)
+    _require_independent(session, actor, request, decider, independence)
     request.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REFUSED
     request.decided_by_id = decider.id
     request.decided_at = clock.now()
@@ -167,27 +167,34 @@ def related_recently(decider: User, requester: User, independence: Independence)
     )
 
 
-def _require_independent(
-    session: Session, actor: Actor, request: ApprovalRequest, decider: User, requester: User,
-    independence: Independence,
-) -> None:  # fmt: skip
-    reason = None
-    if decider.id == requester.id:
-        reason = "own_request"
-    elif related_recently(decider, requester, independence):
-        reason = "not_independent"
-    if reason is None:
-        return
-    audit.record(session, actor, "approval.decision_refused", "approval_request", request.id,
-                 {"action": request.action.value, "reason": reason})  # fmt: skip
-    message = (
-        _l("You asked for this: another bureau admin must decide it.")
-        if reason == "own_request"
-        else _l(
+def decision_refusal(
+    session: Session, user_id: int | None, request: ApprovalRequest, independence: Independence
+) -> tuple[str, Any] | None:
+    """Why this admin may not decide the request (reason code and message), or None when they
+    may: the decision refuses with it, and the approvals page shows no buttons for it."""
+    if user_id is None:
+        return None
+    if user_id == request.requested_by_id:
+        return "own_request", _l("You asked for this: another bureau admin must decide it.")
+    decider = session.get_one(User, user_id)
+    if related_recently(decider, session.get_one(User, request.requested_by_id), independence):
+        return "not_independent", _l(
             "You created the account that asked for this, or it created yours, too recently: "
             "another bureau admin must decide it."
         )
-    )
+    return None
+
+
+def _require_independent(
+    session: Session, actor: Actor, request: ApprovalRequest, decider: User,
+    independence: Independence,
+) -> None:  # fmt: skip
+    refusal = decision_refusal(session, decider.id, request, independence)
+    if refusal is None:
+        return
+    reason, message = refusal
+    audit.record(session, actor, "approval.decision_refused", "approval_request", request.id,
+                 {"action": request.action.value, "reason": reason})  # fmt: skip
     raise RefusedDecision(reason, message)
 
 

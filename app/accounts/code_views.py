@@ -3,6 +3,8 @@ reset by code, the notice and its acceptance, and (in development) the console s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import (
@@ -29,20 +31,49 @@ from app.accounts.sign_in import code_request_limits, masked_account, sign_in_li
 from app.accounts.sms.console import ConsoleSender
 from app.db import db
 from app.error_handlers import is_api_request, keeping_writes
-from app.errors import DomainError
+from app.errors import Checks, DomainError
 from app.observability import security_event
 from app.redirects import local_path
 
 bp = Blueprint("codes", __name__)
 
 
+def show_refusal(form: FlaskForm, error: DomainError) -> None:
+    """Every message of a refusal beside the field it names, all at once; a field the form itself
+    already found wrong keeps the form's message alone, and a message for no field is flashed."""
+    flashed: set[str] = set()
+    for name, messages in (error.errors() or {"": [str(error.message)]}).items():
+        field = form._fields.get(name) if name else None
+        if field is not None:
+            if not field.errors:
+                field.errors = [*field.errors, *_flat(messages)]
+            continue
+        text = "; ".join(_flat(messages))
+        if text not in flashed:
+            flashed.add(text)
+            flash(text, "error")
+
+
+@contextmanager
+def refusals_shown(form: FlaskForm) -> Iterator[None]:
+    """Beside a form the browser sent wrong (400), what the rules refuse is shown too."""
+    try:
+        yield
+    except DomainError as error:
+        show_refusal(form, error)
+
+
+def _flat(messages: Any) -> list[str]:
+    if isinstance(messages, dict):
+        return [text for value in messages.values() for text in _flat(value)]
+    if isinstance(messages, list | tuple):
+        return [str(message) for message in messages]
+    return [str(messages)]
+
+
 def render_form_error(template: str, form: FlaskForm, error: DomainError, **context: Any) -> Any:
-    """Show a rule's refusal next to the field it names, with the rule's status code."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        flash(str(error.message), "error")
+    """Show a rule's refusals next to the fields they name, with the rule's status code."""
+    show_refusal(form, error)
     return render_template(template, form=form, **context), error.status
 
 
@@ -106,14 +137,24 @@ def sign_up_page() -> Any:
     form = forms.ResidentSignUpForm()
     template = "accounts/sign_up.html"
     _prefill(form)
-    if not form.validate_on_submit():
-        return render_template(template, form=form), 400 if form.errors else 200
+    if not form.is_submitted():
+        return render_template(template, form=form)
+    valid = form.validate()
     try:
-        services.check_new_resident(
-            db.session, mobile=form.mobile.data, password=form.password.data,
-            display_name=form.display_name.data,
-        )  # fmt: skip
-        consents.require_notice_accepted(bool(form.consent.data))
+        # Every field is checked, even beside one left empty: all that is wrong shows at once.
+        checks = Checks()
+        with checks.check():
+            services.check_new_resident(
+                db.session, mobile=form.mobile.data, password=form.password.data,
+                display_name=form.display_name.data,
+            )  # fmt: skip
+        with checks.check():
+            consents.require_notice_accepted(bool(form.consent.data))
+        if not valid:
+            with refusals_shown(form):
+                checks.refuse()
+            return render_template(template, form=form), 400
+        checks.refuse()
         with keeping_writes():
             codes.use_code(
                 db.session, edge.code_key(), mobile=form.mobile.data,

@@ -30,7 +30,7 @@ from app.accounts.roles import STAFF_ROLES, Role
 from app.audit import services as audit
 from app.audit.services import Actor
 from app.db import UTCDateTime
-from app.errors import Conflict, DomainError, NotFound
+from app.errors import Checks, Conflict, DomainError, NotFound
 
 _hasher = PasswordHasher()
 # Checked when the account does not exist, so a wrong mobile takes as long as a wrong password.
@@ -65,16 +65,22 @@ def _check_display_name(display_name: str, field: str = "display_name") -> str:
 def _new_user_checks(
     session: Session, mobile: str, password: str, display_name: str
 ) -> tuple[str, str]:
-    """The normalised mobile number and name of a new account, after every check."""
-    mobile = normalise_mobile(mobile)
-    check_password(password, mobile)
-    display_name = _check_display_name(display_name)
-    if session.scalar(sa.select(User.id).where(User.mobile == mobile)) is not None:
-        raise Conflict(
-            "duplicate_mobile",
-            _l("An account with this mobile number already exists."),
-            field="mobile",
-        )
+    """The normalised mobile number and name of a new account, after every check (what each
+    refuses is refused together)."""
+    checks = Checks()
+    with checks.check():
+        mobile = normalise_mobile(mobile)
+        if session.scalar(sa.select(User.id).where(User.mobile == mobile)) is not None:
+            raise Conflict(
+                "duplicate_mobile",
+                _l("An account with this mobile number already exists."),
+                field="mobile",
+            )
+    with checks.check():
+        check_password(password or "", mobile or "")
+    with checks.check():
+        display_name = _check_display_name(display_name)
+    checks.refuse()
     return mobile, display_name
 
 

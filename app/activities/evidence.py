@@ -37,10 +37,8 @@ def path_for(directory: str, sha256: str) -> Path:
     return Path(directory) / sha256[:2] / sha256
 
 
-def store(
-    session: Session, owner_id: int, data: bytes, *, directory: str, max_bytes: int
-) -> EvidenceFile:
-    """Check and keep an uploaded file; refuses other types and files over ``max_bytes``."""
+def check(data: bytes, *, max_bytes: int) -> str:
+    """The file's type, once it is known to be a JPEG, PNG or PDF of at most ``max_bytes``."""
     if not data:
         raise DomainError("empty_evidence", _l("The file is empty."), field="evidence")
     if len(data) > max_bytes:
@@ -58,6 +56,14 @@ def store(
             field="evidence",
             status=415,
         )
+    return content_type
+
+
+def store(
+    session: Session, owner_id: int, data: bytes, *, directory: str, max_bytes: int
+) -> EvidenceFile:
+    """Check and keep an uploaded file; refuses other types and files over ``max_bytes``."""
+    content_type = check(data, max_bytes=max_bytes)
     digest = hashlib.sha256(data).hexdigest()
     target = path_for(directory, digest)
     if not target.exists():

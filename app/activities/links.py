@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.activities import keys, pipeline, reasons
 from app.activities.models import Activity, ActivityStatus, LinkedIdentifier
-from app.errors import Conflict, DomainError, NotFound
+from app.errors import Checks, Conflict, DomainError, NotFound
 
 MAX_LINKS = 20
 
@@ -32,33 +32,46 @@ def list_links(session: Session, participant_id: int) -> list[LinkedIdentifier]:
     )
 
 
-def link(
+def check_link(
     session: Session,
     participant_id: int,
     *,
-    kind: str,
-    identifier: str,
+    kind: str | None,
+    identifier: str | None,
     label: str | None,
     identifier_key: bytes,
     settings: pipeline.Settings,
-) -> tuple[LinkedIdentifier, list[Activity]]:
-    """Link an identifier and credit what was held for it; returns the link and those activities."""
+) -> tuple[str, str | None]:
+    """The identifier's keyed hash and the tidied label; refuses all that is wrong together."""
     declared = {
         cls.kind.identifier.code: cls.kind.identifier for cls in settings.plugins.values()
-    }.get(kind)
-    if declared is None:
-        raise DomainError("unknown_identifier_kind", _l("Choose what to link."), field="kind")
-    normalised = declared.normalise(identifier or "")
-    if not 4 <= len(normalised) <= 64:
-        raise DomainError(
-            "invalid_identifier",
-            _l("Enter the number as printed: 4 to 64 letters and digits."),
-            field="identifier",
-        )
+    }.get(kind or "")
+    checks = Checks()
+    digest = ""
+    with checks.check():
+        if declared is None:
+            raise DomainError("unknown_identifier_kind", _l("Choose what to link."), field="kind")
+    with checks.check():
+        normalised = declared.normalise(identifier or "") if declared else (identifier or "")
+        if not 4 <= len(normalised) <= 64:
+            raise DomainError(
+                "invalid_identifier",
+                _l("Enter the number as printed: 4 to 64 letters and digits."),
+                field="identifier",
+            )
+        if declared is not None:
+            digest = keys.hash_identifier(identifier_key, declared, normalised)
+            _refuse_taken(session, participant_id, digest)
     label = (label or "").strip() or None
-    if label is not None and len(label) > 64:
-        raise DomainError("invalid_label", _l("At most 64 characters."), field="label")
-    digest = keys.hash_identifier(identifier_key, declared, normalised)
+    with checks.check():
+        if label is not None and len(label) > 64:
+            raise DomainError("invalid_label", _l("At most 64 characters."), field="label")
+    checks.refuse()
+    return digest, label
+
+
+def _refuse_taken(session: Session, participant_id: int, digest: str) -> None:
+    """Refuses an identifier linked already, or an account at its number of links."""
     owner = session.scalar(
         sa.select(LinkedIdentifier.participant_id).where(LinkedIdentifier.identifier_hash == digest)
     )
@@ -78,6 +91,23 @@ def link(
             _l("At most %(n)s links per account.", n=MAX_LINKS),
             field="identifier",
         )
+
+
+def link(
+    session: Session,
+    participant_id: int,
+    *,
+    kind: str,
+    identifier: str,
+    label: str | None,
+    identifier_key: bytes,
+    settings: pipeline.Settings,
+) -> tuple[LinkedIdentifier, list[Activity]]:
+    """Link an identifier and credit what was held for it; returns the link and those activities."""
+    digest, label = check_link(
+        session, participant_id, kind=kind, identifier=identifier, label=label,
+        identifier_key=identifier_key, settings=settings,
+    )  # fmt: skip
     linked = LinkedIdentifier(
         participant_id=participant_id, identifier_kind=kind, identifier_hash=digest, label=label
     )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.activities import evidence as evidence_files
 from app.activities import pipeline, reasons
 from app.activities.models import Activity, ActivitySource, ActivityStatus
-from app.errors import DomainError
+from app.errors import Checks, DomainError
 from app.methodology import outcome
 from app.methodology.apply import InvalidQuantities, VersionResolver
 from methodologies.base import Methodology
@@ -43,6 +43,56 @@ def quantities_from(kind: ActivityKind | None, values: Mapping[str, Any]) -> dic
     return quantities
 
 
+def check(
+    session: Session,
+    *,
+    kind: str | None,
+    occurred_at: datetime | None,
+    quantities: Mapping[str, Any],
+    evidence: bytes | None,
+    evidence_max_bytes: int,
+    settings: pipeline.Settings,
+) -> tuple[type[Methodology], Mapping[str, Any]]:
+    """The report's methodology and loaded quantities; refuses everything wrong with it at once
+    (each beside its field), so a resident corrects the form in one go. ``occurred_at`` is None
+    when the form could not read it: the rest is still checked."""
+    plugin = {cls.activity_kind: cls for cls in settings.plugins.values()}.get(kind or "")
+    if plugin is not None and plugin.kind.self_report is None:
+        plugin = None  # a kind only partners report
+    checks = Checks()
+    with checks.check():
+        if plugin is None:
+            raise DomainError("unknown_kind", _l("Choose what you did."), field="kind")
+    with checks.check():
+        if evidence:
+            evidence_files.check(evidence, max_bytes=evidence_max_bytes)
+        elif plugin is not None and plugin.kind.self_report.evidence == "required":
+            raise DomainError(
+                "evidence_required", _l("Add a receipt or screenshot."), field="evidence"
+            )
+    if occurred_at is not None and (occurred_at.utcoffset() is None or occurred_at > settings.now):
+        checks.found.append(
+            DomainError("in_future", _l("This time is in the future."), field="occurred_at")
+        )
+        occurred_at = None  # no trip is judged against a time that cannot be
+    loaded: Mapping[str, Any] | None = None
+    if plugin is not None:
+        with checks.check():
+            try:
+                loaded = plugin.load_quantities(quantities)
+            except ma.ValidationError as error:
+                messages = error.messages
+                raise InvalidQuantities(
+                    messages if isinstance(messages, Mapping) else {"_": messages}, under=None
+                ) from error
+    if plugin is not None and loaded is not None and occurred_at is not None:
+        with checks.check():
+            _refuse_impossible_trip(session, plugin, occurred_at, loaded, settings)
+    checks.refuse()
+    assert plugin is not None and loaded is not None
+    return plugin, loaded
+
+
 def report(
     session: Session,
     participant_id: int,
@@ -56,20 +106,10 @@ def report(
     settings: pipeline.Settings,
 ) -> Activity:
     """Record a self-reported activity and put it in the review queue (or reject it, with why)."""
-    plugins = {cls.activity_kind: cls for cls in settings.plugins.values()}
-    plugin = plugins.get(kind)
-    if plugin is None or plugin.kind.self_report is None:
-        raise DomainError("unknown_kind", _l("Choose what you did."), field="kind")
-    if plugin.kind.self_report.evidence == "required" and not evidence:
-        raise DomainError("evidence_required", _l("Add a receipt or screenshot."), field="evidence")
-    if occurred_at.utcoffset() is None or occurred_at > settings.now:
-        raise DomainError("in_future", _l("This time is in the future."), field="occurred_at")
-    try:
-        loaded = plugin.load_quantities(quantities)
-    except ma.ValidationError as error:
-        messages = error.messages if isinstance(error.messages, Mapping) else {"_": error.messages}
-        raise InvalidQuantities(messages, under=None) from error
-    _refuse_impossible_trip(session, plugin, occurred_at, loaded, settings)
+    plugin, loaded = check(
+        session, kind=kind, occurred_at=occurred_at, quantities=quantities, evidence=evidence,
+        evidence_max_bytes=evidence_max_bytes, settings=settings,
+    )  # fmt: skip
     stored_evidence = None
     if evidence:
         stored_evidence = evidence_files.store(

@@ -25,15 +25,14 @@ from app import clock
 from app import context as edge
 from app.accounts import consents as account_consents
 from app.accounts.auth import current_actor, requires
+from app.accounts.code_views import refusals_shown, render_form_error, show_refusal
 from app.accounts.forms import EmptyForm
 from app.accounts.roles import Permission
-from app.accounts.views import render_form_error
 from app.activities import consents, evidence, forms, links, partners, queries, review, self_reports
 from app.activities.kinds import STATUS_NAMES, identifier_name, kind_name, labelled_quantities
 from app.api.ids import parse_id
 from app.db import db
-from app.errors import DomainError
-from app.methodology.apply import InvalidQuantities
+from app.errors import Checks, DomainError
 
 bp = Blueprint("activities", __name__)
 
@@ -75,33 +74,32 @@ def self_report() -> Any:
         },
         "quantity_names": form.quantity_names,
     }
-    if request.method == "GET":
+    if not form.is_submitted():
         form.occurred_at.data = clock.now().astimezone(_zone()).replace(tzinfo=None, second=0)
-    if not form.validate_on_submit():
-        return render_template(template, form=form, **context), 400 if form.errors else 200
+        return render_template(template, form=form, **context)
+    valid = form.validate()
     upload = form.evidence.data
-    data = upload.read(current_app.config["EVIDENCE_MAX_BYTES"] + 1) if upload else None
-    occurred_at = form.occurred_at.data.replace(tzinfo=_zone())
+    max_bytes = current_app.config["EVIDENCE_MAX_BYTES"]
+    data = upload.read(max_bytes + 1) if upload else None
+    when = form.occurred_at.data
+    report = {
+        "kind": form.kind.data,
+        "occurred_at": when.replace(tzinfo=_zone())
+        if when and not form.occurred_at.errors
+        else None,
+        "quantities": form.quantities(),
+        "evidence": data,
+        "evidence_max_bytes": max_bytes,
+        "settings": edge.pipeline_settings(),
+    }
+    if not valid:  # what the form could read is checked too: every error shows at once
+        with refusals_shown(form):
+            self_reports.check(db.session, **report)
+        return render_template(template, form=form, **context), 400
     try:
         self_reports.report(
-            db.session,
-            current_user.id,
-            kind=form.kind.data,
-            occurred_at=occurred_at,
-            quantities=form.quantities(),
-            evidence=data,
-            evidence_dir=current_app.config["EVIDENCE_DIR"],
-            evidence_max_bytes=current_app.config["EVIDENCE_MAX_BYTES"],
-            settings=edge.pipeline_settings(),
+            db.session, current_user.id, evidence_dir=current_app.config["EVIDENCE_DIR"], **report
         )
-    except InvalidQuantities as error:
-        for name, messages in error.messages.items():
-            field = getattr(form, name, None)
-            if field is not None:
-                field.errors = [*field.errors, *messages]
-            else:
-                flash("; ".join(messages), "error")
-        return render_template(template, form=form, **context), error.status
     except DomainError as error:
         return render_form_error(template, form, error, **context)
     flash(_("Thank you! A reviewer will check your report."), "success")
@@ -153,35 +151,36 @@ def my_links() -> Any:
 
     if request.method == "GET":
         return page()
-    if not form.validate_on_submit():
-        return page(400)
+    valid = form.validate_on_submit()
+    settings = edge.pipeline_settings()
+    link = {
+        "kind": form.kind.data, "identifier": form.identifier.data, "label": form.label.data,
+        "identifier_key": edge.identifier_key(), "settings": settings,
+    }  # fmt: skip
     try:
-        if not form.consent.data:
-            raise DomainError(
-                "consent_required",
-                _("Agree that the partners named send your records, or do not link."),
-                field="consent",
-                status=400,
-            )
-        linked, released = links.link(
-            db.session,
-            current_user.id,
-            kind=form.kind.data,
-            identifier=form.identifier.data,
-            label=form.label.data,
-            identifier_key=edge.identifier_key(),
-            settings=edge.pipeline_settings(),
-        )
+        checks = Checks()  # every field is checked at once, the consent with the number
+        with checks.check():
+            if not form.consent.data:
+                raise DomainError(
+                    "consent_required",
+                    _("Agree that the partners named send your records, or do not link."),
+                    field="consent",
+                    status=400,
+                )
+        with checks.check():
+            links.check_link(db.session, current_user.id, **link)
+        if not valid:
+            with refusals_shown(form):
+                checks.refuse()
+            return page(400)
+        checks.refuse()
+        linked, released = links.link(db.session, current_user.id, **link)
         consents.grant_for_link(
             db.session, current_user.id, linked, reach.get(linked.identifier_kind, []),
             channel="web",
         )  # fmt: skip
     except DomainError as error:
-        field = getattr(form, error.field or "", None)
-        if field is not None:
-            field.errors = [*field.errors, str(error.message)]
-        else:
-            flash(str(error.message), "error")
+        show_refusal(form, error)
         return page(error.status)
     if released:
         flash(

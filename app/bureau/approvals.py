@@ -12,12 +12,13 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_smorest import Blueprint as ApiBlueprint
 from sqlalchemy.orm import Session
 
 from app.accounts import approvals, forms, schemas
 from app.accounts.auth import current_actor, requires
-from app.accounts.models import ApprovalAction, ApprovalRequest
+from app.accounts.models import ApprovalAction, ApprovalRequest, User
 from app.accounts.roles import Permission
 from app.audit.services import Actor
 from app.context import approval_independence, ledger_policy
@@ -78,12 +79,46 @@ def decide_api(request_id: int) -> ApprovalRequest:
 @bp.get("/approvals")
 @requires(Permission.MANAGE_STAFF)
 def approvals_page() -> str:
+    requests = approvals.pending(db.session)
+    independence = approval_independence()
+    refusals = {}  # the decision's own rule: no buttons where it would refuse
+    for item in requests:
+        refusal = approvals.decision_refusal(db.session, current_user.id, item, independence)
+        refusals[item.id] = str(refusal[1]) if refusal else None
     return render_template(
         "bureau/approvals.html",
-        requests=approvals.pending(db.session),
+        requests=requests,
+        details={item.id: _details(db.session, item.summary) for item in requests},
+        refusals=refusals,
         form=forms.EmptyForm(),
         action_names=ACTION_NAMES,
     )
+
+
+#: What a request's summary holds, by name (ids stay out: the name says whose it is).
+DETAIL_NAMES = {
+    "display_name": _l("Name"),
+    "mobile": _l("Mobile number"),
+    "from_role": _l("Current role"),
+    "role": _l("Role"),
+    "points": _l("Points"),
+    "reason": _l("Reason"),
+}
+ROLE_DETAILS = frozenset({"from_role", "role"})
+
+
+def _details(session: Session, summary: dict[str, Any]) -> list[tuple[str, Any, bool]]:
+    """A request's summary as labelled values (a wallet by its holder's name); a role is named
+    by the template."""
+    found = [
+        (str(DETAIL_NAMES[key]), value, key in ROLE_DETAILS)
+        for key, value in summary.items()
+        if key in DETAIL_NAMES
+    ]
+    if "holder_id" in summary:
+        holder = session.get(User, summary["holder_id"])
+        found.insert(0, (str(_l("Wallet")), holder.display_name if holder else "", False))
+    return found
 
 
 ACTION_NAMES = {

@@ -28,7 +28,8 @@ class BudgetMonthOut(ma.Schema):
         metadata={"description": "Points charged: issued, or released from deferrals"}
     )
     remaining_points = ma.fields.Integer(
-        allow_none=True, metadata={"description": "Budget less issued; null: no budget"}
+        allow_none=True,
+        metadata={"description": "Points left: budget less issued; null: no budget"},
     )
     deferred_points = ma.fields.Integer(
         metadata={"description": "Points the month could not cover, issued from later months"}
@@ -44,19 +45,26 @@ class ExpiringOut(ma.Schema):
     month = ma.fields.Function(
         lambda pair: f"{pair[0]:%Y-%m}", metadata=_MONTH | {"type": "string"}
     )
-    points = ma.fields.Function(lambda pair: pair[1], metadata={"type": "integer"})
+    points = ma.fields.Function(
+        lambda pair: pair[1], metadata={"type": "integer", "description": "Points expiring then"}
+    )
 
 
 class BudgetOut(ma.Schema):
     policy = ma.fields.String(metadata={"enum": ["defer", "scale"]})
     warn_percent = ma.fields.Integer(metadata={"description": "Warn at this share of a budget"})
     outstanding_points = ma.fields.Integer(
-        attribute="liability.outstanding_points", metadata={"description": "In every wallet"}
+        attribute="liability.outstanding_points", metadata={"description": "Points in every wallet"}
     )
-    outstanding_value_yuan = yuan("At the settlement rate", attribute="value_yuan")
+    outstanding_value_yuan = yuan(
+        "Their value at the settlement rate, yuan", attribute="value_yuan"
+    )
     yuan_per_point = ma.fields.Decimal(
         as_string=True,
-        metadata={"type": "string", "description": "The settlement rate (exact, a decimal string)"},
+        metadata={
+            "type": "string",
+            "description": "The settlement rate, yuan per point (exact, a decimal string)",
+        },
     )
     overdue_points = ma.fields.Integer(
         attribute="liability.overdue_points",
@@ -77,7 +85,10 @@ class BudgetOut(ma.Schema):
 class BudgetMonthIn(ma.Schema):
     month = ma.fields.String(required=True, validate=ma.validate.Regexp(_MONTH["pattern"]))
     points = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(min=0, max=10**15)
+        required=True,
+        strict=True,
+        validate=ma.validate.Range(min=0, max=10**15),
+        metadata={"description": "Most points the month may issue"},
     )
 
 

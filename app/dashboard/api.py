@@ -17,29 +17,37 @@ PUBLIC: list[dict[str, list[str]]] = []
 
 class StatisticsKindOut(ma.Schema):
     activities = ma.fields.Integer()
-    reduction_g = ma.fields.Integer(metadata={"description": "grams CO2e"})
+    reduction_g = ma.fields.Integer(metadata={"description": "Grams CO2e avoided"})
 
 
 class StatisticsMonthOut(ma.Schema):
     month = ma.fields.String(metadata={"example": "2026-11"})
     activities = ma.fields.Integer()
-    reduction_g = ma.fields.Integer(attribute="grams", metadata={"description": "grams CO2e"})
-    tonnes_co2e = ma.fields.Function(lambda m: str(tonnes(m.grams)))
+    reduction_g = ma.fields.Integer(
+        attribute="grams", metadata={"description": "Grams CO2e avoided"}
+    )
+    tonnes_co2e = ma.fields.Function(
+        lambda m: str(tonnes(m.grams)),
+        metadata={"type": "string", "description": "Tonnes CO2e, exact to the gram (six decimals)"},
+    )
     participants_to_date = ma.fields.Integer()
-    points_issued = ma.fields.Integer()
-    points_redeemed = ma.fields.Integer()
-    points_expired = ma.fields.Integer()
+    points_issued = ma.fields.Integer(metadata={"description": "Points issued"})
+    points_redeemed = ma.fields.Integer(metadata={"description": "Points redeemed"})
+    points_expired = ma.fields.Integer(metadata={"description": "Points that expired"})
     by_kind = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(StatisticsKindOut))
 
 
 class StatisticsTotalsOut(ma.Schema):
     activities = ma.fields.Integer()
-    reduction_g = ma.fields.Integer(metadata={"description": "grams CO2e"})
-    tonnes_co2e = ma.fields.Function(lambda t: str(tonnes(t["reduction_g"])))
+    reduction_g = ma.fields.Integer(metadata={"description": "Grams CO2e avoided"})
+    tonnes_co2e = ma.fields.Function(
+        lambda t: str(tonnes(t["reduction_g"])),
+        metadata={"type": "string", "description": "Tonnes CO2e, exact to the gram (six decimals)"},
+    )
     participants = ma.fields.Integer()
-    points_issued = ma.fields.Integer()
-    points_redeemed = ma.fields.Integer()
-    points_expired = ma.fields.Integer()
+    points_issued = ma.fields.Integer(metadata={"description": "Points issued"})
+    points_redeemed = ma.fields.Integer(metadata={"description": "Points redeemed"})
+    points_expired = ma.fields.Integer(metadata={"description": "Points that expired"})
     by_kind = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(StatisticsKindOut))
 
 

@@ -28,7 +28,7 @@ blp = ApiBlueprint(
 
 PAGE_SIZE = 100
 CSV_COLUMNS = (
-    "serial", "units", "state", "batch", "methodology", "vintage", "holder", "purpose",
+    "serial", "units_t_co2e", "state", "batch", "methodology", "vintage", "holder", "purpose",
     "certificate", "sale", "changed_at",
 )  # fmt: skip
 

@@ -39,8 +39,14 @@ def payout_rules() -> proceeds.PayoutRules:
 
 def _context() -> dict[str, Any]:
     listed = sales.sales(db.session)
+    independence = approval_independence()
+    refusals = {}  # the decision's own rule: no buttons where it would refuse
+    for sale in listed:
+        refusal = sales.decision_refusal(db.session, current_user.id, sale, independence)
+        refusals[sale.id] = str(refusal[1]) if refusal else None
     return {
         "sales": listed,
+        "refusals": refusals,
         "runs": {sale.id: proceeds.run_of(db.session, sale.id) for sale in listed},
         "decide_form": EmptyForm(),
         "programme_percent": current_app.config["SALE_PROGRAMME_SHARE_PERCENT"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -110,6 +111,22 @@ def get_sale(session: Session, sale_id: int, *, lock: bool = False) -> UnitSale:
     return sale
 
 
+def decision_refusal(
+    session: Session, user_id: int | None, sale: UnitSale, independence: Independence
+) -> tuple[str, Any] | None:
+    """Why this colleague may not decide the sale (reason code and message), or None when they
+    may: the decision refuses with it, and the sales page shows no buttons for it."""
+    if user_id is None or user_id == sale.requested_by_id:
+        return "own_request", _l("You recorded this sale: another colleague must approve it.")
+    decider = session.get_one(User, user_id)
+    if related_recently(decider, session.get_one(User, sale.requested_by_id), independence):
+        return "not_independent", _l(
+            "You created the account that recorded this sale, or it created yours, too "
+            "recently: another colleague must approve it."
+        )
+    return None
+
+
 def decide_sale(
     session: Session, actor: Actor, sale_id: int, *, approve: bool, independence: Independence
 ) -> UnitSale:
@@ -117,19 +134,9 @@ def decide_sale(
     sale = get_sale(session, sale_id, lock=True)
     if sale.status is not UnitSaleStatus.REQUESTED:
         raise Conflict("already_decided", _l("This sale has already been decided."))
-    if actor.user_id is None or actor.user_id == sale.requested_by_id:
-        raise DomainError(
-            "own_request", _l("You recorded this sale: another colleague must approve it."),
-            status=403,
-        )  # fmt: skip
-    decider = session.get_one(User, actor.user_id)
-    if related_recently(decider, session.get_one(User, sale.requested_by_id), independence):
-        raise DomainError(
-            "not_independent",
-            _l("You created the account that recorded this sale, or it created yours, too "
-               "recently: another colleague must approve it."),
-            status=403,
-        )  # fmt: skip
+    refusal = decision_refusal(session, actor.user_id, sale, independence)
+    if refusal is not None:
+        raise DomainError(*refusal, status=403)
     now = clock.now()
     if approve:
         spans = spans_of(sale)

@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from app.accounts.models import MerchantRole
+from app.i18n import field_error
 from app.merchants.models import MerchantKind
 from rewards.base import RewardType
 
@@ -219,3 +220,18 @@ def config_from_form(fields: list[ConfigField]) -> dict[str, Any]:
             target = target.setdefault(parent, {})
         target[leaf] = value
     return config
+
+
+def config_messages(fields: list[ConfigField], errors: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The reward settings' refusals (marshmallow's nested messages) per input, in the page's
+    language, so each shows beside its own input."""
+    found: dict[str, list[str]] = {}
+    for field in fields:
+        node: Any = errors
+        for part in field.name.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping):
+            node = [text for value in node.values() for text in value]
+        if node:
+            found[field.name] = [field_error(str(text)) for text in node]
+    return found

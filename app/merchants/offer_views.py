@@ -4,6 +4,7 @@ dates."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -84,6 +85,17 @@ def _offer_in(
     )
 
 
+def _config_errors(
+    reward_type: str, config_fields: list[forms.ConfigField], types: Mapping[str, type[RewardType]]
+) -> dict[str, list[str]]:
+    """The reward settings' errors, shown with the form's own: every error appears at once."""
+    try:
+        offers.check_config(reward_type, forms.config_from_form(config_fields), types)
+    except DomainError as error:
+        return forms.config_messages(config_fields, error.details.get("config_errors", {}))
+    return {}
+
+
 def _offer_page_context(
     reward_type: type[RewardType], config_fields: list[forms.ConfigField], **extra: Any
 ) -> dict[str, Any]:
@@ -117,12 +129,15 @@ def new_offer() -> Any:
         form.store_ids.data = [store.id for store in stores]
         return render_template(template, form=form, **context)
     if not form.validate_on_submit():
+        context["config_errors"] = _config_errors(chosen, config_fields, types)
         return render_template(template, form=form, **context), 400
     data = _offer_in(form, chosen, config_fields)
     try:
         offer = offers.create_offer(db.session, current_actor(), staff, data, reward_types=types)
     except DomainError as error:
-        context["config_errors"] = error.details.get("config_errors", {})
+        context["config_errors"] = forms.config_messages(
+            config_fields, error.details.get("config_errors", {})
+        )
         return render_form_error(template, form, error, **context)
     if offer.public_service:
         flash(
@@ -165,6 +180,7 @@ def edit_offer(offer_id: int) -> Any:
     if request.method == "GET":
         return render_template(template, form=form, **context)
     if not form.validate_on_submit():
+        context["config_errors"] = _config_errors(offer.reward_type, config_fields, types)
         return render_template(template, form=form, **context), 400
     data = _offer_in(form, offer.reward_type, config_fields, editing=offer)
     was_pending = offer.status == OfferStatus.PENDING
@@ -173,7 +189,9 @@ def edit_offer(offer_id: int) -> Any:
             db.session, current_actor(), staff, offer_id, data, reward_types=types
         )
     except DomainError as error:
-        context["config_errors"] = error.details.get("config_errors", {})
+        context["config_errors"] = forms.config_messages(
+            config_fields, error.details.get("config_errors", {})
+        )
         return render_form_error(template, form, error, **context)
     if offer.status == OfferStatus.PENDING and not was_pending:
         flash(_("Offer saved. It goes live again once the bureau approves the change."), "success")

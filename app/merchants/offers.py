@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from app import clock
 from app.audit import services as audit
 from app.audit.services import Actor
-from app.errors import Conflict, DomainError, NotFound
+from app.errors import Checks, Conflict, DomainError, NotFound
 from app.merchants.models import (
     Merchant,
     MerchantKind,
@@ -59,17 +59,19 @@ def _positive(value: int | None, field: str, *, most: int, optional: bool) -> No
         )
 
 
-def _check(data: OfferIn, reward_types: Mapping[str, type[RewardType]]) -> dict[str, Any]:
-    """Validate everything but the stores; return the reward type's loaded configuration."""
-    reward_type = reward_types.get(data.reward_type)
-    if reward_type is None:
+def check_config(
+    reward_type: str | None, config: Mapping[str, Any], reward_types: Mapping[str, type[RewardType]]
+) -> dict[str, Any]:
+    """The reward type's settings, loaded; a refusal carries each setting's messages."""
+    plugin = reward_types.get(reward_type or "")
+    if plugin is None:
         raise DomainError(
             "unknown_reward_type",
             _l("Choose one of the offered reward types."),
             field="reward_type",
         )
     try:
-        config = reward_type.load_config(data.config)
+        return plugin.load_config(config)
     except ma.ValidationError as exc:
         raise DomainError(
             "invalid_config",
@@ -77,28 +79,46 @@ def _check(data: OfferIn, reward_types: Mapping[str, type[RewardType]]) -> dict[
             field="config",
             details={"config_errors": exc.normalized_messages()},
         ) from exc
-    if not 1 <= len(data.title.strip()) <= 128:
-        raise DomainError("invalid_text", _l("Enter 1 to 128 characters."), field="title")
-    if len(data.title_en.strip()) > 128:
-        raise DomainError("invalid_text", _l("Enter at most 128 characters."), field="title_en")
-    if len(data.terms) > 500:
-        raise DomainError("invalid_text", _l("Enter at most 500 characters."), field="terms")
-    _positive(data.points_price, "points_price", most=MAX_POINTS_PRICE, optional=False)
-    if data.stock is not None and (
-        isinstance(data.stock, bool) or not 0 <= data.stock <= MAX_STOCK
-    ):
-        raise DomainError(
-            "invalid_number", _l("Enter a whole number from 0 to %(most)s.", most=MAX_STOCK),
-            field="stock",
-        )  # fmt: skip
-    _positive(data.daily_limit, "daily_limit", most=1000, optional=True)
-    _positive(data.monthly_limit, "monthly_limit", most=1000, optional=True)
+
+
+def _check(data: OfferIn, reward_types: Mapping[str, type[RewardType]]) -> dict[str, Any]:
+    """Validate everything but the stores, refusing all that is wrong together; return the
+    reward type's loaded configuration."""
+    checks = Checks()
+    config: dict[str, Any] = {}
+    with checks.check():
+        config = check_config(data.reward_type, data.config, reward_types)
+    with checks.check():
+        if not 1 <= len(data.title.strip()) <= 128:
+            raise DomainError("invalid_text", _l("Enter 1 to 128 characters."), field="title")
+    with checks.check():
+        if len(data.title_en.strip()) > 128:
+            raise DomainError("invalid_text", _l("Enter at most 128 characters."), field="title_en")
+    with checks.check():
+        if len(data.terms) > 500:
+            raise DomainError("invalid_text", _l("Enter at most 500 characters."), field="terms")
+    with checks.check():
+        _positive(data.points_price, "points_price", most=MAX_POINTS_PRICE, optional=False)
+    with checks.check():
+        if data.stock is not None and (
+            isinstance(data.stock, bool) or not 0 <= data.stock <= MAX_STOCK
+        ):
+            raise DomainError(
+                "invalid_number", _l("Enter a whole number from 0 to %(most)s.", most=MAX_STOCK),
+                field="stock",
+            )  # fmt: skip
+    with checks.check():
+        _positive(data.daily_limit, "daily_limit", most=1000, optional=True)
+    with checks.check():
+        _positive(data.monthly_limit, "monthly_limit", most=1000, optional=True)
     if data.valid_from.utcoffset() is None or data.valid_until.utcoffset() is None:
         raise ValueError("offer validity must be timezone-aware")
-    if data.valid_until <= data.valid_from:
-        raise DomainError(
-            "invalid_window", _l("The end must be after the start."), field="valid_until"
-        )
+    with checks.check():
+        if data.valid_until <= data.valid_from:
+            raise DomainError(
+                "invalid_window", _l("The end must be after the start."), field="valid_until"
+            )
+    checks.refuse()
     return config
 
 

@@ -116,7 +116,9 @@ class OfferIn(ma.Schema):
         load_default="", metadata={"description": "The title in English; may be empty"}
     )
     terms = ma.fields.String(load_default="")
-    points_price = ma.fields.Integer(required=True, strict=True)
+    points_price = ma.fields.Integer(
+        required=True, strict=True, metadata={"description": "Price in points, 1 to 10,000,000"}
+    )
     stock = ma.fields.Integer(load_default=None, strict=True, allow_none=True)
     daily_limit = ma.fields.Integer(load_default=None, strict=True, allow_none=True)
     monthly_limit = ma.fields.Integer(load_default=None, strict=True, allow_none=True)

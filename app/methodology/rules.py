@@ -170,6 +170,28 @@ def require_submitted(version: MethodologyVersion) -> None:
         )
 
 
+def decision_refusal(
+    session: Session,
+    user_id: int | None,
+    version: MethodologyVersion,
+    independence: Independence | None = None,
+) -> tuple[str, Any] | None:
+    """Why this person may not approve or reject the version (reason code and message), or None
+    when they may: the step refuses with it, and the pages hide the decision for it."""
+    if user_id is None:
+        return None
+    if version.submitted_by_id == user_id:
+        return "four_eyes", _l(
+            "You submitted this version: another bureau admin must approve or reject it."
+        )
+    if independence is not None and _related(session, user_id, version, independence):
+        return "not_independent", _l(
+            "You created the account that submitted this version, or it created yours, too "
+            "recently: another bureau admin must approve or reject it."
+        )
+    return None
+
+
 def require_other_person(
     session: Session,
     actor: Actor,
@@ -181,17 +203,10 @@ def require_other_person(
     """Four eyes, and (with ``independence``) eyes that are not the submitter's own creation nor
     its creator within the period; the refused attempt is recorded before anything else is
     written."""
-    if version.submitted_by_id == user_id:
-        reason = "four_eyes"
-        message = _l("You submitted this version: another bureau admin must approve or reject it.")
-    elif independence is not None and _related(session, user_id, version, independence):
-        reason = "not_independent"
-        message = _l(
-            "You created the account that submitted this version, or it created yours, too "
-            "recently: another bureau admin must approve or reject it."
-        )
-    else:
+    refusal = decision_refusal(session, user_id, version, independence)
+    if refusal is None:
         return
+    reason, message = refusal
     audit.record(
         session,
         actor,

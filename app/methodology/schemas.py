@@ -253,7 +253,7 @@ class MethodologyAppliedOut(ma.Schema):
     flagged = ma.fields.Boolean()
     quantification = ma.fields.Nested(MethodologyQuantificationOut, allow_none=True)
     daily_cap_g = ma.fields.Integer(
-        metadata={"description": "Most grams a participant earns a day"}
+        metadata={"description": "Most grams CO2e a participant earns a day"}
     )
 
 
@@ -285,13 +285,15 @@ class PreviewSideOut(ma.Schema):
 class PreviewChangeOut(ma.Schema):
     """The draft's figures minus the version in effect's."""
 
-    credited = ma.fields.Integer()
-    flagged = ma.fields.Integer()
-    rejected = ma.fields.Integer()
-    no_reduction = ma.fields.Integer()
-    capped = ma.fields.Integer()
-    grams = ma.fields.Integer()
-    points = ma.fields.Integer()
+    credited = ma.fields.Integer(metadata={"description": "Activities credited, difference"})
+    flagged = ma.fields.Integer(metadata={"description": "Activities flagged, difference"})
+    rejected = ma.fields.Integer(metadata={"description": "Activities rejected, difference"})
+    no_reduction = ma.fields.Integer(
+        metadata={"description": "Activities that avoided nothing, difference"}
+    )
+    capped = ma.fields.Integer(metadata={"description": "Activities capped, difference"})
+    grams = ma.fields.Integer(metadata={"description": "Grams CO2e credited, difference"})
+    points = ma.fields.Integer(metadata={"description": "Points, difference"})
 
 
 class PreviewOutcomeOut(ma.Schema):

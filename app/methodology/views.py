@@ -22,7 +22,7 @@ from app.db import db
 from app.error_handlers import keeping_writes
 from app.errors import DomainError, NotFound
 from app.i18n import localized
-from app.methodology import forms, previews, services
+from app.methodology import forms, previews, rules, services
 from app.methodology.catalogue import (
     STATUS_NAMES,
     catalogue,
@@ -100,10 +100,18 @@ def pending() -> str:
         .where(MethodologyVersion.status == VersionStatus.SUBMITTED)
         .order_by(MethodologyVersion.submitted_at, MethodologyVersion.id)
     ).all()
+    refusals = {version.id: _decision_refusal(version) for version, _name in rows}
     return render_template(
         "bureau/methodologies_pending.html", rows=rows, plugins=methodologies(),
-        **_page_context(),
+        refusals=refusals, **_page_context(),
     )  # fmt: skip
+
+
+def _decision_refusal(version: MethodologyVersion) -> str | None:
+    """Why the signed-in admin may not decide this version: the decision's own rule, asked here
+    so the page offers no button the step would refuse."""
+    refusal = rules.decision_refusal(db.session, current_user.id, version, approval_independence())
+    return str(refusal[1]) if refusal else None
 
 
 @bureau_bp.post("/new")
@@ -347,7 +355,7 @@ def _render_detail(version: MethodologyVersion, **forms_given: Any) -> str:
         plugin=plugin,
         parameters=parameters,
         people=people,
-        own_submission=version.submitted_by_id == current_user.id,
+        decision_refusal=_decision_refusal(version),
         **(_preview_context(version) if version.status in OPEN_STATUSES else {}),
         **page_forms,
         **_page_context(),

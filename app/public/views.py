@@ -92,7 +92,8 @@ def resident_home() -> Any:
     from app.ledger.policy import valid_until
     from app.redemption.services import why_not_redeemable
     from app.redemption.vouchers import last_used_offer
-    from app.wallet.footprint import days_chart, footprint
+    from app.wallet.daychart import grams_chart
+    from app.wallet.footprint import footprint
 
     resident = current_user.role == Role.RESIDENT
     invitations = memberships.invitations_for(db.session, current_user) if resident else []
@@ -113,7 +114,7 @@ def resident_home() -> Any:
     return render_template(
         "resident/home.html", invitations=invitations,
         balance=ledger.balance(db.session, current_user.id), expiry_notices=notices,
-        answer_form=EmptyForm(), footprint=mine, chart=days_chart(mine.days),
+        answer_form=EmptyForm(), footprint=mine, chart=grams_chart(mine.days),
         has_links=bool(list_links(db.session, current_user.id)),
         last_offer=last_offer, last_offer_blocked=str(refusal.message) if refusal else None,
     )  # fmt: skip

@@ -128,7 +128,7 @@ class StoreTotalOut(ma.Schema):
     store_id = ma.fields.Integer(allow_none=True)
     store_name = ma.fields.String()
     redemptions = ma.fields.Integer()
-    points = ma.fields.Integer()
+    points = ma.fields.Integer(metadata={"description": "Points of the standing redemptions"})
     amount_yuan = yuan("Amount owed, yuan")
 
 

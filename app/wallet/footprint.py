@@ -1,7 +1,8 @@
 """What a resident avoided: verified grams CO2e in all, this month, and per day of recent weeks.
 
 Counted from the issuances (one per verified reduction, dated by the activity's local day, indexed
-by participant and day), joined to the reductions' grams: the home page's figures and chart.
+by participant and day), joined to the reductions' grams: the home page's figures and the days
+its chart (``app.wallet.daychart``) draws.
 """
 
 from __future__ import annotations
@@ -67,66 +68,3 @@ def footprint(session: Session, holder_id: int, today: date, *, weeks: int = 4) 
         for day in (first_day + timedelta(days=n) for n in range(7 * weeks))
     ]
     return Footprint(int(total), int(month or 0), days)
-
-
-#: The home chart's SVG geometry (user units): the plot sits right of the y labels, above the x's.
-PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 52, 336, 26, 132
-
-
-@dataclass(frozen=True, slots=True)
-class DayBar:
-    day: date
-    grams: int
-    slot_x: float  # the day's whole column, the target a finger or pointer lands on
-    slot_width: float
-    x: float
-    y: float
-    width: float
-    height: float
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    position: float
-    grams: int
-
-
-@dataclass(frozen=True, slots=True)
-class DaysChart:
-    bars: list[DayBar]
-    y_ticks: list[Tick]  # 0, half and the top of the scale, in grams
-
-
-def _nice_top(peak: int) -> int:
-    """The smallest of 1, 2, 5 × 10^n grams at or above the peak (100 g when nothing was done)."""
-    if peak <= 100:
-        return 100
-    step = 10 ** (len(str(peak)) - 1)
-    for factor in (1, 2, 5):
-        if factor * step >= peak:
-            return factor * step
-    return 10 * step
-
-
-def days_chart(days: list[DayGrams]) -> DaysChart:
-    """Bars of grams per day scaled to a rounded top, with ticks for both labelled axes."""
-    top = _nice_top(max((day.grams for day in days), default=0))
-    height = PLOT_BOTTOM - PLOT_TOP
-    slot = (PLOT_RIGHT - PLOT_LEFT) / max(len(days), 1)
-    bars = []
-    for n, day in enumerate(days):
-        bar_height = height * day.grams / top
-        bars.append(
-            DayBar(
-                day=day.day,
-                grams=day.grams,
-                slot_x=round(PLOT_LEFT + n * slot, 2),
-                slot_width=round(slot, 2),
-                x=round(PLOT_LEFT + n * slot + slot * 0.15, 2),
-                y=round(PLOT_BOTTOM - bar_height, 2),
-                width=round(slot * 0.7, 2),
-                height=round(bar_height, 2),
-            )
-        )
-    y_ticks = [Tick(PLOT_BOTTOM - height * part / 2, top * part // 2) for part in (0, 1, 2)]
-    return DaysChart(bars, y_ticks)

@@ -17,24 +17,24 @@ class BilingualTextOut(ma.Schema):
 class ExpiringLotOut(ma.Schema):
     expires_at = ma.fields.AwareDateTime(metadata={"description": "First instant not valid"})
     until = ma.fields.Date(metadata={"description": "Last local day the points can be spent"})
-    points = ma.fields.Integer()
+    points = ma.fields.Integer(metadata={"description": "Points that expire then"})
 
 
 class DayPointsOut(ma.Schema):
     day = ma.fields.Date()
-    issued = ma.fields.Integer()
+    issued = ma.fields.Integer(metadata={"description": "Points issued for the day's activities"})
     capped = ma.fields.Integer(metadata={"description": "Points a cap held back"})
 
 
 class WalletOut(ma.Schema):
     """The holder's own wallet."""
 
-    balance = ma.fields.Integer()
+    balance = ma.fields.Integer(metadata={"description": "Points that can be spent now"})
     expiring = ma.fields.List(
         ma.fields.Nested(ExpiringLotOut), metadata={"description": "Soonest first"}
     )
-    month_issued = ma.fields.Integer()
-    month_capped = ma.fields.Integer()
+    month_issued = ma.fields.Integer(metadata={"description": "Points issued this month"})
+    month_capped = ma.fields.Integer(metadata={"description": "Points caps held back this month"})
     month = ma.fields.List(ma.fields.Nested(DayPointsOut), metadata={"description": "This month"})
 
 
@@ -46,8 +46,12 @@ class CreditOut(ma.Schema):
     quantities = ma.fields.Dict()
     methodology_code = ma.fields.String()
     methodology_version = ma.fields.String()
-    requested_points = ma.fields.Integer()
-    capped_points = ma.fields.Integer()
+    requested_points = ma.fields.Integer(
+        metadata={"description": "Points the credited grams earn before the ledger's caps"}
+    )
+    capped_points = ma.fields.Integer(
+        metadata={"description": "Points the ledger's caps held back"}
+    )
     cap = ma.fields.Enum(Cap, by_value=True, allow_none=True)
     reduction_g = ma.fields.Integer(metadata={"description": "Grams CO2e the activity avoided"})
     credited_g = ma.fields.Integer(
@@ -90,7 +94,7 @@ class DebitOut(ma.Schema):
 class HistoryItemOut(ma.Schema):
     transaction_id = ma.fields.Integer()
     kind = ma.fields.Enum(TransactionKind, by_value=True)
-    points = ma.fields.Integer(metadata={"description": "Signed: + credited, − debited"})
+    points = ma.fields.Integer(metadata={"description": "Points, signed: + credited, − debited"})
     posted_at = ma.fields.AwareDateTime()
     memo = ma.fields.String()
     expires_at = ma.fields.AwareDateTime(allow_none=True)
@@ -135,15 +139,17 @@ class LedgerAdjustmentIn(ma.Schema):
 
 class LedgerPostedOut(ma.Schema):
     transaction_id = ma.fields.Integer()
-    balance = ma.fields.Integer()
+    balance = ma.fields.Integer(metadata={"description": "Points in the wallet afterwards"})
     replayed = ma.fields.Boolean(metadata={"description": "True: the key's earlier transaction"})
 
 
 class LedgerTotalsOut(ma.Schema):
-    issued = ma.fields.Integer()
-    redeemed = ma.fields.Integer()
-    expired = ma.fields.Integer()
-    adjusted = ma.fields.Integer()
-    in_circulation = ma.fields.Integer()
-    capped = ma.fields.Integer()
-    wallets = ma.fields.Integer()
+    issued = ma.fields.Integer(metadata={"description": "Points issued, net of reversals"})
+    redeemed = ma.fields.Integer(metadata={"description": "Points redeemed, net of reversals"})
+    expired = ma.fields.Integer(metadata={"description": "Points that expired"})
+    adjusted = ma.fields.Integer(
+        metadata={"description": "Points the bureau added, net (negative: took away)"}
+    )
+    in_circulation = ma.fields.Integer(metadata={"description": "Points in all wallets"})
+    capped = ma.fields.Integer(metadata={"description": "Points the caps held back (never issued)"})
+    wallets = ma.fields.Integer(metadata={"description": "Number of wallets"})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -22,6 +20,7 @@ from app.errors import DomainError
 from app.ledger import services as ledger
 from app.ledger.postings import require_wallet_holder
 from app.wallet import history
+from app.wallet.daychart import points_chart
 from app.wallet.forms import AdjustmentForm, WalletLookupForm
 
 bp = Blueprint("wallet", __name__)
@@ -29,50 +28,6 @@ bureau_bp = Blueprint("ledger_bureau", __name__, url_prefix="/bureau")
 
 HISTORY_PAGE = 20
 NO_SUCH_HOLDER = _l("No resident or organisation has this mobile number.")
-
-
-@dataclass(frozen=True, slots=True)
-class Bar:
-    """One day of the month chart, in SVG user units (the chart is 310 × 120)."""
-
-    x: float
-    width: float
-    issued_y: float
-    issued_height: float
-    capped_y: float
-    capped_height: float
-    day: date
-    issued: int
-    capped: int
-
-
-CHART_WIDTH, CHART_HEIGHT, CHART_TOP = 310, 120, 8
-
-
-def month_chart(days: list[ledger.DayPoints]) -> list[Bar]:
-    """Bars for points issued per day, with the capped part stacked on top, scaled to fit."""
-    peak = max((day.issued + day.capped for day in days), default=0) or 1
-    slot = CHART_WIDTH / max(len(days), 1)
-    usable = CHART_HEIGHT - CHART_TOP
-    bars = []
-    for n, day in enumerate(days):
-        issued_height = usable * day.issued / peak
-        capped_height = usable * day.capped / peak
-        issued_y = CHART_HEIGHT - issued_height
-        bars.append(
-            Bar(
-                x=round(n * slot + slot * 0.15, 2),
-                width=round(slot * 0.7, 2),
-                issued_y=round(issued_y, 2),
-                issued_height=round(issued_height, 2),
-                capped_y=round(issued_y - capped_height, 2),
-                capped_height=round(capped_height, 2),
-                day=day.day,
-                issued=day.issued,
-                capped=day.capped,
-            )
-        )
-    return bars
 
 
 def _methodologies() -> Any:
@@ -88,7 +43,7 @@ def _wallet_context(holder_id: int) -> dict[str, Any]:
         cursor=request.args.get("cursor"),
         methodologies=_methodologies(),
     )
-    return {"summary": summary, "page": page, "bars": month_chart(summary.month)}
+    return {"summary": summary, "page": page, "chart": points_chart(summary.month)}
 
 
 @bp.get("/wallet")

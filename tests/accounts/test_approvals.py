@@ -218,3 +218,33 @@ def test_a_change_of_role_is_approved_on_the_page_and_ends_the_accounts_sessions
     assert session.get(User, reviewer.id).role == Role.VERIFIER
     assert reviewer_page.get("/bureau/").status_code == 302  # its old sessions ended
     assert actions(session, "user", reviewer.id)[-1] == "staff.role_change"
+
+
+def test_the_approvals_page_offers_a_decision_only_where_the_rule_allows_one(app, client, session):
+    asker = make_user(session, Role.BUREAU_ADMIN)
+    made = made_by(session, asker)  # made by the asker, recently: not a second pair of eyes
+    independent = make_user(session, Role.BUREAU_ADMIN)
+    session.commit()
+    log_in(client, asker)
+    token = csrf_token_from(client, "/bureau/staff")
+    target = make_user(session, Role.BUREAU_REVIEWER, display_name="王审核")
+    session.commit()
+    client.post(f"/bureau/staff/{target.id}/role", data={"csrf_token": token, "role": "verifier"})
+    request_id = session.scalar(sa.select(sa.func.max(ApprovalRequest.id)))
+    approve, refuse = (f"/bureau/approvals/{request_id}/{verb}" for verb in ("approve", "refuse"))
+    for person, offered, why in (
+        (asker, False, "这是您提交的申请"),
+        (made, False, "申请人的账号由您近期创建"),
+        (independent, True, None),
+    ):
+        log_in(client, person)
+        page = client.get("/bureau/approvals").get_data(as_text=True)
+        assert (approve in page, refuse in page) == (offered, offered), person.display_name
+        if why:
+            assert why in page
+    assert "<dt>现有角色</dt><dd>生态环境局审核员</dd>" in page and "王审核" in page
+    assert "from_role" not in page and "bureau_reviewer" not in page  # words, not codes
+    made.created_at = clock.now() - timedelta(days=app.config["APPROVAL_INDEPENDENCE_DAYS"] + 1)
+    session.commit()
+    log_in(client, made)
+    assert approve in client.get("/bureau/approvals").get_data(as_text=True)  # the period is over

@@ -83,13 +83,33 @@ def test_sign_up_errors_are_shown_next_to_the_field_and_nothing_is_written(clien
     before = session.scalar(sa.select(sa.func.count()).select_from(User))
     for fields, status, fragment in cases:
         response = client.post(
-            "/sign-up", data={"csrf_token": token, "display_name": "x", "code": "123456", **fields}
-        )
+            "/sign-up",
+            data={"csrf_token": token, "display_name": "x", "code": "123456", "consent": "y",
+                  **fields},
+        )  # fmt: skip
         assert response.status_code == status
         html = response.get_data(as_text=True)
         assert 'class="field-error"' in html
         assert fragment in html
     assert session.scalar(sa.select(sa.func.count()).select_from(User)) == before
+
+
+def test_sign_up_shows_every_error_at_once_and_keeps_what_was_typed(client, session):
+    token = csrf_token_from(client, "/sign-up")
+    sent = client.post(
+        "/sign-up",
+        data={"csrf_token": token, "mobile": "1234", "password": "weak", "display_name": "  ",
+              "code": ""},
+    )  # fmt: skip
+    page = sent.get_data(as_text=True)
+    assert sent.status_code == 400  # no code typed: the form itself was sent wrong
+    for name in ("mobile", "password", "display_name", "code", "consent"):
+        block = page.split(f'name="{name}"', 1)[1].split("</div>", 1)[0]
+        assert 'class="field-error"' in block, name
+    assert "请输入 11 位中国大陆手机号" in page and "请设置 12 至 128 个字符的密码" in page
+    assert 'value="1234"' in page  # what was typed stays (the password is never sent back)
+    assert 'value="weak"' not in page
+    assert session.scalar(sa.select(User).where(User.mobile == "1234")) is None
 
 
 def test_sign_in_and_out(client, session):

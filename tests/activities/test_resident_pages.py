@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 
 import sqlalchemy as sa
 
 from app.activities.models import Activity
-from app.wallet.footprint import DayGrams, _nice_top, days_chart
+from app.wallet.daychart import day_chart, nice_top
 from tests.activities.support import at, link, make_partner, post_batch, ride
 from tests.factories import log_in, make_user
 
@@ -35,7 +36,8 @@ def test_home_shows_co2_avoided_the_equivalence_and_a_labelled_chart(city, clien
     assert home.count('class="chart-day"') == 28
     assert 'data-readout="11-24 · 221 g CO₂"' in home
     assert "克 CO₂ / 天" in home and "行为日期" in home  # both axes labelled
-    assert "11-24" in home
+    assert "<td>2026-11-24</td><td>221 g CO₂</td>" in home  # the figures as text, too
+    assert home.count("<tr><td>") == 28
 
 
 def test_a_new_resident_is_asked_first_to_link_a_card(city, client, session):
@@ -61,13 +63,27 @@ def test_the_tab_bar_replaces_the_header_links_and_sign_out_is_in_me(city, clien
     assert 'action="/sign-out"' in account and "退出" in account
 
 
-def test_days_chart_scales_to_a_round_top():
-    assert [_nice_top(g) for g in (0, 100, 101, 200, 201, 501, 1000, 1001)] == [
+def test_day_charts_scale_to_a_round_top():
+    assert [nice_top(g, 100) for g in (0, 100, 101, 200, 201, 501, 1000, 1001)] == [
         100, 100, 200, 200, 500, 1000, 1000, 2000,
     ]  # fmt: skip
-    chart = days_chart([DayGrams(day=None, grams=g) for g in (0, 250, 500)])  # type: ignore[arg-type]
-    assert [tick.grams for tick in chart.y_ticks] == [0, 250, 500]
-    assert chart.bars[2].y == 26 and chart.bars[0].height == 0  # the peak reaches the top
+    assert [nice_top(points, 10) for points in (0, 10, 11, 21)] == [10, 10, 20, 50]
+    day = date(2026, 12, 1)
+    chart = day_chart([(day, (0,)), (day, (250,)), (day, (500,))], floor=100)
+    assert [tick.value for tick in chart.y_ticks] == [0, 250, 500]
+    assert chart.bars[2].segments[0].y == 26 and chart.bars[0].segments == ()  # the peak fills it
+
+
+def test_a_day_stacks_its_series_and_a_date_is_written_once_a_week():
+    days = [(date(2026, 12, n), (n, 1 if n == 31 else 0)) for n in range(1, 32)]
+    chart = day_chart(days, floor=10)
+    last = chart.bars[-1]
+    assert [segment.series for segment in last.segments] == [0, 1]  # a zero part draws nothing
+    issued, capped = last.segments
+    assert capped.y + capped.height == issued.y  # the capped part sits on the issued part
+    assert issued.y + issued.height == chart.plot_bottom
+    assert [bar.day.day for bar in chart.x_labels] == [1, 8, 15, 22, 29]
+    assert all(chart.plot_left < bar.centre < chart.plot_right for bar in chart.bars)
 
 
 def test_an_activity_page_explains_what_when_source_calculation_and_points(city, client, session):

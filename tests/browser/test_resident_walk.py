@@ -1,6 +1,7 @@
 """A resident's whole walk in Chromium, on a phone (390×844) and a desktop (1280×800), in Chinese
 and English: landing, sign-up, home, wallet, an activity, link a card, self-report, offers, the QR
-code and my vouchers. Each step is saved as a screenshot in the test's folder."""
+code and my vouchers. Each step is checked by axe-core for serious or critical violations and
+saved as a screenshot in the test's folder."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from werkzeug.serving import make_server
 from app import clock
 from app.db import db
 from app.demo import DEMO_PASSWORD
+from tests.browser.axe import serious_violations
 from tests.browser.resident_data import credit_rides
 from tests.conftest import create_test_database, drop_test_database, make_app
 
@@ -54,6 +56,7 @@ class Walk:
     def __init__(self, page, base: str, folder: Path, prefix: str) -> None:
         self.page, self.base, self.folder, self.prefix = page, base, folder, prefix
         self.steps: list[str] = []
+        self.problems: list[str] = []  # axe-core's serious or critical violations, per step
 
     def step(self, name: str, path: str | None = None) -> None:
         if path is not None:
@@ -62,7 +65,16 @@ class Walk:
         assert self.page.locator("h1").first.is_visible(), name
         assert _fits(self.page), f"{name} scrolls sideways"
         self.page.screenshot(path=str(self.folder / f"{self.prefix}-{name}.png"), full_page=True)
+        self.problems += [f"{name}: {violation}" for violation in serious_violations(self.page)]
         self.steps.append(name)
+
+
+def touch(page, size: str, target) -> None:
+    """A finger's tap on the phone, a mouse click on the desktop."""
+    if size == "phone":
+        target.tap()
+    else:
+        target.click()
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -79,6 +91,7 @@ def test_a_resident_walks_through_every_page(city_server, chromium_path, tmp_pat
         context = browser.new_context(
             viewport={"width": width, "height": height},
             locale="zh-CN" if language == "zh" else "en-US",
+            has_touch=size == "phone",
         )
         page = context.new_page()
         errors: list[str] = []
@@ -101,11 +114,18 @@ def test_a_resident_walks_through_every_page(city_server, chromium_path, tmp_pat
         for n in range(4):
             box = tabs.nth(n).bounding_box()
             assert box["height"] >= 44 and box["width"] >= 44
-        readout = page.locator("#chart-readout")
+        readout = page.locator("#home-chart-readout")
         before = readout.inner_text()
-        page.locator(".chart-day").nth(27).click()
+        touch(page, size, page.locator("#home-chart .chart-day").nth(27))
         assert readout.inner_text() != before and "g CO₂" in readout.inner_text()
         walk.step("wallet", "/wallet")
+        readout = page.locator("#month-chart-readout")
+        touch(page, size, page.locator("#month-chart .chart-day").first)
+        first_day = readout.inner_text()
+        assert first_day.split(" · ")[0].endswith("-01")
+        page.locator("#month-chart svg").press("ArrowRight")  # the keyboard moves a day on
+        assert readout.inner_text().split(" · ")[0].endswith("-02")
+        walk.step("wallet-day-shown")
         page.goto(city_server + "/activities")
         page.locator(".activity a").first.click()
         walk.step("activity")
@@ -138,5 +158,6 @@ def test_a_resident_walks_through_every_page(city_server, chromium_path, tmp_pat
         context.close()
         browser.close()
     assert errors == []
-    assert len(walk.steps) == 13
+    assert walk.problems == []
+    assert len(walk.steps) == 14
     print(f"screenshots: {tmp_path}")

@@ -64,7 +64,8 @@ def test_home_counts_what_waits_in_each_queue_the_person_may_work(app, client, s
 
     pending = client.get("/bureau/methodologies/pending").get_data(as_text=True)
     assert f"/bureau/methodologies/{version.id}" in pending
-    assert "由您提交：须由另一位管理员决定" in pending and "审阅并决定" not in pending
+    assert "此版本由您提交：须由另一位生态环境局管理员批准或驳回。" in pending
+    assert "审阅并决定" not in pending
     log_in(client, admin)
     pending = client.get("/bureau/methodologies/pending").get_data(as_text=True)
     assert "审阅并决定" in pending
@@ -84,6 +85,28 @@ def test_an_admin_who_submitted_a_version_is_not_offered_to_decide_it(app, clien
     log_in(client, other)
     theirs = client.get(f"/bureau/methodologies/{version.id}").get_data(as_text=True)
     assert f"/bureau/methodologies/{version.id}/approve" in theirs
+
+
+def test_an_admin_the_submitter_made_recently_is_not_offered_to_decide(app, client, session):
+    """The decision's own independence rule hides the buttons: no 批准 the step would refuse."""
+    submitter = make_user(session, Role.BUREAU_ADMIN)
+    made = make_user(session, Role.BUREAU_ADMIN)
+    made.created_by_id = submitter.id
+    version = _submitted_version(app, session, submitter)
+    session.commit()
+    log_in(client, made)
+    detail = client.get(f"/bureau/methodologies/{version.id}").get_data(as_text=True)
+    assert 'id="decision-refusal"' in detail and "创建" in detail
+    assert f"/bureau/methodologies/{version.id}/approve" not in detail
+    assert f"/bureau/methodologies/{version.id}/reject" not in detail
+    pending = client.get("/bureau/methodologies/pending").get_data(as_text=True)
+    assert "审阅并决定" not in pending
+    days = app.config["APPROVAL_INDEPENDENCE_DAYS"]
+    made.created_at = clock.now() - timedelta(days=days, seconds=1)  # the period is over
+    session.commit()
+    detail = client.get(f"/bureau/methodologies/{version.id}").get_data(as_text=True)
+    assert f"/bureau/methodologies/{version.id}/approve" in detail
+    assert "审阅并决定" in client.get("/bureau/methodologies/pending").get_data(as_text=True)
 
 
 def test_no_version_waiting_says_so(client, session):

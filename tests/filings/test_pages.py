@@ -7,11 +7,12 @@ from __future__ import annotations
 import html
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from app import clock
 from app.accounts.roles import Role
 from app.audit.models import AuditEntry
 from app.audit.services import Actor
@@ -50,6 +51,24 @@ def big_batch(session):
 
 def _post(client, url: str, page: str, **data: str):
     return client.post(url, data={"csrf_token": csrf_token_from(client, page), **data})
+
+
+def test_a_colleague_the_first_approver_made_recently_is_not_offered_the_second(
+    app, client, session, batch
+):
+    page = f"/bureau/filings/{batch.id}"
+    first = make_user(session, Role.BUREAU_ADMIN)
+    made = make_user(session, Role.BUREAU_REVIEWER)
+    made.created_by_id = first.id
+    session.commit()
+    log_in(client, first)
+    assert _post(client, f"{page}/approve", page).status_code == 302
+    log_in(client, made)
+    shown = client.get(page).get_data(as_text=True)
+    assert 'id="approval-refusal"' in shown and f"{page}/approve" not in shown
+    made.created_at = clock.now() - timedelta(days=app.config["APPROVAL_INDEPENDENCE_DAYS"] + 1)
+    session.commit()
+    assert f"{page}/approve" in client.get(page).get_data(as_text=True)
 
 
 def test_two_colleagues_approve_then_the_batch_is_filed_and_accepted(client, session, batch):

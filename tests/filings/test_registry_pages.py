@@ -68,6 +68,27 @@ def _sell_through_pages(client, session, batch, ranges):
     return sale
 
 
+def test_the_sales_page_offers_a_decision_only_where_the_rule_allows_one(client, session, batch):
+    recorder = make_user(session, Role.BUREAU_ADMIN)
+    made = make_user(session, Role.BUREAU_REVIEWER)
+    made.created_by_id = recorder.id  # the recorder made this colleague's account, recently
+    independent = make_user(session, Role.BUREAU_REVIEWER)
+    session.commit()
+    log_in(client, recorder)
+    _post(
+        client, "/bureau/sales", "/bureau/sales", buyer="买方", price="85.50",
+        sold_on="2026-09-01", exchange_reference="HBEX-1", ranges=f"{_serial(batch, 1)}\n",
+    )  # fmt: skip
+    sale = session.scalar(sa.select(UnitSale))
+    approve, refuse = (f"/bureau/sales/{sale.id}/{verb}" for verb in ("approve", "refuse"))
+    for person, offered in ((recorder, False), (made, False), (independent, True)):
+        log_in(client, person)
+        page = client.get("/bureau/sales").get_data(as_text=True)
+        assert (approve in page, refuse in page) == (offered, offered), person.display_name
+    log_in(client, made)
+    assert _post(client, approve, "/bureau/sales").status_code == 403  # the same rule refuses
+
+
 def test_a_sale_through_the_pages_and_each_residents_line(client, session, batch):
     sale = _sell_through_pages(client, session, batch, f"{_serial(batch, 4, 5)}\n")
     assert session.get(UnitSale, sale.id).status is UnitSaleStatus.APPROVED
@@ -121,6 +142,7 @@ def test_the_public_registry_page_csv_and_api(client, session, batch):
         (_serial(batch, 1, 2), "sold", "湖北某钢铁公司"),
         (_serial(batch, 3, 6), "active", ""),
     ]
+    assert [r["units_t_co2e"] for r in rows] == ["2", "4"]  # the header names the unit
 
     listed = client.get("/api/v1/registry/ranges?state=active&vintage=2026-06&methodology=bus")
     assert [item["serial"] for item in listed.json["items"]] == [_serial(batch, 3, 6)]

@@ -115,7 +115,11 @@ def test_the_wallet_page_shows_points_chart_capped_part_and_calculation(
     spend(session, resident, merchant, 50, "r-1")
     log_in(client, resident)
     html = client.get("/wallet").get_data(as_text=True)
-    assert "350" in html and "<svg" in html and "wallet-chart-capped" in html
+    assert "350" in html and "<svg" in html and 'class="chart-bar bar-1"' in html  # capped part
+    assert html.count('class="chart-day"') == 31  # every day of March
+    assert "每日积分" in html and "行为日期" in html  # both axes labelled
+    assert "<td>2025-03-01</td><td>400 积分，121 积分因上限未发放</td>" in html
+    assert "<td>2025-03-02</td><td>0 积分</td>" in html
     assert "8.2 公里 × 26.9 克/公里 = 220.58 克 → 221 克" in html
     assert "2026-12-31" in html
     assert "停车 2 小时优惠券" in html and merchant.name in html

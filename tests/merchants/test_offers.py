@@ -176,6 +176,37 @@ def test_a_manager_creates_an_offer_with_the_form(client, session):
     assert session.get(Offer, offer.id).status == OfferStatus.WITHDRAWN
 
 
+def test_the_offer_form_shows_every_error_at_once_and_keeps_what_was_typed(client, session):
+    merchant, store = make_merchant(session)
+    log_in(client, make_staff(session, merchant))
+    url = "/merchant/offers/new?reward_type=parking_discount"
+    data = {
+        "csrf_token": csrf_token_from(client, url), "reward_type": "parking_discount",
+        "title": "", "title_en": "Weekend parking", "config.free_minutes": "abc",
+        "points_price": "0", "valid_from": "2026-01-01", "valid_until": "2026-12-31",
+        "store_ids": str(store.id),
+    }  # fmt: skip
+    sent = client.post("/merchant/offers/new", data=data)
+    page = sent.get_data(as_text=True)
+    assert sent.status_code == 400
+    for name in ("title", "config.free_minutes", "points_price"):  # the form's and the plugin's
+        block = page.split(f'name="{name}"', 1)[1].split("</div>", 1)[0]
+        assert 'class="field-error"' in block, name
+    free_minutes = page.split('name="config.free_minutes"', 1)[1].split("</div>", 1)[0]
+    assert "Not a valid" not in free_minutes and "{" not in free_minutes  # words, not JSON
+    assert 'value="abc"' in page and 'value="Weekend parking"' in page
+    assert session.scalar(sa.select(sa.func.count()).select_from(Offer)) == 0
+    both_rules = client.post(
+        "/merchant/offers/new", data={**data, "title": "周末停车", "points_price": "200",
+                                      "valid_until": "2025-12-31"},
+    )  # fmt: skip  # the window and the settings refused by the service together
+    page = both_rules.get_data(as_text=True)
+    assert both_rules.status_code == 422
+    for name in ("config.free_minutes", "valid_until"):
+        block = page.split(f'name="{name}"', 1)[1].split("</div>", 1)[0]
+        assert 'class="field-error"' in block, name
+
+
 def test_bureau_approves_offers_on_its_page(client, session):
     merchant, store = make_merchant(session)
     offer = make_offer(session, merchant, store, status=OfferStatus.PENDING, title="待审停车券")
