@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
     from app.accounts import code_views, security_api, security_views
     from app.accounts import views as accounts_views
     from app.activities import api as activities_api
+    from app.activities import consent_api, consent_views
     from app.activities import views as activities_views
     from app.activities.ingest import ActivityItemIn
     from app.api import docs
@@ -70,6 +71,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(methodology_views.bureau_bp)
     app.register_blueprint(methodology_views.public_bp)
     app.register_blueprint(activities_views.bp)
+    app.register_blueprint(consent_views.bp)
     for blueprint in (
         filings_views.bureau_bp,
         filings_views.verifier_bp,
@@ -105,7 +107,12 @@ def register(app: Flask) -> None:
     # A partner's batch item, documented apart: the batch takes any object per item (results by
     # index), so the request body refers to it by name.
     api.spec.components.schema("ActivityItemIn", schema=ActivityItemIn)
-    for blp in (activities_api.partner_blp, activities_api.me_blp, activities_api.bureau_blp):
+    for blp in (
+        activities_api.partner_blp,
+        activities_api.me_blp,
+        consent_api.blp,
+        activities_api.bureau_blp,
+    ):
         csrf.exempt(blp)  # partners sign their requests; residents' changes as above
         api.register_blueprint(blp)
     for blp in (merchants_api.blp, redemption_api.blp, webhooks_api.blp):

@@ -95,6 +95,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/me/consents/{consent}/withdraw"): api_only(
         Role.RESIDENT, Role.ORGANISATION, ok=404
     ),
+    ("GET", "/api/v1/me/consents/requests"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/api/v1/me/consents/requests"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=422),
     ("POST", "/api/v1/organisations"): {role: 422 for role in ROLES},
     ("GET", "/api/v1/me"): {ANON: 401} | {role: 200 for role in Role},
     ("POST", "/api/v1/me/password"): {ANON: 401} | {role: 422 for role in Role},
@@ -128,6 +130,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/me/links/{link}/remove"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
     ("GET", "/me/consents"): only(Role.RESIDENT, Role.ORGANISATION),
     ("POST", "/me/consents/{consent}/withdraw"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
+    ("POST", "/me/consents/links/{link}/partners/{partner}"): only(
+        Role.RESIDENT, Role.ORGANISATION, ok=400
+    ),
     ("GET", "/bureau/review"): only(*BUREAU),
     ("POST", "/bureau/review"): only(*BUREAU, ok=400),
     ("GET", "/bureau/partners"): only(Role.BUREAU_ADMIN),
