@@ -44,6 +44,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/sign-up"): {role: 400 for role in ROLES},
     ("POST", "/sign-up/organisation"): {role: 400 for role in ROLES},
     ("POST", "/sign-up/code"): {role: 400 for role in ROLES},
+    ("POST", "/sign-up/organisation/code"): {role: 400 for role in ROLES},
     ("GET", "/sign-in/code"): GUESTS_ONLY,
     ("POST", "/sign-in/code"): {ANON: 400} | {role: 302 for role in Role},
     ("POST", "/sign-in/code/send"): {role: 400 for role in ROLES},
