@@ -19,7 +19,7 @@ from app.i18n import html_lang
 def register(app: Flask) -> None:
     from app import i18n
     from app.accounts import api as accounts_api
-    from app.accounts import code_views, security_api, security_views
+    from app.accounts import code_views, notice_api, security_api, security_views
     from app.accounts import views as accounts_views
     from app.activities import api as activities_api
     from app.activities import consent_api, consent_views
@@ -59,6 +59,7 @@ def register(app: Flask) -> None:
     # principal instead of making Flask-Login load the account.
     app.before_request(sign_in_by_bearer_token)
     app.before_request(protect_cookie_api_call)
+    app.before_request(notice_api.require_current_notice)
     app.context_processor(_template_globals)
     for blueprint in (public_views.bp, accounts_views.bp, bureau_views.bp, i18n.bp, docs.bp):
         app.register_blueprint(blueprint)
@@ -96,6 +97,7 @@ def register(app: Flask) -> None:
     api.init_app(app)
     for blp in (
         accounts_api.blp,
+        notice_api.blp,
         security_api.blp,
         audit_api.blp,
         bureau_approvals.blp,

@@ -93,6 +93,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/auth/tokens/by-code"): {role: 422 for role in ROLES},
     ("POST", "/api/v1/auth/password-reset"): {role: 422 for role in ROLES},
     ("GET", "/api/v1/me/consents"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/api/v1/me/privacy-notice"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/api/v1/me/privacy-notice"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=422),
     ("POST", "/api/v1/me/consents/{consent}/withdraw"): api_only(
         Role.RESIDENT, Role.ORGANISATION, ok=404
     ),
