@@ -381,8 +381,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/me/data-exports"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=202)
     | {Role.RESIDENT: 409, Role.ORGANISATION: 409},  # the page above made one
     ("GET", "/api/v1/me/data-exports"): api_only(Role.RESIDENT, Role.ORGANISATION),
-    ("POST", "/api/v1/me/closure"): api_only(Role.RESIDENT, ok=202),
-    ("DELETE", "/api/v1/me/closure"): api_only(Role.RESIDENT) | {Role.ORGANISATION: 409},
+    ("POST", "/api/v1/me/closure"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=202),
+    ("DELETE", "/api/v1/me/closure"): api_only(Role.RESIDENT, Role.ORGANISATION),
     ("POST", "/sign-out"): {role: 302 for role in ROLES},  # last: it ends the session
 }
 
