@@ -156,7 +156,11 @@ api = TanpuhuiApi(
                 "`{code, status, reason, message, errors, details}`. Lists are paginated by "
                 "cursor: pass `limit` and the `next_cursor` of the previous page as `cursor`. "
                 "Messages follow the `Accept-Language` header: Simplified Chinese (`zh`, the "
-                "default) or English (`en`)."
+                "default) or English (`en`). When the privacy notice changes, a resident or "
+                "organisation whose accepted version is older gets 403 with reason "
+                "`privacy_notice_not_accepted` from every operation except "
+                "`GET`/`POST /api/v1/me/privacy-notice` (read and accept it), signing out and "
+                "their data rights (`/api/v1/me/data-exports`, `/api/v1/me/closure`)."
             )
         }
     }

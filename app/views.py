@@ -19,9 +19,10 @@ from app.i18n import html_lang
 def register(app: Flask) -> None:
     from app import i18n
     from app.accounts import api as accounts_api
-    from app.accounts import code_views, security_api, security_views
+    from app.accounts import code_views, notice_api, security_api, security_views
     from app.accounts import views as accounts_views
     from app.activities import api as activities_api
+    from app.activities import consent_api, consent_views
     from app.activities import views as activities_views
     from app.activities.ingest import ActivityItemIn
     from app.api import docs
@@ -58,6 +59,7 @@ def register(app: Flask) -> None:
     # principal instead of making Flask-Login load the account.
     app.before_request(sign_in_by_bearer_token)
     app.before_request(protect_cookie_api_call)
+    app.before_request(notice_api.require_current_notice)
     app.context_processor(_template_globals)
     for blueprint in (public_views.bp, accounts_views.bp, bureau_views.bp, i18n.bp, docs.bp):
         app.register_blueprint(blueprint)
@@ -70,6 +72,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(methodology_views.bureau_bp)
     app.register_blueprint(methodology_views.public_bp)
     app.register_blueprint(activities_views.bp)
+    app.register_blueprint(consent_views.bp)
     for blueprint in (
         filings_views.bureau_bp,
         filings_views.verifier_bp,
@@ -94,6 +97,7 @@ def register(app: Flask) -> None:
     api.init_app(app)
     for blp in (
         accounts_api.blp,
+        notice_api.blp,
         security_api.blp,
         audit_api.blp,
         bureau_approvals.blp,
@@ -105,7 +109,12 @@ def register(app: Flask) -> None:
     # A partner's batch item, documented apart: the batch takes any object per item (results by
     # index), so the request body refers to it by name.
     api.spec.components.schema("ActivityItemIn", schema=ActivityItemIn)
-    for blp in (activities_api.partner_blp, activities_api.me_blp, activities_api.bureau_blp):
+    for blp in (
+        activities_api.partner_blp,
+        activities_api.me_blp,
+        consent_api.blp,
+        activities_api.bureau_blp,
+    ):
         csrf.exempt(blp)  # partners sign their requests; residents' changes as above
         api.register_blueprint(blp)
     for blp in (merchants_api.blp, redemption_api.blp, webhooks_api.blp):

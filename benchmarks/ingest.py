@@ -207,15 +207,33 @@ def seed(url: str, residents: int) -> dict[str, Any]:
         cursor.execute(
             "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT MAX(id) FROM users))"
         )
+        first_link = cursor.execute(
+            "SELECT COALESCE(MAX(id), 0) + 1 FROM linked_identifiers"
+        ).fetchone()[0]
         with cursor.copy(
             "COPY linked_identifiers "
-            "(participant_id, identifier_kind, identifier_hash, created_at) FROM STDIN"
+            "(id, participant_id, identifier_kind, identifier_hash, created_at) FROM STDIN"
         ) as copy:
             for n in range(residents):
                 digest = keys.hash_identifier(
                     identifier_key, TRANSIT_CARD, simulator.identifiers(n).card
                 )
-                copy.write_row((first_id + n, TRANSIT_CARD.code, digest, now))
+                copy.write_row((first_link + n, first_id + n, TRANSIT_CARD.code, digest, now))
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('linked_identifiers', 'id'), "
+            "(SELECT MAX(id) FROM linked_identifiers))"
+        )
+        # Each link's consent to the partner, as linking records it: no consent, no credit.
+        with cursor.copy(
+            "COPY consents (user_id, purpose, action, channel, link_id, identifier_kind, "
+            "partner_id, partner_name, sends, created_at) FROM STDIN"
+        ) as copy:
+            sends = json.dumps(["bus_ride", "metro_ride"])
+            for n in range(residents):
+                copy.write_row((
+                    first_id + n, "data_partner", "granted", "web", first_link + n,
+                    TRANSIT_CARD.code, issued.partner_id, "bench transit", sends, now,
+                ))  # fmt: skip
         with cursor.copy(
             "COPY ledger_accounts (type, holder_id, balance, created_at) FROM STDIN"
         ) as copy:
@@ -334,7 +352,7 @@ def bare_copy(
             )  # fmt: skip
             activities.append(
                 (aid, "partner", seeded["partner_id"], item["external_id"], item["kind"],
-                 participant, None, None, occurred,
+                 participant, None, None, None, occurred,
                  trip_end(occurred, quantities, None, TRIP), q, "verified", "[]", None,
                  rid, None, now, now)
             )  # fmt: skip

@@ -146,6 +146,7 @@ def seed(app: Flask, *, residents: int, cashiers: int, points: int) -> Populatio
                 label=None,
                 identifier_key=key,
                 settings=settings,
+                channel="web",
             )
             if points:
                 ledger.adjust(

@@ -14,9 +14,17 @@ from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
 from app import context as edge
-from app.accounts import approvals, codes, consents, memberships, schemas, services, two_factor
+from app.accounts import (
+    approvals,
+    codes,
+    memberships,
+    schemas,
+    services,
+    sign_up,
+    two_factor,
+)
 from app.accounts.auth import bearer_token, current_actor, requires
-from app.accounts.models import CodePurpose, User
+from app.accounts.models import User
 from app.accounts.roles import STAFF_ROLES, Permission, Role
 from app.accounts.sign_in import (
     code_request_limits,
@@ -183,18 +191,12 @@ def change_password(data: dict[str, Any]) -> None:
 def sign_up_resident(data: dict[str, Any]) -> User:
     """Sign up as a resident with the code texted to the number, accepting the privacy notice
     (its version, the time and this channel are recorded)."""
-    code, accepted = data.pop("code"), data.pop("accept_privacy_notice")
-    services.check_new_resident(db.session, **data)
-    consents.require_notice_accepted(accepted)
+    accepted = data.pop("accept_privacy_notice")
     with keeping_writes():
-        codes.use_code(
-            db.session, edge.code_key(), mobile=data["mobile"], purpose=CodePurpose.SIGN_UP,
-            code=code,
+        return sign_up.resident(
+            db.session, edge.code_key(), **data, accepted_notice=accepted,
+            notice_version=str(current_app.config["PRIVACY_NOTICE_VERSION"]), channel="api",
         )  # fmt: skip
-    user = services.register_resident(db.session, **data)
-    version = str(current_app.config["PRIVACY_NOTICE_VERSION"])
-    consents.record_notice(db.session, user.id, version=version, channel="api")
-    return user
 
 
 @blp.post("/organisations")
@@ -202,8 +204,15 @@ def sign_up_resident(data: dict[str, Any]) -> User:
 @blp.response(201, schemas.MeOut)
 @blp.doc(security=PUBLIC)
 def sign_up_organisation(data: dict[str, Any]) -> User:
-    """Sign up an enterprise or social group."""
-    return services.register_organisation(db.session, **data)
+    """Sign up an enterprise or social group with the code texted to the contact's number
+    (``purpose`` sign_up), accepting the privacy notice (its version, the time and this channel
+    are recorded)."""
+    accepted = data.pop("accept_privacy_notice")
+    with keeping_writes():
+        return sign_up.organisation(
+            db.session, edge.code_key(), **data, accepted_notice=accepted,
+            notice_version=str(current_app.config["PRIVACY_NOTICE_VERSION"]), channel="api",
+        )  # fmt: skip
 
 
 @blp.get("/me")

@@ -25,8 +25,8 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from app import context as edge
-from app.accounts import codes, consents, forms, services, sessions
-from app.accounts.models import CodePurpose, User
+from app.accounts import codes, consents, forms, services, sessions, sign_up
+from app.accounts.models import CodePurpose, OrganisationKind, User
 from app.accounts.sign_in import code_request_limits, masked_account, sign_in_limits
 from app.accounts.sms.console import ConsoleSender
 from app.db import db
@@ -77,17 +77,33 @@ def render_form_error(template: str, form: FlaskForm, error: DomainError, **cont
     return render_template(template, form=form, **context), error.status
 
 
-#: Each code page: its template, its form, and the purpose of the codes it asks for.
+#: Each "text me a code" endpoint: the purpose of the code, and the page it serves (its
+#: template, its form and its endpoint, where the request comes back to).
 _PAGES = {
-    CodePurpose.SIGN_UP: ("accounts/sign_up.html", forms.ResidentSignUpForm, "accounts.sign_up"),
-    CodePurpose.SIGN_IN: ("accounts/sign_in_code.html", forms.CodeSignInForm, "codes.sign_in"),
-    CodePurpose.RESET: ("accounts/reset_password.html", forms.PasswordResetForm, "codes.reset"),
-}
+    "codes.sign_up_code": (
+        CodePurpose.SIGN_UP, "accounts/sign_up.html", forms.ResidentSignUpForm, "accounts.sign_up"
+    ),
+    "codes.sign_up_organisation_code": (
+        CodePurpose.SIGN_UP, "accounts/sign_up_organisation.html", forms.OrganisationSignUpForm,
+        "accounts.sign_up_organisation",
+    ),
+    "codes.sign_in_code": (
+        CodePurpose.SIGN_IN, "accounts/sign_in_code.html", forms.CodeSignInForm, "codes.sign_in"
+    ),
+    "codes.reset_code": (
+        CodePurpose.RESET, "accounts/reset_password.html", forms.PasswordResetForm, "codes.reset"
+    ),
+}  # fmt: skip
 
 
-def request_code(purpose: CodePurpose) -> Any:
-    """Text a code for ``purpose`` to the number in the page's form and come back to the page."""
-    template, form_class, endpoint = _PAGES[purpose]
+@bp.post("/sign-up/code", endpoint="sign_up_code")
+@bp.post("/sign-up/organisation/code", endpoint="sign_up_organisation_code")
+@bp.post("/sign-in/code/send", endpoint="sign_in_code")
+@bp.post("/reset-password/code", endpoint="reset_code")
+@code_request_limits
+def send_code() -> Any:
+    """Text a code for the page's purpose to the number in its form and come back to the page."""
+    purpose, template, form_class, endpoint = _PAGES[str(request.endpoint)]
     form = form_class()
     request_form = forms.CodeRequestForm()
     if not request_form.validate_on_submit():
@@ -119,19 +135,6 @@ def _prefill(form: FlaskForm) -> None:
         form.mobile.data = session.get("code_mobile")
 
 
-@bp.post("/sign-up/code", endpoint="sign_up_code")
-@bp.post("/sign-in/code/send", endpoint="sign_in_code")
-@bp.post("/reset-password/code", endpoint="reset_code")
-@code_request_limits
-def send_code() -> Any:
-    purpose = {
-        "codes.sign_up_code": CodePurpose.SIGN_UP,
-        "codes.sign_in_code": CodePurpose.SIGN_IN,
-        "codes.reset_code": CodePurpose.RESET,
-    }[str(request.endpoint)]
-    return request_code(purpose)
-
-
 def sign_up_page() -> Any:
     """The resident sign-up (the ``accounts.sign_up`` route): a code proves the number."""
     form = forms.ResidentSignUpForm()
@@ -156,22 +159,42 @@ def sign_up_page() -> Any:
             return render_template(template, form=form), 400
         checks.refuse()
         with keeping_writes():
-            codes.use_code(
-                db.session, edge.code_key(), mobile=form.mobile.data,
-                purpose=CodePurpose.SIGN_UP, code=form.code.data,
+            user = sign_up.resident(
+                db.session, edge.code_key(), mobile=form.mobile.data, code=form.code.data,
+                password=form.password.data, display_name=form.display_name.data,
+                accepted_notice=bool(form.consent.data), notice_version=_notice_version(),
+                channel="web",
             )  # fmt: skip
-        user = services.register_resident(
-            db.session,
-            mobile=form.mobile.data,
-            password=form.password.data,
-            display_name=form.display_name.data,
-        )
     except DomainError as error:
         return render_form_error(template, form, error)
-    consents.record_notice(db.session, user.id, version=_notice_version(), channel="web")
     session.pop("code_mobile", None)
     sessions.start(db.session, user)
     flash(_("Welcome! Your account is ready."), "success")
+    return redirect(url_for("public.home"))
+
+
+def organisation_sign_up_page() -> Any:
+    """The organisation sign-up (``accounts.sign_up_organisation``): a code proves the contact's
+    number, as for residents."""
+    form = forms.OrganisationSignUpForm()
+    template = "accounts/sign_up_organisation.html"
+    _prefill(form)
+    if not form.validate_on_submit():
+        return render_template(template, form=form), 400 if form.errors else 200
+    try:
+        with keeping_writes():
+            user = sign_up.organisation(
+                db.session, edge.code_key(), mobile=form.mobile.data, code=form.code.data,
+                password=form.password.data, name=form.name.data,
+                kind=OrganisationKind(form.kind.data), credit_code=form.credit_code.data,
+                accepted_notice=bool(form.consent.data), notice_version=_notice_version(),
+                channel="web",
+            )  # fmt: skip
+    except DomainError as error:
+        return render_form_error(template, form, error)
+    session.pop("code_mobile", None)
+    sessions.start(db.session, user)
+    flash(_("Welcome! Your organisation's account is ready."), "success")
     return redirect(url_for("public.home"))
 
 

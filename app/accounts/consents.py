@@ -57,19 +57,23 @@ def accepted_notice_version(session: Session, user_id: int) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class ConsentState:
-    """A grant and, if it was withdrawn, its withdrawal."""
+    """A grant (or a refusal) and, if it was withdrawn, its withdrawal."""
 
     grant: Consent
     withdrawal: Consent | None
 
 
 def consents_of(session: Session, user_id: int) -> list[ConsentState]:
-    """Every grant of the account, newest first, each with its withdrawal."""
+    """Every grant (and refusal of a partner's request) of the account, newest first, each
+    grant with its withdrawal."""
     withdrawal = aliased(Consent)
     rows = session.execute(
         sa.select(Consent, withdrawal)
         .outerjoin(withdrawal, withdrawal.grant_id == Consent.id)
-        .where(Consent.user_id == user_id, Consent.action == ConsentAction.GRANTED)
+        .where(
+            Consent.user_id == user_id,
+            Consent.action.in_([ConsentAction.GRANTED, ConsentAction.DECLINED]),
+        )
         .order_by(Consent.id.desc())
     )
     return [ConsentState(grant, withdrawn) for grant, withdrawn in rows]

@@ -67,7 +67,9 @@ class OrganisationSignUpForm(FlaskForm):
     )
     credit_code = StringField(_l("Unified social credit code"), validators=[Optional()])
     mobile = StringField(_l("Contact's mobile number"), validators=[InputRequired()])
+    code = StringField(_l("Code from the text message"), validators=[InputRequired()])
     password = PasswordField(_l("Password"), validators=[InputRequired()])
+    consent = BooleanField(_l("I have read the privacy notice and agree to it"))
 
 
 class StaffForm(FlaskForm):

@@ -215,3 +215,19 @@ def forget_member(session: Session, resident: User) -> None:
     session.execute(
         sa.delete(OrganisationInvitation).where(OrganisationInvitation.mobile == resident.mobile)
     )
+
+
+def forget_organisation(session: Session, account: User) -> None:
+    """A closing organisation's members leave it and its invitations go (they name people's
+    numbers); the organisation's own row stays, with what it retired and donated."""
+    organisation_ids = sa.select(Organisation.id).where(Organisation.account_id == account.id)
+    session.execute(
+        sa.delete(OrganisationMember).where(
+            OrganisationMember.organisation_id.in_(organisation_ids)
+        )
+    )
+    session.execute(
+        sa.delete(OrganisationInvitation).where(
+            OrganisationInvitation.organisation_id.in_(organisation_ids)
+        )
+    )

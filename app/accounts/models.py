@@ -369,14 +369,16 @@ class ConsentPurpose(enum.StrEnum):
 class ConsentAction(enum.StrEnum):
     GRANTED = "granted"
     WITHDRAWN = "withdrawn"
+    DECLINED = "declined"  # asked about a partner reporting after the link, the resident said no
 
 
 class Consent(Base):
     """One consent given or withdrawn; rows are only ever added, so the history stays whole.
 
     A privacy-notice consent names the notice's version. A data-partner consent, given when a
-    resident links an identifier, names the partner and what it sends for that kind of identifier;
-    its withdrawal is a second row pointing at the grant.
+    resident links an identifier (or later, when a partner starts reporting that kind of
+    identifier), names the partner and what it sends for that kind of identifier; its withdrawal
+    is a second row pointing at the grant, and a refusal of a later request is a ``declined`` row.
     """
 
     __tablename__ = "consents"

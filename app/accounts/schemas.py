@@ -112,10 +112,20 @@ class PasswordResetIn(ma.Schema):
 
 class OrganisationSignUpIn(ma.Schema):
     mobile = ma.fields.String(required=True, metadata={"description": "The contact's mobile"})
+    code = ma.fields.String(
+        required=True,
+        load_only=True,
+        metadata={"description": "The 6-digit code texted for sign_up (POST /auth/sms-codes)"},
+    )
     password = ma.fields.String(required=True, load_only=True)
     name = ma.fields.String(required=True)
     kind = ma.fields.Enum(OrganisationKind, by_value=True, required=True)
     credit_code = ma.fields.String(load_default=None)
+    accept_privacy_notice = StrictBoolean(
+        required=True,
+        load_only=True,
+        metadata={"description": "true: the contact read the privacy notice and agrees to it"},
+    )
 
 
 class MeOut(ma.Schema):

@@ -111,16 +111,10 @@ def register_resident(session: Session, *, mobile: str, password: str, display_n
     )
 
 
-def register_organisation(
-    session: Session,
-    *,
-    mobile: str,
-    password: str,
-    name: str,
-    kind: OrganisationKind,
-    credit_code: str | None,
-) -> User:
-    """An enterprise or social group signs up with its contact's mobile number."""
+def _organisation_checks(
+    session: Session, *, name: str, credit_code: str | None
+) -> tuple[str, str | None]:
+    """The organisation's checked name and normalised credit code (None: not given)."""
     name = _check_display_name(name, field="name")
     code = normalise_credit_code(credit_code)
     if code is not None and session.scalar(
@@ -131,6 +125,34 @@ def register_organisation(
             _l("An organisation with this credit code is already registered."),
             field="credit_code",
         )
+    return name, code
+
+
+def check_new_organisation(
+    session: Session,
+    *,
+    mobile: str,
+    password: str,
+    name: str,
+    credit_code: str | None,
+) -> None:
+    """Refuse an organisation's sign-up before its code is spent: bad name, credit code taken,
+    duplicate number, weak password."""
+    checked, _code = _organisation_checks(session, name=name, credit_code=credit_code)
+    _new_user_checks(session, mobile, password, checked)
+
+
+def register_organisation(
+    session: Session,
+    *,
+    mobile: str,
+    password: str,
+    name: str,
+    kind: OrganisationKind,
+    credit_code: str | None,
+) -> User:
+    """An enterprise or social group signs up with its contact's mobile number."""
+    name, code = _organisation_checks(session, name=name, credit_code=credit_code)
     account = _new_user(
         session, role=Role.ORGANISATION, mobile=mobile, password=password, display_name=name
     )

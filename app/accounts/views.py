@@ -14,7 +14,6 @@ from werkzeug.wrappers import Response
 from app.accounts import code_views, forms, memberships, second_step, services, sessions, two_factor
 from app.accounts.auth import current_actor, requires
 from app.accounts.code_views import render_form_error
-from app.accounts.models import OrganisationKind
 from app.accounts.roles import Permission
 from app.accounts.sign_in import (
     keeping_wrong_password_audit,
@@ -128,24 +127,7 @@ def sign_up() -> Any:
 
 @bp.route("/sign-up/organisation", methods=["GET", "POST"])
 def sign_up_organisation() -> Any:
-    form = forms.OrganisationSignUpForm()
-    template = "accounts/sign_up_organisation.html"
-    if not form.validate_on_submit():
-        return render_template(template, form=form), 400 if form.errors else 200
-    try:
-        user = services.register_organisation(
-            db.session,
-            mobile=form.mobile.data,
-            password=form.password.data,
-            name=form.name.data,
-            kind=OrganisationKind(form.kind.data),
-            credit_code=form.credit_code.data,
-        )
-    except DomainError as error:
-        return render_form_error(template, form, error)
-    sessions.start(db.session, user)
-    flash(_("Welcome! Your organisation's account is ready."), "success")
-    return redirect(url_for("public.home"))
+    return code_views.organisation_sign_up_page()
 
 
 @bp.route("/organisation", methods=["GET", "POST"])

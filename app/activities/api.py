@@ -17,11 +17,9 @@ from flask_smorest import Blueprint
 
 from app import clock
 from app import context as edge
-from app.accounts import consents as account_consents
 from app.accounts.auth import current_actor, requires
 from app.accounts.roles import Permission
 from app.activities import (
-    consents,
     ingest,
     links,
     messages,
@@ -302,9 +300,8 @@ def link_identifier(data: dict[str, Any]) -> Any:
         label=data["label"],
         identifier_key=edge.identifier_key(),
         settings=edge.pipeline_settings(),
+        channel="api",
     )
-    reach = consents.partners_reporting(db.session, edge.methodologies(), linked.identifier_kind)
-    consents.grant_for_link(db.session, current_user.id, linked, reach, channel="api")
     return {
         "id": linked.id,
         "identifier_kind": linked.identifier_kind,
@@ -312,41 +309,6 @@ def link_identifier(data: dict[str, Any]) -> Any:
         "created_at": linked.created_at,
         "credited_held": len(released),
     }
-
-
-def _consent(state: account_consents.ConsentState) -> dict[str, Any]:
-    grant = state.grant
-    return {
-        "id": grant.id, "purpose": grant.purpose.value, "channel": grant.channel,
-        "notice_version": grant.notice_version, "partner_name": grant.partner_name,
-        "identifier_kind": grant.identifier_kind, "link_label": grant.link_label,
-        "sends": grant.sends, "created_at": grant.created_at,
-        "withdrawn_at": state.withdrawal.created_at if state.withdrawal else None,
-    }  # fmt: skip
-
-
-@me_blp.get("/consents")
-@requires(Permission.USE_WALLET)
-@me_blp.response(200, schemas.ConsentOut(many=True))
-def my_consents() -> list[dict[str, Any]]:
-    """The consents I gave (the privacy notice, each data partner), newest first."""
-    return [_consent(state) for state in account_consents.consents_of(db.session, current_user.id)]
-
-
-@me_blp.post("/consents/<int:consent_id>/withdraw")
-@requires(Permission.USE_WALLET)
-@me_blp.response(200, schemas.ConsentOut)
-def withdraw_consent(consent_id: int) -> dict[str, Any]:
-    """Withdraw a data partner's consent: its records for the identifier are no longer credited,
-    and those still held for it are purged. 409 when already withdrawn."""
-    withdrawal = account_consents.withdraw(db.session, current_user.id, consent_id, channel="api")
-    consents.purge_held_for(db.session, withdrawal, clock.now())
-    (state,) = [
-        state
-        for state in account_consents.consents_of(db.session, current_user.id)
-        if state.grant.id == consent_id
-    ]
-    return _consent(state)
 
 
 @me_blp.delete("/links/<int:link_id>")

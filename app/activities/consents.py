@@ -4,10 +4,16 @@ Linking a card, account or meter lets the partners that report that kind of iden
 resident's records in; the link records one consent per such partner, naming it and the activity
 kinds it sends. Withdrawing one stops crediting that partner's records for the identifier (they
 arrive as tombstones, keeping nothing about the person) and purges activities held for it.
+
+A partner registered later, or one that starts reporting that kind of identifier later, has no
+consent: its records wait (held, as for an unlinked identifier) and the resident is asked
+(:func:`asks`). :meth:`Standing.verdict` is the one rule every path to crediting applies: a
+partner batch, held activities released by a link or an answer, and a reviewer's approval.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,47 +81,192 @@ def grant_for_link(
     return granted
 
 
-def refused_hashes(session: Session, partner_id: int, hashes: Collection[str]) -> set[str]:
-    """Of these linked identifiers, those whose holder withdrew this partner's consent."""
-    if not hashes:
-        return set()
-    return set(
-        session.scalars(
-            sa.select(LinkedIdentifier.identifier_hash)
-            .join(Consent, Consent.link_id == LinkedIdentifier.id)
-            .where(
-                adapters.of(session).any_of(LinkedIdentifier.identifier_hash, sorted(hashes)),
-                Consent.action == ConsentAction.WITHDRAWN,
-                Consent.partner_id == partner_id,
-            )
-        )
+class Verdict(enum.Enum):
+    """What becomes of a partner's activity for a linked identifier."""
+
+    CREDIT = "credit"  # consented to this partner for this kind: through the pipeline
+    HOLD = "hold"  # not asked or not answered yet: waits, as for an unlinked identifier
+    REFUSE = "refuse"  # withdrawn or declined: a tombstone that keeps nothing about the person
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What the holder of one link decided about one partner, from every row so far."""
+
+    granted: frozenset[str] = frozenset()  # activity kinds consented to
+    refused: bool = False  # a grant withdrawn, or the partner declined
+
+    def verdict(self, kind: str) -> Verdict:
+        """The one rule every path to crediting asks: no consent in force, no credit."""
+        if self.refused:
+            return Verdict.REFUSE
+        return Verdict.CREDIT if kind in self.granted else Verdict.HOLD
+
+
+NOT_ASKED = Standing()
+
+
+def standings(
+    session: Session, link_ids: Collection[int], partner_id: int | None = None
+) -> dict[tuple[int, int], Standing]:
+    """Each (link, partner)'s standing for these links (one partner's, if given); a pair with no
+    row is absent (:data:`NOT_ASKED`)."""
+    if not link_ids:
+        return {}
+    stmt = sa.select(Consent.link_id, Consent.partner_id, Consent.action, Consent.sends).where(
+        Consent.purpose == ConsentPurpose.DATA_PARTNER,
+        adapters.of(session).any_of(Consent.link_id, sorted(set(link_ids))),
     )
+    if partner_id is not None:
+        stmt = stmt.where(Consent.partner_id == partner_id)
+    granted: dict[tuple[int, int], set[str]] = {}
+    refused: set[tuple[int, int]] = set()
+    for link_id, partner, action, sends in session.execute(stmt):
+        key = (link_id, partner)
+        granted.setdefault(key, set())
+        if action == ConsentAction.GRANTED:
+            granted[key].update(sends or ())
+        else:
+            refused.add(key)
+    return {key: Standing(frozenset(kinds), key in refused) for key, kinds in granted.items()}
 
 
-def purge_held_for(session: Session, withdrawal: Consent, now: datetime) -> int:
-    """After a withdrawal: activities the partner sent for the identifier that still wait
-    become tombstones (no identifier, no quantities); how many."""
+def refused_on_review(
+    session: Session, activities: Sequence[Activity], plugins: Mapping[str, type[Methodology]]
+) -> set[int]:
+    """Of these matched activities, those a reviewer's approval must not credit: a partner's
+    whose link has no consent in force for it. Rows matched before the link was kept are judged
+    by the holder's links of their kind of identifier: any with consent will do."""
+    reported = [a for a in activities if a.partner_id is not None]
+    if not reported:
+        return set()
+    identifier_of = {cls.activity_kind: cls.kind.identifier.code for cls in plugins.values()}
+    older = {a.participant_id for a in reported if a.link_id is None}
+    links_of: dict[tuple[int | None, str], list[int]] = {}
+    if older:
+        for link_id, participant, kind in session.execute(
+            sa.select(
+                LinkedIdentifier.id,
+                LinkedIdentifier.participant_id,
+                LinkedIdentifier.identifier_kind,
+            ).where(LinkedIdentifier.participant_id.in_(sorted(older)))
+        ):
+            links_of.setdefault((participant, kind), []).append(link_id)
+    judged = {
+        a.id: [a.link_id]
+        if a.link_id is not None
+        else links_of.get((a.participant_id, identifier_of.get(a.kind, "")), [])
+        for a in reported
+    }
+    found = standings(session, {link for links in judged.values() for link in links})
+    return {
+        a.id
+        for a in reported
+        if not any(
+            found.get((link, a.partner_id), NOT_ASKED).verdict(a.kind) is Verdict.CREDIT
+            for link in judged[a.id]
+        )
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A partner that reports a link's kind of identifier but has no consent for all it sends:
+    it began reporting after the link was made (or sends more than the resident agreed to)."""
+
+    link: LinkedIdentifier
+    partner: PartnerReach
+    waiting: int  # its activities held for the link until the resident answers
+
+
+def asks(
+    session: Session,
+    user_id: int,
+    plugins: Mapping[str, type[Methodology]],
+    *,
+    link_id: int | None = None,
+) -> list[Ask]:
+    """What the resident is asked to consent to (for one link, if given), link by link."""
+    stmt = sa.select(LinkedIdentifier).where(LinkedIdentifier.participant_id == user_id)
+    if link_id is not None:
+        stmt = stmt.where(LinkedIdentifier.id == link_id)
+    linked = list(session.scalars(stmt.order_by(LinkedIdentifier.id)))
+    if not linked:
+        return []
+    found = standings(session, [link.id for link in linked])
+    reach = {
+        kind: partners_reporting(session, plugins, kind)
+        for kind in {link.identifier_kind for link in linked}
+    }
+    pending = []
+    for link in linked:
+        for partner in reach[link.identifier_kind]:
+            standing = found.get((link.id, partner.partner_id), NOT_ASKED)
+            if not standing.refused and not set(partner.sends) <= standing.granted:
+                pending.append((link, partner))
+    if not pending:
+        return []
+    rows = session.execute(
+        sa.select(Activity.identifier_hash, Activity.partner_id, sa.func.count())
+        .where(
+            Activity.status == ActivityStatus.HELD,
+            Activity.identifier_hash.in_(sorted({link.identifier_hash for link, _ in pending})),
+        )
+        .group_by(Activity.identifier_hash, Activity.partner_id)
+    )
+    waiting = {(digest, partner_id): count for digest, partner_id, count in rows}
+    return [
+        Ask(link, partner, waiting.get((link.identifier_hash, partner.partner_id), 0))
+        for link, partner in pending
+    ]
+
+
+def decline(
+    session: Session, user_id: int, link: LinkedIdentifier, partner: PartnerReach, *, channel: str
+) -> Consent:
+    """The resident refuses a partner asking about a link (kept like a withdrawal)."""
+    declined = Consent(
+        user_id=user_id,
+        purpose=ConsentPurpose.DATA_PARTNER,
+        action=ConsentAction.DECLINED,
+        channel=channel,
+        link_id=link.id,
+        link_label=link.label,
+        identifier_kind=link.identifier_kind,
+        partner_id=partner.partner_id,
+        partner_name=partner.name,
+        sends=partner.sends,
+    )
+    session.add(declined)
+    session.flush()
+    return declined
+
+
+def purge_held_for(session: Session, refusal: Consent, now: datetime) -> int:
+    """After a withdrawal or a refusal: activities the partner sent for the identifier that
+    still wait become tombstones (no identifier, no quantities); how many."""
     digest = session.scalar(
         sa.select(LinkedIdentifier.identifier_hash).where(
-            LinkedIdentifier.id == withdrawal.link_id,
-            LinkedIdentifier.participant_id == withdrawal.user_id,
+            LinkedIdentifier.id == refusal.link_id,
+            LinkedIdentifier.participant_id == refusal.user_id,
         )
     )
     if digest is None:
         return 0
+    code = "consent_declined" if refusal.action == ConsentAction.DECLINED else "consent_withdrawn"
     result = session.execute(
         sa.update(Activity)
         .where(
             Activity.status == ActivityStatus.HELD,
             Activity.identifier_hash == digest,
-            Activity.partner_id == withdrawal.partner_id,
+            Activity.partner_id == refusal.partner_id,
         )
         .values(
             status=ActivityStatus.EXPIRED,
             identifier_hash=None,
             held_until=None,
             quantities={},
-            reasons=[reasons.platform("consent_withdrawn", reasons.REJECT)],
+            reasons=[reasons.platform(code, reasons.REJECT)],
             decided_at=now,
         )
         .execution_options(synchronize_session=False)

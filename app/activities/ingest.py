@@ -328,16 +328,16 @@ def _duplicate(
     return result
 
 
-def linked_participants(session: Session, hashes: Sequence[str]) -> dict[str, int]:
-    """Participant id per identifier hash, for the hashes someone linked."""
+def linked_owners(session: Session, hashes: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """(participant id, link id) per identifier hash, for the hashes someone linked."""
     if not hashes:
         return {}
     rows = session.execute(
-        sa.select(LinkedIdentifier.identifier_hash, LinkedIdentifier.participant_id).where(
-            adapters.of(session).any_of(LinkedIdentifier.identifier_hash, sorted(set(hashes)))
-        )
+        sa.select(
+            LinkedIdentifier.identifier_hash, LinkedIdentifier.participant_id, LinkedIdentifier.id
+        ).where(adapters.of(session).any_of(LinkedIdentifier.identifier_hash, sorted(set(hashes))))
     )
-    return {digest: participant for digest, participant in rows}
+    return {digest: (participant, link_id) for digest, participant, link_id in rows}
 
 
 ACTIVITY_COLUMNS = (
@@ -349,6 +349,7 @@ ACTIVITY_COLUMNS = (
     "participant_id",
     "identifier_hash",
     "held_until",
+    "link_id",
     "occurred_at",
     "ends_at",
     "quantities",
@@ -373,12 +374,23 @@ def _store(
     if not fresh:
         return
     now = settings.pipeline.now
-    owners = linked_participants(session, [item.identifier_hash for item in fresh])
-    refused = consents.refused_hashes(session, sender.partner_id, owners.keys())
+    owners = linked_owners(session, [item.identifier_hash for item in fresh])
+    standing_of = consents.standings(
+        session, [link_id for _, link_id in owners.values()], sender.partner_id
+    )
+    verdicts: list[consents.Verdict] = []
     candidates: list[pipeline.Candidate | None] = []
     for item in fresh:
-        participant_id = owners.get(item.identifier_hash)
-        if participant_id is None or item.identifier_hash in refused:
+        owner = owners.get(item.identifier_hash)
+        verdict = (
+            consents.Verdict.HOLD  # nobody linked it yet
+            if owner is None
+            else standing_of.get((owner[1], sender.partner_id), consents.NOT_ASKED).verdict(
+                item.kind
+            )
+        )
+        verdicts.append(verdict)
+        if owner is None or verdict is not consents.Verdict.CREDIT:
             candidates.append(None)
             continue
         candidates.append(
@@ -386,7 +398,7 @@ def _store(
                 kind=item.kind,
                 occurred_at=item.occurred_at,
                 quantities=item.loaded,
-                participant_id=participant_id,
+                participant_id=owner[0],
                 dumped=item.dumped,
                 prepared=item.prepared,
                 partner_id=sender.partner_id,
@@ -399,23 +411,25 @@ def _store(
     held_until = now + timedelta(days=settings.held_days)
     partner_source = ActivitySource.PARTNER.value
     rows = []
-    for item, candidate, activity_id in zip(fresh, candidates, ids, strict=True):
+    rows_of = zip(fresh, verdicts, candidates, ids, strict=True)
+    for item, verdict, candidate, activity_id in rows_of:
         found: list[dict[str, Any]] = []
-        if candidate is None and item.identifier_hash in refused:
-            # Withdrawn consent: a tombstone that keeps nothing about the person.
+        if verdict is consents.Verdict.REFUSE:
+            # Withdrawn or declined consent: a tombstone that keeps nothing about the person.
             status = ActivityStatus.EXPIRED
             found = [reasons.platform("consent_withdrawn", reasons.REJECT)]
             row = (
                 activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
-                None, None, None, item.occurred_at, None, {}, status.value, found, None, None,
-                None, now, now,
+                None, None, None, None, item.occurred_at, None, {}, status.value, found, None,
+                None, None, now, now,
             )  # fmt: skip
         elif candidate is None:
+            # Unlinked, or linked without consent to this partner: it waits.
             status = ActivityStatus.HELD
             row = (
                 activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
-                None, item.identifier_hash, held_until, item.occurred_at, None, item.dumped,
-                status.value, [], item.evidence_url, None, None, now, None,
+                None, item.identifier_hash, held_until, None, item.occurred_at, None,
+                item.dumped, status.value, [], item.evidence_url, None, None, now, None,
             )  # fmt: skip
         else:
             status = candidate.status  # type: ignore[assignment]
@@ -423,9 +437,9 @@ def _store(
             decided = now if status != ActivityStatus.FLAGGED else None  # no reduction: decided
             row = (
                 activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
-                candidate.participant_id, None, None, item.occurred_at, candidate.ends_at,
-                item.dumped, status.value, found, item.evidence_url, candidate.reduction_id,
-                candidate.fingerprint, now, decided,
+                candidate.participant_id, None, None, owners[item.identifier_hash][1],
+                item.occurred_at, candidate.ends_at, item.dumped, status.value, found,
+                item.evidence_url, candidate.reduction_id, candidate.fingerprint, now, decided,
             )  # fmt: skip
         rows.append(row)
         result: dict[str, Any] = {

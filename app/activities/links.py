@@ -1,13 +1,17 @@
 """Account linking: a resident links a card, account or meter; held activities follow it.
 
 Only the keyed hash of the identifier is stored. Activities that arrived for it before anyone
-linked it wait as ``held`` until their window closes; linking inside the window sends them through
-the pipeline at once, and :func:`purge_held` turns the rest into tombstones that keep nothing
+linked it wait as ``held`` until their window closes; linking inside the window records a consent
+per partner reporting that kind of identifier and sends their activities through the pipeline at
+once. A partner that began reporting later waits for the resident's answer
+(:func:`answer_partner`): consenting sends its held activities through, declining purges them.
+:func:`purge_held` turns what is left when the window closes into tombstones that keep nothing
 about the person, only the (partner, external id) that must not be ingested again.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +19,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from app.activities import keys, pipeline, reasons
+from app.accounts.models import Consent
+from app.activities import consents, keys, pipeline, reasons
 from app.activities.models import Activity, ActivityStatus, LinkedIdentifier
 from app.errors import Checks, Conflict, DomainError, NotFound
 
@@ -102,8 +107,10 @@ def link(
     label: str | None,
     identifier_key: bytes,
     settings: pipeline.Settings,
+    channel: str,
 ) -> tuple[LinkedIdentifier, list[Activity]]:
-    """Link an identifier and credit what was held for it; returns the link and those activities."""
+    """Link an identifier, consenting to every partner that reports its kind, and credit what
+    they sent for it while it waited; returns the link and those activities."""
     digest, label = check_link(
         session, participant_id, kind=kind, identifier=identifier, label=label,
         identifier_key=identifier_key, settings=settings,
@@ -113,7 +120,9 @@ def link(
     )
     session.add(linked)
     session.flush()
-    return linked, release_held(session, digest, participant_id, settings)
+    reach = consents.partners_reporting(session, settings.plugins, kind)
+    consents.grant_for_link(session, participant_id, linked, reach, channel=channel)
+    return linked, release_held(session, linked, settings)
 
 
 def unlink(session: Session, participant_id: int, link_id: int) -> None:
@@ -126,33 +135,42 @@ def unlink(session: Session, participant_id: int, link_id: int) -> None:
 
 
 def release_held(
-    session: Session, identifier_hash: str, participant_id: int, settings: pipeline.Settings
+    session: Session,
+    linked: LinkedIdentifier,
+    settings: pipeline.Settings,
+    *,
+    partner_id: int | None = None,
 ) -> list[Activity]:
-    """Send the activities held for ``identifier_hash`` (still inside their window) through."""
-    held = list(
-        session.scalars(
-            sa.select(Activity)
-            .where(
-                Activity.identifier_hash == identifier_hash,
-                Activity.status == ActivityStatus.HELD,
-                Activity.held_until >= settings.now,
-            )
-            .order_by(Activity.occurred_at)
-            .with_for_update()
-        )
+    """Send the activities held for the link (still inside their window, from one partner if
+    given) through, those its holder consented to; the others keep waiting."""
+    stmt = sa.select(Activity).where(
+        Activity.identifier_hash == linked.identifier_hash,
+        Activity.status == ActivityStatus.HELD,
+        Activity.held_until >= settings.now,
     )
+    if partner_id is not None:
+        stmt = stmt.where(Activity.partner_id == partner_id)
+    waiting = list(session.scalars(stmt.order_by(Activity.occurred_at).with_for_update()))
+    found = consents.standings(session, [linked.id], partner_id)
+    held = [
+        activity
+        for activity in waiting
+        if found.get((linked.id, activity.partner_id), consents.NOT_ASKED).verdict(activity.kind)
+        is consents.Verdict.CREDIT
+    ]
     if not held:
         return []
     candidates = []
     for activity in held:
-        activity.participant_id = participant_id
+        activity.participant_id = linked.participant_id
+        activity.link_id = linked.id
         # The stored quantities are loaded by the version in effect at the activity's time.
         candidates.append(
             pipeline.Candidate(
                 kind=activity.kind,
                 occurred_at=activity.occurred_at,
                 quantities=None,
-                participant_id=participant_id,
+                participant_id=linked.participant_id,
                 activity_id=activity.id,
                 dumped=activity.quantities,
                 partner_id=activity.partner_id,
@@ -161,6 +179,48 @@ def release_held(
     pipeline.decide(session, candidates, settings)
     apply_outcomes(session, held, candidates, settings)
     return held
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The row an answer added, and what became of the partner's activities held for the link."""
+
+    consent: Consent
+    released: list[Activity]
+    purged: int
+
+
+def answer_partner(
+    session: Session,
+    participant_id: int,
+    link_id: int,
+    partner_id: int,
+    *,
+    agree: bool,
+    channel: str,
+    settings: pipeline.Settings,
+) -> Answer:
+    """Consent to a partner asking about a link (its held activities are credited, once) or
+    decline it (they are purged and nothing more from it is kept for the link)."""
+    linked = session.get(LinkedIdentifier, link_id)
+    if linked is None or linked.participant_id != participant_id:
+        raise NotFound("link")
+    asked = consents.asks(session, participant_id, settings.plugins, link_id=link_id)
+    ask = next((ask for ask in asked if ask.partner.partner_id == partner_id), None)
+    if ask is None:
+        reporting = consents.partners_reporting(session, settings.plugins, linked.identifier_kind)
+        if all(partner.partner_id != partner_id for partner in reporting):
+            raise NotFound("partner")
+        raise Conflict(
+            "already_answered", _l("You have already answered this partner for this link.")
+        )
+    if not agree:
+        refusal = consents.decline(session, participant_id, linked, ask.partner, channel=channel)
+        return Answer(refusal, [], consents.purge_held_for(session, refusal, settings.now))
+    (grant,) = consents.grant_for_link(
+        session, participant_id, linked, [ask.partner], channel=channel
+    )
+    return Answer(grant, release_held(session, linked, settings, partner_id=partner_id), 0)
 
 
 def apply_outcomes(

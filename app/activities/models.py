@@ -18,7 +18,7 @@ class ActivitySource(enum.StrEnum):
 
 
 class ActivityStatus(enum.StrEnum):
-    HELD = "held"  # waits for its identifier to be linked
+    HELD = "held"  # waits for its identifier to be linked, or its holder's consent
     VERIFIED = "verified"  # credited
     FLAGGED = "flagged"  # waits for a reviewer
     REJECTED = "rejected"  # not credited; ``reasons`` say why
@@ -193,6 +193,9 @@ class Activity(Base):
     )
     held_until: Mapped[datetime | None] = mapped_column(
         UTCDateTime, comment="While held: purged after this instant"
+    )
+    link_id: Mapped[int | None] = mapped_column(
+        BigId, comment="The link a partner's activity was matched by, whose consent it needs"
     )
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="When the action started")
     ends_at: Mapped[datetime | None] = mapped_column(

@@ -30,8 +30,12 @@ MESSAGES = {
     "self_reported": _l("Self-reported: a reviewer checks it before it is credited."),
     "evidence_reused": _l("The same receipt was already used for another report."),
     "reviewer_rejected": _l("A reviewer rejected it: %(note)s"),
-    "held_expired": _l("Nobody linked its card or account in time."),
+    "held_expired": _l(
+        "Nobody linked its card or account, or consented to this partner's records, in time."
+    ),
     "consent_withdrawn": _l("The resident withdrew consent for this partner's records."),
+    "consent_declined": _l("The resident declined this partner's records."),
+    "no_consent": _l("Not credited: the resident has no consent in force for this partner."),
     "invalid_quantities": _l(
         "The methodology in effect at that time does not accept these quantities: %(fields)s."
     ),

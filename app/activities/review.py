@@ -2,7 +2,8 @@
 
 Approval runs the activity through the pipeline again as reviewed: its flags no longer hold it
 back, but the rules that protect the ledger still apply, so a trip credited meanwhile from another
-report is not credited twice (it is rejected with that reason instead). Each decision is one audit
+report is not credited twice (it is rejected with that reason instead), and a partner's record
+whose consent was withdrawn meanwhile is not credited either. Each decision is one audit
 entry in the same transaction as the change and the points.
 """
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from app.activities import pipeline, reasons
+from app.activities import consents, pipeline, reasons
 from app.activities.links import apply_outcomes
 from app.activities.models import Activity, ActivitySource, ActivityStatus
 from app.audit import services as audit
@@ -151,9 +152,16 @@ def _approve(
             )
         )
     pipeline.decide(session, candidates, settings, reviewed=True)
+    refused = consents.refused_on_review(session, activities, settings.plugins)
     for activity, candidate in zip(activities, candidates, strict=True):
         reduction = reductions.get(activity.reduction_id)  # type: ignore[arg-type]
-        if candidate.status == ActivityStatus.VERIFIED and reduction is not None:
+        if activity.id in refused:
+            candidate.reasons = [*candidate.reasons, reasons.platform("no_consent", reasons.REJECT)]
+        if (
+            candidate.status == ActivityStatus.VERIFIED
+            and reduction is not None
+            and activity.id not in refused
+        ):
             # The pending reduction computed at ingestion becomes the credited one.
             candidate.reduction_id = reduction.id
             reduction.status = ReductionStatus.VERIFIED

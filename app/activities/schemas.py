@@ -11,6 +11,7 @@ from app.activities import reasons
 from app.activities.ingest import AwareIsoDateTime
 from app.activities.kinds import kind_name
 from app.activities.models import ActivityStatus
+from app.api.fields import StrictBoolean
 from app.api.ids import Id
 from app.api.multipart import File
 
@@ -107,11 +108,16 @@ class IdentifierLinkOut(ma.Schema):
 
 
 class ConsentOut(ma.Schema):
-    """A consent given and, if so, when it was withdrawn (the history stays whole)."""
+    """A consent given (or refused) and, if so, when it was withdrawn (the history stays
+    whole)."""
 
     id = ma.fields.Integer(required=True)
     purpose = ma.fields.String(
         required=True, metadata={"description": "privacy_notice or data_partner"}
+    )
+    action = ma.fields.String(
+        required=True,
+        metadata={"description": "granted, or declined (a partner's later request refused)"},
     )
     channel = ma.fields.String(required=True, metadata={"description": "web or api"})
     notice_version = ma.fields.String(allow_none=True, required=True)
@@ -126,6 +132,45 @@ class ConsentOut(ma.Schema):
     )
     given_at = ma.fields.AwareDateTime(attribute="created_at", required=True)
     withdrawn_at = ma.fields.AwareDateTime(allow_none=True, required=True)
+
+
+class ConsentRequestOut(ma.Schema):
+    """A partner asking for consent to a linked identifier it began reporting after the link."""
+
+    link_id = ma.fields.Integer(required=True)
+    link_label = ma.fields.String(allow_none=True, required=True)
+    identifier_kind = ma.fields.String(required=True)
+    partner_id = ma.fields.Integer(required=True)
+    partner = ma.fields.String(required=True)
+    sends = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "Activity kinds the partner sends for this identifier kind"},
+    )
+    waiting = ma.fields.Integer(
+        required=True, metadata={"description": "Its records held for the link until you answer"}
+    )
+
+
+class ConsentAnswerIn(ma.Schema):
+    link_id = Id(required=True, strict=True)
+    partner_id = Id(required=True, strict=True)
+    agree = StrictBoolean(
+        required=True, metadata={"description": "true: consent; false: decline the partner"}
+    )
+
+
+class ConsentAnswerOut(ma.Schema):
+    consent_id = ma.fields.Integer(required=True)
+    action = ma.fields.String(required=True, metadata={"description": "granted or declined"})
+    partner = ma.fields.String(required=True)
+    sends = ma.fields.List(ma.fields.String(), required=True)
+    credited_held = ma.fields.Integer(
+        required=True, metadata={"description": "Held records now sent through (granted)"}
+    )
+    purged_held = ma.fields.Integer(
+        required=True, metadata={"description": "Held records deleted (declined)"}
+    )
 
 
 class IdentifierLinkCreatedOut(IdentifierLinkOut):

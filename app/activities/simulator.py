@@ -181,7 +181,7 @@ def ensure_residents(
             number = own.get(kind) or sample_identifier(kind, index)
             links.link(
                 session, user.id, kind=kind, identifier=number, label=None,
-                identifier_key=identifier_key, settings=settings,
+                identifier_key=identifier_key, settings=settings, channel="web",
             )  # fmt: skip
     return residents
 

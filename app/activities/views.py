@@ -23,7 +23,6 @@ from wtforms.fields.choices import SelectChoice
 
 from app import clock
 from app import context as edge
-from app.accounts import consents as account_consents
 from app.accounts.auth import current_actor, requires
 from app.accounts.code_views import refusals_shown, render_form_error, show_refusal
 from app.accounts.forms import EmptyForm
@@ -174,11 +173,12 @@ def my_links() -> Any:
                 checks.refuse()
             return page(400)
         checks.refuse()
-        linked, released = links.link(db.session, current_user.id, **link)
-        consents.grant_for_link(
-            db.session, current_user.id, linked, reach.get(linked.identifier_kind, []),
+        _linked, released = links.link(
+            db.session,
+            current_user.id,
+            **link,
             channel="web",
-        )  # fmt: skip
+        )
     except DomainError as error:
         show_refusal(form, error)
         return page(error.status)
@@ -199,48 +199,6 @@ def remove_link(link_id: int) -> Response:
         links.unlink(db.session, current_user.id, link_id)
         flash(_("Unlinked."), "success")
     return redirect(url_for("activities.my_links"))
-
-
-@bp.get("/me/consents")
-@requires(Permission.USE_WALLET)
-def my_consents() -> str:
-    return render_template(
-        "activities/consents.html",
-        consents=account_consents.consents_of(db.session, current_user.id),
-        withdraw_form=EmptyForm(),
-    )
-
-
-@bp.post("/me/consents/<int:consent_id>/withdraw")
-@requires(Permission.USE_WALLET)
-def withdraw_consent(consent_id: int) -> Any:
-    """Withdraw a partner's consent: its records for the identifier are no longer credited and
-    those held for it are purged."""
-    if not EmptyForm().validate_on_submit():
-        return redirect(url_for("activities.my_consents"))
-    try:
-        withdrawal = account_consents.withdraw(
-            db.session, current_user.id, consent_id, channel="web"
-        )
-    except DomainError as error:
-        flash(str(error.message), "error")
-        html = render_template(
-            "activities/consents.html",
-            consents=account_consents.consents_of(db.session, current_user.id),
-            withdraw_form=EmptyForm(),
-        )
-        return html, error.status
-    purged = consents.purge_held_for(db.session, withdrawal, edge.pipeline_settings().now)
-    flash(
-        _(
-            "Consent withdrawn: %(partner)s's records are no longer credited. %(n)s waiting "
-            "activities were deleted.",
-            partner=withdrawal.partner_name,
-            n=purged,
-        ),
-        "success",
-    )
-    return redirect(url_for("activities.my_consents"))
 
 
 # --- bureau: review queue -----------------------------------------------------------------------

@@ -14,7 +14,9 @@ from app.banks.carbon import month_start
 
 #: Longest period one statement covers, in months.
 MAX_STATEMENT_MONTHS = 24
-_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+#: A month of this millennium: year 0 is no date, and a period ending in 9999-12 would end in a
+#: year no date can hold.
+_MONTH = r"^2\d{3}-(0[1-9]|1[0-2])$"
 
 
 class BankClientIn(ma.Schema):

@@ -87,6 +87,7 @@ def home() -> Response:
 @bp.get("/me")
 @requires(Permission.USE_WALLET)
 def resident_home() -> Any:
+    from app.activities.consents import asks
     from app.activities.links import list_links
     from app.jobs.notices import notices_for
     from app.ledger.policy import valid_until
@@ -116,6 +117,7 @@ def resident_home() -> Any:
         balance=ledger.balance(db.session, current_user.id), expiry_notices=notices,
         answer_form=EmptyForm(), footprint=mine, chart=grams_chart(mine.days),
         has_links=bool(list_links(db.session, current_user.id)),
+        consent_asks=asks(db.session, current_user.id, methodologies()),
         last_offer=last_offer, last_offer_blocked=str(refusal.message) if refusal else None,
     )  # fmt: skip
 

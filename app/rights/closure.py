@@ -1,10 +1,15 @@
-"""Closing one's account: a cooling-off period the resident may cancel, then erasure.
+"""Closing one's account: a cooling-off period the holder may cancel, then erasure.
 
 Erasure removes the person and keeps the record: the account row stays as a pseudonym (its id),
 so reductions, filings, city totals and the ledger are unchanged and still verify, while the
 mobile number, name, password, links, evidence files, sessions and tokens are gone. Points left
 in the wallet are forfeited by a ledger adjustment with its reason. The number is free again: a
 new sign-up with it is a new person.
+
+An organisation's account is closed the same way: its contact's number, password and sessions go,
+its members leave and its invitations (which name people's numbers) are deleted, while the
+organisation's own record (its name, credit code, retirements and donations) stays under the
+account's pseudonym, as public certificates name it.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ ERASED = (
     "linked identifiers",
     "evidence files (rows and files)",
     "organisation memberships and invitations to the number",
+    "an organisation's members and the invitations it sent",
     "sessions and API tokens",
     "second factor and recovery codes",
     "copies of the account's data",
@@ -77,11 +83,12 @@ def pending_closure(session: Session, user_id: int) -> AccountClosure | None:
 def request_closure(
     session: Session, actor: Actor, user: User, *, cooling_off: timedelta
 ) -> AccountClosure:
-    """The resident asks to close their account; erased after ``cooling_off`` (audited)."""
-    if user.role != Role.RESIDENT:
+    """A resident or organisation asks to close their account; erased after ``cooling_off``
+    (audited)."""
+    if user.role not in (Role.RESIDENT, Role.ORGANISATION):
         raise DomainError(
             "closure_not_available",
-            _l("Only a resident's account can be closed here."),
+            _l("Only a resident's or an organisation's account can be closed here."),
             status=403,
         )
     if pending_closure(session, user.id) is not None:
@@ -136,7 +143,7 @@ def erase_due(session: Session, settings: ErasureSettings, *, now: datetime, lim
 
 
 def erase_account(session: Session, closure: AccountClosure, settings: ErasureSettings) -> None:
-    """Erase the closing resident's personal information: everything in :data:`ERASED`.
+    """Erase the closing holder's personal information: everything in :data:`ERASED`.
 
     The one place that knows what a person leaves behind: a new kind of personal data is erased
     by a line here.
@@ -154,6 +161,7 @@ def erase_account(session: Session, closure: AccountClosure, settings: ErasureSe
     links.erase_links(session, user.id)
     evidence.erase_owned(session, user.id, directory=settings.evidence_dir)
     memberships.forget_member(session, user)
+    memberships.forget_organisation(session, user)
     sessions.erase(session, user.id)
     two_factor.erase(session, user.id)
     exports.erase_all(session, user.id, directory=settings.export_dir)

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.accounts.models import User
+from app.accounts.models import Consent, User
 from app.activities import evidence
 from app.activities.models import Activity, ActivitySource, EvidenceFile, LinkedIdentifier
 from app.audit import services as audit
@@ -211,6 +211,7 @@ def _members(
         "last_sign_in_at": _iso(user.last_sign_in_at),
     }  # fmt: skip
     tables = {
+        "consents": _consents(session, user_id),
         "links": _links(session, user_id),
         "activities": _activities(session, user_id),
         "reductions": _reductions(session, user_id, settings.methodologies),
@@ -233,11 +234,34 @@ def _members(
 _SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
 _README = (
     "Your data on the Tanpuhui platform / 您在碳普惠平台上的数据\n\n"
-    "profile: your account; links: what you linked (label and kind, never the number); "
+    "profile: your account; consents: what you agreed to, declined or withdrew, when and "
+    "where; links: what you linked (label and kind, never the number); "
     "activities and self_reports: what was reported; reductions: grams CO2e with the "
     "calculation (trace); wallet_entries: every change of your points; redemptions: what you "
     "redeemed (voucher codes left out); evidence/: the files you uploaded.\n"
 )
+
+
+def _consents(session: Session, user_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        sa.select(Consent).where(Consent.user_id == user_id).order_by(Consent.id)
+    )
+    return [
+        {
+            "id": row.id,
+            "purpose": row.purpose.value,
+            "action": row.action.value,
+            "channel": row.channel,
+            "notice_version": row.notice_version,
+            "partner": row.partner_name,
+            "identifier_kind": row.identifier_kind,
+            "link_label": row.link_label,
+            "sends": ",".join(row.sends or ()),
+            "withdraws": row.grant_id,
+            "created_at": _iso(row.created_at),
+        }
+        for row in rows
+    ]
 
 
 def _links(session: Session, user_id: int) -> list[dict[str, Any]]:

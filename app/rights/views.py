@@ -16,6 +16,7 @@ from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
 from app.accounts.models import User
 from app.accounts.roles import Permission
+from app.activities.consents import asks
 from app.context import methodologies
 from app.db import db
 from app.errors import DomainError
@@ -49,6 +50,7 @@ def privacy() -> str:
         pending=closure.pending_closure(db.session, current_user.id),
         cooling_off_days=current_app.config["ACCOUNT_CLOSURE_COOLING_OFF_DAYS"],
         form=EmptyForm(),
+        consent_asks=asks(db.session, current_user.id, methodologies()),
     )
 
 

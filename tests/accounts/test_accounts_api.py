@@ -65,14 +65,17 @@ def test_revoked_token_no_longer_works(client, session):
 
 
 def test_organisation_signs_up_with_credit_code(client, session):
+    mobile = next_mobile()
     response = client.post(
         "/api/v1/organisations",
         json={
-            "mobile": next_mobile(),
+            "mobile": mobile,
             "password": "green-org-2026",
             "name": "银川骑行俱乐部",
             "kind": "social_group",
             "credit_code": "91640100MA76XKQX2M",
+            "code": texted_code_by_api(client, mobile),
+            "accept_privacy_notice": True,
         },
     )
     assert response.status_code == 201, response.get_json()
@@ -91,6 +94,7 @@ def test_a_credit_code_with_a_wrong_check_character_is_refused(client, session):
             "name": "银川骑行俱乐部",
             "kind": "social_group",
             "credit_code": "91640100MA76XKQX2L",
+            **CODE,
         },
     )
     assert_error(response, 422, "invalid_credit_code", "credit_code")

@@ -60,7 +60,9 @@ def test_organisation_signs_up_on_the_page(client, session):
             "kind": "social_group",
             "credit_code": "",
             "mobile": mobile,
+            "code": texted_code(client, mobile),
             "password": "ride-2026-ok",
+            "consent": "y",
         },
     )
     assert response.status_code == 302

@@ -67,6 +67,7 @@ def link(app: Flask, session: Session, user_id: int, kind: str, number: str) -> 
         result = links.link(
             session, user_id, kind=kind, identifier=number, label=None,
             identifier_key=edge.identifier_key(), settings=edge.pipeline_settings(),
+            channel="web",
         )  # fmt: skip
     session.commit()
     return result

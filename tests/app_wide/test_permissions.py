@@ -44,6 +44,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/sign-up"): {role: 400 for role in ROLES},
     ("POST", "/sign-up/organisation"): {role: 400 for role in ROLES},
     ("POST", "/sign-up/code"): {role: 400 for role in ROLES},
+    ("POST", "/sign-up/organisation/code"): {role: 400 for role in ROLES},
     ("GET", "/sign-in/code"): GUESTS_ONLY,
     ("POST", "/sign-in/code"): {ANON: 400} | {role: 302 for role in Role},
     ("POST", "/sign-in/code/send"): {role: 400 for role in ROLES},
@@ -92,9 +93,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/auth/tokens/by-code"): {role: 422 for role in ROLES},
     ("POST", "/api/v1/auth/password-reset"): {role: 422 for role in ROLES},
     ("GET", "/api/v1/me/consents"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("GET", "/api/v1/me/privacy-notice"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/api/v1/me/privacy-notice"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=422),
     ("POST", "/api/v1/me/consents/{consent}/withdraw"): api_only(
         Role.RESIDENT, Role.ORGANISATION, ok=404
     ),
+    ("GET", "/api/v1/me/consents/requests"): api_only(Role.RESIDENT, Role.ORGANISATION),
+    ("POST", "/api/v1/me/consents/requests"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=422),
     ("POST", "/api/v1/organisations"): {role: 422 for role in ROLES},
     ("GET", "/api/v1/me"): {ANON: 401} | {role: 200 for role in Role},
     ("POST", "/api/v1/me/password"): {ANON: 401} | {role: 422 for role in Role},
@@ -128,6 +133,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/me/links/{link}/remove"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
     ("GET", "/me/consents"): only(Role.RESIDENT, Role.ORGANISATION),
     ("POST", "/me/consents/{consent}/withdraw"): only(Role.RESIDENT, Role.ORGANISATION, ok=404),
+    ("POST", "/me/consents/links/{link}/partners/{partner}"): only(
+        Role.RESIDENT, Role.ORGANISATION, ok=400
+    ),
     ("GET", "/bureau/review"): only(*BUREAU),
     ("POST", "/bureau/review"): only(*BUREAU, ok=400),
     ("GET", "/bureau/partners"): only(Role.BUREAU_ADMIN),
@@ -373,8 +381,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/me/data-exports"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=202)
     | {Role.RESIDENT: 409, Role.ORGANISATION: 409},  # the page above made one
     ("GET", "/api/v1/me/data-exports"): api_only(Role.RESIDENT, Role.ORGANISATION),
-    ("POST", "/api/v1/me/closure"): api_only(Role.RESIDENT, ok=202),
-    ("DELETE", "/api/v1/me/closure"): api_only(Role.RESIDENT) | {Role.ORGANISATION: 409},
+    ("POST", "/api/v1/me/closure"): api_only(Role.RESIDENT, Role.ORGANISATION, ok=202),
+    ("DELETE", "/api/v1/me/closure"): api_only(Role.RESIDENT, Role.ORGANISATION),
     ("POST", "/sign-out"): {role: 302 for role in ROLES},  # last: it ends the session
 }
 

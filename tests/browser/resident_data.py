@@ -29,6 +29,7 @@ def credit_rides(app: Flask, mobile: str, now: datetime, days: int = 20) -> None
         links.link(
             session, resident.id, kind="transit_card", identifier=CARD, label="公交卡",
             identifier_key=edge.identifier_key(), settings=edge.pipeline_settings(),
+            channel="web",
         )  # fmt: skip
         rides = [
             {

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.accounts.roles import Role
 from app.audit.models import AuditEntry
 from app.audit.services import SYSTEM
-from app.errors import Conflict
+from app.errors import Conflict, DomainError
 from app.rights import closure
 from app.rights.models import AccountClosure, ClosureStatus
 from tests.factories import credentials, log_in, make_user
@@ -99,11 +99,17 @@ def test_a_closure_cannot_be_cancelled_after_erasure(city, client, session, froz
     assert _actions(session, resident) == ["account.close_request", "account.erase"]
 
 
-def test_only_a_residents_account_closes_here(city, client, session):
-    organisation = make_user(session, Role.ORGANISATION)
-    refused = client.post("/api/v1/me/closure", headers=_bearer(client, organisation))
-    assert refused.status_code == 403 and refused.get_json()["reason"] == "closure_not_available"
-    assert _closures(session, organisation) == []
+def test_only_a_residents_or_an_organisations_account_closes_here(city, client, session):
+    cashier = make_user(session, Role.MERCHANT_STAFF, merchant_role="cashier")
+    cashier.must_change_password = False
+    session.commit()
+    refused = client.post("/api/v1/me/closure", headers=_bearer(client, cashier))
+    assert refused.status_code in (403, 401)
+    assert _closures(session, cashier) == []
+    with pytest.raises(DomainError) as error:
+        closure.request_closure(session, SYSTEM, cashier, cooling_off=COOLING_OFF)
+    assert error.value.reason == "closure_not_available"
+    assert _closures(session, cashier) == []
 
 
 def test_the_service_refuses_to_cancel_an_erased_closure(city, session, frozen):

@@ -47,9 +47,9 @@ def _instance_bytes(root: Path) -> bytes:
 
 
 def test_closure_erases_the_person_and_keeps_the_record(city, client, session, frozen, tmp_path):
+    key = make_partner(city, session, ["bus_ride"])
     resident = make_user(session, mobile=MOBILE, display_name=NAME)
     link(city, session, resident.id, "transit_card", CARD)
-    key = make_partner(city, session, ["bus_ride"])
     results = post_batch(client, key, [ride("r1", CARD, at(8)), ride("r2", CARD, at(18))])
     assert [r["status"] for r in results.get_json()["results"]] == ["verified", "verified"]
     token = client.post("/api/v1/auth/tokens", json=credentials(resident)).get_json()["token"]

@@ -31,11 +31,11 @@ def _bearer(client, user) -> dict[str, str]:
 
 
 def _resident_with_data(city, client, session):
+    key = make_partner(city, session, ["bus_ride"], name="银川公交")
     resident = make_user(session, display_name="李四")
     link(city, session, resident.id, "transit_card", CARD)
     session.execute(sa.text("UPDATE linked_identifiers SET label = '上班卡'"))
     session.commit()
-    key = make_partner(city, session, ["bus_ride"])
     post_batch(client, key, [ride("e1", CARD, at(8))])
     headers = _bearer(client, resident)
     report = {
@@ -64,7 +64,8 @@ def test_a_small_account_gets_its_copy_at_once(city, client, session, frozen):
     assert export["expires_at"] == "2026-11-27T12:00:00+00:00"  # 72 hours
     archive = _download(client, headers, export)
     names = set(archive.namelist())
-    for table in ("links", "activities", "reductions", "wallet_entries", "redemptions"):
+    tables = ("consents", "links", "activities", "reductions", "wallet_entries", "redemptions")
+    for table in tables:
         assert {f"{table}.json", f"{table}.csv"} <= names
     assert {"profile.json", "self_reports.json", "README.txt"} <= names
     profile = json.loads(archive.read("profile.json"))
@@ -72,6 +73,11 @@ def test_a_small_account_gets_its_copy_at_once(city, client, session, frozen):
     assert json.loads(archive.read("links.json"))[0] | {"created_at": None} == {
         "kind": "transit_card", "label": "上班卡", "created_at": None,
     }  # fmt: skip
+    consents = json.loads(archive.read("consents.json"))
+    assert [(c["purpose"], c["action"], c["partner"], c["sends"]) for c in consents] == [
+        ("privacy_notice", "granted", None, ""),
+        ("data_partner", "granted", "银川公交", "bus_ride"),
+    ]
     reductions = json.loads(archive.read("reductions.json"))
     [ride_reduction] = [row for row in reductions if row["methodology"].startswith("bus@")]
     assert ride_reduction["reduction_g"] == 221 and "221" in ride_reduction["trace_en"]
