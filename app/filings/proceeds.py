@@ -34,10 +34,11 @@ from sqlalchemy.orm import Session
 
 from app import adapters, clock
 from app.accounts.models import User
-from app.errors import Conflict
+from app.audit import services as audit
+from app.audit.services import Actor
+from app.errors import Conflict, NotFound
 from app.filings import sales
 from app.filings.models import (
-    FilingBatch,
     FilingLine,
     SaleDistribution,
     SaleShare,
@@ -123,7 +124,7 @@ def _closed(session: Session, participants: list[int]) -> set[int]:
     )
 
 
-def start(session: Session, sale_id: int, rules: PayoutRules) -> SaleDistribution:
+def start(session: Session, actor: Actor, sale_id: int, rules: PayoutRules) -> SaleDistribution:
     """Write every share of an approved sale, or return the unfinished run to resume it."""
     sale = sales.get_sale(session, sale_id, lock=True)
     if sale.status is not UnitSaleStatus.APPROVED:
@@ -157,6 +158,21 @@ def start(session: Session, sale_id: int, rules: PayoutRules) -> SaleDistributio
     session.flush()
     conn = session.connection()
     adapters.of(conn).copy_rows(conn, SaleShare.__table__, SHARE_COLUMNS, rows)
+    audit.record(
+        session, actor, "sale.distributed", "unit_sale", sale.id,
+        {"distributable_fen": distributable, "participants": len(grams),
+         "kept_fen": run.kept_fen, "paid_as": rules.paid_as},
+    )  # fmt: skip
+    return run
+
+
+def distribute(
+    session: Session, actor: Actor, sale_id: int, rules: PayoutRules, *, chunk: int
+) -> SaleDistribution:
+    """The whole run in the caller's transaction (a page's or an API call's way)."""
+    run = start(session, actor, sale_id, rules)
+    while pay_chunk(session, sale_id, rules, limit=chunk):
+        pass
     return run
 
 
@@ -205,23 +221,40 @@ class ShareLine:
     run: SaleDistribution
 
 
-def shares_of(session: Session, participant_id: int) -> list[ShareLine]:
-    """The participant's shares, newest sale first, each with the batches sold."""
-    rows = session.execute(
+def shares_of(
+    session: Session, participant_id: int, *, before: int | None = None, limit: int | None = None
+) -> list[ShareLine]:
+    """The participant's shares, newest sale first (``limit`` of them, of sales before the sale
+    ``before``), each with the batches sold."""
+    stmt = (
         sa.select(SaleShare, UnitSale, SaleDistribution)
         .join(UnitSale, UnitSale.id == SaleShare.sale_id)
         .join(SaleDistribution, SaleDistribution.sale_id == SaleShare.sale_id)
         .where(SaleShare.participant_id == participant_id)
         .order_by(SaleShare.sale_id.desc())
-    ).all()
-    lines = []
-    for share, sale, run in rows:
-        batch_ids = sorted({batch_id for batch_id, _first, _last in sale.ranges})
-        serials = session.scalars(
-            sa.select(FilingBatch.serial).where(FilingBatch.id.in_(batch_ids))
-        ).all()
-        lines.append(ShareLine(sale, share, list(serials), run))
-    return lines
+        .limit(limit)
+    )
+    if before is not None:
+        stmt = stmt.where(SaleShare.sale_id < before)
+    rows = session.execute(stmt).all()
+    return [
+        ShareLine(sale, share, sales.batch_serials_of(session, sale), run)
+        for share, sale, run in rows
+    ]
+
+
+def statement_of(session: Session, participant_id: int, sale_id: int) -> ShareLine:
+    """The participant's share of one sale; 404 for a sale they have no share in."""
+    row = session.execute(
+        sa.select(SaleShare, UnitSale, SaleDistribution)
+        .join(UnitSale, UnitSale.id == SaleShare.sale_id)
+        .join(SaleDistribution, SaleDistribution.sale_id == SaleShare.sale_id)
+        .where(SaleShare.participant_id == participant_id, SaleShare.sale_id == sale_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("statement")
+    share, sale, run = row
+    return ShareLine(sale, share, sales.batch_serials_of(session, sale), run)
 
 
 def run_of(session: Session, sale_id: int) -> SaleDistribution | None:
