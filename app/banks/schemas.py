@@ -15,6 +15,9 @@ from app.banks.carbon import month_start
 #: Longest period one statement covers, in months.
 MAX_STATEMENT_MONTHS = 24
 _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+#: The years a statement may cover: a month's instants must exist in the city's time zone and
+#: in UTC (year 1 and year 9999's last month would run off the calendar).
+FIRST_YEAR, LAST_YEAR = 1970, 9998
 
 
 class BankClientIn(ma.Schema):
@@ -91,6 +94,11 @@ class PeriodArgs(ma.Schema):
 
     @ma.post_load
     def _period(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, date]:
+        years = (int(data[key][:4]) for key in ("from_month", "to_month"))
+        if not all(FIRST_YEAR <= year <= LAST_YEAR for year in years):
+            raise ma.ValidationError(
+                str(_l("The months must lie between 1970 and 9998.")), field_name="from"
+            )
         start = date.fromisoformat(data["from_month"] + "-01")
         last = date.fromisoformat(data["to_month"] + "-01")
         months = (last.year - start.year) * 12 + last.month - start.month + 1
