@@ -97,10 +97,10 @@ def _distribute_child(url: str, schema: str | None, sale_id: int, results: Any) 
             run = proceeds.start(session, SYSTEM, sale_id, rules)
             participants, distributable = run.participants, run.distributable_fen
         shares_written = time.perf_counter() - began
-        paid = 1
-        while paid:
+        after: int | None = 0
+        while after is not None:
             with db.unit_of_work() as session:
-                paid = proceeds.pay_chunk(session, sale_id, rules, limit=CHUNK)
+                after = proceeds.pay_chunk(session, sale_id, rules, limit=CHUNK, after=after)
         elapsed = time.perf_counter() - began
     results.put(
         {

@@ -68,10 +68,10 @@ def distribute_sale_command(sale_id: int, chunk: int) -> None:
         with db.unit_of_work() as session:
             run = proceeds.start(session, SYSTEM, sale_id, rules)
             participants, distributable = run.participants, run.distributable_fen
-        paid = 1
-        while paid:
+        after: int | None = 0  # each chunk its own transaction: a stopped run resumes
+        while after is not None:
             with db.unit_of_work() as session:
-                paid = proceeds.pay_chunk(session, sale_id, rules, limit=chunk)
+                after = proceeds.pay_chunk(session, sale_id, rules, limit=chunk, after=after)
     except DomainError as error:
         raise click.ClickException(str(error.message)) from error
     click.echo(f"sale {sale_id}: {distributable:,} fen shared among {participants:,} participants")

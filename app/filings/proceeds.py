@@ -25,8 +25,10 @@ refused a second run.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -171,44 +173,78 @@ def distribute(
 ) -> SaleDistribution:
     """The whole run in the caller's transaction (a page's or an API call's way)."""
     run = start(session, actor, sale_id, rules)
-    while pay_chunk(session, sale_id, rules, limit=chunk):
-        pass
+    pay_all(session, sale_id, rules, chunk=chunk)
     return run
 
 
-def pay_chunk(session: Session, sale_id: int, rules: PayoutRules, *, limit: int) -> int:
-    """Pay the next ``limit`` unpaid shares (points posted, or yuan owed recorded); marks the run
-    finished when none is left. Returns how many shares it settled."""
+def pay_chunk(
+    session: Session, sale_id: int, rules: PayoutRules, *, limit: int, after: int = 0
+) -> int | None:
+    """Pay the next ``limit`` unpaid shares, of participants after ``after`` (points posted, or
+    yuan owed recorded). Returns the last participant settled, to pass as ``after`` next, or
+    None when none is left: the run is then marked finished.
+
+    Shares are paid in participant order, so every share up to the last one settled is paid: a
+    caller passing it on reads and marks its chunk only, never the shares paid before (``after``
+    0, a resumed run, skips them once).
+    """
     sale = sales.get_sale(session, sale_id, lock=True)
     run = session.get_one(SaleDistribution, sale.id)
+    shares = SaleShare.__table__
     todo = session.execute(
-        sa.select(SaleShare.participant_id, SaleShare.points, SaleShare.kept)
-        .where(SaleShare.sale_id == sale.id, SaleShare.paid.is_(False))
-        .order_by(SaleShare.participant_id)
+        sa.select(shares.c.participant_id, shares.c.points, shares.c.kept)
+        .where(shares.c.sale_id == sale.id, shares.c.participant_id > after, ~shares.c.paid)
+        .order_by(shares.c.participant_id)
         .limit(limit)
     ).all()
     if not todo:
         run.finished_at = run.finished_at or clock.now()
-        return 0
+        return None
     if run.paid_as == PAID_AS_POINTS:
-        memo = f"碳减排量出售收益 sale {sale.id}"
-        credit_many(
-            session,
-            [Credit(participant, points, f"sale:{sale.id}:{participant}", sale.id, memo)
-             for participant, points, kept in todo if not kept and points],
-            reference_type="unit_sale", policy=rules.policy, now=clock.now(),
-        )  # fmt: skip
-    session.execute(  # the chunk is every unpaid share up to its last participant
-        sa.update(SaleShare)
+        _post_points(session, sale.id, rules, todo)
+    last = todo[-1][0]
+    session.execute(
+        shares.update()
         .where(
-            SaleShare.sale_id == sale.id,
-            SaleShare.paid.is_(False),
-            SaleShare.participant_id <= todo[-1][0],
+            shares.c.sale_id == sale.id,
+            shares.c.participant_id > after,
+            shares.c.participant_id <= last,
+            ~shares.c.paid,
         )
         .values(paid=True)
-        .execution_options(synchronize_session=False)
     )
-    return len(todo)
+    return last
+
+
+def _post_points(
+    session: Session, sale_id: int, rules: PayoutRules, todo: Sequence[sa.Row[Any]]
+) -> None:
+    """Each share's points, as its own adjustment naming the sale and the participant.
+
+    Proceeds are the buyer's money paid back at the city's published rate, not points issued
+    for a reduction: they come from the adjustment account, never from the issuance account,
+    and are not charged to the month's points budget. So the design's rule that every issued
+    point names the verified reduction it came from (invariant 2) does not reach them, and a
+    posting per reduction (a million for a large sale) would record nothing new: the share
+    (``sale_shares``: sale, participant, grams) is the fact, and it leads through the sale's
+    serial ranges and the batches' lines to the reductions, as the registry shows. One
+    transaction per participant, not one for many wallets, so that one share can be reversed
+    alone; all of a chunk's go in through the ledger's bulk path (the adapter's COPY).
+    """
+    memo = f"碳减排量出售收益 sale {sale_id}"
+    credit_many(
+        session,
+        [Credit(participant, points, f"sale:{sale_id}:{participant}", sale_id, memo)
+         for participant, points, kept in todo if not kept and points],
+        reference_type="unit_sale", policy=rules.policy, now=clock.now(),
+    )  # fmt: skip
+
+
+def pay_all(session: Session, sale_id: int, rules: PayoutRules, *, chunk: int) -> None:
+    """Pay every share left, ``chunk`` at a time, in the caller's transaction."""
+    after: int | None = 0
+    while after is not None:
+        after = pay_chunk(session, sale_id, rules, limit=chunk, after=after)
 
 
 @dataclass(frozen=True, slots=True)

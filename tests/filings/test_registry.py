@@ -193,8 +193,9 @@ def test_each_participant_gets_their_grams_share_in_points_exactly(session, batc
     run = proceeds.start(session, SYSTEM, sale.id, rules())
     # 3 × 80.01 yuan = 24,003 fen; 90 % is 21,602.7 → 21,602 fen shared, 2,401 kept.
     assert (run.proceeds_fen, run.distributable_fen, run.programme_fen) == (24_003, 21_602, 2_401)
-    while proceeds.pay_chunk(session, sale.id, rules(), limit=1):
-        pass
+    after = 0
+    while after is not None:  # one share at a time, each chunk after the last
+        after = proceeds.pay_chunk(session, sale.id, rules(), limit=1, after=after)
     shares = {s.participant_id: s for s in session.scalars(sa.select(SaleShare))}
     # Exact: 21,602 × 1/6 = 3,600.33 and × 5/6 = 18,001.67: the fen left goes to B's .67.
     assert {p: s.fen for p, s in shares.items()} == {a.id: 3_600, b.id: 18_002}
@@ -212,7 +213,8 @@ def test_a_run_that_stopped_resumes_without_paying_anyone_twice(session, batch, 
     sale = _sell(session, bureau[0], batch, _serial(batch, 1, 7))
     sales.decide_sale(session, bureau[1], sale.id, approve=True, independence=INDEPENDENT)
     proceeds.start(session, SYSTEM, sale.id, rules())
-    assert proceeds.pay_chunk(session, sale.id, rules(), limit=1) == 1
+    first = proceeds.pay_chunk(session, sale.id, rules(), limit=1)
+    assert first == min(r.id for r in batch.residents)
     resumed = proceeds.start(session, SYSTEM, sale.id, rules())  # not finished: the same run
     assert resumed.finished_at is None
     while proceeds.pay_chunk(session, sale.id, rules(), limit=1):
