@@ -35,7 +35,6 @@ def register(app: Flask) -> None:
     app.add_template_filter(units.tonnes, "tonnes_text")
     app.add_template_filter(source_text, "source_text")
     app.add_template_filter(fen_as_yuan, "fen_as_yuan")
-    app.add_template_filter(kilograms, "kilograms")
 
 
 def source_text(source: str) -> str:
@@ -49,12 +48,6 @@ def fen_as_yuan(fen: int) -> str:
     """Whole fen as yuan with two decimals: 123456 → 1,234.56."""
     yuan, cents = divmod(fen, 100)
     return f"{yuan:,}.{cents:02d}"
-
-
-def kilograms(grams: int) -> str:
-    """Grams as kilograms with up to three decimals: 2500 → 2.5."""
-    whole, rest = divmod(grams, 1000)
-    return f"{whole:,}" + (f".{rest:03d}".rstrip("0") if rest else "")
 
 
 def city_time(instant: datetime) -> str:

@@ -2,12 +2,14 @@
 
 Whole numbers take a comma every three digits (12,345) in both languages. Grams are for one
 activity, kilograms (one decimal) for what a person avoided, tonnes (three decimals) for a
-city's or a filing's totals. Every figure is rounded half up from exact grams; no float is used.
+city's or a filing's totals. Every figure is rounded half up from exact grams, except an amount
+a person may ask for up to (what they can still give), which is rounded down so that typing the
+figure back never asks for more than there is; no float is used.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 GRAMS_PER_KG = Decimal(1000)
 GRAMS_PER_TONNE = Decimal(1_000_000)
@@ -28,13 +30,14 @@ def grams(value: int) -> str:
     return f"{value:,} g"
 
 
-def kilograms_value(grams_co2e: int) -> Decimal:
-    return (Decimal(grams_co2e) / GRAMS_PER_KG).quantize(KG_STEP, ROUND_HALF_UP)
+def kilograms_value(grams_co2e: int, *, at_most: bool = False) -> Decimal:
+    rounding = ROUND_FLOOR if at_most else ROUND_HALF_UP
+    return (Decimal(grams_co2e) / GRAMS_PER_KG).quantize(KG_STEP, rounding)
 
 
-def kilograms(grams_co2e: int) -> str:
-    """What a person avoided: 1,234.5 kg."""
-    return f"{kilograms_value(grams_co2e):,} kg"
+def kilograms(grams_co2e: int, *, at_most: bool = False) -> str:
+    """What a person avoided: 1,234.5 kg; ``at_most`` for a limit they may ask up to."""
+    return f"{kilograms_value(grams_co2e, at_most=at_most):,} kg"
 
 
 def tonnes(grams_co2e: int) -> str:

@@ -36,7 +36,7 @@ def register(app: Flask) -> None:
     from app.dashboard import api as dashboard_api
     from app.dashboard import views as dashboard_views
     from app.filings import api as filings_api
-    from app.filings import claim_views, donation_views, registry_views, sale_views
+    from app.filings import claim_views, donation_views, registry_views, sale_api, sale_views
     from app.filings import views as filings_views
     from app.jobs import views as jobs_views
     from app.merchants import api as merchants_api
@@ -120,7 +120,7 @@ def register(app: Flask) -> None:
     for blp in (merchants_api.blp, redemption_api.blp, webhooks_api.blp):
         csrf.exempt(blp)
         api.register_blueprint(blp)
-    for blp in (wallet_api.blp, rights_api.blp):
+    for blp in (wallet_api.blp, rights_api.blp, sale_api.bureau_blp, sale_api.holder_blp):
         csrf.exempt(blp)  # cookie-authenticated changes are checked by protect_cookie_api_call
         api.register_blueprint(blp)
     for blp in (public_api.blp, filings_api.blp, registry_views.blp):

@@ -80,6 +80,7 @@ def _sell_everything(app: Any) -> int:
 
 def _distribute_child(url: str, schema: str | None, sale_id: int, results: Any) -> None:
     """Runs in a fresh process: the distribution, timed, as the command runs it."""
+    from app.audit.services import SYSTEM
     from app.db import db
     from app.filings import proceeds
     from app.ledger.policy import LedgerPolicy
@@ -93,13 +94,13 @@ def _distribute_child(url: str, schema: str | None, sale_id: int, results: Any) 
         idle_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         began = time.perf_counter()
         with db.unit_of_work() as session:
-            run = proceeds.start(session, sale_id, rules)
+            run = proceeds.start(session, SYSTEM, sale_id, rules)
             participants, distributable = run.participants, run.distributable_fen
         shares_written = time.perf_counter() - began
-        paid = 1
-        while paid:
+        after: int | None = 0
+        while after is not None:
             with db.unit_of_work() as session:
-                paid = proceeds.pay_chunk(session, sale_id, rules, limit=CHUNK)
+                after = proceeds.pay_chunk(session, sale_id, rules, limit=CHUNK, after=after)
         elapsed = time.perf_counter() - began
     results.put(
         {

@@ -19,6 +19,7 @@ ACTIONS: dict[str, Any] = {
     "bank.token_revoke": _l("Bank revoked its own token"),
     "donation.made": _l("Reductions donated to an event"),
     "sale.approved": _l("Unit sale approved by a second admin"),
+    "sale.distributed": _l("Unit sale's proceeds shared among the participants"),
     "sale.refused": _l("Unit sale refused by a second admin"),
     "sale.requested": _l("Unit sale recorded"),
     "statement_key.rotate": _l("Statement signing key rotated"),

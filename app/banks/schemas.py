@@ -14,9 +14,10 @@ from app.banks.carbon import month_start
 
 #: Longest period one statement covers, in months.
 MAX_STATEMENT_MONTHS = 24
-#: A month of this millennium: year 0 is no date, and a period ending in 9999-12 would end in a
-#: year no date can hold.
-_MONTH = r"^2\d{3}-(0[1-9]|1[0-2])$"
+_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+#: The years a statement may cover: a month's instants must exist in the city's time zone and
+#: in UTC (year 1 and year 9999's last month would run off the calendar).
+FIRST_YEAR, LAST_YEAR = 1970, 9998
 
 
 class BankClientIn(ma.Schema):
@@ -93,6 +94,11 @@ class PeriodArgs(ma.Schema):
 
     @ma.post_load
     def _period(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, date]:
+        years = (int(data[key][:4]) for key in ("from_month", "to_month"))
+        if not all(FIRST_YEAR <= year <= LAST_YEAR for year in years):
+            raise ma.ValidationError(
+                str(_l("The months must lie between 1970 and 9998.")), field_name="from"
+            )
         start = date.fromisoformat(data["from_month"] + "-01")
         last = date.fromisoformat(data["to_month"] + "-01")
         months = (last.year - start.year) * 12 + last.month - start.month + 1
@@ -138,11 +144,11 @@ class CarbonStatementClaimsOut(ma.Schema):
     period = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
     unit = ma.fields.String()
     covers = ma.fields.String()
-    total_g = ma.fields.Integer(metadata={"description": "Grams CO2e verified in the period"})
+    total_g = ma.fields.Integer()
     lines = ma.fields.List(ma.fields.Nested(CarbonStatementLineOut))
     filing_batches = ma.fields.List(ma.fields.Nested(CarbonStatementBatchOut))
     not_yet_filed_g = ma.fields.Integer(
-        metadata={"description": "Verified grams CO2e not yet in a filing batch"}
+        metadata={"description": "Verified grams not yet in a filing batch"}
     )
 
 
@@ -155,12 +161,8 @@ class CarbonStatementOut(ma.Schema):
 
 class PerformanceOut(ma.Schema):
     months = ma.fields.List(ma.fields.Nested(MonthOut), metadata={"description": "Oldest first"})
-    last_quarter_g = ma.fields.Integer(
-        metadata={"description": "Grams CO2e, last three complete months"}
-    )
-    previous_quarter_g = ma.fields.Integer(
-        metadata={"description": "Grams CO2e, the three months before"}
-    )
+    last_quarter_g = ma.fields.Integer(metadata={"description": "Last three complete months"})
+    previous_quarter_g = ma.fields.Integer(metadata={"description": "The three before"})
     trend_percent = ma.fields.Decimal(
         as_string=True,
         allow_none=True,

@@ -59,18 +59,19 @@ def export_filing(serial: str, output: str | None) -> None:
 def distribute_sale_command(sale_id: int, chunk: int) -> None:
     """Share an approved sale's proceeds: write the shares, then pay them chunk by chunk; run it
     again to resume a run that stopped."""
+    from app.audit.services import SYSTEM
     from app.filings import proceeds
     from app.filings.sale_views import payout_rules
 
     rules = payout_rules()
     try:
         with db.unit_of_work() as session:
-            run = proceeds.start(session, sale_id, rules)
+            run = proceeds.start(session, SYSTEM, sale_id, rules)
             participants, distributable = run.participants, run.distributable_fen
-        paid = 1
-        while paid:
+        after: int | None = 0  # each chunk its own transaction: a stopped run resumes
+        while after is not None:
             with db.unit_of_work() as session:
-                paid = proceeds.pay_chunk(session, sale_id, rules, limit=chunk)
+                after = proceeds.pay_chunk(session, sale_id, rules, limit=chunk, after=after)
     except DomainError as error:
         raise click.ClickException(str(error.message)) from error
     click.echo(f"sale {sale_id}: {distributable:,} fen shared among {participants:,} participants")

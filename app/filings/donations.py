@@ -12,21 +12,44 @@ behind the giver's other donations, so neither can take the same reduction at th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from app import adapters
+from app import adapters, units
 from app.accounts.models import User
 from app.accounts.services import mask_mobile
 from app.audit import services as audit
 from app.audit.services import Actor
-from app.errors import Conflict, DomainError, NotFound
+from app.errors import Conflict, DomainError
 from app.filings.bundling import BUNDLING_LOCK, free_verified
 from app.filings.models import ClaimStatus, DonatedReduction, Donation, OffsetClaim
 from app.reductions.models import Reduction
+
+#: Kilograms as typed: up to 3 decimals (whole grams), at most 10**9 kg. Checked before any
+#: arithmetic, so no text can make Decimal overflow.
+KILOGRAMS_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,3})?$"
+_KILOGRAMS = re.compile(KILOGRAMS_PATTERN)
+MAX_GRAMS = 10**12
+
+
+def parse_kilograms(text: str) -> int:
+    """Kilograms as typed (up to 3 decimals) to whole grams: the page's and the API's rule."""
+    text = (text or "").strip()
+    grams = int(Decimal(text) * 1000) if _KILOGRAMS.fullmatch(text) else 0
+    if not 0 < grams <= MAX_GRAMS:
+        raise DomainError(
+            "invalid_grams",
+            _l("Enter kilograms above zero, with at most 3 decimal places."),
+            field="kilograms",
+        )
+    return grams
 
 
 def free_grams(session: Session, donor_id: int) -> int:
@@ -52,14 +75,20 @@ def donate(
         )
     )
     if claim is None:
-        raise NotFound("certificate")
+        raise DomainError(
+            "unknown_certificate", _l("No event has this certificate number."),
+            field="certificate", status=404,
+        )  # fmt: skip
     adapters.of(session).queue_behind(session.connection(), BUNDLING_LOCK)
     session.execute(sa.select(User.id).where(User.id == donor_id).with_for_update())
     available = free_grams(session, donor_id)
     if grams > available:
         raise Conflict(
             "exceeds_free_reductions",
-            _l("You have %(kg)s kg of reductions free to give.", kg=f"{available / 1000:g}"),
+            _l(
+                "You have %(kg)s of reductions free to give.",
+                kg=units.kilograms(available, at_most=True),
+            ),
             field="kilograms",
         )
     taken, left = [], grams
@@ -105,3 +134,44 @@ def donors_of(session: Session, claim_id: int) -> list[DonorLine]:
         .order_by(sa.func.sum(Donation.donated_g).desc(), User.id)
     ).all()
     return [DonorLine(mask_mobile(mobile), int(grams)) for mobile, grams in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class GivenLine:
+    """One of the giver's donations, with the event it went to."""
+
+    id: int
+    certificate: str
+    event_name: str
+    event_date: date
+    donated_g: int
+    reductions: int
+    created_at: datetime
+
+
+def _given_lines() -> sa.Select[Any]:
+    reductions = (
+        sa.select(sa.func.count())
+        .where(DonatedReduction.donation_id == Donation.id)
+        .scalar_subquery()
+    )
+    return sa.select(
+        Donation.id, OffsetClaim.serial, OffsetClaim.event_name, OffsetClaim.event_date,
+        Donation.donated_g, reductions, Donation.created_at,
+    ).join(OffsetClaim, OffsetClaim.id == Donation.claim_id)  # fmt: skip
+
+
+def donations_by(
+    session: Session, donor_id: int, *, before: int | None = None, limit: int = 50
+) -> list[GivenLine]:
+    """The giver's donations, newest first, ``limit`` of them before the donation ``before``."""
+    stmt = _given_lines().where(Donation.donor_id == donor_id)
+    if before is not None:
+        stmt = stmt.where(Donation.id < before)
+    rows = session.execute(stmt.order_by(Donation.id.desc()).limit(limit))
+    return [GivenLine(*row) for row in rows]
+
+
+def given(session: Session, donation_id: int) -> GivenLine:
+    """One donation with its event."""
+    return GivenLine(*session.execute(_given_lines().where(Donation.id == donation_id)).one())

@@ -25,8 +25,10 @@ refused a second run.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -34,10 +36,11 @@ from sqlalchemy.orm import Session
 
 from app import adapters, clock
 from app.accounts.models import User
-from app.errors import Conflict
+from app.audit import services as audit
+from app.audit.services import Actor
+from app.errors import Conflict, NotFound
 from app.filings import sales
 from app.filings.models import (
-    FilingBatch,
     FilingLine,
     SaleDistribution,
     SaleShare,
@@ -123,7 +126,7 @@ def _closed(session: Session, participants: list[int]) -> set[int]:
     )
 
 
-def start(session: Session, sale_id: int, rules: PayoutRules) -> SaleDistribution:
+def start(session: Session, actor: Actor, sale_id: int, rules: PayoutRules) -> SaleDistribution:
     """Write every share of an approved sale, or return the unfinished run to resume it."""
     sale = sales.get_sale(session, sale_id, lock=True)
     if sale.status is not UnitSaleStatus.APPROVED:
@@ -157,42 +160,91 @@ def start(session: Session, sale_id: int, rules: PayoutRules) -> SaleDistributio
     session.flush()
     conn = session.connection()
     adapters.of(conn).copy_rows(conn, SaleShare.__table__, SHARE_COLUMNS, rows)
+    audit.record(
+        session, actor, "sale.distributed", "unit_sale", sale.id,
+        {"distributable_fen": distributable, "participants": len(grams),
+         "kept_fen": run.kept_fen, "paid_as": rules.paid_as},
+    )  # fmt: skip
     return run
 
 
-def pay_chunk(session: Session, sale_id: int, rules: PayoutRules, *, limit: int) -> int:
-    """Pay the next ``limit`` unpaid shares (points posted, or yuan owed recorded); marks the run
-    finished when none is left. Returns how many shares it settled."""
+def distribute(
+    session: Session, actor: Actor, sale_id: int, rules: PayoutRules, *, chunk: int
+) -> SaleDistribution:
+    """The whole run in the caller's transaction (a page's or an API call's way)."""
+    run = start(session, actor, sale_id, rules)
+    pay_all(session, sale_id, rules, chunk=chunk)
+    return run
+
+
+def pay_chunk(
+    session: Session, sale_id: int, rules: PayoutRules, *, limit: int, after: int = 0
+) -> int | None:
+    """Pay the next ``limit`` unpaid shares, of participants after ``after`` (points posted, or
+    yuan owed recorded). Returns the last participant settled, to pass as ``after`` next, or
+    None when none is left: the run is then marked finished.
+
+    Shares are paid in participant order, so every share up to the last one settled is paid: a
+    caller passing it on reads and marks its chunk only, never the shares paid before (``after``
+    0, a resumed run, skips them once).
+    """
     sale = sales.get_sale(session, sale_id, lock=True)
     run = session.get_one(SaleDistribution, sale.id)
+    shares = SaleShare.__table__
     todo = session.execute(
-        sa.select(SaleShare.participant_id, SaleShare.points, SaleShare.kept)
-        .where(SaleShare.sale_id == sale.id, SaleShare.paid.is_(False))
-        .order_by(SaleShare.participant_id)
+        sa.select(shares.c.participant_id, shares.c.points, shares.c.kept)
+        .where(shares.c.sale_id == sale.id, shares.c.participant_id > after, ~shares.c.paid)
+        .order_by(shares.c.participant_id)
         .limit(limit)
     ).all()
     if not todo:
         run.finished_at = run.finished_at or clock.now()
-        return 0
+        return None
     if run.paid_as == PAID_AS_POINTS:
-        memo = f"碳减排量出售收益 sale {sale.id}"
-        credit_many(
-            session,
-            [Credit(participant, points, f"sale:{sale.id}:{participant}", sale.id, memo)
-             for participant, points, kept in todo if not kept and points],
-            reference_type="unit_sale", policy=rules.policy, now=clock.now(),
-        )  # fmt: skip
-    session.execute(  # the chunk is every unpaid share up to its last participant
-        sa.update(SaleShare)
+        _post_points(session, sale.id, rules, todo)
+    last = todo[-1][0]
+    session.execute(
+        shares.update()
         .where(
-            SaleShare.sale_id == sale.id,
-            SaleShare.paid.is_(False),
-            SaleShare.participant_id <= todo[-1][0],
+            shares.c.sale_id == sale.id,
+            shares.c.participant_id > after,
+            shares.c.participant_id <= last,
+            ~shares.c.paid,
         )
         .values(paid=True)
-        .execution_options(synchronize_session=False)
     )
-    return len(todo)
+    return last
+
+
+def _post_points(
+    session: Session, sale_id: int, rules: PayoutRules, todo: Sequence[sa.Row[Any]]
+) -> None:
+    """Each share's points, as its own adjustment naming the sale and the participant.
+
+    Proceeds are the buyer's money paid back at the city's published rate, not points issued
+    for a reduction: they come from the adjustment account, never from the issuance account,
+    and are not charged to the month's points budget. So the design's rule that every issued
+    point names the verified reduction it came from (invariant 2) does not reach them, and a
+    posting per reduction (a million for a large sale) would record nothing new: the share
+    (``sale_shares``: sale, participant, grams) is the fact, and it leads through the sale's
+    serial ranges and the batches' lines to the reductions, as the registry shows. One
+    transaction per participant, not one for many wallets, so that one share can be reversed
+    alone; all of a chunk's go in through the ledger's bulk path (the adapter's COPY).
+    """
+    memo = f"碳减排量出售收益 sale {sale_id}"
+    credit_many(
+        session,
+        [Credit(participant, points, f"sale:{sale_id}:{participant}", sale_id, memo)
+         for participant, points, kept in todo if not kept and points],
+        reference_type="unit_sale", policy=rules.policy, now=clock.now(),
+    )  # fmt: skip
+
+
+def pay_all(session: Session, sale_id: int, rules: PayoutRules, *, chunk: int) -> None:
+    """Pay every share left, ``chunk`` at a time, in the caller's transaction."""
+    after: int | None = 0
+    while after is not None:
+        after = pay_chunk(session, sale_id, rules, limit=chunk, after=after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,23 +257,40 @@ class ShareLine:
     run: SaleDistribution
 
 
-def shares_of(session: Session, participant_id: int) -> list[ShareLine]:
-    """The participant's shares, newest sale first, each with the batches sold."""
-    rows = session.execute(
+def shares_of(
+    session: Session, participant_id: int, *, before: int | None = None, limit: int | None = None
+) -> list[ShareLine]:
+    """The participant's shares, newest sale first (``limit`` of them, of sales before the sale
+    ``before``), each with the batches sold."""
+    stmt = (
         sa.select(SaleShare, UnitSale, SaleDistribution)
         .join(UnitSale, UnitSale.id == SaleShare.sale_id)
         .join(SaleDistribution, SaleDistribution.sale_id == SaleShare.sale_id)
         .where(SaleShare.participant_id == participant_id)
         .order_by(SaleShare.sale_id.desc())
-    ).all()
-    lines = []
-    for share, sale, run in rows:
-        batch_ids = sorted({batch_id for batch_id, _first, _last in sale.ranges})
-        serials = session.scalars(
-            sa.select(FilingBatch.serial).where(FilingBatch.id.in_(batch_ids))
-        ).all()
-        lines.append(ShareLine(sale, share, list(serials), run))
-    return lines
+        .limit(limit)
+    )
+    if before is not None:
+        stmt = stmt.where(SaleShare.sale_id < before)
+    rows = session.execute(stmt).all()
+    return [
+        ShareLine(sale, share, sales.batch_serials_of(session, sale), run)
+        for share, sale, run in rows
+    ]
+
+
+def statement_of(session: Session, participant_id: int, sale_id: int) -> ShareLine:
+    """The participant's share of one sale; 404 for a sale they have no share in."""
+    row = session.execute(
+        sa.select(SaleShare, UnitSale, SaleDistribution)
+        .join(UnitSale, UnitSale.id == SaleShare.sale_id)
+        .join(SaleDistribution, SaleDistribution.sale_id == SaleShare.sale_id)
+        .where(SaleShare.participant_id == participant_id, SaleShare.sale_id == sale_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("statement")
+    share, sale, run = row
+    return ShareLine(sale, share, sales.batch_serials_of(session, sale), run)
 
 
 def run_of(session: Session, sale_id: int) -> SaleDistribution | None:

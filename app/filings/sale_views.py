@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import Session
 
 from app.accounts.auth import current_actor, requires
 from app.accounts.forms import EmptyForm
@@ -16,15 +15,15 @@ from app.accounts.roles import Permission
 from app.accounts.views import render_form_error
 from app.context import approval_independence, ledger_policy
 from app.db import db
-from app.errors import DomainError, NotFound
+from app.errors import DomainError
 from app.filings import forms, proceeds, sales
 
 bureau_bp = Blueprint("sales", __name__, url_prefix="/bureau/sales")
 resident_bp = Blueprint("proceeds", __name__, url_prefix="/me/proceeds")
 
 SALES = "filings/sales.html"
-#: Shares paid per transaction by the command (the page pays a sale in one).
-CHUNK = 10_000
+#: Shares paid per round of statements when a page or API call pays a whole sale in its request.
+PAID_PER_STATEMENT = 10_000
 
 
 def payout_rules() -> proceeds.PayoutRules:
@@ -89,21 +88,15 @@ def decide(sale_id: int, approve: bool) -> Any:
     return redirect(url_for("sales.sales_page"))
 
 
-def distribute(session: Session, sale_id: int, rules: proceeds.PayoutRules) -> int:
-    """Share a sale's proceeds in the caller's transaction (the page's way: one request)."""
-    run = proceeds.start(session, sale_id, rules)
-    while proceeds.pay_chunk(session, sale_id, rules, limit=CHUNK):
-        pass
-    return run.participants
-
-
 @bureau_bp.post("/<int:sale_id>/distribute")
 @requires(Permission.MANAGE_FILINGS)
 def distribute_page(sale_id: int) -> Any:
     if not EmptyForm().validate_on_submit():
         return render_template(SALES, form=forms.SaleForm(), **_context()), 400
-    participants = distribute(db.session, sale_id, payout_rules())
-    flash(_("Proceeds shared among %(n)s participants.", n=participants), "success")
+    run = proceeds.distribute(
+        db.session, current_actor(), sale_id, payout_rules(), chunk=PAID_PER_STATEMENT
+    )
+    flash(_("Proceeds shared among %(n)s participants.", n=run.participants), "success")
     return redirect(url_for("sales.sales_page"))
 
 
@@ -118,8 +111,5 @@ def my_proceeds() -> str:
 @resident_bp.get("/<int:sale_id>")
 @requires(Permission.USE_WALLET)
 def statement(sale_id: int) -> str:
-    lines = [line for line in proceeds.shares_of(db.session, current_user.id)
-             if line.sale.id == sale_id]  # fmt: skip
-    if not lines:
-        raise NotFound("statement")
-    return render_template("filings/statement.html", line=lines[0])
+    line = proceeds.statement_of(db.session, current_user.id, sale_id)
+    return render_template("filings/statement.html", line=line)

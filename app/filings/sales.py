@@ -9,8 +9,9 @@ of them is still active. Every step is audited.
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,21 +25,23 @@ from app.audit import services as audit
 from app.audit.services import Actor
 from app.errors import Conflict, DomainError, NotFound
 from app.filings import units
-from app.filings.models import UnitSale, UnitSaleStatus, UnitState
+from app.filings.models import FilingBatch, UnitIssuance, UnitSale, UnitSaleStatus, UnitState
 
 TEXT_MAX = 128
 #: Serial ranges one sale may name.
 RANGES_MAX = 100
+#: The highest price per tonne, in fen (below 10 trillion yuan).
+PRICE_MAX_FEN = 10**15 - 1
+#: Yuan as typed: digits and at most 2 decimals, checked before any arithmetic (no overflow).
+PRICE_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
+_YUAN = re.compile(PRICE_PATTERN)
 
 
 def parse_price(text: str) -> int:
     """Yuan per tonne as typed (at most 2 decimals) to whole fen; zero or less is refused."""
-    try:
-        value = Decimal((text or "").strip())
-    except InvalidOperation:
-        value = Decimal(-1)
-    fen = value * 100
-    if not value.is_finite() or value <= 0 or fen != fen.to_integral_value() or fen >= 10**15:
+    text = (text or "").strip()
+    fen = int(Decimal(text) * 100) if _YUAN.fullmatch(text) else 0
+    if not 0 < fen <= PRICE_MAX_FEN:
         raise DomainError(
             "invalid_price",
             _l("Enter the price per tonne in yuan, above zero, with at most 2 decimals."),
@@ -60,7 +63,7 @@ def _spans(session: Session, serials: list[str]) -> list[units.Span]:
         raise DomainError(
             "invalid_ranges", _l("Name the serial ranges sold (up to 100)."), field="ranges"
         )
-    return units.require_disjoint([units.parse(session, text) for text in serials])
+    return units.require_disjoint([units.parse(session, text, field="ranges") for text in serials])
 
 
 def request_sale(
@@ -79,7 +82,7 @@ def request_sale(
         exchange_reference, "exchange_reference",
         _l("Enter the exchange's reference (up to 128 characters)."),
     )  # fmt: skip
-    if price_fen_per_tonne <= 0:
+    if not 0 < price_fen_per_tonne <= PRICE_MAX_FEN:
         raise DomainError("invalid_price", _l("The price must be above zero."), field="price")
     spans = _spans(session, serials)
     units.lock_batches(session, [span.batch_id for span in spans])
@@ -101,6 +104,30 @@ def request_sale(
 
 def spans_of(sale: UnitSale) -> list[units.Span]:
     return [units.Span(batch_id, first, last) for batch_id, first, last in sale.ranges]
+
+
+def serials_of(session: Session, sale: UnitSale) -> list[str]:
+    """The serial ranges the sale names, as the registry writes them."""
+    prefixes = dict(
+        session.execute(
+            sa.select(UnitIssuance.batch_id, UnitIssuance.prefix).where(
+                UnitIssuance.batch_id.in_({span.batch_id for span in spans_of(sale)})
+            )
+        ).all()
+    )
+    return [units.serial(prefixes[s.batch_id], s.first, s.last) for s in spans_of(sale)]
+
+
+def batch_serials_of(session: Session, sale: UnitSale) -> list[str]:
+    """The filing batches the sold units come from, in batch order."""
+    batch_ids = sorted({span.batch_id for span in spans_of(sale)})
+    return list(
+        session.scalars(
+            sa.select(FilingBatch.serial)
+            .where(FilingBatch.id.in_(batch_ids))
+            .order_by(FilingBatch.id)
+        )
+    )
 
 
 def get_sale(session: Session, sale_id: int, *, lock: bool = False) -> UnitSale:

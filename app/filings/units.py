@@ -83,23 +83,24 @@ def issue(session: Session, batch: FilingBatch, city_code: str) -> UnitIssuance:
     return issuance
 
 
-def _invalid_serial() -> DomainError:
+def _invalid_serial(field: str) -> DomainError:
     return DomainError(
         "invalid_serial",
         _l("Enter a unit serial such as YC-BUS-202601-B000007-0000001 (or a range of them)."),
-        field="serial",
+        field=field,
     )
 
 
-def parse(session: Session, text: str) -> Span:
-    """A serial (one unit or a range) as typed, to the batch and units it names."""
+def parse(session: Session, text: str, *, field: str = "serial") -> Span:
+    """A serial (one unit or a range) as typed, to the batch and units it names; a refusal
+    names ``field``, where the serial was typed."""
     match = _SERIAL.match((text or "").strip().upper())
     if match is None:
-        raise _invalid_serial()
+        raise _invalid_serial(field)
     first = int(match["first"])
     last = int(match["last"]) if match["last"] else first
     if first < 1 or last < first:
-        raise _invalid_serial()
+        raise _invalid_serial(field)
     issuance = session.scalar(sa.select(UnitIssuance).where(UnitIssuance.prefix == match["prefix"]))
     if issuance is None:
         raise NotFound("unit")

@@ -18,6 +18,13 @@ def test_kilograms_round_half_up_to_one_decimal():
     assert units.kilograms(1_234_550) == "1,234.6 kg"
 
 
+def test_a_limit_in_kilograms_is_rounded_down_so_typing_it_back_stays_within_it():
+    assert [units.kilograms(g, at_most=True) for g in (0, 99, 100, 1_450, 1_499, 1_500)] == [
+        "0.0 kg", "0.0 kg", "0.1 kg", "1.4 kg", "1.4 kg", "1.5 kg",
+    ]  # fmt: skip
+    assert units.kilograms(1_450) == "1.5 kg"  # what a person avoided still rounds half up
+
+
 def test_tonnes_round_half_up_to_three_decimals():
     assert [units.tonnes(g) for g in (499, 500, 1_234_567_499)] == [
         "0.000 t", "0.001 t", "1,234.567 t",

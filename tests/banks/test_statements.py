@@ -137,16 +137,15 @@ def test_a_period_is_whole_months_from_one_to_twenty_four(app, client, session):
         {"from": "2026-02", "to": "2026-01"},
         {"from": "2026-13", "to": "2026-12"},
         {"from": "2026-01"},
-        {"from": "0000-01", "to": "0000-01"},  # no year 0
-        {"from": "1999-12", "to": "2000-01"},
-        {"from": "9999-12", "to": "9999-12"},  # would end in year 10000
+        {"from": "0000-01", "to": "0000-01"},  # no year 0 on the calendar
+        {"from": "1969-12", "to": "1970-01"},
+        {"from": "9998-12", "to": "9999-01"},  # its end would run past year 9999
     ):
         answer = client.get("/api/v1/me/carbon-statement", query_string=period)
         assert answer.status_code == 422, period
         assert answer.get_json()["reason"] == "invalid_input"
-    for period in ({"from": "2000-01", "to": "2000-01"}, {"from": "2999-12", "to": "2999-12"}):
-        answer = client.get("/api/v1/me/carbon-statement", query_string=period)
-        assert answer.status_code == 200, period
+    for period in ({"from": "1970-01", "to": "1970-01"}, {"from": "9998-12", "to": "9998-12"}):
+        assert client.get("/api/v1/me/carbon-statement", query_string=period).status_code == 200
 
 
 def test_rotation_keeps_the_old_key_published_for_the_overlap(app, client, session):

@@ -12,7 +12,6 @@ from app.accounts.roles import Role
 from app.audit.services import Actor
 from app.errors import DomainError
 from app.filings import bundling, claims, donations
-from app.filings.donation_views import parse_kilograms
 from app.filings.models import DonatedReduction, Donation, FilingLine
 from tests.factories import csrf_token_from, log_in, make_user
 from tests.filings.support import (
@@ -97,13 +96,13 @@ def test_only_an_events_certificate_receives_donations(session, event):
 
 @pytest.mark.parametrize(("text", "grams"), [("0.3", 300), ("1", 1_000), ("0.001", 1)])
 def test_kilograms_are_parsed_to_grams(text, grams):
-    assert parse_kilograms(text) == grams
+    assert donations.parse_kilograms(text) == grams
 
 
 @pytest.mark.parametrize("text", ["0", "-1", "0.0001", "abc", "", "NaN"])
 def test_bad_kilograms_are_refused(text):
     with pytest.raises(DomainError):
-        parse_kilograms(text)
+        donations.parse_kilograms(text)
 
 
 def test_donating_through_the_page_and_the_certificate_counts_it(client, session, event):

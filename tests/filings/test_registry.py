@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.roles import Role
-from app.audit.services import Actor
+from app.audit.services import SYSTEM, Actor
 from app.errors import DomainError
 from app.filings import proceeds, registry, sales, units
 from app.filings.models import (
@@ -190,11 +190,12 @@ def test_each_participant_gets_their_grams_share_in_points_exactly(session, batc
     sale = _sell(session, bureau[0], batch, _serial(batch, 3, 5), price=8_001)
     sales.decide_sale(session, bureau[1], sale.id, approve=True, independence=INDEPENDENT)
     assert proceeds.contributions(session, sale) == {a.id: 500_000, b.id: 2_500_000}
-    run = proceeds.start(session, sale.id, rules())
+    run = proceeds.start(session, SYSTEM, sale.id, rules())
     # 3 × 80.01 yuan = 24,003 fen; 90 % is 21,602.7 → 21,602 fen shared, 2,401 kept.
     assert (run.proceeds_fen, run.distributable_fen, run.programme_fen) == (24_003, 21_602, 2_401)
-    while proceeds.pay_chunk(session, sale.id, rules(), limit=1):
-        pass
+    after = 0
+    while after is not None:  # one share at a time, each chunk after the last
+        after = proceeds.pay_chunk(session, sale.id, rules(), limit=1, after=after)
     shares = {s.participant_id: s for s in session.scalars(sa.select(SaleShare))}
     # Exact: 21,602 × 1/6 = 3,600.33 and × 5/6 = 18,001.67: the fen left goes to B's .67.
     assert {p: s.fen for p, s in shares.items()} == {a.id: 3_600, b.id: 18_002}
@@ -204,16 +205,17 @@ def test_each_participant_gets_their_grams_share_in_points_exactly(session, batc
     assert session.get(SaleDistribution, sale.id).finished_at is not None
     assert reconcile(session).ok
     with pytest.raises(DomainError) as refused:
-        proceeds.start(session, sale.id, rules())
+        proceeds.start(session, SYSTEM, sale.id, rules())
     assert refused.value.reason == "already_distributed"
 
 
 def test_a_run_that_stopped_resumes_without_paying_anyone_twice(session, batch, bureau):
     sale = _sell(session, bureau[0], batch, _serial(batch, 1, 7))
     sales.decide_sale(session, bureau[1], sale.id, approve=True, independence=INDEPENDENT)
-    proceeds.start(session, sale.id, rules())
-    assert proceeds.pay_chunk(session, sale.id, rules(), limit=1) == 1
-    resumed = proceeds.start(session, sale.id, rules())  # not finished: the same run
+    proceeds.start(session, SYSTEM, sale.id, rules())
+    first = proceeds.pay_chunk(session, sale.id, rules(), limit=1)
+    assert first == min(r.id for r in batch.residents)
+    resumed = proceeds.start(session, SYSTEM, sale.id, rules())  # not finished: the same run
     assert resumed.finished_at is None
     while proceeds.pay_chunk(session, sale.id, rules(), limit=1):
         pass
@@ -227,7 +229,7 @@ def test_yuan_owed_are_recorded_without_points_and_a_closed_account_is_kept(sess
     c.is_active = False
     sale = _sell(session, bureau[0], batch, _serial(batch, 1, 7), price=10_000)
     sales.decide_sale(session, bureau[1], sale.id, approve=True, independence=INDEPENDENT)
-    run = proceeds.start(session, sale.id, rules("yuan", "0"))
+    run = proceeds.start(session, SYSTEM, sale.id, rules("yuan", "0"))
     while proceeds.pay_chunk(session, sale.id, rules("yuan", "0"), limit=10):
         pass
     shares = {s.participant_id: s for s in session.scalars(sa.select(SaleShare))}
@@ -244,7 +246,7 @@ def test_yuan_owed_are_recorded_without_points_and_a_closed_account_is_kept(sess
 def test_only_an_approved_sale_is_distributed(session, batch, bureau):
     sale = _sell(session, bureau[0], batch, _serial(batch, 1))
     with pytest.raises(DomainError) as refused:
-        proceeds.start(session, sale.id, rules())
+        proceeds.start(session, SYSTEM, sale.id, rules())
     assert refused.value.reason == "sale_not_approved"
     assert count(session, SaleShare) == 0
 

@@ -99,7 +99,7 @@ def test_a_sale_through_the_pages_and_each_residents_line(client, session, batch
     assert shares == {a.id: 7_695, b.id: 7_695}
     log_in(client, a)
     page = client.get("/me/proceeds").get_data(as_text=True)
-    assert f"您在批次 {batch.serial} 中的 1,000 千克以每吨 ¥85.50 售出：+7695 积分" in page
+    assert f"您在批次 {batch.serial} 中的 1,000.0 kg 以每吨 ¥85.50 售出：+7695 积分" in page
     statement = client.get(f"/me/proceeds/{sale.id}").get_data(as_text=True)
     assert "湖北某钢铁公司" in statement and "HBEX-2026-0917" in statement
     assert "171.00" in statement and "153.90" in statement and "76.95" in statement
