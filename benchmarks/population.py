@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app import context as edge
+from app.accounts import consents
 from app.accounts import services as accounts
 from app.accounts.models import MerchantRole, User
 from app.accounts.roles import Role
@@ -133,11 +134,13 @@ def seed(app: Flask, *, residents: int, cashiers: int, points: int) -> Populatio
             cashier_tokens.append(_api_token(session, cashier))
         settings = edge.pipeline_settings()
         key = edge.identifier_key()
+        notice = str(app.config["PRIVACY_NOTICE_VERSION"])  # residents who signed up accepted it
         people = []
         for n in range(residents):
             resident = accounts.register_resident(
                 session, mobile=_mobile(10_000 + n), password=PASSWORD, display_name=f"居民{n}"
             )
+            consents.record_notice(session, resident.id, version=notice, channel="web")
             links.link(
                 session,
                 resident.id,
