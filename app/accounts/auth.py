@@ -54,6 +54,8 @@ class Principal:
     merchant_id: int | None
     merchant_role: MerchantRole | None
     must_change_password: bool
+    #: The privacy notice's version the account accepted last (None: never).
+    accepted_notice: str | None
 
     is_active: ClassVar[bool] = True  # the query admits active accounts only
     is_authenticated: ClassVar[bool] = True

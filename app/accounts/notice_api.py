@@ -124,13 +124,20 @@ def accept_notice(data: dict[str, Any]) -> dict[str, Any]:
     return _notice_state()
 
 
+_ASK = object()
+
+
 def require_current_notice() -> None:
     """Before an API call: a holder of an account whose accepted notice is older is refused."""
     if not request.path.startswith("/api/") or request.endpoint in OPEN_BEFORE_NOTICE:
         return
     if not current_user.is_authenticated or not codes.signs_up_itself(current_user.role):
         return
-    if consents.accepted_notice_version(db.session, current_user.id) == _current_version():
+    # A bearer token's principal carries it (read with the token); a cookie session asks.
+    accepted = getattr(current_user, "accepted_notice", _ASK)
+    if accepted is _ASK:
+        accepted = consents.accepted_notice_version(db.session, current_user.id)
+    if accepted == _current_version():
         return
     raise DomainError(
         "privacy_notice_not_accepted",

@@ -19,6 +19,8 @@ from app.accounts import sessions
 from app.accounts.credit_code import normalise_credit_code
 from app.accounts.models import (
     ApiToken,
+    Consent,
+    ConsentPurpose,
     MerchantRole,
     Organisation,
     OrganisationKind,
@@ -394,7 +396,20 @@ _USER_FOR_TOKEN = (
 )
 
 
-_users, _tokens = User.__table__, ApiToken.__table__
+_users, _tokens, _consents = User.__table__, ApiToken.__table__, Consent.__table__
+
+#: The version of the privacy notice the account accepted last (the same rule as
+#: :func:`app.accounts.consents.accepted_notice_version`), read with the token in one round trip.
+_ACCEPTED_NOTICE = (
+    sa.select(_consents.c.notice_version)
+    .where(
+        _consents.c.user_id == _users.c.id,
+        _consents.c.purpose == ConsentPurpose.PRIVACY_NOTICE,
+    )
+    .order_by(_consents.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 
 #: The API's sign-in: the caller's plain values from the token's unique index, no ORM load.
 _PRINCIPAL_FOR_TOKEN = (
@@ -404,6 +419,7 @@ _PRINCIPAL_FOR_TOKEN = (
         _users.c.merchant_id,
         _users.c.merchant_role,
         _users.c.must_change_password,
+        _ACCEPTED_NOTICE,
         _tokens.c.id,
         _tokens.c.last_used_at,
     )
@@ -419,9 +435,9 @@ _PRINCIPAL_FOR_TOKEN = (
 
 
 def principal_for_token(connection: sa.Connection, token: str) -> sa.Row[Any] | None:
-    """``(id, role, merchant_id, merchant_role, must_change_password, token_id,
-    token_last_used_at)`` of the active account a live (unrevoked, unexpired) bearer token belongs
-    to, or None: the same rule as :func:`user_for_token`."""
+    """``(id, role, merchant_id, merchant_role, must_change_password, accepted_notice,
+    token_id, token_last_used_at)`` of the active account a live (unrevoked, unexpired) bearer
+    token belongs to, or None: the same rule as :func:`user_for_token`."""
     params = {"token_hash": _token_digest(token), "now": clock.now()}
     return adapters.of(connection).first(connection, _PRINCIPAL_FOR_TOKEN, params)
 
