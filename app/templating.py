@@ -33,6 +33,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(units.grams, "grams")
     app.add_template_filter(units.kilograms, "kg")
     app.add_template_filter(units.tonnes, "tonnes_text")
+    app.add_template_filter(units.tonnes_figure, "tonnes_figure")
     app.add_template_filter(source_text, "source_text")
     app.add_template_filter(fen_as_yuan, "fen_as_yuan")
 

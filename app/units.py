@@ -40,7 +40,12 @@ def kilograms(grams_co2e: int, *, at_most: bool = False) -> str:
     return f"{kilograms_value(grams_co2e, at_most=at_most):,} kg"
 
 
+def tonnes_figure(grams_co2e: int) -> str:
+    """A city's or a filing's total without its unit, for a page that names it beside: 1,234.568."""
+    value = (Decimal(grams_co2e) / GRAMS_PER_TONNE).quantize(TONNE_STEP, ROUND_HALF_UP)
+    return f"{value:,}"
+
+
 def tonnes(grams_co2e: int) -> str:
     """A city's or a filing's total: 1,234.568 t."""
-    value = (Decimal(grams_co2e) / GRAMS_PER_TONNE).quantize(TONNE_STEP, ROUND_HALF_UP)
-    return f"{value:,} t"
+    return f"{tonnes_figure(grams_co2e)} t"

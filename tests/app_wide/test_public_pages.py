@@ -11,7 +11,7 @@ from app.dashboard.models import DailyActivityStatistic
 def test_the_landing_page_shows_live_totals_and_the_operator(app, client, session):
     app.config.update(OPERATOR_CONTACT="0951-5012345", OPERATOR_FILING_NUMBER="宁ICP备2026000001号")
     empty = client.get("/").get_data(as_text=True)
-    assert "<strong>0.000000</strong><span>吨二氧化碳当量减排</span>" in empty
+    assert "<strong>0.000</strong><span>吨二氧化碳当量减排</span>" in empty
     session.add(DailyActivityStatistic(
         day=date(2026, 5, 4), activity_kind="bus_ride", activities=1200, participants=300,
         reduction_g=2_500_000,
@@ -19,7 +19,7 @@ def test_the_landing_page_shows_live_totals_and_the_operator(app, client, sessio
     ))  # fmt: skip
     session.commit()
     html = client.get("/").get_data(as_text=True)
-    assert "<strong>2.500000</strong><span>吨二氧化碳当量减排</span>" in html
+    assert "<strong>2.500</strong><span>吨二氧化碳当量减排</span>" in html
     assert "<strong>1,200</strong><span>项低碳行为</span>" in html
     assert "本项目由银川市生态环境局运营" in html
     assert "<dd>0951-5012345</dd>" in html and "<dd>宁ICP备2026000001号</dd>" in html

@@ -29,3 +29,9 @@ def test_tonnes_round_half_up_to_three_decimals():
     assert [units.tonnes(g) for g in (499, 500, 1_234_567_499)] == [
         "0.000 t", "0.001 t", "1,234.567 t",
     ]  # fmt: skip
+
+
+def test_a_total_beside_its_unit_is_the_same_figure_without_it():
+    assert [units.tonnes_figure(g) for g in (499, 500, 1_234_567_499)] == [
+        "0.000", "0.001", "1,234.567",
+    ]  # fmt: skip
