@@ -3,7 +3,7 @@ reset by code, the notice and its acceptance, and (in development) the console s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -144,20 +144,15 @@ def sign_up_page() -> Any:
         return render_template(template, form=form)
     valid = form.validate()
     try:
-        # Every field is checked, even beside one left empty: all that is wrong shows at once.
-        checks = Checks()
-        with checks.check():
-            services.check_new_resident(
+        checked = _every_rule(
+            form, valid,
+            lambda: services.check_new_resident(
                 db.session, mobile=form.mobile.data, password=form.password.data,
                 display_name=form.display_name.data,
-            )  # fmt: skip
-        with checks.check():
-            consents.require_notice_accepted(bool(form.consent.data))
-        if not valid:
-            with refusals_shown(form):
-                checks.refuse()
+            ),
+        )  # fmt: skip
+        if not checked:
             return render_template(template, form=form), 400
-        checks.refuse()
         with keeping_writes():
             user = sign_up.resident(
                 db.session, edge.code_key(), mobile=form.mobile.data, code=form.code.data,
@@ -173,15 +168,42 @@ def sign_up_page() -> Any:
     return redirect(url_for("public.home"))
 
 
+def _every_rule(form: FlaskForm, valid: bool, new_account: Callable[[], None]) -> bool:
+    """A sign-up's rules, checked even beside a field left empty, so all that is wrong shows at
+    once: False after showing them beside a form the browser sent wrong (its own errors too);
+    raises what they refuse for a well-formed one; True when nothing is wrong."""
+    checks = Checks()
+    with checks.check():
+        new_account()
+    with checks.check():
+        consents.require_notice_accepted(bool(form.consent.data))
+    if not valid:
+        with refusals_shown(form):
+            checks.refuse()
+        return False
+    checks.refuse()
+    return True
+
+
 def organisation_sign_up_page() -> Any:
     """The organisation sign-up (``accounts.sign_up_organisation``): a code proves the contact's
     number, as for residents."""
     form = forms.OrganisationSignUpForm()
     template = "accounts/sign_up_organisation.html"
     _prefill(form)
-    if not form.validate_on_submit():
-        return render_template(template, form=form), 400 if form.errors else 200
+    if not form.is_submitted():
+        return render_template(template, form=form)
+    valid = form.validate()
     try:
+        checked = _every_rule(
+            form, valid,
+            lambda: services.check_new_organisation(
+                db.session, mobile=form.mobile.data, password=form.password.data,
+                name=form.name.data, credit_code=form.credit_code.data,
+            ),
+        )  # fmt: skip
+        if not checked:
+            return render_template(template, form=form), 400
         with keeping_writes():
             user = sign_up.organisation(
                 db.session, edge.code_key(), mobile=form.mobile.data, code=form.code.data,

@@ -65,10 +65,10 @@ def _check_display_name(display_name: str, field: str = "display_name") -> str:
 
 
 def _new_user_checks(
-    session: Session, mobile: str, password: str, display_name: str
+    session: Session, mobile: str, password: str, display_name: str, *, check_name: bool = True
 ) -> tuple[str, str]:
     """The normalised mobile number and name of a new account, after every check (what each
-    refuses is refused together)."""
+    refuses is refused together); ``check_name`` False: the caller checks the name itself."""
     checks = Checks()
     with checks.check():
         mobile = normalise_mobile(mobile)
@@ -80,8 +80,9 @@ def _new_user_checks(
             )
     with checks.check():
         check_password(password or "", mobile or "")
-    with checks.check():
-        display_name = _check_display_name(display_name)
+    if check_name:
+        with checks.check():
+            display_name = _check_display_name(display_name)
     checks.refuse()
     return mobile, display_name
 
@@ -139,9 +140,13 @@ def check_new_organisation(
     credit_code: str | None,
 ) -> None:
     """Refuse an organisation's sign-up before its code is spent: bad name, credit code taken,
-    duplicate number, weak password."""
-    checked, _code = _organisation_checks(session, name=name, credit_code=credit_code)
-    _new_user_checks(session, mobile, password, checked)
+    duplicate number, weak password, all that is wrong together."""
+    checks = Checks()
+    with checks.check():
+        _organisation_checks(session, name=name, credit_code=credit_code)
+    with checks.check():
+        _new_user_checks(session, mobile, password, name, check_name=False)
+    checks.refuse()
 
 
 def register_organisation(

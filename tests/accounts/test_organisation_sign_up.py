@@ -105,3 +105,21 @@ def test_an_organisation_signs_up_through_the_api_with_a_code_and_consents(clien
     )  # fmt: skip
     reused = client.post("/api/v1/organisations", json={**body, "code": code})
     assert reused.status_code == 409  # the number is taken now; the code is spent anyway
+
+
+def test_an_organisation_sign_up_shows_every_refusal_together_and_keeps_the_input(client, session):
+    mobile = next_mobile()
+    code = _text_a_code(client, mobile)
+    taken = make_user(session, Role.ORGANISATION)
+    session.commit()
+    before = _written(session)
+    response = _sign_up(
+        client, taken.mobile, code, credit_code="91640100MA76XKQX2L", password="123", consent=""
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422  # several rules refused together
+    for expected in ("已存在", "统一社会信用代码无效", "请阅读并同意隐私政策"):
+        assert expected in page, expected
+    assert 'value="91640100MA76XKQX2L"' in page and 'value="塞上骑行社"' in page  # as typed
+    assert _written(session) == before
+    assert _sign_up(client, mobile, code).status_code == 302  # the code is still good
