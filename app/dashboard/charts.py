@@ -1,9 +1,14 @@
-"""Bar charts as plain geometry, drawn as inline SVG by the templates (no scripts needed)."""
+"""Bar charts as plain geometry, drawn as inline SVG by the templates (no scripts needed).
+
+The amounts are exact whole numbers (grams, points) and are written by the one rule of
+:mod:`app.units`; only the geometry (pixels) is worked out in floats."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+from app import units
 
 WIDTH, HEIGHT = 640, 260
 _LEFT, _BOTTOM, _TOP = 72, 34, 12
@@ -32,12 +37,14 @@ class Chart:
 
 def stacked(
     categories: Sequence[str],
-    series: Mapping[str, Sequence[float]],
+    series: Mapping[str, Sequence[int]],
     *,
     names: Mapping[str, str],
     unit: str,
+    figure: Callable[[int], str] = units.whole,
 ) -> Chart:
-    """One bar per category, each series stacked on the previous ones."""
+    """One bar per category, each series stacked on the previous ones; ``figure`` writes an
+    amount (e.g. grams as tonnes) in the bars' titles and on the axis."""
     totals = [sum(values[i] for values in series.values()) for i in range(len(categories))]
     top = max(totals, default=0) or 1
     plot_height = HEIGHT - _BOTTOM - _TOP
@@ -57,18 +64,13 @@ def stacked(
                     width=round(slot * 0.7, 2),
                     height=round(height, 2),
                     series=number % PALETTE_SIZE,
-                    title=f"{category} · {names.get(key, key)}: {_number(values[i])} {unit}",
+                    title=f"{category} · {names.get(key, key)}: {figure(values[i])} {unit}",
                 )
             )
     labels = [(round(_LEFT + (i + 0.5) * slot, 2), c) for i, c in enumerate(categories)]
     ticks = [
-        (round(HEIGHT - _BOTTOM - fraction * plot_height, 2), _number(top * fraction))
-        for fraction in (0, 0.5, 1)
+        (round(HEIGHT - _BOTTOM - halves / 2 * plot_height, 2), figure(top * halves // 2))
+        for halves in (0, 1, 2)
     ]
     legend = [(n % PALETTE_SIZE, names.get(key, key)) for n, key in enumerate(series)]
     return Chart(WIDTH, HEIGHT, bars, labels, ticks, legend)
-
-
-def _number(value: float) -> str:
-    """Whole numbers with separators; small fractions (tonnes of a quiet month) to 3 digits."""
-    return f"{value:,.0f}" if value >= 100 or value == int(value) else f"{value:.3g}"

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from app import units
 from app.context import methodologies
 from app.dashboard import charts, services
 from app.db import db
@@ -38,9 +39,10 @@ def index() -> str:
     kinds = sorted({kind for month in recent for kind in month.by_kind})
     tonnes_chart = charts.stacked(
         [m.month for m in recent],
-        {k: [m.by_kind.get(k, {}).get("reduction_g", 0) / 1e6 for m in recent] for k in kinds},
+        {k: [m.by_kind.get(k, {}).get("reduction_g", 0) for m in recent] for k in kinds},
         names=names,
         unit="t CO2e",
+        figure=units.tonnes_figure,
     )
     points_chart = charts.stacked(
         [m.month for m in recent],
