@@ -21,6 +21,7 @@ from wtforms.validators import InputRequired
 
 from app import clock
 from app.accounts.auth import current_actor, requires
+from app.accounts.code_views import show_refusal
 from app.context import ledger_policy
 from app.dashboard import charts
 from app.db import db
@@ -128,11 +129,7 @@ def set_page() -> Any:
     try:
         row = set_month(form.month.data, form.points.data)
     except DomainError as error:
-        field = getattr(form, error.field, None) if error.field else None
-        if field is not None:
-            field.errors = [*field.errors, str(error.message)]
-        else:
-            flash(str(error.message), "error")
+        show_refusal(form, error)
         return _render(form, error.status)
     flash(
         _("The budget of %(month)s is now %(points)s points.", month=f"{row.month:%Y-%m}",

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from app import adapters
 from app.audit import services as audit
 from app.audit.services import Actor
-from app.errors import DomainError
+from app.errors import Checks, DomainError
 from app.ledger import batch
 from app.ledger.accounts import system_account_id
 from app.ledger.models import (
@@ -167,17 +167,24 @@ def set_budget(
     Refused, with nothing written: a past month, a number that is not a whole number of points
     from 0 to ``MAX_BUDGET``, or fewer points than the month has already issued.
     """
-    first = check_month(month)
-    if first < month_of(policy.local_date(now)):
-        raise DomainError(
-            "budget_month_past", _l("A past month's budget cannot be changed."), field="month"
-        )
-    if isinstance(points, bool) or not isinstance(points, int) or not 0 <= points <= MAX_BUDGET:
-        raise DomainError(
-            "invalid_budget",
-            _l("The budget must be a whole number of points from 0 to %(most)s.", most=MAX_BUDGET),
-            field="points",
-        )
+    checks = Checks()  # the month and the points are refused together
+    with checks.check():
+        first = check_month(month)
+        if first < month_of(policy.local_date(now)):
+            raise DomainError(
+                "budget_month_past", _l("A past month's budget cannot be changed."), field="month"
+            )
+    with checks.check():
+        if isinstance(points, bool) or not isinstance(points, int) or not 0 <= points <= MAX_BUDGET:
+            raise DomainError(
+                "invalid_budget",
+                _l(
+                    "The budget must be a whole number of points from 0 to %(most)s.",
+                    most=MAX_BUDGET,
+                ),
+                field="points",
+            )
+    checks.refuse()
     row = session.execute(
         sa.select(BudgetMonth).where(BudgetMonth.month == first).with_for_update()
     ).scalar_one_or_none()

@@ -172,6 +172,14 @@ def test_an_admin_sets_a_budget_on_the_page_and_a_bad_one_is_explained(client, s
     )
     assert low.status_code == 409
     assert "2026-12 has already issued 600 points" in low.get_data(as_text=True)
+    both = client.post(
+        "/bureau/ledger/budget", data={"csrf_token": token, "month": "2026-11", "points": "-5"}
+    )
+    html = both.get_data(as_text=True)
+    assert both.status_code == 422
+    assert "A past month&#39;s budget cannot be changed." in html
+    assert "The budget must be a whole number of points" in html
+    assert 'value="2026-11"' in html and 'value="-5"' in html  # as typed
     ok = client.post(
         "/bureau/ledger/budget", data={"csrf_token": token, "month": "2027-01", "points": "2000"}
     )
