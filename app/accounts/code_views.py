@@ -138,85 +138,78 @@ def _prefill(form: FlaskForm) -> None:
 def sign_up_page() -> Any:
     """The resident sign-up (the ``accounts.sign_up`` route): a code proves the number."""
     form = forms.ResidentSignUpForm()
-    template = "accounts/sign_up.html"
-    _prefill(form)
-    if not form.is_submitted():
-        return render_template(template, form=form)
-    valid = form.validate()
-    try:
-        checked = _every_rule(
-            form, valid,
-            lambda: services.check_new_resident(
-                db.session, mobile=form.mobile.data, password=form.password.data,
-                display_name=form.display_name.data,
-            ),
-        )  # fmt: skip
-        if not checked:
-            return render_template(template, form=form), 400
-        with keeping_writes():
-            user = sign_up.resident(
-                db.session, edge.code_key(), mobile=form.mobile.data, code=form.code.data,
-                password=form.password.data, display_name=form.display_name.data,
-                accepted_notice=bool(form.consent.data), notice_version=_notice_version(),
-                channel="web",
-            )  # fmt: skip
-    except DomainError as error:
-        return render_form_error(template, form, error)
-    session.pop("code_mobile", None)
-    sessions.start(db.session, user)
-    flash(_("Welcome! Your account is ready."), "success")
-    return redirect(url_for("public.home"))
-
-
-def _every_rule(form: FlaskForm, valid: bool, new_account: Callable[[], None]) -> bool:
-    """A sign-up's rules, checked even beside a field left empty, so all that is wrong shows at
-    once: False after showing them beside a form the browser sent wrong (its own errors too);
-    raises what they refuse for a well-formed one; True when nothing is wrong."""
-    checks = Checks()
-    with checks.check():
-        new_account()
-    with checks.check():
-        consents.require_notice_accepted(bool(form.consent.data))
-    if not valid:
-        with refusals_shown(form):
-            checks.refuse()
-        return False
-    checks.refuse()
-    return True
+    return _sign_up(
+        form,
+        "accounts/sign_up.html",
+        check=lambda: services.check_new_resident(
+            db.session, mobile=form.mobile.data, password=form.password.data,
+            display_name=form.display_name.data,
+        ),
+        create=lambda notice: sign_up.resident(
+            db.session, edge.code_key(), mobile=form.mobile.data, code=form.code.data,
+            password=form.password.data, display_name=form.display_name.data, **notice,
+        ),
+        welcome=_("Welcome! Your account is ready."),
+    )  # fmt: skip
 
 
 def organisation_sign_up_page() -> Any:
     """The organisation sign-up (``accounts.sign_up_organisation``): a code proves the contact's
     number, as for residents."""
     form = forms.OrganisationSignUpForm()
-    template = "accounts/sign_up_organisation.html"
+    return _sign_up(
+        form,
+        "accounts/sign_up_organisation.html",
+        check=lambda: services.check_new_organisation(
+            db.session, mobile=form.mobile.data, password=form.password.data,
+            name=form.name.data, credit_code=form.credit_code.data,
+        ),
+        create=lambda notice: sign_up.organisation(
+            db.session, edge.code_key(), mobile=form.mobile.data, code=form.code.data,
+            password=form.password.data, name=form.name.data,
+            kind=OrganisationKind(form.kind.data), credit_code=form.credit_code.data, **notice,
+        ),
+        welcome=_("Welcome! Your organisation's account is ready."),
+    )  # fmt: skip
+
+
+def _sign_up(
+    form: FlaskForm,
+    template: str,
+    *,
+    check: Callable[[], None],
+    create: Callable[[dict[str, Any]], User],
+    welcome: str,
+) -> Any:
+    """A sign-up page: every rule is checked even beside a field left empty, so all that is
+    wrong shows at once, and only a form with nothing wrong spends the texted code."""
     _prefill(form)
     if not form.is_submitted():
         return render_template(template, form=form)
     valid = form.validate()
+    checks = Checks()
+    with checks.check():
+        check()
+    with checks.check():
+        consents.require_notice_accepted(bool(form.consent.data))
+    if not valid:
+        with refusals_shown(form):
+            checks.refuse()
+        return render_template(template, form=form), 400
+    notice = {
+        "accepted_notice": bool(form.consent.data),
+        "notice_version": _notice_version(),
+        "channel": "web",
+    }
     try:
-        checked = _every_rule(
-            form, valid,
-            lambda: services.check_new_organisation(
-                db.session, mobile=form.mobile.data, password=form.password.data,
-                name=form.name.data, credit_code=form.credit_code.data,
-            ),
-        )  # fmt: skip
-        if not checked:
-            return render_template(template, form=form), 400
+        checks.refuse()
         with keeping_writes():
-            user = sign_up.organisation(
-                db.session, edge.code_key(), mobile=form.mobile.data, code=form.code.data,
-                password=form.password.data, name=form.name.data,
-                kind=OrganisationKind(form.kind.data), credit_code=form.credit_code.data,
-                accepted_notice=bool(form.consent.data), notice_version=_notice_version(),
-                channel="web",
-            )  # fmt: skip
+            user = create(notice)
     except DomainError as error:
         return render_form_error(template, form, error)
     session.pop("code_mobile", None)
     sessions.start(db.session, user)
-    flash(_("Welcome! Your organisation's account is ready."), "success")
+    flash(welcome, "success")
     return redirect(url_for("public.home"))
 
 
