@@ -144,11 +144,11 @@ class CarbonStatementClaimsOut(ma.Schema):
     period = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
     unit = ma.fields.String()
     covers = ma.fields.String()
-    total_g = ma.fields.Integer()
+    total_g = ma.fields.Integer(metadata={"description": "Grams CO2e verified in the period"})
     lines = ma.fields.List(ma.fields.Nested(CarbonStatementLineOut))
     filing_batches = ma.fields.List(ma.fields.Nested(CarbonStatementBatchOut))
     not_yet_filed_g = ma.fields.Integer(
-        metadata={"description": "Verified grams not yet in a filing batch"}
+        metadata={"description": "Verified grams CO2e not yet in a filing batch"}
     )
 
 
@@ -161,8 +161,12 @@ class CarbonStatementOut(ma.Schema):
 
 class PerformanceOut(ma.Schema):
     months = ma.fields.List(ma.fields.Nested(MonthOut), metadata={"description": "Oldest first"})
-    last_quarter_g = ma.fields.Integer(metadata={"description": "Last three complete months"})
-    previous_quarter_g = ma.fields.Integer(metadata={"description": "The three before"})
+    last_quarter_g = ma.fields.Integer(
+        metadata={"description": "Grams CO2e, last three complete months"}
+    )
+    previous_quarter_g = ma.fields.Integer(
+        metadata={"description": "Grams CO2e, the three months before"}
+    )
     trend_percent = ma.fields.Decimal(
         as_string=True,
         allow_none=True,

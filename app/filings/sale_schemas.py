@@ -110,7 +110,7 @@ class ProceedsLineOut(ma.Schema):
     grams = ma.fields.Integer(
         attribute="share.grams", metadata={"description": "Your grams CO2e in the sold units"}
     )
-    fen = ma.fields.Integer(attribute="share.fen", metadata=_FEN | {"description": "Your share"})
+    fen = ma.fields.Integer(attribute="share.fen", metadata={"description": "Your share, fen"})
     points = ma.fields.Integer(
         attribute="share.points",
         allow_none=True,

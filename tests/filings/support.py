@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.accounts import consents, verification
 from app.accounts import services as accounts
-from app.accounts import verification
 from app.accounts.credit_code import check_character
 from app.accounts.models import Organisation, OrganisationKind, User
 from app.accounts.roles import Role
 from app.audit.services import Actor
+from app.config import NOTICE_VERSION
 from app.filings import bundling, services
 from app.filings.models import FilingBatch
 from app.methodology import services as methodology
@@ -42,6 +43,7 @@ def verified_organisation(session: Session, name: str = "银川绿色马拉松�
         session, mobile=next_mobile(), password=PASSWORD, name=name,
         kind=OrganisationKind.ENTERPRISE, credit_code=credit_code(),
     )  # fmt: skip
+    consents.record_notice(session, account.id, version=NOTICE_VERSION, channel="web")
     org = accounts.organisation_of(session, account)
     admin = make_user(session, Role.BUREAU_ADMIN)
     return verification.decide(session, Actor(admin.id, admin.role), org.id, verified=True)
