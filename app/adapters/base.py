@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -146,6 +147,11 @@ class Adapter:
 
     def utc_iso_text(self, column: Any) -> Any:
         """The instant as ISO 8601 in UTC with microseconds, formatted by the database itself."""
+        raise NotImplementedError
+
+    def local_date(self, column: Any, zone: ZoneInfo) -> Any:
+        """The calendar date (ISO text) on which the instant ``column`` falls in ``zone``, worked
+        out by the database, so rows can be grouped by the city's days in one statement."""
         raise NotImplementedError
 
     # -- bulk writes ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -168,6 +169,9 @@ class PostgreSQL(Adapter):
         return sa.func.to_char(
             sa.func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
         )
+
+    def local_date(self, column: Any, zone: ZoneInfo) -> Any:
+        return sa.func.to_char(sa.func.timezone(zone.key, column), "YYYY-MM-DD")
 
     # -- bulk writes ----------------------------------------------------------------------------
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -58,6 +59,14 @@ DEBIT = _debit_balance()
 _WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
 
+def _local_date(stored: str | None, zone: str) -> str | None:
+    """SQLite has no time zones: the date of a stored UTC instant in ``zone``, by Python's."""
+    if stored is None:
+        return None
+    instant = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    return instant.astimezone(ZoneInfo(zone)).date().isoformat()
+
+
 class ReadingRequestWrites(RuntimeWarning):
     """A request that began its transaction without the write lock wrote (tests fail on it)."""
 
@@ -86,6 +95,9 @@ class SQLite(Adapter):
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             # Let SQLAlchemy emit BEGIN itself (savepoints work).
             dbapi_connection.isolation_level = None
+            dbapi_connection.create_function(
+                "tanpuhui_local_date", 2, _local_date, deterministic=True
+            )
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
@@ -119,6 +131,9 @@ class SQLite(Adapter):
     def utc_iso_text(self, column: Any) -> Any:
         # SQLite keeps UTC instants as "YYYY-MM-DD HH:MM:SS.ffffff".
         return sa.func.replace(sa.cast(column, sa.Text), " ", "T") + "+00:00"
+
+    def local_date(self, column: Any, zone: ZoneInfo) -> Any:
+        return sa.func.tanpuhui_local_date(column, zone.key)
 
     def next_ids(self, conn: sa.Connection, table_name: str, count: int) -> list[int]:
         if count == 0:

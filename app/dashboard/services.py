@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import adapters, clock
 from app.dashboard.models import DailyActivityStatistic, DailyTotal
 from app.ledger.models import Account, AccountType, Entry, Transaction
 from app.reductions.models import Reduction, ReductionStatus
@@ -27,27 +27,35 @@ def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-def compute_day(session: Session, day: date, *, tz: ZoneInfo, now: datetime) -> int:
-    """Recompute one local date's rows; returns how many activity kinds it had."""
-    start, end = _day_bounds(day, tz)
+def compute_days(session: Session, first: date, last: date, *, tz: ZoneInfo, now: datetime) -> int:
+    """Recompute the rows of every local date from ``first`` to ``last``; returns how many
+    (date, kind) rows it wrote.
+
+    A few statements for the whole span, each grouping by the city's date in the database: the
+    span may be months long (a first start finds a history, a partner reports late), and a query
+    per date would read the reductions once for every date in it.
+    """
+    start, end = _day_bounds(first, tz)[0], _day_bounds(last, tz)[1]
     verified = Reduction.status == ReductionStatus.VERIFIED
-    on_day = (verified, Reduction.occurred_at >= start, Reduction.occurred_at < end)
-    session.execute(sa.delete(DailyActivityStatistic).where(DailyActivityStatistic.day == day))
-    session.execute(sa.delete(DailyTotal).where(DailyTotal.day == day))
-    kinds = session.execute(
+    in_span = (verified, Reduction.occurred_at >= start, Reduction.occurred_at < end)
+    day = adapters.of(session).local_date(Reduction.occurred_at, tz)
+    for model in (DailyActivityStatistic, DailyTotal):
+        session.execute(sa.delete(model).where(model.day >= first, model.day <= last))
+    by_kind = session.execute(
         sa.select(
+            day,
             Reduction.activity_kind,
             sa.func.count(),
             sa.func.count(sa.distinct(Reduction.participant_id)),
             sa.func.coalesce(sa.func.sum(Reduction.reduction_g), 0),
         )
-        .where(*on_day)
-        .group_by(Reduction.activity_kind)
+        .where(*in_span)
+        .group_by(day, Reduction.activity_kind)
     ).all()
-    for kind, activities, participants, grams in kinds:
+    for on, kind, activities, participants, grams in by_kind:
         session.add(
             DailyActivityStatistic(
-                day=day,
+                day=date.fromisoformat(on),
                 activity_kind=kind,
                 activities=activities,
                 participants=participants,
@@ -55,46 +63,90 @@ def compute_day(session: Session, day: date, *, tz: ZoneInfo, now: datetime) -> 
                 computed_at=now,
             )
         )
-    distinct_participants = sa.func.count(sa.distinct(Reduction.participant_id))
-    session.add(
-        DailyTotal(
-            day=day,
-            participants=session.scalar(sa.select(distinct_participants).where(*on_day)),
-            participants_to_date=session.scalar(
-                sa.select(distinct_participants).where(verified, Reduction.occurred_at < end)
-            ),
-            **_points_between(session, start, end),
-            computed_at=now,
-        )
-    )
-    session.flush()
-    return len(kinds)
-
-
-def _points_between(session: Session, start: datetime, end: datetime) -> dict[str, int]:
-    """Points issued, redeemed and expired by ledger transactions posted in [start, end), net of
-    reversals posted then (the signs of the ledger's own totals)."""
-    sums = dict(
+    participants = dict(
         session.execute(
-            sa.select(Account.type, sa.func.coalesce(sa.func.sum(Entry.amount), 0))
-            .select_from(
-                sa.join(Entry, Transaction, Transaction.id == Entry.transaction_id).join(
-                    Account, Account.id == Entry.account_id
-                )
-            )
-            .where(
-                Transaction.created_at >= start,
-                Transaction.created_at < end,
-                Account.type.in_([AccountType.ISSUANCE, AccountType.MERCHANT, AccountType.EXPIRY]),
-            )
-            .group_by(Account.type)
+            sa.select(day, sa.func.count(sa.distinct(Reduction.participant_id)))
+            .where(*in_span)
+            .group_by(day)
         ).all()
     )
-    return {
-        "points_issued": -int(sums.get(AccountType.ISSUANCE, 0)),
-        "points_redeemed": int(sums.get(AccountType.MERCHANT, 0)),
-        "points_expired": int(sums.get(AccountType.EXPIRY, 0)),
-    }
+    running, newcomers = _first_days(session, start, end, tz)
+    points = _points_by_day(session, start, end, tz)
+    on = first
+    while on <= last:
+        key = on.isoformat()
+        running += newcomers.get(key, 0)
+        session.add(
+            DailyTotal(
+                day=on,
+                participants=participants.get(key, 0),
+                participants_to_date=running,
+                **points[key],
+                computed_at=now,
+            )
+        )
+        on += timedelta(days=1)
+    session.flush()
+    return len(by_kind)
+
+
+def _first_days(
+    session: Session, start: datetime, end: datetime, tz: ZoneInfo
+) -> tuple[int, dict[str, int]]:
+    """How many participants had a verified reduction before ``start``, and how many had their
+    first one on each local date up to ``end``: a date's running total of participants is the
+    first figure plus the second summed up to that date."""
+    firsts = (
+        sa.select(sa.func.min(Reduction.occurred_at).label("first"))
+        .where(Reduction.status == ReductionStatus.VERIFIED)
+        .group_by(Reduction.participant_id)
+        .subquery()
+    )
+    first_day = adapters.of(session).local_date(firsts.c.first, tz)
+    on = sa.case((firsts.c.first < start, None), else_=first_day)
+    rows = session.execute(
+        sa.select(on, sa.func.count()).where(firsts.c.first < end).group_by(on)
+    ).all()
+    counts: dict[str | None, int] = dict(rows)
+    before = counts.pop(None, 0)
+    return before, {day: count for day, count in counts.items() if day is not None}
+
+
+def _points_by_day(
+    session: Session, start: datetime, end: datetime, tz: ZoneInfo
+) -> defaultdict[str, dict[str, int]]:
+    """Per local date: points issued, redeemed and expired by ledger transactions posted then,
+    net of reversals posted then (the signs of the ledger's own totals)."""
+    day = adapters.of(session).local_date(Transaction.created_at, tz)
+    rows = session.execute(
+        sa.select(day, Account.type, sa.func.coalesce(sa.func.sum(Entry.amount), 0))
+        .select_from(
+            sa.join(Entry, Transaction, Transaction.id == Entry.transaction_id).join(
+                Account, Account.id == Entry.account_id
+            )
+        )
+        .where(
+            Transaction.created_at >= start,
+            Transaction.created_at < end,
+            Account.type.in_(list(_POINTS_FIELDS)),
+        )
+        .group_by(day, Account.type)
+    ).all()
+    points: defaultdict[str, dict[str, int]] = defaultdict(
+        lambda: {name: 0 for name, _sign in _POINTS_FIELDS.values()}
+    )
+    for on, account_type, total in rows:
+        name, sign = _POINTS_FIELDS[account_type]
+        points[on][name] = sign * int(total)
+    return points
+
+
+#: The daily total's points figures: the ledger account type each sums, and its sign.
+_POINTS_FIELDS = {
+    AccountType.ISSUANCE: ("points_issued", -1),
+    AccountType.MERCHANT: ("points_redeemed", 1),
+    AccountType.EXPIRY: ("points_expired", 1),
+}
 
 
 def compute_changed(session: Session, *, now: datetime, tz: ZoneInfo) -> dict[str, int]:
@@ -113,13 +165,8 @@ def compute_changed(session: Session, *, now: datetime, tz: ZoneInfo) -> dict[st
     earliest = session.scalar(sa.select(sa.func.min(Reduction.occurred_at)).where(*since))
     if earliest is not None:
         first = min(first, clock.local_date(earliest, tz))
-    kinds = days = 0
-    day = first
-    while day <= today:
-        kinds += compute_day(session, day, tz=tz, now=now)
-        days += 1
-        day += timedelta(days=1)
-    return {"days": days, "kind_rows": kinds}
+    kind_rows = compute_days(session, first, today, tz=tz, now=now)
+    return {"days": (today - first).days + 1, "kind_rows": kind_rows}
 
 
 def last_computed(session: Session) -> datetime | None:

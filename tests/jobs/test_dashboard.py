@@ -18,6 +18,7 @@ from app.jobs.models import JobRun
 from app.jobs.runner import run_job
 from app.ledger import services as ledger
 from app.reductions.issuance import issue_points_for
+from app.reductions.models import ReductionStatus
 from tests.factories import make_user
 from tests.filings.support import SHANGHAI, make_reduction, make_version, shanghai
 
@@ -59,7 +60,7 @@ def test_a_day_is_counted_in_the_city_time_zone_and_recomputed_idempotently(app,
 def test_the_dashboard_shows_charts_and_the_same_figures_as_csv_and_json(app, client, session):
     reductions = _seed(app, session)
     for day in (shanghai(2026, 3, 31).date(), shanghai(2026, 4, 1).date()):
-        services.compute_day(session, day, tz=SHANGHAI, now=shanghai(2026, 4, 2))
+        services.compute_days(session, day, day, tz=SHANGHAI, now=shanghai(2026, 4, 2))
     session.commit()
     grams = sum(r.reduction_g for r in reductions)
 
@@ -139,3 +140,45 @@ def test_the_scheduler_polls_and_runs_the_statistics_only_when_stale(app, sessio
         assert session.scalar(runs) == 1  # never computed: it runs
         scheduler.run_if_due("daily-statistics")
         assert session.scalar(runs) == 1  # nothing changed since: no run, no run record
+
+
+def test_a_span_of_dates_gives_each_date_what_counting_it_alone_would(app, session):
+    """The job groups a whole span by the city's date in one pass per figure: every date, its
+    participants and the running total match a count made date by date, at midnight's edges."""
+    version = make_version(session)
+    people = [make_user(session) for _ in range(4)]
+    times = [
+        (0, shanghai(2026, 3, 9, 23, 59)),  # before the span: counts in every running total
+        (1, shanghai(2026, 3, 10, 0, 0)),  # the span's first instant
+        (1, shanghai(2026, 3, 10, 23, 59)),
+        (2, shanghai(2026, 3, 11, 0, 0)),
+        (0, shanghai(2026, 3, 12, 8, 0)),  # an earlier participant again: not a newcomer
+        (3, shanghai(2026, 3, 12, 23, 59)),  # the span's last minute
+        (2, shanghai(2026, 3, 13, 0, 0)),  # after the span: counts nowhere
+    ]
+    made = [make_reduction(session, version, people[who], at) for who, at in times]
+    made.append(
+        make_reduction(
+            session, version, people[3], shanghai(2026, 3, 11, 9), status=ReductionStatus.REJECTED
+        )
+    )  # not verified: counts nowhere
+    session.commit()
+    first, last = shanghai(2026, 3, 10).date(), shanghai(2026, 3, 12).date()
+    services.compute_days(session, first, last, tz=SHANGHAI, now=shanghai(2026, 3, 14))
+    session.commit()
+
+    totals = {row.day.isoformat(): row for row in session.scalars(sa.select(DailyTotal))}
+    kinds = {row.day.isoformat(): row for row in session.scalars(sa.select(DailyActivityStatistic))}
+    assert sorted(totals) == ["2026-03-10", "2026-03-11", "2026-03-12"]
+    expected = {  # (participants, running total, activities, grams) by date
+        "2026-03-10": (1, 2, 2, made[1].reduction_g + made[2].reduction_g),
+        "2026-03-11": (1, 3, 1, made[3].reduction_g),
+        "2026-03-12": (2, 4, 2, made[4].reduction_g + made[5].reduction_g),
+    }
+    for day, (participants, to_date, activities, grams) in expected.items():
+        assert (totals[day].participants, totals[day].participants_to_date) == (
+            participants, to_date,
+        )  # fmt: skip
+        assert (kinds[day].activities, kinds[day].participants, kinds[day].reduction_g) == (
+            activities, participants, grams,
+        )  # fmt: skip
