@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import sqlalchemy as sa
 import time_machine
@@ -182,3 +182,33 @@ def test_a_span_of_dates_gives_each_date_what_counting_it_alone_would(app, sessi
         assert (kinds[day].activities, kinds[day].participants, kinds[day].reduction_g) == (
             activities, participants, grams,
         )  # fmt: skip
+
+
+def test_the_statements_that_read_do_not_grow_with_the_number_of_dates(app, session):
+    """The job runs every minute while partners report: a query per date read the reductions
+    again for each of the dates a late report reopened (60 dates, 180 scans a minute)."""
+    version = make_version(session)
+    resident = make_user(session)
+    make_reduction(session, version, resident, shanghai(2026, 1, 1, 9))
+    session.commit()
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            reads.append(statement)
+
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        per_span = []
+        for days in (3, 60):
+            reads.clear()
+            first = shanghai(2026, 1, 1).date()
+            last = first + timedelta(days=days - 1)
+            services.compute_days(session, first, last, tz=SHANGHAI, now=shanghai(2026, 3, 2))
+            per_span.append(len(reads))
+        session.rollback()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert per_span[0] == per_span[1] == 4
+    assert session.scalar(sa.select(sa.func.count()).select_from(DailyTotal)) == 0  # rolled back
