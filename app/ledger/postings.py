@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app import adapters, clock
 from app.audit import services as audit
 from app.audit.services import Actor
-from app.errors import Conflict, DomainError, NotFound
+from app.errors import Checks, Conflict, DomainError, NotFound
 from app.ledger.accounts import (
     ensure_wallets,
     require_wallet_holder,
@@ -263,6 +263,28 @@ def reverse(
     )
 
 
+def check_adjustment(points: object, reason: str | None) -> tuple[int, str]:
+    """An adjustment's points (whole, not zero) and reason (given, 255 characters at most),
+    refused together: the bureau's form shows both messages at once, and a request that waits
+    for a second admin is checked as the posting will be."""
+    checks = Checks()
+    with checks.check():
+        points = check_points(points, signed=True)
+    with checks.check():
+        reason = (reason or "").strip()
+        if not reason:
+            raise DomainError(
+                "reason_required", _l("Give the reason for this adjustment."), field="reason"
+            )
+        if len(reason) > MAX_MEMO_LENGTH:
+            raise DomainError(
+                "memo_too_long", _l("Keep the text to 255 characters or fewer."), field="reason"
+            )
+    checks.refuse()
+    assert isinstance(points, int) and reason is not None
+    return points, reason
+
+
 def adjust(
     session: Session,
     actor: Actor,
@@ -280,7 +302,7 @@ def adjust(
     Added points expire like issued ones, counted from today. More than ``approval_threshold``
     points either way are posted only with ``approved_by``, the second admin who approved them.
     """
-    points = check_points(points, signed=True)
+    points, reason = check_adjustment(points, reason)
     if approval_threshold is not None and abs(points) > approval_threshold and not approved_by:
         raise DomainError(
             "approval_required",
@@ -288,12 +310,6 @@ def adjust(
             field="points",
             status=409,
         )
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(
-            "reason_required", _l("Give the reason for this adjustment."), field="reason"
-        )
-    reason = check_memo(reason)
     key = check_key(idempotency_key)
     require_wallet_holder(session, holder_id)
     conn = session.connection()

@@ -31,7 +31,7 @@ from app.ledger.expiry import (
 )
 from app.ledger.issuance import Earning, IssueLine, IssueResult, issue_points
 from app.ledger.policy import Caps, LedgerPolicy, policy_from_config
-from app.ledger.postings import InsufficientPoints, Posted, adjust, reverse
+from app.ledger.postings import InsufficientPoints, Posted, adjust, check_adjustment, reverse
 from app.ledger.queries import DayPoints, WalletSummary, wallet_summary
 from app.ledger.reports import LedgerTotals, ReconcileReport, reconcile, totals
 
@@ -54,6 +54,7 @@ __all__ = [
     "WalletSummary",
     "adjust",
     "balance",
+    "check_adjustment",
     "expire_points",
     "expiring_soon",
     "issue_points",

@@ -101,6 +101,7 @@ def post_adjustment(data: dict[str, Any], user_id: int) -> Any:
     threshold = current_app.config["WALLET_ADJUSTMENT_APPROVAL_POINTS"]
     if abs(data["points"]) > threshold:
         require_wallet_holder(db.session, user_id)
+        ledger.check_adjustment(data["points"], data["reason"])
         request_ = approvals.request_adjustment(
             db.session, current_actor(), holder_id=user_id, **data
         )

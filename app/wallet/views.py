@@ -12,6 +12,7 @@ from flask_login import current_user
 from app import clock
 from app.accounts import approvals
 from app.accounts.auth import current_actor, requires
+from app.accounts.code_views import refusals_shown, show_refusal
 from app.accounts.models import User
 from app.accounts.roles import Permission
 from app.context import ledger_policy, methodologies
@@ -85,7 +86,9 @@ def adjust(user_id: int) -> Any:
     holder = require_wallet_holder(db.session, user_id)
     form = AdjustmentForm()
     lookup = WalletLookupForm(data={"mobile": holder.mobile})
-    if not form.validate_on_submit():
+    if not form.validate_on_submit():  # what the form could read is checked too, all at once
+        with refusals_shown(form):
+            ledger.check_adjustment(form.points.data, form.reason.data)
         return _holder_page(holder, lookup, form, 400)
     threshold = current_app.config["WALLET_ADJUSTMENT_APPROVAL_POINTS"]
     adjustment = {
@@ -95,6 +98,7 @@ def adjust(user_id: int) -> Any:
         "idempotency_key": form.idempotency_key.data,
     }
     try:
+        ledger.check_adjustment(form.points.data, form.reason.data)
         if abs(form.points.data) > threshold:
             approvals.request_adjustment(db.session, current_actor(), **adjustment)
             flash(
@@ -111,11 +115,7 @@ def adjust(user_id: int) -> Any:
             **adjustment,
         )  # fmt: skip
     except DomainError as error:
-        field = getattr(form, error.field, None) if error.field else None
-        if field is not None:
-            field.errors = [*field.errors, str(error.message)]
-        else:
-            flash(str(error.message), "error")
+        show_refusal(form, error)
         return _holder_page(holder, lookup, form, error.status)
     flash(
         _(

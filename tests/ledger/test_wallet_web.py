@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -178,6 +179,49 @@ def test_an_admin_posts_an_adjustment_with_a_reason_through_the_page(client, ses
         client.post(f"/bureau/wallets/{resident.id}/adjustments", data=no_reason).status_code == 400
     )
     assert ledger.balance(session, resident.id) == 80
+
+
+def test_the_adjustment_form_shows_every_refusal_at_once_and_asks_nothing_it_would_refuse(
+    client, session
+):
+    """Zero points and a blank reason are both shown beside their fields in one answer; an
+    amount above the threshold with a blank reason is refused too, not left waiting for a second
+    admin who would be refused when posting it."""
+    from app.accounts.models import ApprovalRequest
+
+    resident = make_user(session)
+    log_in(client, make_user(session, Role.BUREAU_ADMIN))
+    url = f"/bureau/wallets/{resident.id}/adjustments"
+    token = csrf_token_from(client, f"/bureau/wallets?mobile={resident.mobile}")
+    both = {"csrf_token": token, "points": "0", "reason": "   ", "idempotency_key": "k-both"}
+    refused = client.post(url, data=both)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert _field_errors(html) == ["积分不能为零。", "请填写调整原因。"]
+    unreadable = {**both, "points": "many", "idempotency_key": "k-form"}
+    html = client.post(url, data=unreadable).get_data(as_text=True)
+    assert _field_errors(html) == [
+        "不是有效的整数。",
+        "请填写调整原因。",
+    ]  # the form's and the rule's
+    large = {**both, "points": "10001", "idempotency_key": "k-large"}
+    assert client.post(url, data=large).status_code == 422
+    assert session.scalar(sa.select(sa.func.count()).select_from(ApprovalRequest)) == 0
+    assert ledger.balance(session, resident.id) == 0
+    api = client.post(
+        f"/api/v1/bureau/ledger/wallets/{resident.id}/adjustments",
+        json={"points": 10_001, "reason": "   ", "idempotency_key": "k-api"},
+        headers={"X-CSRFToken": token},
+    )
+    assert api.status_code == 422
+    assert (api.get_json()["reason"], api.get_json()["errors"]) == (
+        "reason_required", {"reason": ["请填写调整原因。"]},
+    )  # fmt: skip
+    assert session.scalar(sa.select(sa.func.count()).select_from(ApprovalRequest)) == 0
+
+
+def _field_errors(html: str) -> list[str]:
+    return re.findall(r'class="field-error" role="alert">([^<]*)<', html)
 
 
 def test_adjustments_through_the_api_are_idempotent(client, session):
