@@ -295,3 +295,14 @@ def statement_of(session: Session, participant_id: int, sale_id: int) -> ShareLi
 
 def run_of(session: Session, sale_id: int) -> SaleDistribution | None:
     return session.get(SaleDistribution, sale_id)
+
+
+def shares_in(session: Session, sale_id: int, *, after: int | None, limit: int) -> list[SaleShare]:
+    """A distributed sale's shares in participant order, after the participant ``after``: what
+    the bureau pays the yuan owed from, and checks a distribution by (404 before it runs)."""
+    if run_of(session, sale_id) is None:
+        raise NotFound("distribution")
+    stmt = sa.select(SaleShare).where(SaleShare.sale_id == sale_id)
+    if after is not None:
+        stmt = stmt.where(SaleShare.participant_id > after)
+    return list(session.scalars(stmt.order_by(SaleShare.participant_id).limit(limit)))

@@ -134,6 +134,23 @@ def read_distribution(sale_id: int) -> SaleDistribution:
     return run
 
 
+@bureau_blp.get("/<int:sale_id>/distribution/shares")
+@requires(Permission.MANAGE_FILINGS)
+@bureau_blp.arguments(PageArgs(), location="query")
+@bureau_blp.response(200, schemas.SharePageOut)
+def distribution_shares(page: dict[str, Any], sale_id: int) -> dict[str, Any]:
+    """Each participant's share of a distributed sale, in participant order: their grams, fen
+    and how it was paid (404 before the distribution runs). The shares' fen sum to the
+    distribution's ``distributable_fen``."""
+    sales.get_sale(db.session, sale_id)
+    after = decode_id_cursor(page["cursor"]) if page["cursor"] else None
+    shares = proceeds.shares_in(db.session, sale_id, after=after, limit=page["limit"] + 1)
+    more = len(shares) > page["limit"]
+    shares = shares[: page["limit"]]
+    next_cursor = encode_cursor([shares[-1].participant_id]) if more else None
+    return {"items": shares, "next_cursor": next_cursor}
+
+
 @holder_blp.get("/proceeds")
 @requires(Permission.USE_WALLET)
 @holder_blp.arguments(PageArgs(), location="query")

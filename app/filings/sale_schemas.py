@@ -75,6 +75,25 @@ class DistributionOut(ma.Schema):
     )
 
 
+class ShareOut(ma.Schema):
+    participant_id = ma.fields.Integer(metadata={"description": "The resident or organisation"})
+    grams = ma.fields.Integer(metadata={"description": "Their grams CO2e in the sold units"})
+    fen = ma.fields.Integer(metadata={"description": "Their share, fen (1/100 yuan), exact"})
+    points = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "Points posted to their wallet; null when paid as yuan or kept"},
+    )
+    kept = ma.fields.Boolean(
+        metadata={"description": "Their account was closed: the share stays with the programme"}
+    )
+    paid = ma.fields.Boolean(
+        metadata={"description": "Points posted, or the yuan owed recorded; false while paying"}
+    )
+
+
+SharePageOut = page_schema(ShareOut, "SharePage")
+
+
 class SaleOut(ma.Schema):
     id = ma.fields.Integer()
     status = ma.fields.Enum(UnitSaleStatus, by_value=True)

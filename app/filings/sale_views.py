@@ -3,9 +3,12 @@ their share of every sale with a statement; ``tanpuhui distribute-sale`` runs a 
 
 from __future__ import annotations
 
+import csv
+import io
+from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -98,6 +101,35 @@ def distribute_page(sale_id: int) -> Any:
     )
     flash(_("Proceeds shared among %(n)s participants.", n=run.participants), "success")
     return redirect(url_for("sales.sales_page"))
+
+
+#: The shares CSV's columns: each amount names its unit.
+SHARE_COLUMNS = ("participant_id", "grams", "fen", "yuan", "points", "kept", "paid")
+
+
+@bureau_bp.get("/<int:sale_id>/shares.csv")
+@requires(Permission.MANAGE_FILINGS)
+def shares_csv(sale_id: int) -> Response:
+    """Every participant's share of a distributed sale: what the bureau pays yuan owed from."""
+    sales.get_sale(db.session, sale_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SHARE_COLUMNS)
+    after = None
+    while True:
+        shares = proceeds.shares_in(db.session, sale_id, after=after, limit=1000)
+        for share in shares:
+            writer.writerow([
+                share.participant_id, share.grams, share.fen, Decimal(share.fen).scaleb(-2),
+                "" if share.points is None else share.points, int(share.kept), int(share.paid),
+            ])  # fmt: skip
+        if len(shares) < 1000:
+            break
+        after = shares[-1].participant_id
+    return Response(
+        buffer.getvalue(), mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="sale-{sale_id}-shares.csv"'},
+    )  # fmt: skip
 
 
 @resident_bp.get("")

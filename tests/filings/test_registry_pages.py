@@ -97,7 +97,17 @@ def test_a_sale_through_the_pages_and_each_residents_line(client, session, batch
     shares = dict(session.execute(sa.select(SaleShare.participant_id, SaleShare.fen)).all())
     a, b = batch.residents
     assert shares == {a.id: 7_695, b.id: 7_695}
+    listing = client.get("/bureau/sales").get_data(as_text=True)
+    assert f'href="/bureau/sales/{sale.id}/shares.csv"' in listing
+    rows = client.get(f"/bureau/sales/{sale.id}/shares.csv").get_data(as_text=True).splitlines()
+    first, second = sorted((a.id, b.id))
+    assert rows == [
+        "participant_id,grams,fen,yuan,points,kept,paid",
+        f"{first},1000000,7695,76.95,7695,0,1",
+        f"{second},1000000,7695,76.95,7695,0,1",
+    ]
     log_in(client, a)
+    assert client.get(f"/bureau/sales/{sale.id}/shares.csv").status_code == 403
     page = client.get("/me/proceeds").get_data(as_text=True)
     assert f"您在批次 {batch.serial} 中的 1,000.0 kg 以每吨 ¥85.50 售出：+7695 积分" in page
     statement = client.get(f"/me/proceeds/{sale.id}").get_data(as_text=True)

@@ -156,6 +156,35 @@ def test_a_sale_recorded_approved_and_distributed_through_the_api(session, batch
         assert _audited(session, action) == 1, action
 
 
+def test_the_bureau_pages_through_each_participants_share_of_a_distribution(session, batch, bureau):
+    first, second = bureau
+    sale_id = _sold(bureau, batch)
+    shares_url = f"{SALES}/{sale_id}/distribution/shares"
+    before = first.get(shares_url)
+    assert before.status_code == 404 and before.json["reason"] == "distribution_not_found"
+    run = second.post(f"{SALES}/{sale_id}/distribution").json
+    a, b = sorted(batch.residents, key=lambda user: user.id)
+    page = first.get(f"{shares_url}?limit=1").json
+    assert [share["participant_id"] for share in page["items"]] == [a.id]
+    rest = first.get(f"{shares_url}?limit=1&cursor={page['next_cursor']}").json
+    assert [share["participant_id"] for share in rest["items"]] == [b.id]
+    assert rest["next_cursor"] is None
+    shares = page["items"] + rest["items"]
+    assert [(s["grams"], s["fen"], s["points"], s["kept"], s["paid"]) for s in shares] == [
+        (1_000_000, 7_695, 7_695, False, True),
+        (1_000_000, 7_695, 7_695, False, True),
+    ]
+    assert sum(s["fen"] for s in shares) == run["distributable_fen"]
+    whole = first.get(shares_url).json
+    assert whole["items"] == shares and whole["next_cursor"] is None
+    for bad in ("limit=0", "limit=201", "cursor=%25%25"):
+        refused = first.get(f"{shares_url}?{bad}")
+        assert refused.status_code == 422, bad
+    assert first.get(f"{SALES}/999999/distribution/shares").status_code == 404
+    resident = Caller(first.client.application, session, a, "/wallet")
+    assert resident.get(shares_url).status_code == 403
+
+
 def test_a_refused_sale_sells_nothing_and_cannot_be_distributed(session, batch, bureau):
     first, second = bureau
     sale = first.post(SALES, _sale_body(batch)).json
