@@ -262,12 +262,19 @@ def test_only_a_bureau_admin_rotates_or_switches_and_refusals_change_nothing(app
                 caller.post(f"/bureau/banks/{bank_id}/{action}", data=page_csrf).status_code == 403
             )
     anonymous = app.test_client()
-    assert anonymous.post(f"/api/v1/bureau/banks/{bank_id}/secret").status_code == 401
+    headers = {"X-CSRFToken": csrf_token_from(anonymous, "/sign-in")}
     assert (
-        anonymous.patch(f"/api/v1/bureau/banks/{bank_id}", json={"is_active": False}).status_code
-        == 401
+        anonymous.post(f"/api/v1/bureau/banks/{bank_id}/secret", headers=headers).status_code == 401
     )
-    assert anonymous.post(f"/bureau/banks/{bank_id}/disable").status_code in {302, 400}
+    patched = anonymous.patch(
+        f"/api/v1/bureau/banks/{bank_id}", json={"is_active": False}, headers=headers
+    )
+    assert patched.status_code == 401
+    for action in ("secret", "disable"):
+        page = anonymous.post(
+            f"/bureau/banks/{bank_id}/{action}", data={"csrf_token": headers["X-CSRFToken"]}
+        )
+        assert (page.status_code, "/sign-in" in page.headers["Location"]) == (302, True)
     stored = session.get(BankClient, bank_id)
     session.refresh(stored)
     assert stored.secret_hash == digest(registered.client_secret)
