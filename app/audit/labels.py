@@ -12,6 +12,9 @@ from flask_babel import lazy_gettext as _l
 
 ACTIONS: dict[str, Any] = {
     "bank.client_register": _l("Bank registered as an OAuth client"),
+    "bank.client_secret_rotate": _l("Bank's client secret rotated (the old one stops working)"),
+    "bank.client_disable": _l("Bank switched off (its tokens revoked)"),
+    "bank.client_enable": _l("Bank switched back on"),
     "bank.code_reused": _l("Bank's authorization code reused (its tokens revoked)"),
     "bank.consent_refused": _l("Bank's access refused by the holder"),
     "bank.grant": _l("Bank's access granted by the holder"),

@@ -16,7 +16,7 @@ from app.accounts.models import User
 from app.accounts.roles import Permission
 from app.banks import carbon, oauth, schemas, services, statements
 from app.banks import scopes as scope_catalogue
-from app.banks.models import BankGrant, BankToken
+from app.banks.models import BankClient, BankGrant, BankToken
 from app.context import city_zone
 from app.db import db
 
@@ -47,14 +47,41 @@ def list_banks() -> list[Any]:
 @blp.response(201, schemas.RegisteredBankOut)
 def register_bank(data: dict[str, Any]) -> dict[str, Any]:
     """Register a financial partner (audited); its client secret is in this answer only."""
-    registered = services.register_client(db.session, current_actor(), **data)
-    client = registered.client
+    return _with_secret(services.register_client(db.session, current_actor(), **data))
+
+
+@blp.post("/bureau/banks/<int:bank_id>/secret")
+@requires(Permission.MANAGE_PARTNERS)
+@blp.response(201, schemas.RegisteredBankOut)
+def rotate_bank_secret(bank_id: int) -> dict[str, Any]:
+    """Issue the bank a new client secret (audited). The new secret is in this answer only (the
+    platform keeps its SHA-256); the old secret stops working at once. Tokens already issued
+    keep working (switch the bank off to end them)."""
+    return _with_secret(services.rotate_secret(db.session, current_actor(), bank_id))
+
+
+@blp.patch("/bureau/banks/<int:bank_id>")
+@requires(Permission.MANAGE_PARTNERS)
+@blp.arguments(schemas.BankActiveIn())
+@blp.response(200, schemas.BankClientOut)
+def set_bank_active(data: dict[str, Any], bank_id: int) -> BankClient:
+    """Switch a bank off or back on (audited). While off, the authorize and token endpoints
+    refuse it (`invalid_client`); switching off revokes its access and refresh tokens and
+    unused codes, and switching on revives none of them. Holders' grants stay, so after
+    switching on the bank needs a new code, not a new consent."""
+    return services.set_active(
+        db.session, current_actor(), bank_id, active=data["is_active"], now=clock.now()
+    )
+
+
+def _with_secret(issued: services.RegisteredClient) -> dict[str, Any]:
+    """The bank as listed, with the client secret shown this once."""
     shown = (
         "id", "client_id", "name", "logo_uri", "redirect_uris", "scopes", "merchant_id",
-        "created_at",
+        "created_at", "is_active", "disabled_at",
     )  # fmt: skip
-    return {field: getattr(client, field) for field in shown} | {
-        "client_secret": registered.client_secret
+    return {field: getattr(issued.client, field) for field in shown} | {
+        "client_secret": issued.client_secret
     }
 
 

@@ -62,6 +62,11 @@ class BankClient(Base):
 
     merchant: Mapped[Merchant | None] = relationship()
 
+    @property
+    def is_active(self) -> bool:
+        """Whether the bureau lets it be used now (not switched off)."""
+        return self.disabled_at is None
+
     # Authlib's ClientMixin.
     def get_client_id(self) -> str:
         return self.client_id
@@ -116,7 +121,12 @@ class BankGrant(Base):
     client: Mapped[BankClient] = relationship(lazy="joined", innerjoin=True)
 
     def is_live(self, now: datetime) -> bool:
-        return self.revoked_at is None and now < self.expires_at
+        """Whether the bank may use it now: not withdrawn, not lapsed, its bank switched on.
+
+        The one rule every code and token is checked by (the resource API, introspection, the
+        refresh and code exchanges), so a switched-off bank reads nothing with any of them.
+        """
+        return self.revoked_at is None and now < self.expires_at and self.client.is_active
 
 
 class BankAuthorizationCode(Base):

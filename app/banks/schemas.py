@@ -8,6 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
+from app.api.fields import StrictBoolean
 from app.api.ids import Id
 from app.banks import scopes
 from app.banks.carbon import month_start
@@ -59,11 +60,29 @@ class BankClientOut(ma.Schema):
         metadata={"description": "The bank's financial merchant told of revoked grants, or null"},
     )
     created_at = ma.fields.AwareDateTime()
+    is_active = ma.fields.Boolean(
+        metadata={"description": "False while the bureau has switched the bank off"}
+    )
+    disabled_at = ma.fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "When the bureau switched it off; null while it may be used"},
+    )
 
 
 class RegisteredBankOut(BankClientOut):
     client_secret = ma.fields.String(
-        metadata={"description": "Shown this once; only its digest is kept"}
+        metadata={"description": "Shown this once; only its SHA-256 digest is kept"}
+    )
+
+
+class BankActiveIn(ma.Schema):
+    is_active = StrictBoolean(
+        required=True,
+        metadata={
+            "description": "false switches the bank off: the authorize and token endpoints "
+            "refuse it and its access and refresh tokens are revoked now (switching it on again "
+            "revives none of them); the holders' grants stay. true switches it back on"
+        },
     )
 
 
@@ -74,6 +93,13 @@ class AuthorisedAppOut(ma.Schema):
     scopes = ma.fields.List(ma.fields.String())
     granted_at = ma.fields.AwareDateTime()
     expires_at = ma.fields.AwareDateTime()
+    bank_active = ma.fields.Boolean(
+        attribute="client.is_active",
+        metadata={
+            "description": "False while the bureau has switched the bank off: it reads nothing "
+            "with this grant meanwhile, which can still be withdrawn"
+        },
+    )
 
 
 class PeriodArgs(ma.Schema):

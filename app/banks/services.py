@@ -1,7 +1,8 @@
-"""The rules of banks' access: registering a bank, consenting, listing and revoking grants.
+"""The rules of banks' access: registering a bank, rotating its secret, switching it off and on,
+consenting, listing and revoking grants.
 
-Every change is audited; revoking a grant revokes its codes and tokens in the same transaction,
-so a bank's next call with any of them is refused.
+Every change is audited; revoking a grant (or switching its bank off) revokes its codes and
+tokens in the same transaction, so a bank's next call with any of them is refused.
 """
 
 from __future__ import annotations
@@ -130,11 +131,60 @@ def register_client(
     return RegisteredClient(client, secret)
 
 
+def rotate_secret(session: Session, actor: Actor, bank_id: int) -> RegisteredClient:
+    """A new client secret for the bank (audited); the old one stops working at once.
+
+    Only the new secret's digest is kept, and the secret is returned this once. Tokens already
+    issued keep working: they are bearer tokens, not the secret; switching the bank off ends them.
+    """
+    client = _client_for_update(session, bank_id)
+    secret = secrets.token_urlsafe(32)
+    client.secret_hash = digest(secret)
+    session.flush()
+    audit.record(
+        session, actor, "bank.client_secret_rotate", "bank_client", client.id,
+        {"client_id": client.client_id, "bank": client.name},
+    )  # fmt: skip
+    return RegisteredClient(client, secret)
+
+
+def set_active(
+    session: Session, actor: Actor, bank_id: int, *, active: bool, now: datetime
+) -> BankClient:
+    """The bureau switches a bank off, or back on (audited; asking for the state it is in
+    changes and records nothing).
+
+    Switching off refuses the bank at the authorize and token endpoints and revokes its live
+    codes and tokens now, so switching it back on revives none of them; the holders' grants
+    stay, so a bank switched back on needs no new consent, only a new code.
+    """
+    client = _client_for_update(session, bank_id)
+    if client.is_active == active:
+        return client
+    client.disabled_at = None if active else now
+    if not active:
+        _end_credentials(session, BankGrant.client_id == client.id, now)
+    session.flush()
+    audit.record(
+        session, actor, "bank.client_enable" if active else "bank.client_disable",
+        "bank_client", client.id, {"client_id": client.client_id, "bank": client.name},
+    )  # fmt: skip
+    return client
+
+
+def _client_for_update(session: Session, bank_id: int) -> BankClient:
+    client = session.get(BankClient, bank_id, with_for_update=True)
+    if client is None:
+        raise NotFound("bank")
+    return client
+
+
 def clients(session: Session) -> list[BankClient]:
     return list(session.scalars(sa.select(BankClient).order_by(BankClient.id)))
 
 
 def client_by_client_id(session: Session, client_id: str) -> BankClient | None:
+    """The client a bank names at the OAuth endpoints; a switched-off one is not found there."""
     client = session.scalar(sa.select(BankClient).where(BankClient.client_id == client_id))
     return client if client is not None and client.disabled_at is None else None
 
@@ -209,7 +259,7 @@ def revoke_grant(
     if grant is None or grant.user_id != holder_id or grant.revoked_at is not None:
         raise NotFound("grant")
     grant.revoked_at = now
-    _end_credentials(session, grant.id, now)
+    _end_credentials(session, BankGrant.id == grant.id, now)
     audit.record(
         session, actor, "bank.grant_revoke", "bank_grant", grant.id,
         {"client_id": grant.client.client_id, "bank": grant.client.name},
@@ -242,15 +292,19 @@ def _announce_revoked(session: Session, grant: BankGrant, now: datetime) -> int:
     )
 
 
-def _end_credentials(session: Session, grant_id: int, now: datetime) -> None:
+def _end_credentials(session: Session, grants: sa.ColumnElement[bool], now: datetime) -> None:
+    """Revoke the live tokens and spend the unused codes of the grants matching ``grants``."""
+    grant_ids = sa.select(BankGrant.id).where(grants)
     session.execute(
         sa.update(BankToken)
-        .where(BankToken.grant_id == grant_id, BankToken.revoked_at.is_(None))
+        .where(BankToken.grant_id.in_(grant_ids), BankToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
     session.execute(
         sa.update(BankAuthorizationCode)
-        .where(BankAuthorizationCode.grant_id == grant_id, BankAuthorizationCode.used_at.is_(None))
+        .where(
+            BankAuthorizationCode.grant_id.in_(grant_ids), BankAuthorizationCode.used_at.is_(None)
+        )
         .values(used_at=now)
     )
     session.flush()
@@ -258,7 +312,7 @@ def _end_credentials(session: Session, grant_id: int, now: datetime) -> None:
 
 def code_reused(session: Session, code: BankAuthorizationCode, now: datetime) -> None:
     """A code presented twice: the tokens issued for it are revoked (RFC 6749 §4.1.2)."""
-    _end_credentials(session, code.grant_id, now)
+    _end_credentials(session, BankGrant.id == code.grant_id, now)
     audit.record(
         session, Actor(user_id=None, role=None), "bank.code_reused", "bank_grant", code.grant_id,
         {"client_id": code.grant.client.client_id},
@@ -284,6 +338,10 @@ def find_code(session: Session, code: str, client: BankClient) -> BankAuthorizat
 def find_token(
     session: Session, *, access: str | None = None, refresh: str | None = None
 ) -> BankToken | None:
-    """The token row whose access (or refresh) token this is, or None."""
+    """The token row whose access (or refresh) token this is, or None.
+
+    Whether it may be used is its grant's rule (:meth:`BankGrant.is_live`), checked by every
+    endpoint that accepts a token.
+    """
     column = BankToken.access_token_hash if access is not None else BankToken.refresh_token_hash
     return session.scalar(sa.select(BankToken).where(column == digest(access or refresh or "")))

@@ -44,6 +44,12 @@ def _refused(error: OAuth2Error) -> Any:
     §4.1.2.1); after, the bank learns it at its redirect URI."""
     if error.redirect_uri:
         return oauth.server().handle_error_response(None, error)
+    if error.error == "invalid_client":
+        message = _l(
+            "This bank is not registered with the platform, or the bureau has switched it off. "
+            "Nothing was shared."
+        )
+        return render_template("error.html", status=400, message=message), 400
     message = _l("This link from a bank is not valid (%(reason)s).", reason=error.error)
     return render_template("error.html", status=400, message=message), 400
 
@@ -175,7 +181,10 @@ def revoke_app(grant_id: int) -> Response:
 
 
 def _bureau_page(
-    form: BankForm, registered: services.RegisteredClient | None = None, status: int = 200
+    form: BankForm,
+    registered: services.RegisteredClient | None = None,
+    status: int = 200,
+    rotated: services.RegisteredClient | None = None,
 ) -> tuple[str, int]:
     form.set_merchant_choices([(m.id, m.name) for m in services.financial_merchants(db.session)])
     page = render_template(
@@ -183,6 +192,7 @@ def _bureau_page(
         form=form,
         banks=services.clients(db.session),
         registered=registered,
+        rotated=rotated,
         metadata_url=request.url_root.rstrip("/") + url_for("banks.metadata"),
     )
     return page, status
@@ -210,3 +220,36 @@ def bureau_banks() -> Any:
         return _bureau_page(form, status=error.status)
     # The secret is rendered into this one answer, never flashed (flashes live in the cookie).
     return _bureau_page(BankForm(formdata=None), registered=registered, status=201)
+
+
+@bp.post("/bureau/banks/<int:bank_id>/secret")
+@requires(Permission.MANAGE_PARTNERS)
+def rotate_bank_secret(bank_id: int) -> Any:
+    """A new client secret, shown in this one answer; the old one stops working at once."""
+    rotated = services.rotate_secret(db.session, current_actor(), bank_id)
+    return _bureau_page(BankForm(formdata=None), rotated=rotated, status=201)
+
+
+@bp.post("/bureau/banks/<int:bank_id>/disable")
+@requires(Permission.MANAGE_PARTNERS)
+def disable_bank(bank_id: int) -> Response:
+    return _switch(bank_id, active=False)
+
+
+@bp.post("/bureau/banks/<int:bank_id>/enable")
+@requires(Permission.MANAGE_PARTNERS)
+def enable_bank(bank_id: int) -> Response:
+    return _switch(bank_id, active=True)
+
+
+def _switch(bank_id: int, *, active: bool) -> Response:
+    client = services.set_active(
+        db.session, current_actor(), bank_id, active=active, now=clock.now()
+    )
+    message = (
+        _l("%(bank)s is switched on: it may ask holders for new codes.", bank=client.name)
+        if active
+        else _l("%(bank)s is switched off: its tokens were revoked.", bank=client.name)
+    )
+    flash(str(message), "success")
+    return redirect(url_for("banks.bureau_banks"), code=303)

@@ -362,6 +362,11 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/bureau/banks"): only(Role.BUREAU_ADMIN, ok=400),
     ("GET", "/api/v1/bureau/banks"): api_only(Role.BUREAU_ADMIN),
     ("POST", "/api/v1/bureau/banks"): api_only(Role.BUREAU_ADMIN, ok=422),
+    ("POST", "/bureau/banks/{bank}/secret"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/bureau/banks/{bank}/disable"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/bureau/banks/{bank}/enable"): only(Role.BUREAU_ADMIN, ok=404),
+    ("POST", "/api/v1/bureau/banks/{bank}/secret"): api_only(Role.BUREAU_ADMIN, ok=404),
+    ("PATCH", "/api/v1/bureau/banks/{bank}"): api_only(Role.BUREAU_ADMIN, ok=422),
     ("GET", "/api/v1/me/authorised-apps"): api_only(Role.RESIDENT, Role.ORGANISATION),
     ("DELETE", "/api/v1/me/authorised-apps/{grant}"): api_only(
         Role.RESIDENT, Role.ORGANISATION, ok=404
@@ -405,7 +410,7 @@ def _rule_to_path(rule: str) -> str:
     path = re.sub(r"<int:user_id>", "{staff}", path)
     path = re.sub(r"<int:transaction_id>", "{transaction}", path)
     path = re.sub(
-        r"<int:(offer|merchant|redemption|claim|organisation|invitation|consent|endpoint|delivery|sale)_id>",
+        r"<int:(offer|merchant|redemption|claim|organisation|invitation|consent|endpoint|delivery|sale|bank)_id>",
         r"{\1}",
         path,
     )
@@ -452,7 +457,7 @@ def test_role_matrix(app, client, session, role):
     ids |= {"approval": 999_999, "consent": 999_999, "endpoint": 999_999, "delivery": 999_999}
     ids |= {"grant": 999_999}
     ids |= {"session": 999_999, "token": 999_999, "export": 999_999}
-    ids |= {"sale": 999_999}
+    ids |= {"sale": 999_999, "bank": 999_999}
     if role != ANON:
         log_in(client, make_user(session, Role(role)))
     failures = []

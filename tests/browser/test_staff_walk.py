@@ -262,8 +262,12 @@ def test_staff_and_public_pages_walk(scene, chromium_path, tmp_path, width, heig
             ("/bureau/audit", "audit-log"),
             ("/bureau/jobs/", "jobs"),
             ("/bureau/settlement", "bureau-settlement"),
+            ("/bureau/banks", "banks"),
         ]:
             walk.visit(path, name)
+        page.locator("main .bank-actions details summary").first.click()  # rotate: what it does
+        walk.check("banks-rotate-open")
+        assert page.locator("main .bank-actions details form button").first.is_visible()
         for path, why in (
             ("/bureau/approvals", "main td .muted"),
             ("/bureau/methodologies/pending", "main .pending-versions p.muted"),
