@@ -155,8 +155,9 @@ def set_active(
     changes and records nothing).
 
     Switching off refuses the bank at the authorize and token endpoints and revokes its live
-    codes and tokens now, so switching it back on revives none of them; the holders' grants
-    stay, so a bank switched back on needs no new consent, only a new code.
+    codes and tokens now, so switching it back on revives none of them: the bank asks the
+    holders again, through the consent page. The grants stay listed for their holders, who may
+    withdraw them.
     """
     client = _client_for_update(session, bank_id)
     if client.is_active == active:
