@@ -70,7 +70,7 @@ def compute_days(session: Session, first: date, last: date, *, tz: ZoneInfo, now
             .group_by(day)
         ).all()
     )
-    running, newcomers = _first_days(session, start, end, tz)
+    running, newcomers = _first_days(session, first, start, end, tz)
     points = _points_by_day(session, start, end, tz)
     on = first
     while on <= last:
@@ -91,25 +91,46 @@ def compute_days(session: Session, first: date, last: date, *, tz: ZoneInfo, now
 
 
 def _first_days(
-    session: Session, start: datetime, end: datetime, tz: ZoneInfo
+    session: Session, first: date, start: datetime, end: datetime, tz: ZoneInfo
 ) -> tuple[int, dict[str, int]]:
-    """How many participants had a verified reduction before ``start``, and how many had their
-    first one on each local date up to ``end``: a date's running total of participants is the
-    first figure plus the second summed up to that date."""
+    """How many participants had a verified reduction before ``start`` (the local date
+    ``first``), and how many had their first one on each local date up to ``end``: a date's
+    running total of participants is the first figure plus the second summed up to that date.
+
+    Both read what the span needs, not the whole history: the figure before the span is the
+    date before's own running total where it was computed (dates before the span did not change,
+    or the span would begin earlier); newcomers are the span's participants with no earlier
+    verified reduction, each looked up by its participant and time.
+    """
+    verified = Reduction.status == ReductionStatus.VERIFIED
+    before = session.scalar(
+        sa.select(DailyTotal.participants_to_date).where(
+            DailyTotal.day == first - timedelta(days=1)
+        )
+    )
+    if before is None:
+        before = session.scalar(
+            sa.select(sa.func.count(sa.distinct(Reduction.participant_id))).where(
+                verified, Reduction.occurred_at < start
+            )
+        )
+    earlier = sa.orm.aliased(Reduction)
     firsts = (
         sa.select(sa.func.min(Reduction.occurred_at).label("first"))
-        .where(Reduction.status == ReductionStatus.VERIFIED)
+        .where(verified, Reduction.occurred_at >= start, Reduction.occurred_at < end)
+        .where(
+            ~sa.exists().where(
+                earlier.participant_id == Reduction.participant_id,
+                earlier.status == ReductionStatus.VERIFIED,
+                earlier.occurred_at < start,
+            )
+        )
         .group_by(Reduction.participant_id)
         .subquery()
     )
-    first_day = adapters.of(session).local_date(firsts.c.first, tz)
-    on = sa.case((firsts.c.first < start, None), else_=first_day)
-    rows = session.execute(
-        sa.select(on, sa.func.count()).where(firsts.c.first < end).group_by(on)
-    ).all()
-    counts: dict[str | None, int] = dict(rows)
-    before = counts.pop(None, 0)
-    return before, {day: count for day, count in counts.items() if day is not None}
+    day = adapters.of(session).local_date(firsts.c.first, tz)
+    rows = session.execute(sa.select(day, sa.func.count()).group_by(day)).all()
+    return before or 0, dict(rows)
 
 
 def _points_by_day(
@@ -149,19 +170,27 @@ _POINTS_FIELDS = {
 }
 
 
+#: How far before its last computation the job looks again. A reduction is stamped verified,
+#: and points posted, when its request begins; a batch that commits while the job runs would
+#: otherwise fall behind the watermark and never be counted.
+SETTLE = timedelta(minutes=5)
+
+
 def compute_changed(session: Session, *, now: datetime, tz: ZoneInfo) -> dict[str, int]:
     """Recompute every local date whose figures may have changed since the last computation.
 
-    That is from the earliest date of a reduction verified since then (partners report late,
-    reviewers approve later, a first start finds a history) to today, and at least yesterday and
-    today (points posted then). A date's ``participants_to_date`` counts every earlier date, so
+    That is from the earliest date of a reduction verified since then, less :data:`SETTLE`
+    (partners report late, reviewers approve later, a first start finds a history), to today,
+    and at least yesterday and today (points posted then). A date's ``participants_to_date`` counts every earlier date, so
     the later dates are recomputed with it.
     """
     today = clock.local_date(now, tz)
     first = today - timedelta(days=1)
     watermark = last_computed(session)
     verified = Reduction.status == ReductionStatus.VERIFIED
-    since = [verified] if watermark is None else [verified, Reduction.verified_at > watermark]
+    since = (
+        [verified] if watermark is None else [verified, Reduction.verified_at > watermark - SETTLE]
+    )
     earliest = session.scalar(sa.select(sa.func.min(Reduction.occurred_at)).where(*since))
     if earliest is not None:
         first = min(first, clock.local_date(earliest, tz))
@@ -174,12 +203,13 @@ def last_computed(session: Session) -> datetime | None:
 
 
 def figures_changed(session: Session) -> bool:
-    """Whether a reduction was verified or points moved since the statistics were computed."""
+    """Whether a reduction was verified or points moved since the statistics were computed
+    (less :data:`SETTLE`)."""
     watermark = last_computed(session)
     if watermark is None:
         return True
-    verified = sa.exists().where(Reduction.verified_at > watermark)
-    posted = sa.exists().where(Transaction.created_at > watermark)
+    verified = sa.exists().where(Reduction.verified_at > watermark - SETTLE)
+    posted = sa.exists().where(Transaction.created_at > watermark - SETTLE)
     return bool(session.scalar(sa.select(sa.or_(verified, posted))))
 
 

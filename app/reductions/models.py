@@ -41,6 +41,8 @@ class Reduction(Base):
         ),
         sa.Index("ix_reductions_participant_occurred", "participant_id", "occurred_at"),
         sa.Index("ix_reductions_status_version", "status", "methodology_version_id"),
+        # The statistics job's span of dates, recomputed every minute while partners report.
+        sa.Index("ix_reductions_occurred_at", "occurred_at"),
         # What was verified since the statistics were last computed (in time order: BRIN).
         sa.Index("ix_reductions_verified_at", "verified_at", postgresql_using="brin"),
         {"comment": "Grams CO2e avoided per activity, with the version that computed them"},

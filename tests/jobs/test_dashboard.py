@@ -210,5 +210,53 @@ def test_the_statements_that_read_do_not_grow_with_the_number_of_dates(app, sess
         session.rollback()
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
-    assert per_span[0] == per_span[1] == 4
+    assert per_span[0] == per_span[1] == 6  # no date before the span was computed: counted
     assert session.scalar(sa.select(sa.func.count()).select_from(DailyTotal)) == 0  # rolled back
+
+
+def test_the_running_total_carries_on_from_the_date_before_the_span(app, session):
+    """A later span starts from the running total stored for the date before it, and counts the
+    same as a span over the whole history would."""
+    version = make_version(session)
+    people = [make_user(session) for _ in range(3)]
+    make_reduction(session, version, people[0], shanghai(2026, 3, 1, 9))
+    make_reduction(session, version, people[1], shanghai(2026, 3, 2, 9))
+    session.commit()
+    now = shanghai(2026, 3, 5)
+    march = [shanghai(2026, 3, day).date() for day in range(1, 5)]
+    services.compute_days(session, march[0], march[3], tz=SHANGHAI, now=now)
+    session.commit()
+    make_reduction(session, version, people[2], shanghai(2026, 3, 4, 9))
+    make_reduction(session, version, people[0], shanghai(2026, 3, 4, 10))  # not a newcomer
+    session.commit()
+    services.compute_days(session, march[2], march[3], tz=SHANGHAI, now=now)
+    session.commit()
+    chained = [session.get(DailyTotal, day).participants_to_date for day in march]
+    assert chained == [1, 2, 2, 3]
+    services.compute_days(session, march[0], march[3], tz=SHANGHAI, now=now)
+    session.commit()
+    session.expire_all()
+    assert [session.get(DailyTotal, day).participants_to_date for day in march] == chained
+
+
+def test_a_batch_committed_while_the_job_ran_is_counted_by_its_next_run(app, session):
+    """A reduction is stamped verified when its batch began; one that commits after a run whose
+    watermark is later is still within SETTLE of it, so the next run counts it."""
+    version = make_version(session)
+    resident = make_user(session)
+    with time_machine.travel(shanghai(2026, 4, 1, 12), tick=False), app.app_context():
+        run_job("daily-statistics", trigger="cli")
+    late = make_reduction(session, version, resident, shanghai(2026, 3, 20, 9))
+    late.verified_at = shanghai(2026, 4, 1, 12) - services.SETTLE  # exactly at the edge
+    session.commit()
+    with time_machine.travel(shanghai(2026, 4, 1, 12, 1), tick=False), app.app_context():
+        assert not services.figures_changed(session)
+        run_job("daily-statistics", trigger="cli")
+    assert session.get(DailyActivityStatistic, (shanghai(2026, 3, 20).date(), "bus_ride")) is None
+    late.verified_at = shanghai(2026, 4, 1, 12, 1) - services.SETTLE + timedelta(microseconds=1)
+    session.commit()
+    with time_machine.travel(shanghai(2026, 4, 1, 12, 1, 30), tick=False), app.app_context():
+        assert services.figures_changed(session)
+        run_job("daily-statistics", trigger="cli")
+    march_20 = session.get(DailyActivityStatistic, (shanghai(2026, 3, 20).date(), "bus_ride"))
+    assert march_20 is not None and march_20.reduction_g == late.reduction_g
