@@ -114,22 +114,19 @@ def _first_days(
                 verified, Reduction.occurred_at < start
             )
         )
-    earlier = sa.orm.aliased(Reduction)
-    firsts = (
-        sa.select(sa.func.min(Reduction.occurred_at).label("first"))
+    in_span = (
+        sa.select(Reduction.participant_id, sa.func.min(Reduction.occurred_at).label("first"))
         .where(verified, Reduction.occurred_at >= start, Reduction.occurred_at < end)
-        .where(
-            ~sa.exists().where(
-                earlier.participant_id == Reduction.participant_id,
-                earlier.status == ReductionStatus.VERIFIED,
-                earlier.occurred_at < start,
-            )
-        )
         .group_by(Reduction.participant_id)
         .subquery()
     )
-    day = adapters.of(session).local_date(firsts.c.first, tz)
-    rows = session.execute(sa.select(day, sa.func.count()).group_by(day)).all()
+    seen_before = sa.exists().where(
+        Reduction.participant_id == in_span.c.participant_id,
+        verified,
+        Reduction.occurred_at < start,
+    )
+    day = adapters.of(session).local_date(in_span.c.first, tz)
+    rows = session.execute(sa.select(day, sa.func.count()).where(~seen_before).group_by(day)).all()
     return before or 0, dict(rows)
 
 
@@ -181,8 +178,8 @@ def compute_changed(session: Session, *, now: datetime, tz: ZoneInfo) -> dict[st
 
     That is from the earliest date of a reduction verified since then, less :data:`SETTLE`
     (partners report late, reviewers approve later, a first start finds a history), to today,
-    and at least yesterday and today (points posted then). A date's ``participants_to_date`` counts every earlier date, so
-    the later dates are recomputed with it.
+    and at least yesterday and today (points posted then). A date's ``participants_to_date``
+    counts every earlier date, so the later dates are recomputed with it.
     """
     today = clock.local_date(now, tz)
     first = today - timedelta(days=1)
@@ -191,7 +188,12 @@ def compute_changed(session: Session, *, now: datetime, tz: ZoneInfo) -> dict[st
     since = (
         [verified] if watermark is None else [verified, Reduction.verified_at > watermark - SETTLE]
     )
-    earliest = session.scalar(sa.select(sa.func.min(Reduction.occurred_at)).where(*since))
+    # Grouped, so the planner reads what was verified lately (BRIN on verified_at) rather than
+    # walking the occurred_at index from the oldest reduction for one verified lately: the newest
+    # reductions sit at that index's far end.
+    earliest = session.scalar(
+        sa.select(sa.func.min(Reduction.occurred_at)).where(*since).group_by(Reduction.status)
+    )
     if earliest is not None:
         first = min(first, clock.local_date(earliest, tz))
     kind_rows = compute_days(session, first, today, tz=tz, now=now)
