@@ -414,10 +414,10 @@ def _store(
     rows_of = zip(fresh, verdicts, candidates, ids, strict=True)
     for item, verdict, candidate, activity_id in rows_of:
         found: list[dict[str, Any]] = []
-        if verdict is consents.Verdict.REFUSE:
+        if verdict.refused:
             # Withdrawn or declined consent: a tombstone that keeps nothing about the person.
             status = ActivityStatus.EXPIRED
-            found = [reasons.platform("consent_withdrawn", reasons.REJECT)]
+            found = [reasons.platform(verdict.value, reasons.REJECT)]
             row = (
                 activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
                 None, None, None, None, item.occurred_at, None, {}, status.value, found, None,
