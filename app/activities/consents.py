@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from app import adapters
 from app.accounts.models import Consent, ConsentAction, ConsentPurpose
-from app.activities import reasons
+from app.activities import pipeline, reasons
 from app.activities.models import Activity, ActivityStatus, DataPartner, LinkedIdentifier
 from methodologies.base import Methodology
 
@@ -253,9 +253,18 @@ def decline(
     return declined
 
 
+def queue_with_batches(session: Session, participant_id: int) -> None:
+    """Before reading what waits for the resident after a change of consent, take the lock a
+    partner's batch holds while it reads their consents (:func:`pipeline.lock_participants`):
+    a batch that read them before the change has committed its held records by then, and one
+    that comes after waits and reads the change."""
+    pipeline.lock_participants(session, [participant_id])
+
+
 def purge_held_for(session: Session, refusal: Consent, now: datetime) -> int:
     """After a withdrawal or a refusal: activities the partner sent for the identifier that
     still wait become tombstones (no identifier, no quantities); how many."""
+    queue_with_batches(session, refusal.user_id)
     digest = session.scalar(
         sa.select(LinkedIdentifier.identifier_hash).where(
             LinkedIdentifier.id == refusal.link_id,

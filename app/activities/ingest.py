@@ -2,10 +2,11 @@
 
 Each item is validated by the methodology version in effect at its time (the same version the
 pipeline then quantifies it with). Per batch, whatever its size: one query for the approved
-versions, one for the external ids already ingested, one for the linked identifiers, the
-pipeline's few (its wallet locks, history and caps), then bulk writes (COPY on PostgreSQL) of
-reductions and activities and the ledger's batch issuance, all in the request's transaction. One
-bad item is rejected with its index and reasons; the others go on.
+versions, one for the external ids already ingested, one for the linked identifiers, one locking
+their holders and one reading their consents, the pipeline's few (its locks, history and caps),
+then bulk writes (COPY on PostgreSQL) of reductions and activities and the ledger's batch
+issuance, all in the request's transaction. One bad item is rejected with its index and reasons;
+the others go on.
 """
 
 from __future__ import annotations
@@ -375,6 +376,10 @@ def _store(
         return
     now = settings.pipeline.now
     owners = linked_owners(session, [item.identifier_hash for item in fresh])
+    # The holders' consents are read under their locks, which a change of consent takes before
+    # it releases or purges what waits (consents.queue_with_batches): it either committed before
+    # and is read here, or it waits and then finds this batch's held records.
+    pipeline.lock_participants(session, [participant for participant, _ in owners.values()])
     standing_of = consents.standings(
         session, [link_id for _, link_id in owners.values()], sender.partner_id
     )

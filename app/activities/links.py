@@ -143,6 +143,7 @@ def release_held(
 ) -> list[Activity]:
     """Send the activities held for the link (still inside their window, from one partner if
     given) through, those its holder consented to; the others keep waiting."""
+    consents.queue_with_batches(session, linked.participant_id)
     stmt = sa.select(Activity).where(
         Activity.identifier_hash == linked.identifier_hash,
         Activity.status == ActivityStatus.HELD,
