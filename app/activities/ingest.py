@@ -2,8 +2,9 @@
 
 Each item is validated by the methodology version in effect at its time (the same version the
 pipeline then quantifies it with). Per batch, whatever its size: one query for the approved
-versions, one for the external ids already ingested, one for the linked identifiers, one locking
-their holders and one reading their consents, the pipeline's few (its locks, history and caps),
+versions, one for the external ids already ingested, one for the linked identifiers (two more
+when some are not linked: waiting for links being made, and reading again), one locking their
+holders and one reading their consents, the pipeline's few (its locks, history and caps),
 then bulk writes (COPY on PostgreSQL) of reductions and activities and the ledger's batch
 issuance, all in the request's transaction. One bad item is rejected with its index and reasons;
 the others go on.
@@ -23,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import adapters
-from app.activities import bulk, consents, pipeline, reasons
+from app.activities import bulk, consents, links, pipeline, reasons
 from app.activities.keys import hash_identifier
 from app.activities.models import Activity, ActivitySource, ActivityStatus, LinkedIdentifier
 from app.activities.signatures import Sender
@@ -376,6 +377,10 @@ def _store(
         return
     now = settings.pipeline.now
     owners = linked_owners(session, [item.identifier_hash for item in fresh])
+    unlinked = {item.identifier_hash for item in fresh} - owners.keys()
+    if unlinked:
+        links.wait_for_linking(session, unlinked)
+        owners |= linked_owners(session, sorted(unlinked))
     # The holders' consents are read under their locks, which a change of consent takes before
     # it releases or purges what waits (consents.queue_with_batches): it either committed before
     # and is read here, or it waits and then finds this batch's held records.

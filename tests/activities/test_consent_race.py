@@ -1,6 +1,6 @@
-"""A partner's record arriving at the very moment the resident answers, with real commits on
-PostgreSQL: whichever transaction commits first, what waited is credited once after an agreement
-and purged after a refusal, never left held."""
+"""A partner's record arriving at the very moment the resident answers or links the card, with
+real commits on PostgreSQL: whichever transaction commits first, what waited is credited once
+after an agreement or a link and purged after a refusal, never left held."""
 
 from __future__ import annotations
 
@@ -54,6 +54,15 @@ def _answer(resident_id: int, link_id: int, partner_id: int, *, agree: bool) -> 
     settings = edge.pipeline_settings()
     return lambda session: links.answer_partner(
         session, resident_id, link_id, partner_id, agree=agree, channel="api", settings=settings
+    )
+
+
+def _issued_to(session: Session, resident_id: int) -> int:
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Issuance)
+        .join(Reduction, Reduction.id == Issuance.reduction_id)
+        .where(Reduction.participant_id == resident_id)
     )
 
 
@@ -121,12 +130,7 @@ def test_a_record_arriving_while_the_resident_answers_is_decided_once(own_app, r
         _interleave(own_app, *steps)
         session.expire_all()
         activity = session.scalar(sa.select(Activity).where(Activity.external_id == "m-1"))
-        issued = session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Issuance)
-            .join(Reduction, Reduction.id == Issuance.reduction_id)
-            .where(Reduction.participant_id == resident.id)
-        )
+        issued = _issued_to(session, resident.id)
         if agree:
             assert activity.status == ActivityStatus.VERIFIED
             assert activity.participant_id == resident.id and activity.identifier_hash is None
@@ -140,3 +144,29 @@ def test_a_record_arriving_while_the_resident_answers_is_decided_once(own_app, r
             session.scalar(sa.select(sa.func.count()).where(Activity.status == ActivityStatus.HELD))
             == 0
         )
+
+
+@pytest.mark.parametrize("record_first", [True, False], ids=["record-first", "link-first"])
+def test_a_record_arriving_while_its_card_is_linked_is_credited_once(own_app, record_first):
+    with time_machine.travel(DAY + timedelta(hours=20), tick=False), own_app.app_context():
+        session = db.session
+        approve_methodologies(own_app, session)
+        metro = make_partner(own_app, session, ["metro_ride"], name="银川地铁")
+        resident = make_user(session)
+        session.commit()
+        record = _ingest_a_metro_ride(metro, "银川地铁")
+        settings, key = edge.pipeline_settings(), edge.identifier_key()
+
+        def link_the_card(own: Session) -> object:
+            return links.link(
+                own, resident.id, kind="transit_card", identifier=CARD, label=None,
+                identifier_key=key, settings=settings, channel="web",
+            )  # fmt: skip
+
+        steps = (record, link_the_card) if record_first else (link_the_card, record)
+        _interleave(own_app, *steps)
+        session.expire_all()
+        activity = session.scalar(sa.select(Activity).where(Activity.external_id == "m-1"))
+        assert activity.status == ActivityStatus.VERIFIED
+        assert activity.participant_id == resident.id and activity.identifier_hash is None
+        assert _issued_to(session, resident.id) == 1
