@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from app import adapters
 from app.accounts.models import Consent, ConsentAction, ConsentPurpose
-from app.activities import reasons
+from app.activities import pipeline, reasons
 from app.activities.models import Activity, ActivityStatus, DataPartner, LinkedIdentifier
 from methodologies.base import Methodology
 
@@ -86,7 +86,18 @@ class Verdict(enum.Enum):
 
     CREDIT = "credit"  # consented to this partner for this kind: through the pipeline
     HOLD = "hold"  # not asked or not answered yet: waits, as for an unlinked identifier
-    REFUSE = "refuse"  # withdrawn or declined: a tombstone that keeps nothing about the person
+    # Refused: a tombstone that keeps nothing about the person, only why (the value, a reason).
+    WITHDRAWN = "consent_withdrawn"  # the resident withdrew a grant
+    DECLINED = "consent_declined"  # the resident declined the partner's request
+
+    @property
+    def refused(self) -> bool:
+        return self in (Verdict.WITHDRAWN, Verdict.DECLINED)
+
+
+def refused_by(action: ConsentAction) -> Verdict:
+    """The verdict a withdrawal or a decline gives the partner's records from then on."""
+    return Verdict.DECLINED if action == ConsentAction.DECLINED else Verdict.WITHDRAWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +105,12 @@ class Standing:
     """What the holder of one link decided about one partner, from every row so far."""
 
     granted: frozenset[str] = frozenset()  # activity kinds consented to
-    refused: bool = False  # a grant withdrawn, or the partner declined
+    refusal: ConsentAction | None = None  # the latest withdrawal or decline, if any
 
     def verdict(self, kind: str) -> Verdict:
         """The one rule every path to crediting asks: no consent in force, no credit."""
-        if self.refused:
-            return Verdict.REFUSE
+        if self.refusal is not None:
+            return refused_by(self.refusal)
         return Verdict.CREDIT if kind in self.granted else Verdict.HOLD
 
 
@@ -120,15 +131,15 @@ def standings(
     if partner_id is not None:
         stmt = stmt.where(Consent.partner_id == partner_id)
     granted: dict[tuple[int, int], set[str]] = {}
-    refused: set[tuple[int, int]] = set()
-    for link_id, partner, action, sends in session.execute(stmt):
+    refusals: dict[tuple[int, int], ConsentAction] = {}
+    for link_id, partner, action, sends in session.execute(stmt.order_by(Consent.id)):
         key = (link_id, partner)
         granted.setdefault(key, set())
         if action == ConsentAction.GRANTED:
             granted[key].update(sends or ())
         else:
-            refused.add(key)
-    return {key: Standing(frozenset(kinds), key in refused) for key, kinds in granted.items()}
+            refusals[key] = action
+    return {key: Standing(frozenset(kinds), refusals.get(key)) for key, kinds in granted.items()}
 
 
 def refused_on_review(
@@ -202,7 +213,7 @@ def asks(
     for link in linked:
         for partner in reach[link.identifier_kind]:
             standing = found.get((link.id, partner.partner_id), NOT_ASKED)
-            if not standing.refused and not set(partner.sends) <= standing.granted:
+            if standing.refusal is None and not set(partner.sends) <= standing.granted:
                 pending.append((link, partner))
     if not pending:
         return []
@@ -242,9 +253,18 @@ def decline(
     return declined
 
 
+def queue_with_batches(session: Session, participant_id: int) -> None:
+    """Before reading what waits for the resident after a change of consent, take the lock a
+    partner's batch holds while it reads their consents (:func:`pipeline.lock_participants`):
+    a batch that read them before the change has committed its held records by then, and one
+    that comes after waits and reads the change."""
+    pipeline.lock_participants(session, [participant_id])
+
+
 def purge_held_for(session: Session, refusal: Consent, now: datetime) -> int:
     """After a withdrawal or a refusal: activities the partner sent for the identifier that
     still wait become tombstones (no identifier, no quantities); how many."""
+    queue_with_batches(session, refusal.user_id)
     digest = session.scalar(
         sa.select(LinkedIdentifier.identifier_hash).where(
             LinkedIdentifier.id == refusal.link_id,
@@ -253,7 +273,6 @@ def purge_held_for(session: Session, refusal: Consent, now: datetime) -> int:
     )
     if digest is None:
         return 0
-    code = "consent_declined" if refusal.action == ConsentAction.DECLINED else "consent_withdrawn"
     result = session.execute(
         sa.update(Activity)
         .where(
@@ -266,7 +285,7 @@ def purge_held_for(session: Session, refusal: Consent, now: datetime) -> int:
             identifier_hash=None,
             held_until=None,
             quantities={},
-            reasons=[reasons.platform(code, reasons.REJECT)],
+            reasons=[reasons.platform(refused_by(refusal.action).value, reasons.REJECT)],
             decided_at=now,
         )
         .execution_options(synchronize_session=False)

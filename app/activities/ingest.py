@@ -2,10 +2,12 @@
 
 Each item is validated by the methodology version in effect at its time (the same version the
 pipeline then quantifies it with). Per batch, whatever its size: one query for the approved
-versions, one for the external ids already ingested, one for the linked identifiers, the
-pipeline's few (its wallet locks, history and caps), then bulk writes (COPY on PostgreSQL) of
-reductions and activities and the ledger's batch issuance, all in the request's transaction. One
-bad item is rejected with its index and reasons; the others go on.
+versions, one for the external ids already ingested, one for the linked identifiers (two more
+when some are not linked: waiting for links being made, and reading again), one locking their
+holders and one reading their consents, the pipeline's few (its locks, history and caps),
+then bulk writes (COPY on PostgreSQL) of reductions and activities and the ledger's batch
+issuance, all in the request's transaction. One bad item is rejected with its index and reasons;
+the others go on.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import adapters
-from app.activities import bulk, consents, pipeline, reasons
+from app.activities import bulk, consents, links, pipeline, reasons
 from app.activities.keys import hash_identifier
 from app.activities.models import Activity, ActivitySource, ActivityStatus, LinkedIdentifier
 from app.activities.signatures import Sender
@@ -375,6 +377,14 @@ def _store(
         return
     now = settings.pipeline.now
     owners = linked_owners(session, [item.identifier_hash for item in fresh])
+    unlinked = {item.identifier_hash for item in fresh} - owners.keys()
+    if unlinked:
+        links.wait_for_linking(session, unlinked)
+        owners |= linked_owners(session, sorted(unlinked))
+    # The holders' consents are read under their locks, which a change of consent takes before
+    # it releases or purges what waits (consents.queue_with_batches): it either committed before
+    # and is read here, or it waits and then finds this batch's held records.
+    pipeline.lock_participants(session, [participant for participant, _ in owners.values()])
     standing_of = consents.standings(
         session, [link_id for _, link_id in owners.values()], sender.partner_id
     )
@@ -414,10 +424,10 @@ def _store(
     rows_of = zip(fresh, verdicts, candidates, ids, strict=True)
     for item, verdict, candidate, activity_id in rows_of:
         found: list[dict[str, Any]] = []
-        if verdict is consents.Verdict.REFUSE:
+        if verdict.refused:
             # Withdrawn or declined consent: a tombstone that keeps nothing about the person.
             status = ActivityStatus.EXPIRED
-            found = [reasons.platform("consent_withdrawn", reasons.REJECT)]
+            found = [reasons.platform(verdict.value, reasons.REJECT)]
             row = (
                 activity_id, partner_source, sender.partner_id, item.external_id, item.kind,
                 None, None, None, None, item.occurred_at, None, {}, status.value, found, None,

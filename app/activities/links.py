@@ -3,7 +3,8 @@
 Only the keyed hash of the identifier is stored. Activities that arrived for it before anyone
 linked it wait as ``held`` until their window closes; linking inside the window records a consent
 per partner reporting that kind of identifier and sends their activities through the pipeline at
-once. A partner that began reporting later waits for the resident's answer
+once (a batch holding records for it that moment commits them first: :func:`wait_for_linking`).
+A partner that began reporting later waits for the resident's answer
 (:func:`answer_partner`): consenting sends its held activities through, declining purges them.
 :func:`purge_held` turns what is left when the window closes into tombstones that keep nothing
 about the person, only the (partner, external id) that must not be ingested again.
@@ -11,6 +12,7 @@ about the person, only the (partner, external id) that must not be ingested agai
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,12 +21,28 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from app import adapters
 from app.accounts.models import Consent
 from app.activities import consents, keys, pipeline, reasons
 from app.activities.models import Activity, ActivityStatus, LinkedIdentifier
 from app.errors import Checks, Conflict, DomainError, NotFound
 
 MAX_LINKS = 20
+#: Advisory locks between linking an identifier and a partner's batch holding records for it
+#: unlinked: one per bucket of identifier hashes, so a batch holds a few whatever its size.
+LINKING_LOCKS = int.from_bytes(b"TPHL", "big")
+LINKING_BUCKETS = 64
+
+
+def _linking_lock(digest: str) -> int:
+    return LINKING_LOCKS + int(digest[:8], 16) % LINKING_BUCKETS
+
+
+def wait_for_linking(session: Session, digests: Iterable[str]) -> None:
+    """Before a batch reads again who linked these identifiers it found unlinked: a link of one
+    of them that is being made commits first (and is read), or waits until the batch has
+    committed its held records (and finds them)."""
+    adapters.of(session).share_locks(session.connection(), [_linking_lock(d) for d in digests])
 
 
 def list_links(session: Session, participant_id: int) -> list[LinkedIdentifier]:
@@ -120,6 +138,8 @@ def link(
     )
     session.add(linked)
     session.flush()
+    # Batches that found the identifier unlinked commit their held records before they are read.
+    adapters.of(session).queue_behind(session.connection(), _linking_lock(digest))
     reach = consents.partners_reporting(session, settings.plugins, kind)
     consents.grant_for_link(session, participant_id, linked, reach, channel=channel)
     return linked, release_held(session, linked, settings)
@@ -143,6 +163,7 @@ def release_held(
 ) -> list[Activity]:
     """Send the activities held for the link (still inside their window, from one partner if
     given) through, those its holder consented to; the others keep waiting."""
+    consents.queue_with_batches(session, linked.participant_id)
     stmt = sa.select(Activity).where(
         Activity.identifier_hash == linked.identifier_hash,
         Activity.status == ActivityStatus.HELD,

@@ -241,9 +241,11 @@ def lock_participants(session: Session, participants: Iterable[int]) -> None:
     """Lock the participants' account rows, in id order, until the transaction ends.
 
     Crediting decisions for one participant (caps, the same trip reported twice) are made one
-    batch at a time. The lock is the account row's ``FOR NO KEY UPDATE``, not the wallet's: a
-    resident redeeming at a counter locks only the wallet, so it never waits behind a partner's
-    batch, and the rows the batch inserts (which reference the account) do not conflict with it.
+    batch at a time, and so are a batch's reading of the consents and a change of consent
+    releasing or purging what waits (:func:`app.activities.consents.queue_with_batches`). The
+    lock is the account row's ``FOR NO KEY UPDATE``, not the wallet's: a resident redeeming at a
+    counter locks only the wallet, so it never waits behind a partner's batch, and the rows the
+    batch inserts (which reference the account) do not conflict with it.
     The wallets are locked later, by the issuance, for the short time the balances change.
     """
     ids = sorted(set(participants))

@@ -129,6 +129,13 @@ class Adapter:
         Where one writer runs at a time anyway, there is nothing to wait for.
         """
 
+    def share_locks(self, connection: sa.Connection, keys: Sequence[int]) -> None:
+        """Hold the locks ``keys`` (with the schema) shared, until commit: others sharing them go
+        on, while one queued behind any of them (:meth:`queue_behind`) waits for every holder.
+
+        Where one writer runs at a time anyway, there is nothing to wait for.
+        """
+
     # -- statements and expressions -------------------------------------------------------------
 
     def insert(self, table: Any) -> Insert:

@@ -141,6 +141,16 @@ class PostgreSQL(Adapter):
             {"key": key},
         )
 
+    def share_locks(self, connection: sa.Connection, keys: Sequence[int]) -> None:
+        # In key order, so that two transactions sharing some of them never wait for each other.
+        connection.execute(
+            sa.text(
+                "SELECT pg_advisory_xact_lock_shared(key, hashtext(current_schema()))"
+                " FROM unnest(CAST(:keys AS integer[])) AS key ORDER BY key"
+            ),
+            {"keys": sorted(set(keys))},
+        )
+
     # -- statements and expressions -------------------------------------------------------------
 
     def insert(self, table: Any) -> Insert:

@@ -100,6 +100,12 @@ def post_batch(
     return client.post(BATCH_URL, data=body, headers=headers)
 
 
+def partner_status(client: FlaskClient, key: partners.IssuedKey, external_ids: list[str]) -> Any:
+    """The partner's reconciliation answer for these external ids."""
+    body = json.dumps({"external_ids": external_ids}).encode()
+    return client.post(STATUS_URL, data=body, headers=signed_headers(key, body)).get_json()
+
+
 def ride(
     external_id: str,
     card: str,

@@ -12,7 +12,7 @@ from app import clock
 from app.accounts.models import Consent
 from app.activities.models import Activity, ActivityStatus, LinkedIdentifier
 from app.ledger.models import Issuance
-from tests.activities.support import at, make_partner, post_batch, ride
+from tests.activities.support import at, make_partner, partner_status, post_batch, ride
 from tests.factories import PASSWORD, csrf_token_from, log_in, make_user
 
 
@@ -136,7 +136,14 @@ def test_withdrawing_stops_crediting_that_partner_and_purges_held(city, client, 
     issued = session.scalar(sa.select(sa.func.count()).select_from(Issuance))
     partner_client = city.test_client()  # partners call without the resident's cookie
     bus_body = post_batch(partner_client, bus, [ride("b-after", "CARD-4242", at(8))]).get_json()
-    assert bus_body["results"][0]["status"] == "expired", bus_body
+    (result,) = bus_body["results"]
+    withdrawn_reason = {
+        "code": "consent_withdrawn", "severity": "reject",
+        "message": "居民已撤回对该合作方记录的同意。",
+    }  # fmt: skip
+    assert (result["status"], result["reasons"]) == ("expired", [withdrawn_reason]), bus_body
+    (reconciled,) = partner_status(partner_client, bus, ["b-after"])["items"]
+    assert reconciled["reasons"] == [withdrawn_reason]
     tombstone = session.scalar(sa.select(Activity).where(Activity.external_id == "b-after"))
     assert tombstone.participant_id is None and tombstone.identifier_hash is None
     assert tombstone.quantities == {} and tombstone.reasons[0]["code"] == "consent_withdrawn"

@@ -14,7 +14,15 @@ from app.activities import consents, partners
 from app.activities.models import Activity, ActivityStatus, DataPartner, LinkedIdentifier
 from app.audit.services import SYSTEM
 from app.ledger.models import Issuance
-from tests.activities.support import at, configure, link, make_partner, post_batch, ride
+from tests.activities.support import (
+    at,
+    configure,
+    link,
+    make_partner,
+    partner_status,
+    post_batch,
+    ride,
+)
 from tests.factories import PASSWORD, csrf_token_from, log_in, make_user
 
 CARD = "LATE-4242"
@@ -128,10 +136,18 @@ def test_declining_purges_what_waited_and_later_records_keep_nothing(city, clien
     purged = _activity(session, "m-1")
     assert purged.status == ActivityStatus.EXPIRED and purged.identifier_hash is None
     assert purged.quantities == {} and purged.reasons[0]["code"] == "consent_declined"
-    later = post_batch(city.test_client(), metro, [ride("m-3", CARD, at(9), kind="metro_ride")])
-    assert later.get_json()["results"][0]["status"] == "expired"
+    partner_client = city.test_client()
+    later = post_batch(partner_client, metro, [ride("m-3", CARD, at(9), kind="metro_ride")])
+    (result,) = later.get_json()["results"]
+    declined_reason = {
+        "code": "consent_declined", "severity": "reject", "message": "居民拒绝了该合作方的记录。",
+    }  # fmt: skip
+    assert (result["status"], result["reasons"]) == ("expired", [declined_reason])
+    (reconciled,) = partner_status(partner_client, metro, ["m-3"])["items"]
+    assert reconciled["reasons"] == [declined_reason]
     tombstone = _activity(session, "m-3")
     assert tombstone.participant_id is None and tombstone.quantities == {}
+    assert tombstone.reasons[0]["code"] == "consent_declined"
     assert _count(session, Issuance) == issued
     assert client.get("/api/v1/me/consents/requests", headers=headers).get_json() == []
     history = client.get("/api/v1/me/consents", headers=headers).get_json()
@@ -272,10 +288,13 @@ def test_every_partner_reporting_at_link_time_is_consented_once(city, client, se
         ),
         (
             [("granted", ["bus_ride", "metro_ride"]), ("withdrawn", ["bus_ride"])],
-            ("refuse", "refuse"),
+            ("consent_withdrawn", "consent_withdrawn"),
         ),
-        ([("declined", ["metro_ride"])], ("refuse", "refuse")),
-        ([("declined", ["metro_ride"]), ("granted", ["bus_ride"])], ("refuse", "refuse")),
+        ([("declined", ["metro_ride"])], ("consent_declined", "consent_declined")),
+        (
+            [("declined", ["metro_ride"]), ("granted", ["bus_ride"])],
+            ("consent_declined", "consent_declined"),
+        ),
     ],
 )
 def test_the_rule_credits_a_kind_granted_and_nothing_after_a_refusal(city, session, rows, verdicts):
