@@ -134,9 +134,21 @@ def main() -> None:
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     args = parser.parse_args()
     url, schema = _prepare(args.backend)
-    app = _app(url, schema)
-    _say(f"seeding {args.participants:,} participants and {args.reductions:,} reductions")
-    ids, version_id = _year_of_reductions(app, args.reductions, args.participants)
+    try:
+        _measure(_app(url, schema), args.reductions, args.participants)
+    finally:
+        if schema:
+            from app.db import make_engine
+
+            admin = make_engine(url, poolclass=sa.pool.NullPool)
+            with admin.begin() as connection:
+                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def _measure(app: Any, reductions: int, participants: int) -> None:
+    _say(f"seeding {participants:,} participants and {reductions:,} reductions")
+    ids, version_id = _year_of_reductions(app, reductions, participants)
     bare = statistics.median(_bare(app) for _ in range(RUNS))
     _say(f"bare read of every reduction (median of {RUNS}): {bare * 1000:,.0f} ms")
     took, counts, statements = _timed(app)
