@@ -84,6 +84,17 @@ def _prepare(backend: str) -> tuple[str, str | None]:
     return url, schema
 
 
+def _drop(url: str, schema: str | None) -> None:
+    """Drop the scratch schema :func:`_prepare` made (a SQLite file is left in the temp dir)."""
+    if schema:
+        from app.db import make_engine
+
+        admin = make_engine(url, poolclass=sa.pool.NullPool)
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def _seed(app: Any, count: int, participants: int) -> int:
     """Participants and ``count`` verified reductions per month; returns the version id."""
     from app.accounts import services as accounts
@@ -271,13 +282,7 @@ def main() -> int:
         timed = _run_child(url, schema, version_id, MONTHS[0], trace=False)
         traced = _run_child(url, schema, version_id, MONTHS[1], trace=True)
     finally:
-        if schema:
-            from app.db import make_engine
-
-            admin = make_engine(url, poolclass=sa.pool.NullPool)
-            with admin.begin() as connection:
-                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        _drop(url, schema)
     _say(
         f"bundle_month: {timed['lines']:,} lines in {timed['seconds']:.1f} s "
         f"({timed['lines'] / timed['seconds']:,.0f} lines/s; {timed['seconds'] / baseline:.1f}× "

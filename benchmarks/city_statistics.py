@@ -31,7 +31,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from benchmarks.bundling import TZ, _app, _load, _prepare, _say, _seed
+from benchmarks.bundling import TZ, _app, _drop, _load, _prepare, _say, _seed
 
 RUNS = 3
 NEW_PER_RUN = 1_000
@@ -137,13 +137,7 @@ def main() -> None:
     try:
         _measure(_app(url, schema), args.reductions, args.participants)
     finally:
-        if schema:
-            from app.db import make_engine
-
-            admin = make_engine(url, poolclass=sa.pool.NullPool)
-            with admin.begin() as connection:
-                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        _drop(url, schema)
 
 
 def _measure(app: Any, reductions: int, participants: int) -> None:

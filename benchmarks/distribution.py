@@ -27,7 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from benchmarks.bundling import MONTHS, TZ, _app, _prepare, _say, _seed
+from benchmarks.bundling import MONTHS, TZ, _app, _drop, _prepare, _say, _seed
 
 GOAL_SECONDS, GOAL_MB = 60, 300
 CHUNK = 10_000
@@ -150,12 +150,7 @@ def main() -> int:
         child.join()
         total, lines, reconciled = _check(app, sale_id, timed["distributable"])
     finally:
-        from app.db import make_engine
-
-        admin = make_engine(url, poolclass=sa.pool.NullPool)
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        _drop(url, schema)
     _say(
         f"distribution: {lines:,} contributing reductions, {timed['participants']:,} participants "
         f"paid in {timed['seconds']:.1f} s (shares written in {timed['shares_seconds']:.1f} s)"
