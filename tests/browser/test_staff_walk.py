@@ -263,8 +263,20 @@ def test_staff_and_public_pages_walk(scene, chromium_path, tmp_path, width, heig
             ("/bureau/jobs/", "jobs"),
             ("/bureau/settlement", "bureau-settlement"),
             ("/bureau/banks", "banks"),
+            ("/bureau/sales", "sales"),
+            ("/bureau/wallets?mobile=13800000001", "wallet-lookup"),
         ]:
             walk.visit(path, name)
+        # An adjustment with nothing right: both refusals at once, each beside its field.
+        page.locator("main input[name=points]").fill("0")
+        page.locator("main textarea[name=reason]").fill(" ")
+        logged = len(errors)
+        page.locator("main form[action$='/adjustments'] button[type=submit]").click()
+        walk.check("adjustment-refused")
+        assert page.locator("main .field-error").count() == 2
+        assert [" 422 " in text for text in errors[logged:]] == [True]  # the refusal's status
+        del errors[logged:]
+        page.goto(scene.url + "/bureau/banks")
         page.locator("main .bank-actions details summary").first.click()  # rotate: what it does
         walk.check("banks-rotate-open")
         assert page.locator("main .bank-actions details form button").first.is_visible()
